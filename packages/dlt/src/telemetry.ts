@@ -1,0 +1,33 @@
+import { createTelemetry, type Telemetry } from "@dlt-ts/telemetry";
+import { VERSION } from "./version.js";
+
+/**
+ * Where dlt-ts sends anonymous telemetry unless told otherwise: the project's own collector.
+ * Point it at yours with `RUNTIME__DLTHUB_TELEMETRY_ENDPOINT` or `[runtime] dlthub_telemetry_endpoint`.
+ */
+export const DEFAULT_TELEMETRY_ENDPOINT = "https://telemetry.dlt-ts.dev";
+
+let client: Telemetry | undefined;
+
+/**
+ * The process-wide dlt telemetry client. The CLI creates it first with the flag of its invocation;
+ * library users (pipeline.run) get one created from env and config files.
+ */
+export function dltTelemetry(flag?: boolean): Telemetry {
+  if (client === undefined) {
+    client = createTelemetry({
+      library: { name: "dlt-ts", version: VERSION },
+      configDirName: ".dlt",
+      envPrefix: "DLT",
+      defaultEndpoint: DEFAULT_TELEMETRY_ENDPOINT,
+      settings: {
+        section: "runtime",
+        enabled: "dlthub_telemetry",
+        endpoint: "dlthub_telemetry_endpoint",
+        writeKey: "dlthub_telemetry_segment_write_key",
+      },
+      ...(flag === undefined ? {} : { flag }),
+    });
+  }
+  return client;
+}

@@ -1,0 +1,156 @@
+/**
+ * A fake Segment endpoint for tests: a real HTTP server on loopback that records every connection, request and
+ * event it receives. Modes: `ok` (200), `hang` (accepts, never answers), `5xx` (503), `refuse` (closed port),
+ * or a function deciding the status per request.
+ *
+ * @example
+ * const rx = await startFakeCollector();
+ * process.env.RUNTIME__DLTHUB_TELEMETRY_ENDPOINT = rx.url;
+ * // … run the code under test …
+ * const [event] = await rx.waitForEvents(1);
+ * await rx.close();
+ */
+import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
+import type { AddressInfo, Socket } from "node:net";
+import { gunzipSync } from "node:zlib";
+
+/** How the fake collector answers. */
+export type FakeMode = "ok" | "hang" | "5xx" | "refuse" | ((request: RecordedRequest, index: number) => number);
+
+/** One request as received. */
+export interface RecordedRequest {
+  readonly method: string;
+  readonly url: string;
+  readonly headers: IncomingHttpHeaders;
+  /** The raw bytes as they came over the wire (gunzipped if gzip-encoded). */
+  readonly body: Buffer;
+  /** The parsed JSON body, or undefined if it did not parse. */
+  readonly json: unknown;
+  /** The HTTP status the fake answered (0 while hanging). */
+  status: number;
+}
+
+/** A message of a batch or a single call, as received. */
+export type RecordedEvent = Record<string, unknown>;
+
+export interface FakeCollector {
+  /** Base URL, e.g. `http://127.0.0.1:41234` (for `refuse`, a port nothing listens on). */
+  readonly url: string;
+  /** Every request, in arrival order. */
+  readonly requests: RecordedRequest[];
+  /** Every event of every request answered 2xx, in arrival order. */
+  readonly events: RecordedEvent[];
+  /** Number of TCP connections accepted so far. */
+  readonly connections: number;
+  /** Changes how later requests are answered. */
+  setMode(mode: FakeMode): void;
+  /** Resolves with the events once at least `count` have arrived; rejects after `timeoutMs`. */
+  waitForEvents(count: number, timeoutMs?: number): Promise<RecordedEvent[]>;
+  /** Resolves once at least `count` requests have arrived; rejects after `timeoutMs`. */
+  waitForRequests(count: number, timeoutMs?: number): Promise<RecordedRequest[]>;
+  /** Closes the server and every open connection. */
+  close(): Promise<void>;
+}
+
+/** Starts a fake collector on 127.0.0.1 on a free port. */
+export async function startFakeCollector(mode: FakeMode = "ok"): Promise<FakeCollector> {
+  let current = mode;
+  const requests: RecordedRequest[] = [];
+  const events: RecordedEvent[] = [];
+  const sockets = new Set<Socket>();
+  let connections = 0;
+  const waiters = new Set<() => void>();
+  const notify = (): void => {
+    for (const w of [...waiters]) w();
+  };
+
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      let body = Buffer.concat(chunks);
+      if (req.headers["content-encoding"] === "gzip") {
+        try {
+          body = gunzipSync(body);
+        } catch {
+          /* keep raw bytes */
+        }
+      }
+      let json: unknown;
+      try {
+        json = JSON.parse(body.toString("utf8"));
+      } catch {
+        json = undefined;
+      }
+      const rec: RecordedRequest = { method: req.method ?? "", url: req.url ?? "", headers: req.headers, body, json, status: 0 };
+      const index = requests.length;
+      requests.push(rec);
+      const m = current;
+      if (m === "hang") {
+        notify();
+        return;
+      }
+      const status = m === "ok" ? 200 : m === "5xx" ? 503 : m === "refuse" ? 200 : m(rec, index);
+      rec.status = status;
+      if (status >= 200 && status < 300) {
+        const obj = json as { batch?: unknown } | undefined;
+        if (obj && Array.isArray(obj.batch)) events.push(...(obj.batch as RecordedEvent[]));
+        else if (obj && typeof obj === "object") events.push(obj as RecordedEvent);
+      }
+      res.writeHead(status, { "content-type": "application/json" });
+      res.end(status < 300 ? '{"success":true}' : '{"success":false}');
+      notify();
+    });
+  });
+  server.on("connection", (s: Socket) => {
+    connections++;
+    sockets.add(s);
+    s.on("close", () => sockets.delete(s));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as AddressInfo).port;
+  if (mode === "refuse") {
+    // Free the port again: connecting to it is refused.
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  const waitFor = <T>(ready: () => T | undefined, timeoutMs: number, what: string): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      const check = (): void => {
+        const v = ready();
+        if (v !== undefined) {
+          waiters.delete(check);
+          clearTimeout(timer);
+          resolve(v);
+        }
+      };
+      const timer = setTimeout(() => {
+        waiters.delete(check);
+        reject(new Error(`fake collector: timed out after ${timeoutMs} ms waiting for ${what}`));
+      }, timeoutMs);
+      waiters.add(check);
+      check();
+    });
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    events,
+    get connections() {
+      return connections;
+    },
+    setMode(m: FakeMode) {
+      current = m;
+    },
+    waitForEvents(count, timeoutMs = 15_000) {
+      return waitFor(() => (events.length >= count ? events.slice() : undefined), timeoutMs, `${count} events (have ${events.length})`);
+    },
+    waitForRequests(count, timeoutMs = 15_000) {
+      return waitFor(() => (requests.length >= count ? requests.slice() : undefined), timeoutMs, `${count} requests`);
+    },
+    close() {
+      for (const s of sockets) s.destroy();
+      return new Promise<void>((resolve) => (server.listening ? server.close(() => resolve()) : resolve()));
+    },
+  };
+}
