@@ -1,4 +1,4 @@
-import { createTelemetry, type Telemetry } from "@dlt-ts/telemetry";
+import { createTelemetry, type Telemetry, type TelemetryOptions } from "@dlt-ts/telemetry";
 import { VERSION } from "./version.js";
 
 /**
@@ -6,6 +6,20 @@ import { VERSION } from "./version.js";
  * Point it at yours with `RUNTIME__DLTHUB_TELEMETRY_ENDPOINT` or `[runtime] dlthub_telemetry_endpoint`.
  */
 export const DEFAULT_TELEMETRY_ENDPOINT = "https://telemetry.dlt-ts.dev";
+
+/** The options dlt-ts passes to `@dlt-ts/telemetry`: dlt's own names. */
+export const DLT_TELEMETRY_OPTIONS = {
+  library: { name: "dlt-ts", version: VERSION },
+  configDirName: ".dlt",
+  envPrefix: "DLT",
+  defaultEndpoint: DEFAULT_TELEMETRY_ENDPOINT,
+  settings: {
+    section: "runtime",
+    enabled: "dlthub_telemetry",
+    endpoint: "dlthub_telemetry_endpoint",
+    writeKey: "dlthub_telemetry_segment_write_key",
+  },
+} as const satisfies TelemetryOptions;
 
 let client: Telemetry | undefined;
 
@@ -15,19 +29,7 @@ let client: Telemetry | undefined;
  */
 export function dltTelemetry(flag?: boolean): Telemetry {
   if (client === undefined) {
-    client = createTelemetry({
-      library: { name: "dlt-ts", version: VERSION },
-      configDirName: ".dlt",
-      envPrefix: "DLT",
-      defaultEndpoint: DEFAULT_TELEMETRY_ENDPOINT,
-      settings: {
-        section: "runtime",
-        enabled: "dlthub_telemetry",
-        endpoint: "dlthub_telemetry_endpoint",
-        writeKey: "dlthub_telemetry_segment_write_key",
-      },
-      ...(flag === undefined ? {} : { flag }),
-    });
+    client = createTelemetry({ ...DLT_TELEMETRY_OPTIONS, ...(flag === undefined ? {} : { flag }) });
   }
   return client;
 }

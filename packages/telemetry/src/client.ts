@@ -1,3 +1,10 @@
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { buildContext, type MessageContext } from "./context.js";
+import { deliver } from "./deliver.js";
+import { handOff } from "./handoff.js";
+import { buildMessage, serializeMessages, type PendingEvent } from "./message.js";
+import { resolveSettings, type ResolvedSettings } from "./settings.js";
 import type { Properties, TelemetryStatus } from "./types.js";
 
 /** Names of the host's settings (dlt's names are the defaults of `packages/dlt`). */
@@ -36,6 +43,30 @@ export interface TelemetryOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** Working directory for the project config (default `process.cwd()`). */
   readonly cwd?: string;
+  /** Most events held in memory; later ones are dropped and counted (default 1000). */
+  readonly queueCap?: number;
+  /** A background flush starts this long after the first queued event (default 10 s). */
+  readonly flushIntervalMs?: number;
+  /** A background flush starts at once when this many events are queued (default 50). */
+  readonly flushAt?: number;
+  /** Longest wait for one answer of an in-process send (default 10 s). */
+  readonly requestTimeoutMs?: number;
+  /** The detached sender exits after this long, delivered or not (default 30 s). */
+  readonly handOffLifetimeMs?: number;
+  /** Where debug mode writes (default: `process.stderr`). */
+  readonly debugWrite?: (line: string) => void;
+}
+
+/** Counters of one client. */
+export interface TelemetryStats {
+  /** Events waiting in memory. */
+  readonly queued: number;
+  /** Events dropped because the queue was full or a message was over 32 KB. */
+  readonly dropped: number;
+  /** Events the endpoint accepted in this process. */
+  readonly delivered: number;
+  /** Events handed to a detached sender. */
+  readonly handedOff: number;
 }
 
 /** A telemetry client. No method ever throws, prints (outside debug mode) or keeps the process alive. */
@@ -53,8 +84,256 @@ export interface Telemetry {
   flush(): Promise<void>;
   /** Stops background sending and hands what is still queued to a detached sender, so the host can exit at once. */
   shutdown(): Promise<void>;
+  /** Counters, for tests and benchmarks. */
+  stats(): TelemetryStats;
+  /**
+   * Whether the host should tell the user, once, what is collected: true when enabled and not yet told
+   * on this machine (recorded in the global data dir). The library itself never prints it.
+   */
+  noticeNeeded(): boolean;
+  /** Records that the user has been told. */
+  markNoticeShown(): void;
 }
 
-export function createTelemetry(_options: TelemetryOptions): Telemetry {
-  throw new Error("not implemented yet");
+const NOTICE_FILE = "telemetry-notice-shown";
+
+/** A client that records nothing: what `createTelemetry` returns when telemetry is off. */
+class DisabledTelemetry implements Telemetry {
+  constructor(readonly status: TelemetryStatus) {}
+  track(): void {}
+  async timed<T>(_c: string, _n: string, fn: () => T | Promise<T>): Promise<T> {
+    return await fn();
+  }
+  flush(): Promise<void> {
+    return Promise.resolve();
+  }
+  shutdown(): Promise<void> {
+    return Promise.resolve();
+  }
+  stats(): TelemetryStats {
+    return { queued: 0, dropped: 0, delivered: 0, handedOff: 0 };
+  }
+  noticeNeeded(): boolean {
+    return false;
+  }
+  markNoticeShown(): void {}
 }
+
+class ActiveTelemetry implements Telemetry {
+  readonly status: TelemetryStatus;
+  private readonly settings: ResolvedSettings;
+  private readonly env: NodeJS.ProcessEnv;
+  private context: MessageContext | undefined;
+  private queue: PendingEvent[] = [];
+  /** Serialized messages that failed in-process with a retryable error: the hand-off takes them. */
+  private retry: string[] = [];
+  /** Serialized messages of the send under way: handed off too if the host exits meanwhile. */
+  private inflight: string[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private sending: Promise<void> | undefined;
+  private dropped = 0;
+  private delivered = 0;
+  private handedOff = 0;
+  private readonly cap: number;
+  private readonly flushAt: number;
+  private readonly interval: number;
+  private readonly requestTimeoutMs: number;
+  private readonly lifetimeMs: number;
+  private readonly debugWrite: (line: string) => void;
+  private readonly onExit = (): void => this.handOffAll();
+
+  constructor(settings: ResolvedSettings, private readonly options: TelemetryOptions) {
+    this.settings = settings;
+    this.status = publicStatus(settings);
+    this.env = options.env ?? process.env;
+    this.cap = options.queueCap ?? 1000;
+    this.flushAt = options.flushAt ?? 50;
+    this.interval = options.flushIntervalMs ?? 10_000;
+    this.requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
+    this.lifetimeMs = options.handOffLifetimeMs ?? 30_000;
+    this.debugWrite = options.debugWrite ?? ((line) => void process.stderr.write(line));
+    if (!settings.debug) process.once("exit", this.onExit);
+  }
+
+  private ctx(): MessageContext {
+    return (this.context ??= buildContext(this.options.library, this.env));
+  }
+
+  track(category: string, name: string, properties?: Properties): void {
+    try {
+      const event: PendingEvent = { category, name, properties: properties ? { ...properties } : undefined, at: Date.now() };
+      if (this.settings.debug) {
+        this.debugWrite(JSON.stringify(buildMessage(event, this.ctx())) + "\n");
+        return;
+      }
+      if (this.queue.length >= this.cap) {
+        this.dropped++;
+        return;
+      }
+      this.queue.push(event);
+      if (this.queue.length >= this.flushAt) this.schedule(0);
+      else if (this.timer === undefined) this.schedule(this.interval);
+    } catch {
+      // Telemetry never throws into its host.
+    }
+  }
+
+  async timed<T>(category: string, name: string, fn: () => T | Promise<T>, properties?: Properties): Promise<T> {
+    const start = performance.now();
+    let success = false;
+    try {
+      const result = await fn();
+      success = true;
+      return result;
+    } finally {
+      this.track(category, name, { ...properties, elapsed: (performance.now() - start) / 1000, success });
+    }
+  }
+
+  private schedule(ms: number): void {
+    if (this.timer !== undefined) {
+      if (ms > 0) return;
+      clearTimeout(this.timer);
+    }
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.flush();
+    }, ms);
+    this.timer.unref();
+  }
+
+  /** Builds and serializes what is queued (oversized messages are dropped here). */
+  private drain(): string[] {
+    const events = this.queue;
+    this.queue = [];
+    if (events.length === 0) return [];
+    const ctx = this.ctx();
+    const { texts, dropped } = serializeMessages(events.map((e) => buildMessage(e, ctx)));
+    this.dropped += dropped;
+    return texts;
+  }
+
+  flush(): Promise<void> {
+    if (this.sending) return this.sending.then(() => this.flush());
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    let texts: string[];
+    try {
+      texts = [...this.retry.splice(0), ...this.drain()];
+    } catch {
+      return Promise.resolve();
+    }
+    if (texts.length === 0 || this.settings.batchUrl === "") return Promise.resolve();
+    this.inflight = texts;
+    this.sending = deliver(
+      { url: this.settings.batchUrl, writeKey: this.settings.writeKey, messages: texts },
+      { deadline: Date.now() + this.requestTimeoutMs, requestTimeoutMs: this.requestTimeoutMs, ref: false, baseBackoffMs: 100 },
+    )
+      .then((r) => {
+        this.delivered += r.delivered;
+        // Retryable leftovers wait for the next flush or the hand-off, within the queue's cap.
+        this.retry.push(...r.retryable.slice(0, Math.max(0, this.cap - this.retry.length)));
+      })
+      .catch(() => undefined)
+      .finally(() => {
+        this.inflight = [];
+        this.sending = undefined;
+      });
+    return this.sending;
+  }
+
+  private handOffAll(): void {
+    try {
+      if (this.timer !== undefined) {
+        clearTimeout(this.timer);
+        this.timer = undefined;
+      }
+      const texts = [...this.inflight, ...this.retry.splice(0), ...this.drain()];
+      this.inflight = [];
+      if (texts.length === 0 || this.settings.batchUrl === "") return;
+      const ok = handOff(
+        { url: this.settings.batchUrl, writeKey: this.settings.writeKey, messages: texts },
+        { lifetimeMs: this.lifetimeMs, requestTimeoutMs: this.requestTimeoutMs },
+        this.env,
+      );
+      if (ok) this.handedOff += texts.length;
+      else this.dropped += texts.length;
+    } catch {
+      // Telemetry never throws into its host, least of all at exit.
+    }
+  }
+
+  shutdown(): Promise<void> {
+    this.handOffAll();
+    return Promise.resolve();
+  }
+
+  stats(): TelemetryStats {
+    return { queued: this.queue.length + this.retry.length, dropped: this.dropped, delivered: this.delivered, handedOff: this.handedOff };
+  }
+
+  noticeNeeded(): boolean {
+    try {
+      return !existsSync(join(this.settings.locations.dataDir, NOTICE_FILE));
+    } catch {
+      return false;
+    }
+  }
+
+  markNoticeShown(): void {
+    try {
+      mkdirSync(this.settings.locations.dataDir, { recursive: true });
+      writeFileSync(join(this.settings.locations.dataDir, NOTICE_FILE), new Date().toISOString() + "\n");
+    } catch {
+      /* a read-only home: the notice shows again next time, which is harmless */
+    }
+  }
+}
+
+function publicStatus(s: ResolvedSettings): TelemetryStatus {
+  return {
+    enabled: s.enabled,
+    source: s.source,
+    reason: s.reason,
+    endpoint: s.endpoint,
+    batchUrl: s.batchUrl,
+    writeKeySet: s.writeKeySet,
+    problems: s.problems,
+    debug: s.debug,
+  };
+}
+
+/**
+ * Reads the settings and creates a client. When telemetry is disabled the client does nothing at all: no
+ * context is computed and no socket is ever opened. Never throws.
+ *
+ * @example
+ * const telemetry = createTelemetry({
+ *   library: { name: "my-cli", version: "1.2.3" },
+ *   configDirName: ".my-cli",
+ *   envPrefix: "MY_CLI",
+ *   defaultEndpoint: "https://telemetry.example.com",
+ *   settings: { section: "runtime", enabled: "telemetry", endpoint: "telemetry_endpoint", writeKey: "telemetry_write_key" },
+ * });
+ * await telemetry.timed("command", "build", () => build());
+ * await telemetry.shutdown();
+ */
+export function createTelemetry(options: TelemetryOptions): Telemetry {
+  let settings: ResolvedSettings;
+  try {
+    settings = resolveSettings(options);
+  } catch {
+    return new DisabledTelemetry({
+      enabled: false, source: "default", reason: "disabled: settings could not be read", endpoint: options.defaultEndpoint,
+      batchUrl: "", writeKeySet: false, problems: [], debug: false,
+    });
+  }
+  return settings.enabled ? new ActiveTelemetry(settings, options) : new DisabledTelemetry(publicStatus(settings));
+}
+
+/** Resolves the settings without creating a client (for status displays). */
+export { resolveSettings };
+
+

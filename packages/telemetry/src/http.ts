@@ -1,0 +1,90 @@
+/**
+ * One POST of one body, on node:http(s). The socket is unref'd so an in-flight request never keeps the host
+ * alive, and every outcome (status, network error, timeout) is a value, never an exception.
+ */
+import http from "node:http";
+import https from "node:https";
+
+/** How a POST ended. */
+export type PostOutcome =
+  | { readonly kind: "status"; readonly status: number; readonly retryAfterMs?: number }
+  | { readonly kind: "network"; readonly code: string };
+
+export interface PostOptions {
+  readonly url: string;
+  readonly body: string;
+  readonly writeKey?: string | undefined;
+  readonly timeoutMs: number;
+  /** Keep the socket ref'd (the detached sender wants its requests to finish). */
+  readonly ref?: boolean;
+}
+
+/** The Basic auth header Segment expects: the write key as user, empty password. */
+export function basicAuth(writeKey: string): string {
+  return "Basic " + Buffer.from(`${writeKey}:`).toString("base64");
+}
+
+function parseRetryAfter(v: string | string[] | undefined): number | undefined {
+  if (typeof v !== "string") return undefined;
+  const s = Number(v);
+  if (Number.isFinite(s) && s >= 0) return s * 1000;
+  const d = Date.parse(v);
+  return Number.isFinite(d) ? Math.max(0, d - Date.now()) : undefined;
+}
+
+export function post(opts: PostOptions): Promise<PostOutcome> {
+  return new Promise<PostOutcome>((resolve) => {
+    let done = false;
+    const finish = (o: PostOutcome): void => {
+      if (!done) {
+        done = true;
+        clearTimeout(timer);
+        resolve(o);
+      }
+    };
+    let req: http.ClientRequest;
+    try {
+      const u = new URL(opts.url);
+      const mod = u.protocol === "https:" ? https : http;
+      const headers: http.OutgoingHttpHeaders = {
+        "content-type": "application/json",
+        "content-length": Buffer.byteLength(opts.body),
+        "user-agent": "dlt-ts-telemetry",
+      };
+      if (opts.writeKey) headers["authorization"] = basicAuth(opts.writeKey);
+      req = mod.request(u, { method: "POST", headers, agent: false }, (res) => {
+        res.resume(); // drain and discard the answer
+        res.on("error", () => undefined);
+        finish({ kind: "status", status: res.statusCode ?? 0, ...retryAfter(res.headers["retry-after"]) });
+      });
+    } catch {
+      finish({ kind: "network", code: "EINVAL" });
+      return;
+    }
+    const timer = setTimeout(() => {
+      finish({ kind: "network", code: "ETIMEDOUT" });
+      req.destroy();
+    }, opts.timeoutMs);
+    if (!opts.ref) timer.unref();
+    req.on("socket", (s) => {
+      if (!opts.ref) s.unref();
+    });
+    req.on("error", (e: NodeJS.ErrnoException) => finish({ kind: "network", code: e.code ?? "ERROR" }));
+    req.end(opts.body);
+  });
+}
+
+function retryAfter(v: string | string[] | undefined): { retryAfterMs?: number } {
+  const ms = parseRetryAfter(v);
+  return ms === undefined ? {} : { retryAfterMs: ms };
+}
+
+/** Network errors, 429 and 5xx are worth another try; any other answer is final. */
+export function isRetryable(o: PostOutcome): boolean {
+  return o.kind === "network" || o.status === 429 || o.status >= 500;
+}
+
+/** Whether the endpoint took the body. */
+export function isDelivered(o: PostOutcome): boolean {
+  return o.kind === "status" && o.status >= 200 && o.status < 300;
+}

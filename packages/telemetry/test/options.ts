@@ -1,0 +1,36 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { TelemetryOptions } from "../src/index.js";
+
+/** Options of a test host ("acme"), with a private HOME, data dir and project dir. */
+export function testHost(extra: Partial<TelemetryOptions> & { env?: NodeJS.ProcessEnv } = {}): {
+  options: TelemetryOptions;
+  home: string;
+  project: string;
+  writeGlobal(toml: string): string;
+  writeProject(toml: string): string;
+} {
+  const home = mkdtempSync(join(tmpdir(), "tel-home-"));
+  const project = mkdtempSync(join(tmpdir(), "tel-proj-"));
+  const env: NodeJS.ProcessEnv = { HOME: home, ...(extra.env ?? {}) };
+  const options: TelemetryOptions = {
+    library: { name: "acme", version: "1.2.3" },
+    configDirName: ".acme",
+    envPrefix: "ACME",
+    defaultEndpoint: "http://127.0.0.1:9/never",
+    settings: { section: "runtime", enabled: "telemetry", endpoint: "telemetry_endpoint", writeKey: "telemetry_write_key" },
+    cwd: project,
+    // Test senders give up fast, so no process outlives the suite by long.
+    handOffLifetimeMs: 3000,
+    ...extra,
+    env,
+  };
+  const write = (dir: string, toml: string): string => {
+    mkdirSync(join(dir, ".acme"), { recursive: true });
+    const f = join(dir, ".acme", "config.toml");
+    writeFileSync(f, toml);
+    return f;
+  };
+  return { options, home, project, writeGlobal: (t) => write(home, t), writeProject: (t) => write(project, t) };
+}
