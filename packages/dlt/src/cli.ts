@@ -4,7 +4,7 @@
  */
 import { statSync } from "node:fs";
 import { Command, CommanderError } from "commander";
-import { isCiRun, resolveSettings, type SettingsProblem, type Telemetry } from "@dlt-ts/telemetry";
+import { isCiRun, resolveSettings, type SettingsProblem, type Telemetry, type TelemetryStatus } from "@dlt-ts/telemetry";
 import { ConfigFileError, setTomlValue } from "./config-file.js";
 import { dltTelemetry, DLT_TELEMETRY_OPTIONS } from "./telemetry.js";
 import { VERSION } from "./version.js";
@@ -73,8 +73,7 @@ function statIsFile(p: string): boolean {
   }
 }
 
-async function telemetryCommand(io: CliIo): Promise<CommandResult> {
-  const s = resolveSettings(DLT_TELEMETRY_OPTIONS);
+async function telemetryCommand(io: CliIo, s: TelemetryStatus): Promise<CommandResult> {
   io.out(`Telemetry is ${s.enabled ? "ENABLED" : "DISABLED"}\n${s.reason}\n`);
   return { exitCode: 0 };
 }
@@ -163,7 +162,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
   program
     .command("telemetry")
     .description("show whether telemetry is enabled, and what decided it")
-    .action(() => run("telemetry", () => telemetryCommand(io)));
+    .action(() => run("telemetry", () => telemetryCommand(io, dltTelemetry(flag).status)));
 
   program
     .command("init")
