@@ -1,7 +1,6 @@
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { buildContext, type MessageContext } from "./context.js";
-import { deliver } from "./deliver.js";
 import { handOff } from "./handoff.js";
 import { buildMessage, serializeMessages, type PendingEvent } from "./message.js";
 import { resolveSettings, type ResolvedSettings } from "./settings.js";
@@ -227,10 +226,12 @@ class ActiveTelemetry implements Telemetry {
     }
     if (texts.length === 0 || this.settings.batchUrl === "") return Promise.resolve();
     this.inflight = texts;
-    this.sending = deliver(
+    // The network code is loaded on the first send only: a short CLI run never needs it.
+    this.sending = import("./deliver.js")
+      .then(({ deliver }) => deliver(
       { url: this.settings.batchUrl, writeKey: this.settings.writeKey, messages: texts },
       { deadline: Date.now() + this.requestTimeoutMs, requestTimeoutMs: this.requestTimeoutMs, ref: false, baseBackoffMs: 100 },
-    )
+      ))
       .then((r) => {
         this.delivered += r.delivered;
         // Retryable leftovers wait for the next flush or the hand-off, within the queue's cap.

@@ -2,16 +2,19 @@
  * The hand-off at exit: what is still queued is written to a private temp file and a detached sender process
  * delivers it, so the host exits at once whatever the network does. Synchronous, so it works in an `exit` hook.
  */
-import { spawn } from "node:child_process";
-import { randomBytes } from "node:crypto";
 import { unlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { createRequire } from "node:module";
+import { setPriority, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { DeliveryJob } from "./deliver.js";
 
 /** The sender's entry point, next to this module. */
 const SENDER = fileURLToPath(new URL("./sender-main.js", import.meta.url));
+
+// child_process is needed only at exit, where loading must be synchronous: a lazy require keeps it off start-up.
+const loadChildProcess = (): typeof import("node:child_process") =>
+  createRequire(import.meta.url)("node:child_process") as typeof import("node:child_process");
 
 /** Env of the sender: nothing of the host's but what networking needs (no NODE_OPTIONS, no inspector). */
 function senderEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
@@ -41,7 +44,7 @@ export interface HandOffFile extends DeliveryJob {
 export function handOff(job: DeliveryJob, limits: HandOffLimits, env: NodeJS.ProcessEnv = process.env): boolean {
   if (job.messages.length === 0) return true;
   const dir = tmpdir();
-  const file = join(dir, `dlt-ts-telemetry-${process.pid}-${randomBytes(6).toString("hex")}.json`);
+  const file = join(dir, `dlt-ts-telemetry-${process.pid}-${crypto.randomUUID().slice(0, 12)}.json`);
   const content: HandOffFile = { v: 1, ...job, lifetimeMs: limits.lifetimeMs, requestTimeoutMs: limits.requestTimeoutMs };
   try {
     writeFileSync(file, JSON.stringify(content), { mode: 0o600, flag: "wx" });
@@ -49,7 +52,7 @@ export function handOff(job: DeliveryJob, limits: HandOffLimits, env: NodeJS.Pro
     return false;
   }
   try {
-    const child = spawn(process.execPath, [SENDER, file], {
+    const child = loadChildProcess().spawn(process.execPath, [SENDER, file], {
       detached: true,
       stdio: "ignore",
       cwd: dir,
@@ -64,6 +67,14 @@ export function handOff(job: DeliveryJob, limits: HandOffLimits, env: NodeJS.Pro
       }
     });
     child.unref();
+    // Background work: the sender must not compete with whatever the user runs next.
+    if (child.pid !== undefined) {
+      try {
+        setPriority(child.pid, 10);
+      } catch {
+        /* not permitted here: harmless */
+      }
+    }
     return true;
   } catch {
     try {

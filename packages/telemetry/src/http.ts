@@ -2,8 +2,13 @@
  * One POST of one body, on node:http(s). The socket is unref'd so an in-flight request never keeps the host
  * alive, and every outcome (status, network error, timeout) is a value, never an exception.
  */
-import http from "node:http";
-import https from "node:https";
+import type http from "node:http";
+import { createRequire } from "node:module";
+
+// node:http and node:https (which pulls in TLS) load on the first send only, never at a host's start-up.
+const requireBuiltin = createRequire(import.meta.url);
+const client = (protocol: string): typeof import("node:http") =>
+  requireBuiltin(protocol === "https:" ? "node:https" : "node:http") as typeof import("node:http");
 
 /** How a POST ended. */
 export type PostOutcome =
@@ -45,7 +50,7 @@ export function post(opts: PostOptions): Promise<PostOutcome> {
     let req: http.ClientRequest;
     try {
       const u = new URL(opts.url);
-      const mod = u.protocol === "https:" ? https : http;
+      const mod = client(u.protocol);
       const headers: http.OutgoingHttpHeaders = {
         "content-type": "application/json",
         "content-length": Buffer.byteLength(opts.body),

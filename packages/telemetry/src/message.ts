@@ -1,5 +1,4 @@
 /** Segment `track` messages and batches, within Segment's size limits. */
-import { randomUUID } from "node:crypto";
 import type { MessageContext } from "./context.js";
 import type { Properties, PropertyValue } from "./types.js";
 
@@ -55,8 +54,9 @@ export function buildMessage(e: PendingEvent, context: MessageContext): TrackMes
   }
   return {
     type: "track",
-    messageId: randomUUID(),
-    anonymousId: randomUUID().replaceAll("-", ""),
+    // Web Crypto's randomUUID: no module to load at start-up.
+    messageId: crypto.randomUUID(),
+    anonymousId: crypto.randomUUID().replaceAll("-", ""),
     timestamp: new Date(e.at).toISOString(),
     event: `${e.category}_${e.name}`,
     properties,
