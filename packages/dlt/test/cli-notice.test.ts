@@ -1,0 +1,58 @@
+// The first-run notice: printed once, on a TTY, outside CI, and recorded in the global data dir.
+// In-process (main() with a fake TTY), so this file owns its process env.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { CI_ENV_VARS } from "@dlt-ts/telemetry";
+import { startFakeCollector } from "@dlt-ts/telemetry/testing";
+import { main, type CliIo } from "../src/cli.js";
+
+function io(tty: boolean): CliIo & { outText: string; errText: string } {
+  const o = {
+    outText: "",
+    errText: "",
+    errIsTty: tty,
+    out(t: string) {
+      o.outText += t;
+    },
+    err(t: string) {
+      o.errText += t;
+    },
+  };
+  return o;
+}
+
+test("the notice shows once on a TTY outside CI, never again, and never in CI", async () => {
+  const rx = await startFakeCollector();
+  try {
+    for (const v of CI_ENV_VARS) delete process.env[v];
+    const home = mkdtempSync(join(tmpdir(), "notice-home-"));
+    process.env["HOME"] = home;
+    process.env["RUNTIME__DLTHUB_TELEMETRY_ENDPOINT"] = rx.url;
+    process.chdir(mkdtempSync(join(tmpdir(), "notice-cwd-")));
+
+    const first = io(true);
+    assert.equal(await main(["telemetry"], first), 0);
+    assert.match(first.errText, /anonymous usage data/);
+    assert.match(first.errText, /dlt --disable-telemetry/);
+    assert.ok(existsSync(join(home, ".dlt", "telemetry-notice-shown")));
+
+    const second = io(true);
+    assert.equal(await main(["telemetry"], second), 0);
+    assert.equal(second.errText, "");
+
+    process.env["HOME"] = mkdtempSync(join(tmpdir(), "notice-home-"));
+    process.env["CI"] = "true";
+    const inCi = io(true);
+    assert.equal(await main(["telemetry"], inCi), 0);
+    assert.equal(inCi.errText, "");
+    delete process.env["CI"];
+    const notTty = io(false);
+    assert.equal(await main(["telemetry"], notTty), 0);
+    assert.equal(notTty.errText, "");
+  } finally {
+    await rx.close();
+  }
+});
