@@ -1,7 +1,9 @@
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { buildContext, type MessageContext } from "./context.js";
-import { handOff } from "./handoff.js";
+import { handOff, type HandOffResult } from "./handoff.js";
+import { DEFAULT_SPOOL_LIMITS, type SpoolLimits } from "./spool.js";
+import { DEFAULT_BREAKER, isOpen, readBreaker, recordSuccess, type BreakerPolicy } from "./state.js";
 import { buildMessage, serializeMessages, type PendingEvent } from "./message.js";
 import { resolveSettings, type ResolvedSettings } from "./settings.js";
 import type { Properties, TelemetryStatus } from "./types.js";
@@ -52,6 +54,10 @@ export interface TelemetryOptions {
   readonly requestTimeoutMs?: number;
   /** The detached sender exits after this long, delivered or not (default 30 s). */
   readonly handOffLifetimeMs?: number;
+  /** Caps of the on-disk spool of undelivered events (default 1000 files, 4 MB, 7 days). */
+  readonly spool?: Partial<SpoolLimits>;
+  /** When repeated failures stop all attempts, and for how long (default: after 2, 1 h doubling to 24 h). */
+  readonly breaker?: Partial<BreakerPolicy>;
   /** Where debug mode writes (default: `process.stderr`). */
   readonly debugWrite?: (line: string) => void;
 }
@@ -64,8 +70,10 @@ export interface TelemetryStats {
   readonly dropped: number;
   /** Events the endpoint accepted in this process. */
   readonly delivered: number;
-  /** Events handed to a detached sender. */
+  /** Events handed off at exit (spooled, and a sender started unless one runs or the breaker is open). */
   readonly handedOff: number;
+  /** What the last hand-off did. */
+  readonly lastHandOff?: HandOffResult;
 }
 
 /** A telemetry client. No method ever throws, prints (outside debug mode) or keeps the process alive. */
@@ -133,6 +141,9 @@ class ActiveTelemetry implements Telemetry {
   private dropped = 0;
   private delivered = 0;
   private handedOff = 0;
+  private lastHandOff: HandOffResult | undefined;
+  private readonly spool: SpoolLimits;
+  private readonly breaker: BreakerPolicy;
   private readonly cap: number;
   private readonly flushAt: number;
   private readonly interval: number;
@@ -151,6 +162,8 @@ class ActiveTelemetry implements Telemetry {
     this.requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
     this.lifetimeMs = options.handOffLifetimeMs ?? 30_000;
     this.debugWrite = options.debugWrite ?? ((line) => void process.stderr.write(line));
+    this.spool = { ...DEFAULT_SPOOL_LIMITS, ...options.spool };
+    this.breaker = { ...DEFAULT_BREAKER, ...options.breaker };
     if (!settings.debug) process.once("exit", this.onExit);
   }
 
@@ -225,6 +238,12 @@ class ActiveTelemetry implements Telemetry {
       return Promise.resolve();
     }
     if (texts.length === 0 || this.settings.batchUrl === "") return Promise.resolve();
+    const dataDir = this.settings.locations.dataDir;
+    if (isOpen(readBreaker(dataDir))) {
+      // The endpoint has been failing: no socket now; the hand-off spools these at exit.
+      this.retry.push(...texts.slice(0, this.cap));
+      return Promise.resolve();
+    }
     this.inflight = texts;
     // The network code is loaded on the first send only: a short CLI run never needs it.
     this.sending = import("./deliver.js")
@@ -234,6 +253,7 @@ class ActiveTelemetry implements Telemetry {
       ))
       .then((r) => {
         this.delivered += r.delivered;
+        if (r.delivered > 0) recordSuccess(dataDir);
         // Retryable leftovers wait for the next flush or the hand-off, within the queue's cap.
         this.retry.push(...r.retryable.slice(0, Math.max(0, this.cap - this.retry.length)));
       })
@@ -254,13 +274,20 @@ class ActiveTelemetry implements Telemetry {
       const texts = [...this.inflight, ...this.retry.splice(0), ...this.drain()];
       this.inflight = [];
       if (texts.length === 0 || this.settings.batchUrl === "") return;
-      const ok = handOff(
+      const result = handOff(
         { url: this.settings.batchUrl, writeKey: this.settings.writeKey, messages: texts },
-        { lifetimeMs: this.lifetimeMs, requestTimeoutMs: this.requestTimeoutMs },
+        {
+          dataDir: this.settings.locations.dataDir,
+          lifetimeMs: this.lifetimeMs,
+          requestTimeoutMs: this.requestTimeoutMs,
+          breaker: this.breaker,
+          spool: this.spool,
+        },
         this.env,
       );
-      if (ok) this.handedOff += texts.length;
-      else this.dropped += texts.length;
+      this.lastHandOff = result;
+      if (result === "failed") this.dropped += texts.length;
+      else this.handedOff += texts.length;
     } catch {
       // Telemetry never throws into its host, least of all at exit.
     }
@@ -272,7 +299,13 @@ class ActiveTelemetry implements Telemetry {
   }
 
   stats(): TelemetryStats {
-    return { queued: this.queue.length + this.retry.length, dropped: this.dropped, delivered: this.delivered, handedOff: this.handedOff };
+    return {
+      queued: this.queue.length + this.retry.length,
+      dropped: this.dropped,
+      delivered: this.delivered,
+      handedOff: this.handedOff,
+      ...(this.lastHandOff ? { lastHandOff: this.lastHandOff } : {}),
+    };
   }
 
   noticeNeeded(): boolean {

@@ -1,6 +1,8 @@
 /**
- * The hand-off at exit: what is still queued is written to a private temp file and a detached sender process
+ * The hand-off at exit: what is still queued goes into the on-disk spool and a detached, supervised sender
  * delivers it, so the host exits at once whatever the network does. Synchronous, so it works in an `exit` hook.
+ * No sender is started while the circuit breaker is open or while another live sender holds the lock (it picks
+ * the new file up). If the data dir cannot be written, the events go to a private temp file for the sender.
  */
 import { unlinkSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -8,6 +10,8 @@ import { setPriority, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { DeliveryJob } from "./deliver.js";
+import { spoolWrite, type SpoolLimits } from "./spool.js";
+import { isOpen, lockHolder, readBreaker, type BreakerPolicy } from "./state.js";
 
 /** The sender's entry point, next to this module. */
 const SENDER = fileURLToPath(new URL("./sender-main.js", import.meta.url));
@@ -17,7 +21,7 @@ const loadChildProcess = (): typeof import("node:child_process") =>
   createRequire(import.meta.url)("node:child_process") as typeof import("node:child_process");
 
 /** Env of the sender: nothing of the host's but what networking needs (no NODE_OPTIONS, no inspector). */
-function senderEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+export function senderEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const out: NodeJS.ProcessEnv = {};
   for (const k of ["PATH", "SYSTEMROOT", "HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy"]) {
     const v = env[k];
@@ -26,45 +30,34 @@ function senderEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return out;
 }
 
-/** Settings of the detached sender. */
-export interface HandOffLimits {
+/** How the sender behaves; passed to it as its single argument (JSON). */
+export interface SenderConfig {
+  readonly v: 1;
+  /** Global data dir: spool, lock, breaker. */
+  readonly dataDir: string;
+  /** A temp job file to deliver first (used when the spool could not be written). */
+  readonly jobFile?: string;
   /** The sender exits after this long, delivered or not. */
   readonly lifetimeMs: number;
   readonly requestTimeoutMs: number;
+  readonly breaker: BreakerPolicy;
+  readonly spool: SpoolLimits;
 }
 
-/** The file the sender reads. */
-export interface HandOffFile extends DeliveryJob {
-  readonly v: 1;
-  readonly lifetimeMs: number;
-  readonly requestTimeoutMs: number;
-}
+/** What the hand-off did, for stats and dry runs. */
+export type HandOffResult = "spawned" | "spooled" | "breaker-open" | "failed";
 
-/** Writes the job and starts the detached sender. Returns false (having cleaned up) if it could not. */
-export function handOff(job: DeliveryJob, limits: HandOffLimits, env: NodeJS.ProcessEnv = process.env): boolean {
-  if (job.messages.length === 0) return true;
-  const dir = tmpdir();
-  const file = join(dir, `dlt-ts-telemetry-${process.pid}-${crypto.randomUUID().slice(0, 12)}.json`);
-  const content: HandOffFile = { v: 1, ...job, lifetimeMs: limits.lifetimeMs, requestTimeoutMs: limits.requestTimeoutMs };
+function spawnSender(config: SenderConfig, env: NodeJS.ProcessEnv): boolean {
   try {
-    writeFileSync(file, JSON.stringify(content), { mode: 0o600, flag: "wx" });
-  } catch {
-    return false;
-  }
-  try {
-    const child = loadChildProcess().spawn(process.execPath, [SENDER, file], {
+    const child = loadChildProcess().spawn(process.execPath, [SENDER, JSON.stringify(config)], {
       detached: true,
       stdio: "ignore",
-      cwd: dir,
+      cwd: tmpdir(),
       env: senderEnv(env),
       windowsHide: true,
     });
     child.on("error", () => {
-      try {
-        unlinkSync(file);
-      } catch {
-        /* already gone */
-      }
+      if (config.jobFile) removeQuietly(config.jobFile);
     });
     child.unref();
     // Background work: the sender must not compete with whatever the user runs next.
@@ -77,11 +70,43 @@ export function handOff(job: DeliveryJob, limits: HandOffLimits, env: NodeJS.Pro
     }
     return true;
   } catch {
-    try {
-      unlinkSync(file);
-    } catch {
-      /* already gone */
-    }
     return false;
+  }
+}
+
+function removeQuietly(file: string): void {
+  try {
+    unlinkSync(file);
+  } catch {
+    /* already gone */
+  }
+}
+
+/** Spools the job and starts a sender if none is running and the breaker allows. Never throws. */
+export function handOff(
+  job: DeliveryJob,
+  config: Omit<SenderConfig, "v" | "jobFile">,
+  env: NodeJS.ProcessEnv = process.env,
+): HandOffResult {
+  try {
+    const full: SenderConfig = { v: 1, ...config };
+    if (job.messages.length > 0 && !spoolWrite(config.dataDir, job, config.spool)) {
+      // The data dir is not writable: a private temp file for this one sender.
+      const file = join(tmpdir(), `dlt-ts-telemetry-${process.pid}-${crypto.randomUUID().slice(0, 12)}.json`);
+      try {
+        writeFileSync(file, JSON.stringify(job), { mode: 0o600, flag: "wx" });
+      } catch {
+        return "failed";
+      }
+      if (spawnSender({ ...full, jobFile: file }, env)) return "spawned";
+      removeQuietly(file);
+      return "failed";
+    }
+    if (isOpen(readBreaker(config.dataDir))) return "breaker-open";
+    // A live sender picks up the new file: it re-reads the spool before it lets go of the lock.
+    if (lockHolder(config.dataDir, config.lifetimeMs)) return "spooled";
+    return spawnSender(full, env) ? "spawned" : "spooled";
+  } catch {
+    return "failed";
   }
 }

@@ -1,30 +1,112 @@
 /**
- * The detached sender: `node sender-main.js <job file>`. Reads and removes the job file, delivers with retries,
- * and exits by itself within the job's lifetime whatever the network does. Loads nothing of the host's.
+ * The detached sender: `node sender-main.js '<SenderConfig JSON>'`. One per data dir at a time (a lock a crashed
+ * sender cannot hold past its lifetime). Delivers its temp job file (if any) and then the spool, oldest first,
+ * claiming files by rename; puts back what it could not deliver; keeps the circuit breaker; exits by itself within
+ * its lifetime whatever the network does. Loads nothing of the host's.
  */
 import { readFileSync, unlinkSync } from "node:fs";
-import { deliver } from "./deliver.js";
-import type { HandOffFile } from "./handoff.js";
+import { deliver, type DeliveryJob } from "./deliver.js";
+import type { SenderConfig } from "./handoff.js";
+import { claim, countDropped, enforceLimits, listSpool, recoverOrphans, spoolDir, spoolWrite, unclaim } from "./spool.js";
+import { acquireLock, isOpen, pidAlive, readBreaker, recordFailure, recordSuccess, releaseLock } from "./state.js";
 
 const started = Date.now();
-const file = process.argv[2];
+/** Files claimed per round: their messages go out in shared batches. */
+const FILES_PER_ROUND = 50;
+
+function readJob(path: string): DeliveryJob | undefined {
+  try {
+    const j = JSON.parse(readFileSync(path, "utf8")) as DeliveryJob;
+    return typeof j.url === "string" && Array.isArray(j.messages) ? j : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Delivers claimed files that share an endpoint; returns false when the endpoint failed (retryable). */
+async function deliverFiles(config: SenderConfig, claimed: string[], deadline: number): Promise<boolean> {
+  const groups = new Map<string, { job: DeliveryJob; files: string[]; messages: string[] }>();
+  for (const path of claimed) {
+    const job = readJob(path);
+    if (!job) {
+      unlinkSync(path); // unreadable: nothing to deliver
+      continue;
+    }
+    const key = `${job.url}\n${job.writeKey ?? ""}`;
+    const g = groups.get(key) ?? { job, files: [], messages: [] };
+    g.files.push(path);
+    g.messages.push(...job.messages);
+    groups.set(key, g);
+  }
+  let ok = true;
+  for (const g of groups.values()) {
+    const r = await deliver(
+      { url: g.job.url, writeKey: g.job.writeKey, messages: g.messages },
+      { deadline, requestTimeoutMs: config.requestTimeoutMs, ref: true },
+    );
+    if (r.delivered > 0) recordSuccess(config.dataDir);
+    countDropped(config.dataDir, r.rejected);
+    for (const f of g.files) unlinkSync(f);
+    if (r.retryable.length > 0) {
+      // Undelivered messages wait in the spool again, as one file.
+      spoolWrite(config.dataDir, { url: g.job.url, writeKey: g.job.writeKey, messages: r.retryable }, config.spool);
+      ok = false;
+    }
+  }
+  return ok;
+}
+
+/** Delivers the spool until it is empty (true), the endpoint fails (false) or time is up (true: the rest waits). */
+async function drainSpool(config: SenderConfig, deadline: number): Promise<boolean> {
+  const dir = spoolDir(config.dataDir);
+  recoverOrphans(dir, pidAlive);
+  enforceLimits(config.dataDir, config.spool);
+  for (;;) {
+    if (Date.now() >= deadline) return true;
+    const claimed: string[] = [];
+    for (const e of listSpool(dir)) {
+      const c = claim(dir, e.name);
+      if (c) claimed.push(c);
+      if (claimed.length >= FILES_PER_ROUND) break;
+    }
+    if (claimed.length === 0) return true;
+    if (!(await deliverFiles(config, claimed, deadline))) return false;
+  }
+}
 
 async function main(): Promise<void> {
-  if (!file) return;
-  let job: HandOffFile;
-  try {
-    job = JSON.parse(readFileSync(file, "utf8")) as HandOffFile;
-  } finally {
+  const config = JSON.parse(process.argv[2] ?? "{}") as SenderConfig;
+  const lifetime = Math.min(Math.max(config.lifetimeMs, 500), 60_000);
+  // Hard limit: whatever happens, this process is gone shortly after its lifetime.
+  setTimeout(() => process.exit(0), lifetime + 500).unref();
+  const deadline = started + lifetime;
+
+  if (config.jobFile) {
+    const job = readJob(config.jobFile);
     try {
-      unlinkSync(file);
+      unlinkSync(config.jobFile);
     } catch {
       /* already gone */
     }
+    if (job) await deliver(job, { deadline, requestTimeoutMs: config.requestTimeoutMs, ref: true });
+    return;
   }
-  const lifetime = Math.min(Math.max(job.lifetimeMs, 1000), 60_000);
-  // Hard limit: whatever happens, this process is gone after its lifetime.
-  setTimeout(() => process.exit(0), lifetime + 500).unref();
-  await deliver(job, { deadline: started + lifetime, requestTimeoutMs: job.requestTimeoutMs, ref: true });
+  if (isOpen(readBreaker(config.dataDir))) return;
+  while (acquireLock(config.dataDir, lifetime)) {
+    let ok: boolean;
+    try {
+      ok = await drainSpool(config, deadline);
+    } finally {
+      releaseLock(config.dataDir);
+    }
+    if (!ok) {
+      recordFailure(config.dataDir, config.breaker);
+      return;
+    }
+    if (Date.now() >= deadline) return;
+    // A host may have spooled a file while we held the lock and seen us as running: look once more.
+    if (listSpool(spoolDir(config.dataDir)).length === 0) return;
+  }
 }
 
 main().then(

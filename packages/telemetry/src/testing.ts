@@ -52,8 +52,14 @@ export interface FakeCollector {
   close(): Promise<void>;
 }
 
-/** Starts a fake collector on 127.0.0.1 on a free port. */
-export async function startFakeCollector(mode: FakeMode = "ok"): Promise<FakeCollector> {
+/** Where the fake listens. */
+export interface FakeCollectorOptions {
+  /** A fixed port (to bring an endpoint "back up" at the same address); default: a free one. */
+  readonly port?: number;
+}
+
+/** Starts a fake collector on 127.0.0.1 (on a free port unless one is given). */
+export async function startFakeCollector(mode: FakeMode = "ok", options: FakeCollectorOptions = {}): Promise<FakeCollector> {
   let current = mode;
   const requests: RecordedRequest[] = [];
   const events: RecordedEvent[] = [];
@@ -107,7 +113,13 @@ export async function startFakeCollector(mode: FakeMode = "ok"): Promise<FakeCol
     sockets.add(s);
     s.on("close", () => sockets.delete(s));
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port ?? 0, "127.0.0.1", () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
   const port = (server.address() as AddressInfo).port;
   if (mode === "refuse") {
     // Free the port again: connecting to it is refused.

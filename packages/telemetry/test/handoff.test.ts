@@ -1,31 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { mkdtempSync, readdirSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { readdirSync } from "node:fs";
 import { startFakeCollector } from "../src/testing.js";
-
-const HOST = fileURLToPath(new URL("./fixtures/host.js", import.meta.url));
-
-function runHost(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [HOST, ...args], { env: { PATH: process.env["PATH"], ...env }, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-function hostEnv(url: string): { env: NodeJS.ProcessEnv; tmp: string } {
-  const home = mkdtempSync(join(tmpdir(), "host-home-"));
-  const tmp = mkdtempSync(join(tmpdir(), "host-tmp-"));
-  return { env: { HOME: home, TMPDIR: tmp, RUNTIME__TELEMETRY_ENDPOINT: url }, tmp };
-}
+import { hostEnv, runHost } from "./fixtures/run-host.js";
 
 test("events queued at exit are handed off and delivered; the temp file is removed; output and exit code untouched", async () => {
   const rx = await startFakeCollector();
