@@ -4,7 +4,15 @@
  */
 import { statSync } from "node:fs";
 import { Command, CommanderError } from "commander";
-import { isCiRun, resolveSettings, type SettingsProblem, type Telemetry, type TelemetryStatus } from "@dlt-ts/telemetry";
+import {
+  explainTelemetry,
+  isCiRun,
+  resolveSettings,
+  type SettingsProblem,
+  type Telemetry,
+  type TelemetryExplanation,
+  type TelemetryStatus,
+} from "@dlt-ts/telemetry";
 import { ConfigFileError, setTomlValue } from "./config-file.js";
 import { dltTelemetry, DLT_TELEMETRY_OPTIONS } from "./telemetry.js";
 import { VERSION } from "./version.js";
@@ -73,9 +81,31 @@ function statIsFile(p: string): boolean {
   }
 }
 
-async function telemetryCommand(io: CliIo, s: TelemetryStatus): Promise<CommandResult> {
+async function telemetryCommand(io: CliIo, s: TelemetryStatus, explain: boolean, flag: boolean | undefined): Promise<CommandResult> {
   io.out(`Telemetry is ${s.enabled ? "ENABLED" : "DISABLED"}\n${s.reason}\n`);
+  if (explain) io.out(formatExplanation(explainTelemetry({ ...DLT_TELEMETRY_OPTIONS, ...(flag === undefined ? {} : { flag }) })));
   return { exitCode: 0 };
+}
+
+/** `dlt telemetry --explain`: every layer, the endpoint, the key (set or not, never its value), the breaker. */
+function formatExplanation(x: TelemetryExplanation): string {
+  const show = (v: boolean | undefined): string => (v === undefined ? "-" : v ? "on" : "off");
+  const lines = ["", "Layers (highest first):"];
+  for (const l of x.layers) {
+    lines.push(`  ${l.decides ? "*" : " "} ${l.source.padEnd(13)} ${show(l.value).padEnd(4)} ${l.where}`);
+  }
+  lines.push("  (* decides)", "");
+  lines.push(`Endpoint:  ${x.endpoint}`);
+  lines.push(`Posts to:  ${x.batchUrl || "(invalid endpoint: nothing is sent)"}`);
+  lines.push(`Write key: ${x.writeKeySet ? "set (value not shown)" : "not set"}`);
+  const b = x.breaker;
+  lines.push(
+    `Breaker:   ${b.open ? `open until ${new Date(b.openUntil).toISOString()} (${b.failures} failed deliveries): no attempt before then` : `closed${b.failures ? ` (${b.failures} recent failed deliveries)` : ""}`}`,
+  );
+  lines.push(`Spool:     ${x.spooledFiles} file(s) waiting; ${x.dropped} event(s) dropped so far`);
+  if (x.debug) lines.push("Debug:     on (messages go to stderr, nothing is sent)");
+  if (x.dryRun) lines.push("Dry run:   on (requests are printed, nothing is sent)");
+  return lines.join("\n") + "\n";
 }
 
 async function initCommandRunner(source: string, destination: string, force: boolean, io: CliIo): Promise<CommandResult> {
@@ -162,7 +192,10 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
   program
     .command("telemetry")
     .description("show whether telemetry is enabled, and what decided it")
-    .action(() => run("telemetry", () => telemetryCommand(io, dltTelemetry(flag).status)));
+    .option("--explain", "show every settings layer, the endpoint, the write key (set or not) and the sender's state")
+    .action((opts: { explain?: boolean }) =>
+      run("telemetry", () => telemetryCommand(io, dltTelemetry(flag).status, opts.explain === true, flag)),
+    );
 
   program
     .command("init")

@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { buildContext, type MessageContext } from "./context.js";
 import { handOff, type HandOffResult } from "./handoff.js";
+import { describeRequest, requestBodies } from "./request.js";
 import { DEFAULT_SPOOL_LIMITS, type SpoolLimits } from "./spool.js";
 import { DEFAULT_BREAKER, isOpen, readBreaker, recordSuccess, type BreakerPolicy } from "./state.js";
 import { buildMessage, serializeMessages, type PendingEvent } from "./message.js";
@@ -58,7 +59,7 @@ export interface TelemetryOptions {
   readonly spool?: Partial<SpoolLimits>;
   /** When repeated failures stop all attempts, and for how long (default: after 2, 1 h doubling to 24 h). */
   readonly breaker?: Partial<BreakerPolicy>;
-  /** Where debug mode writes (default: `process.stderr`). */
+  /** Where debug and dry-run output goes (default: `process.stderr`). */
   readonly debugWrite?: (line: string) => void;
 }
 
@@ -238,6 +239,10 @@ class ActiveTelemetry implements Telemetry {
       return Promise.resolve();
     }
     if (texts.length === 0 || this.settings.batchUrl === "") return Promise.resolve();
+    if (this.settings.dryRun) {
+      this.printDryRun(texts);
+      return Promise.resolve();
+    }
     const dataDir = this.settings.locations.dataDir;
     if (isOpen(readBreaker(dataDir))) {
       // The endpoint has been failing: no socket now; the hand-off spools these at exit.
@@ -274,6 +279,10 @@ class ActiveTelemetry implements Telemetry {
       const texts = [...this.inflight, ...this.retry.splice(0), ...this.drain()];
       this.inflight = [];
       if (texts.length === 0 || this.settings.batchUrl === "") return;
+      if (this.settings.dryRun) {
+        this.printDryRun(texts);
+        return;
+      }
       const result = handOff(
         { url: this.settings.batchUrl, writeKey: this.settings.writeKey, messages: texts },
         {
@@ -290,6 +299,13 @@ class ActiveTelemetry implements Telemetry {
       else this.handedOff += texts.length;
     } catch {
       // Telemetry never throws into its host, least of all at exit.
+    }
+  }
+
+  /** Dry run: the exact requests, key redacted, on the debug stream; nothing is sent or spooled. */
+  private printDryRun(texts: string[]): void {
+    for (const body of requestBodies(this.settings.batchUrl, texts)) {
+      this.debugWrite(describeRequest(this.settings.batchUrl, body, this.settings.writeKey));
     }
   }
 

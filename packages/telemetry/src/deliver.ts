@@ -4,6 +4,7 @@
  */
 import { batchBody, groupIntoBatches, singleBody } from "./message.js";
 import { isDelivered, isRetryable, post, type PostOutcome } from "./http.js";
+import { isSingleUrl } from "./url.js";
 
 /** What a sender needs to deliver a set of messages. */
 export interface DeliveryJob {
@@ -40,11 +41,6 @@ const sleep = (ms: number, ref: boolean): Promise<void> =>
     const t = setTimeout(resolve, ms);
     if (!ref) t.unref();
   });
-
-/** True when the URL takes one message per request (Segment's `/v1/track`). */
-export function isSingleUrl(url: string): boolean {
-  return /\/v1\/track\/?$/.test(new URL(url).pathname);
-}
 
 export async function deliver(job: DeliveryJob, opts: DeliveryOptions): Promise<DeliveryResult> {
   const single = isSingleUrl(job.url);

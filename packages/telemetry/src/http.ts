@@ -4,6 +4,7 @@
  */
 import type http from "node:http";
 import { createRequire } from "node:module";
+import { requestHeaders } from "./request.js";
 
 // node:http and node:https (which pulls in TLS) load on the first send only, never at a host's start-up.
 const requireBuiltin = createRequire(import.meta.url);
@@ -22,11 +23,6 @@ export interface PostOptions {
   readonly timeoutMs: number;
   /** Keep the socket ref'd (the detached sender wants its requests to finish). */
   readonly ref?: boolean;
-}
-
-/** The Basic auth header Segment expects: the write key as user, empty password. */
-export function basicAuth(writeKey: string): string {
-  return "Basic " + Buffer.from(`${writeKey}:`).toString("base64");
 }
 
 function parseRetryAfter(v: string | string[] | undefined): number | undefined {
@@ -51,12 +47,7 @@ export function post(opts: PostOptions): Promise<PostOutcome> {
     try {
       const u = new URL(opts.url);
       const mod = client(u.protocol);
-      const headers: http.OutgoingHttpHeaders = {
-        "content-type": "application/json",
-        "content-length": Buffer.byteLength(opts.body),
-        "user-agent": "dlt-ts-telemetry",
-      };
-      if (opts.writeKey) headers["authorization"] = basicAuth(opts.writeKey);
+      const headers: http.OutgoingHttpHeaders = requestHeaders(opts.body, opts.writeKey);
       req = mod.request(u, { method: "POST", headers, agent: false }, (res) => {
         res.resume(); // drain and discard the answer
         res.on("error", () => undefined);

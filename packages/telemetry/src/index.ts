@@ -7,3 +7,6 @@ export type { MessageContext } from "./context.js";
 export { buildContext, isCiRun, execInfo, CI_ENV_VARS } from "./context.js";
 export type { TrackMessage } from "./message.js";
 export { MAX_MESSAGE_BYTES, MAX_BATCH_BYTES } from "./message.js";
+export type { SettingsLayer } from "./settings.js";
+export type { TelemetryExplanation } from "./explain.js";
+export { explainTelemetry } from "./explain.js";

@@ -170,8 +170,19 @@ export function displayPath(p: string, env: NodeJS.ProcessEnv): string {
   return p;
 }
 
+/** One layer of the on/off decision, for `--explain`. */
+export interface SettingsLayer {
+  readonly source: StatusSource;
+  /** What this layer says: true (on), false (off) or undefined (silent). */
+  readonly value: boolean | undefined;
+  /** Where it is read: a file (with ~), an env name, or a description. */
+  readonly where: string;
+}
+
 /** Resolved settings plus the locations they came from. */
 export interface ResolvedSettings extends TelemetryStatus {
+  /** Every layer, highest precedence first. */
+  readonly layers: readonly SettingsLayer[];
   readonly writeKey: string | undefined;
   readonly locations: Locations;
   readonly env: EnvNames;
@@ -232,6 +243,14 @@ export function resolveSettings(options: TelemetryOptions): ResolvedSettings {
     reason = "enabled by default";
   }
 
+  const layers: SettingsLayer[] = [
+    { source: "flag", value: options.flag, where: "command-line flag of this run" },
+    { source: "do_not_track", value: doNotTrack(env) ? false : undefined, where: "DO_NOT_TRACK" },
+    { source: "env", value: envLayer.enabled, where: names.enabled },
+    { source: "project", value: project.enabled, where: displayPath(locs.projectConfig, env) },
+    { source: "global", value: global.enabled, where: displayPath(locs.globalConfig, env) },
+    { source: "default", value: true, where: "default" },
+  ];
   const endpoint = envLayer.endpoint ?? project.endpoint ?? global.endpoint ?? options.defaultEndpoint;
   let batchUrl = batchUrlOf(endpoint);
   if (batchUrl === undefined) {
@@ -250,6 +269,7 @@ export function resolveSettings(options: TelemetryOptions): ResolvedSettings {
     problems,
     debug: parseBool(env[names.debug] ?? "") === true,
     dryRun: parseBool(env[names.dryRun] ?? "") === true,
+    layers,
     locations: locs,
     env: names,
   };

@@ -1,0 +1,44 @@
+/** Everything that decides what telemetry does on this machine, for a host's `--explain`. Reads only. */
+import { resolveSettings, type ResolvedSettings, type SettingsLayer } from "./settings.js";
+import { droppedCount, listSpool, spoolDir } from "./spool.js";
+import { isOpen, readBreaker, type BreakerState } from "./state.js";
+import type { TelemetryOptions } from "./client.js";
+
+/** The explanation of the current settings and sender state. */
+export interface TelemetryExplanation {
+  readonly enabled: boolean;
+  readonly reason: string;
+  /** Every layer, highest precedence first; `decides` marks the one that decided. */
+  readonly layers: readonly (SettingsLayer & { readonly decides: boolean })[];
+  readonly endpoint: string;
+  readonly batchUrl: string;
+  readonly writeKeySet: boolean;
+  readonly breaker: BreakerState & { readonly open: boolean };
+  /** Spool files waiting for a sender. */
+  readonly spooledFiles: number;
+  /** Events dropped on this machine so far (caps, age, refusals). */
+  readonly dropped: number;
+  readonly debug: boolean;
+  readonly dryRun: boolean;
+  readonly problems: ResolvedSettings["problems"];
+}
+
+export function explainTelemetry(options: TelemetryOptions): TelemetryExplanation {
+  const s = resolveSettings(options);
+  const dataDir = s.locations.dataDir;
+  const breaker = readBreaker(dataDir);
+  return {
+    enabled: s.enabled,
+    reason: s.reason,
+    layers: s.layers.map((l) => ({ ...l, decides: l.source === s.source })),
+    endpoint: s.endpoint,
+    batchUrl: s.batchUrl,
+    writeKeySet: s.writeKeySet,
+    breaker: { ...breaker, open: isOpen(breaker) },
+    spooledFiles: listSpool(spoolDir(dataDir)).length,
+    dropped: droppedCount(dataDir),
+    debug: s.debug,
+    dryRun: s.dryRun,
+    problems: s.problems,
+  };
+}
