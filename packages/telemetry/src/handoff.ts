@@ -23,7 +23,8 @@ const loadChildProcess = (): typeof import("node:child_process") =>
 /** Env of the sender: nothing of the host's but what networking needs (no NODE_OPTIONS, no inspector). */
 export function senderEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const out: NodeJS.ProcessEnv = {};
-  for (const k of ["PATH", "SYSTEMROOT", "HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy"]) {
+  // NODE_EXTRA_CA_CERTS: a corporate proxy or collector behind a private CA must stay reachable.
+  for (const k of ["PATH", "SYSTEMROOT", "HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy", "NODE_EXTRA_CA_CERTS"]) {
     const v = env[k];
     if (v !== undefined) out[k] = v;
   }

@@ -4,6 +4,7 @@
  */
 import type http from "node:http";
 import { createRequire } from "node:module";
+import { proxyAuthorization, proxyFor } from "./proxy.js";
 import { requestHeaders } from "./request.js";
 
 // node:http and node:https (which pulls in TLS) load on the first send only, never at a host's start-up.
@@ -23,6 +24,8 @@ export interface PostOptions {
   readonly timeoutMs: number;
   /** Keep the socket ref'd (the detached sender wants its requests to finish). */
   readonly ref?: boolean;
+  /** Where proxy settings are read (default `process.env`). */
+  readonly env?: NodeJS.ProcessEnv;
 }
 
 function parseRetryAfter(v: string | string[] | undefined): number | undefined {
@@ -36,37 +39,87 @@ function parseRetryAfter(v: string | string[] | undefined): number | undefined {
 export function post(opts: PostOptions): Promise<PostOutcome> {
   return new Promise<PostOutcome>((resolve) => {
     let done = false;
+    let current: http.ClientRequest | undefined;
     const finish = (o: PostOutcome): void => {
       if (!done) {
         done = true;
         clearTimeout(timer);
+        current?.destroy();
         resolve(o);
       }
     };
-    let req: http.ClientRequest;
+    const timer = setTimeout(() => finish({ kind: "network", code: "ETIMEDOUT" }), opts.timeoutMs);
+    if (!opts.ref) timer.unref();
+    const watch = (req: http.ClientRequest): http.ClientRequest => {
+      current = req;
+      req.on("socket", (s) => {
+        if (!opts.ref) s.unref();
+      });
+      req.on("error", (e: NodeJS.ErrnoException) => finish({ kind: "network", code: e.code ?? "ERROR" }));
+      return req;
+    };
+    const onResponse = (res: http.IncomingMessage): void => {
+      res.resume(); // drain and discard the answer
+      res.on("error", () => undefined);
+      current = undefined; // answered: nothing to destroy
+      finish({ kind: "status", status: res.statusCode ?? 0, ...retryAfter(res.headers["retry-after"]) });
+    };
     try {
       const u = new URL(opts.url);
-      const mod = client(u.protocol);
       const headers: http.OutgoingHttpHeaders = requestHeaders(opts.body, opts.writeKey);
-      req = mod.request(u, { method: "POST", headers, agent: false }, (res) => {
-        res.resume(); // drain and discard the answer
-        res.on("error", () => undefined);
-        finish({ kind: "status", status: res.statusCode ?? 0, ...retryAfter(res.headers["retry-after"]) });
-      });
+      const proxy = proxyFor(u, opts.env ?? process.env);
+      if (!proxy) {
+        watch(client(u.protocol).request(u, { method: "POST", headers, agent: false }, onResponse)).end(opts.body);
+      } else if (u.protocol === "http:") {
+        // Plain HTTP through a proxy: the absolute-form request line.
+        const req = client(proxy.protocol).request(
+          {
+            host: proxy.hostname,
+            port: proxy.port || (proxy.protocol === "https:" ? 443 : 80),
+            method: "POST",
+            path: u.href,
+            headers: { ...headers, host: u.host, ...proxyAuthorization(proxy) },
+            agent: false,
+          },
+          onResponse,
+        );
+        watch(req).end(opts.body);
+      } else {
+        // HTTPS through a proxy: a CONNECT tunnel, then TLS to the endpoint inside it.
+        const target = `${u.hostname}:${u.port || 443}`;
+        const connect = client(proxy.protocol).request({
+          host: proxy.hostname,
+          port: proxy.port || (proxy.protocol === "https:" ? 443 : 80),
+          method: "CONNECT",
+          path: target,
+          headers: { host: target, ...proxyAuthorization(proxy) },
+          agent: false,
+        });
+        connect.on("connect", (res, socket) => {
+          if (res.statusCode !== 200) {
+            socket.destroy();
+            finish({ kind: "network", code: `EPROXY${res.statusCode ?? ""}` });
+            return;
+          }
+          if (!opts.ref) socket.unref();
+          const tls = requireBuiltin("node:tls") as typeof import("node:tls");
+          const req = client("https:").request(
+            u,
+            {
+              method: "POST",
+              headers,
+              agent: false,
+              createConnection: () => tls.connect({ socket, servername: u.hostname }),
+            },
+            onResponse,
+          );
+          watch(req).end(opts.body);
+        });
+        watch(connect).end();
+      }
     } catch {
       finish({ kind: "network", code: "EINVAL" });
-      return;
     }
-    const timer = setTimeout(() => {
-      finish({ kind: "network", code: "ETIMEDOUT" });
-      req.destroy();
-    }, opts.timeoutMs);
-    if (!opts.ref) timer.unref();
-    req.on("socket", (s) => {
-      if (!opts.ref) s.unref();
-    });
-    req.on("error", (e: NodeJS.ErrnoException) => finish({ kind: "network", code: e.code ?? "ERROR" }));
-    req.end(opts.body);
   });
 }
 
