@@ -14,6 +14,7 @@ import {
   type TelemetryStatus,
 } from "@dlt-ts/telemetry";
 import { ConfigFileError, setTomlValue } from "./config-file.js";
+import { asDestination, dltEvents } from "./events.js";
 import { dltTelemetry, DLT_TELEMETRY_OPTIONS } from "./telemetry.js";
 import { VERSION } from "./version.js";
 
@@ -31,11 +32,14 @@ const processIo: CliIo = {
   errIsTty: process.stderr.isTTY === true,
 };
 
-/** A command's outcome: its exit code and what its event may carry besides elapsed/success. */
+/** A command's outcome: its exit code and, for `init`, what its event carries besides elapsed/success. */
 interface CommandResult {
   readonly exitCode: number;
-  readonly properties?: Readonly<Record<string, string | number | boolean>>;
+  readonly init?: { readonly pipeline_name: string; readonly destination_name: string };
 }
+
+/** The commands that send an event (their names are in the event catalogue). */
+type CommandName = "telemetry" | "init";
 
 const NOTICE = [
   "dlt collects anonymous usage data (command names, pipeline step timings, destination names; never your data,",
@@ -118,7 +122,7 @@ async function initCommandRunner(source: string, destination: string, force: boo
     out: (line) => io.out(line + "\n"),
     err: (line) => io.err(line + "\n"),
   });
-  return { exitCode: r.exitCode, properties: r.properties };
+  return { exitCode: r.exitCode, init: r.properties };
 }
 
 /**
@@ -127,11 +131,12 @@ async function initCommandRunner(source: string, destination: string, force: boo
  */
 export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
   let flag: boolean | undefined;
-  let ran: { name: string; result: CommandResult; started: number } | undefined;
+  let ran: { name: CommandName; result: CommandResult; started: number } | undefined;
   let telemetry: Telemetry | undefined;
+  let initAsked: CommandResult["init"];
 
   // Runs one command, timed; the telemetry client is created after the flags have been applied.
-  const run = async (name: string, body: () => Promise<CommandResult>): Promise<void> => {
+  const run = async (name: CommandName, body: () => Promise<CommandResult>): Promise<void> => {
     if (!checkSettings(io)) {
       ran = { name, result: { exitCode: 1 }, started: performance.now() };
       return;
@@ -203,9 +208,10 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     .argument("<source>", "source name, e.g. chess (a template) or any identifier (generic template)")
     .argument("<destination>", "destination name: duckdb")
     .option("--force", "overwrite existing files")
-    .action((source: string, destination: string, opts: { force?: boolean }) =>
-      run("init", () => initCommandRunner(source, destination, opts.force === true, io)),
-    );
+    .action((source: string, destination: string, opts: { force?: boolean }) => {
+      initAsked = { pipeline_name: source, destination_name: destination };
+      return run("init", () => initCommandRunner(source, destination, opts.force === true, io));
+    });
 
   try {
     await program.parseAsync([...argv], { from: "user" });
@@ -227,11 +233,23 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
   const { name, result, started } = ran;
   const t = telemetry as Telemetry | undefined;
   if (t) {
-    t.track("command", name, {
-      ...result.properties,
-      elapsed: (performance.now() - started) / 1000,
-      success: result.exitCode === 0,
-    });
+    const events = dltEvents(t);
+    const common = { elapsed: (performance.now() - started) / 1000, success: result.exitCode === 0 };
+    switch (name) {
+      case "init": {
+        // Even when init failed before it could say so, the event names what was asked for.
+        const asked = result.init ?? initAsked;
+        events.track("command_init", {
+          ...common,
+          pipeline_name: asked?.pipeline_name ?? "",
+          destination_name: asDestination(asked?.destination_name ?? ""),
+        });
+        break;
+      }
+      case "telemetry":
+        events.track("command_telemetry", common);
+        break;
+    }
     await t.shutdown();
   }
   return result.exitCode;

@@ -10,3 +10,5 @@ export { MAX_MESSAGE_BYTES, MAX_BATCH_BYTES } from "./message.js";
 export type { SettingsLayer } from "./settings.js";
 export type { TelemetryExplanation } from "./explain.js";
 export { explainTelemetry } from "./explain.js";
+export type { PropertySpec, EventSpec, EventCatalogue, EventProperties, TypedTracker } from "./events.js";
+export { defineEvents, typedTracker, renderCatalogue } from "./events.js";

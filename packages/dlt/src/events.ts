@@ -1,0 +1,57 @@
+/**
+ * Every telemetry event dlt-ts sends, with the type of each property. `docs/telemetry-events.md` is generated
+ * from this file (`npm run docs:events`) and a test keeps the two in sync.
+ */
+import { defineEvents, typedTracker, type Telemetry, type TypedTracker } from "@dlt-ts/telemetry";
+
+/** Destination names that may be reported; anything else is reported as `other`. */
+export const DESTINATIONS = [
+  "duckdb", "motherduck", "postgres", "bigquery", "snowflake", "redshift", "databricks", "clickhouse", "mssql",
+  "synapse", "athena", "filesystem", "weaviate", "qdrant", "lancedb", "dremio", "sqlalchemy", "other",
+] as const;
+export type Destination = (typeof DESTINATIONS)[number];
+
+/** Maps a user-given destination name to a reportable one. */
+export function asDestination(name: string): Destination {
+  return (DESTINATIONS as readonly string[]).includes(name) ? (name as Destination) : "other";
+}
+
+const elapsed = { type: "number", description: "seconds: for a command, its run time; for a pipeline step, since `run` started" } as const;
+const success = { type: "boolean", description: "for a command, exit code 0; for a step, it did not throw" } as const;
+const destination = { type: "enum", values: DESTINATIONS, description: "the destination's type (never its credentials or location)" } as const;
+const transaction = { type: "id", pattern: /^[0-9a-f]{32}$/, description: "random per `pipeline.run`, shared by its three steps" } as const;
+const stepProperties = { elapsed, success, destination_name: destination, transaction_id: transaction } as const;
+
+export const DLT_EVENTS = defineEvents({
+  command_telemetry: { description: "`dlt telemetry` ran.", properties: { elapsed, success } },
+  command_init: {
+    description: "`dlt init <source> <destination>` ran.",
+    properties: {
+      elapsed,
+      success,
+      pipeline_name: { type: "id", pattern: /^[a-z_][a-z0-9_]{0,63}$/, description: "the source name asked for (a template name or identifier); invalid names are left out" },
+      destination_name: destination,
+    },
+  },
+  pipeline_extract: { description: "`pipeline.run` finished (or failed) its extract step.", properties: stepProperties },
+  pipeline_normalize: { description: "`pipeline.run` finished (or failed) its normalize step.", properties: stepProperties },
+  pipeline_load: { description: "`pipeline.run` finished (or failed) its load step.", properties: stepProperties },
+});
+
+export type DltEvents = typeof DLT_EVENTS;
+
+/** The typed tracker of dlt's events over a client. */
+export function dltEvents(telemetry: Telemetry): TypedTracker<DltEvents> {
+  return typedTracker(telemetry, DLT_EVENTS);
+}
+
+export const CATALOGUE_INTRO = `
+Generated from \`packages/dlt/src/events.ts\` by \`npm run docs:events\`; a test fails when the two differ.
+
+Every event is a Segment \`track\` message with a random \`messageId\` and \`anonymousId\`, a \`timestamp\`, and this
+\`context\`: \`ci_run\` (boolean), \`cpu\` (number of cores), \`exec_info\` (list of \`kubernetes\`, \`docker\`,
+\`codespaces\`, \`github_actions\`, \`aws_lambda\`, \`gcp_cloud_function\`, \`airflow\`, \`notebook\`),
+\`library\` (\`{name, version}\` of dlt-ts), \`os\` (\`{name, version}\`: OS name and kernel release) and \`runtime\`
+(\`{name, version}\`: \`node\`, \`bun\` or \`deno\`). Property values are numbers, booleans, enumerated strings or ids
+that match a pattern: nothing free-form is ever sent.
+`;

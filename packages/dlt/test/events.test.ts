@@ -1,0 +1,48 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { renderCatalogue } from "@dlt-ts/telemetry";
+import { startFakeCollector } from "@dlt-ts/telemetry/testing";
+import { createTelemetry } from "@dlt-ts/telemetry";
+import { CATALOGUE_INTRO, DLT_EVENTS, dltEvents } from "../src/events.js";
+import { freshUser } from "./cli-helpers.js";
+import { DLT_TELEMETRY_OPTIONS } from "../src/telemetry.js";
+
+const DOC = fileURLToPath(new URL("../../../../docs/telemetry-events.md", import.meta.url));
+
+test("docs/telemetry-events.md is the catalogue generated from the event definitions (run `npm run docs:events`)", () => {
+  assert.equal(readFileSync(DOC, "utf8"), renderCatalogue(DLT_EVENTS, "dlt-ts telemetry events", CATALOGUE_INTRO));
+});
+
+test("typed events: values that do not fit their definition never leave the machine", async () => {
+  const rx = await startFakeCollector();
+  try {
+    const u = freshUser(rx.url);
+    const t = createTelemetry({ ...DLT_TELEMETRY_OPTIONS, env: u.env, cwd: u.project });
+    const events = dltEvents(t);
+    events.track("command_init", {
+      elapsed: 1,
+      success: false,
+      pipeline_name: "/home/someone/My Project", // not an identifier: left out
+      destination_name: "duckdb",
+    });
+    // A caller that bypasses the types: every bad value is dropped at run time.
+    (events.track as (e: string, p: Record<string, unknown>) => void)("pipeline_load", {
+      elapsed: "slow",
+      success: true,
+      destination_name: "postgres://user:pw@host/db",
+      transaction_id: "not-hex",
+      error: "ENOENT: /etc/secret",
+    });
+    (events.track as (e: string, p: Record<string, unknown>) => void)("command_unknown", { elapsed: 1 });
+    await t.flush();
+    const got = await rx.waitForEvents(2);
+    assert.deepEqual(got.map((e) => e["properties"]), [
+      { event_category: "command", event_name: "init", elapsed: 1, success: false, destination_name: "duckdb" },
+      { event_category: "pipeline", event_name: "load", success: true },
+    ]);
+  } finally {
+    await rx.close();
+  }
+});
