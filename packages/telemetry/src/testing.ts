@@ -166,3 +166,52 @@ export async function startFakeCollector(mode: FakeMode = "ok", options: FakeCol
     },
   };
 }
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const HEX32 = /^[0-9a-f]{32}$/;
+const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;
+
+/**
+ * An event with its volatile values replaced by placeholders, for snapshot comparison: `<uuid>`, `<hex32>`,
+ * `<timestamp>`, `<seconds>`, `<cpu>`, `<os-version>`, `<runtime-version>`. A value of the wrong shape is kept
+ * as it is, so the snapshot diff shows it.
+ */
+export function snapshotEvent(event: RecordedEvent): RecordedEvent {
+  const e = structuredClone(event) as Record<string, unknown>;
+  const swap = (obj: Record<string, unknown> | undefined, key: string, re: RegExp | ((v: unknown) => boolean), placeholder: string): void => {
+    if (!obj || !(key in obj)) return;
+    const v = obj[key];
+    const ok = typeof re === "function" ? re(v) : typeof v === "string" && re.test(v);
+    if (ok) obj[key] = placeholder;
+  };
+  swap(e, "messageId", UUID, "<uuid>");
+  swap(e, "anonymousId", HEX32, "<hex32>");
+  swap(e, "timestamp", ISO, "<timestamp>");
+  const props = e["properties"] as Record<string, unknown> | undefined;
+  swap(props, "elapsed", (v) => typeof v === "number" && v >= 0, "<seconds>");
+  swap(props, "transaction_id", HEX32, "<hex32>");
+  const ctx = e["context"] as Record<string, unknown> | undefined;
+  swap(ctx, "cpu", (v) => Number.isInteger(v) && (v as number) > 0, "<cpu>");
+  swap(ctx?.["os"] as Record<string, unknown> | undefined, "version", (v) => typeof v === "string" && v !== "", "<os-version>");
+  swap(ctx?.["runtime"] as Record<string, unknown> | undefined, "version", (v) => typeof v === "string" && v !== "", "<runtime-version>");
+  return e;
+}
+
+/** Wall time of a process from spawn to exit, with its output: for asserting that a host exits at once. */
+export async function timeExit(
+  command: string,
+  args: readonly string[],
+  options: { env?: NodeJS.ProcessEnv; cwd?: string } = {},
+): Promise<{ ms: number; code: number | null; stdout: string; stderr: string }> {
+  const { spawn } = await import("node:child_process");
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const child = spawn(command, [...args], { env: options.env ?? process.env, cwd: options.cwd, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.on("error", reject);
+    child.on("exit", (code) => resolve({ ms: performance.now() - t0, code, stdout, stderr }));
+  });
+}

@@ -51,3 +51,22 @@ test("a refusing endpoint: the host exits cleanly, prints nothing", async () => 
   assert.equal(r.code, 0);
   assert.equal(r.stdout + r.stderr, "");
 });
+
+test("exit time with a hanging endpoint stays close to a disabled run's (the host never waits for the network)", async () => {
+  const { timeExit } = await import("../src/testing.js");
+  const { fileURLToPath } = await import("node:url");
+  const host = fileURLToPath(new URL("./fixtures/host.js", import.meta.url));
+  const rx = await startFakeCollector("hang");
+  try {
+    const { env } = hostEnv(rx.url);
+    const base = { PATH: process.env["PATH"], ...env, HOST_REQUEST_TIMEOUT_MS: "20000" };
+    const off = await timeExit(process.execPath, [host, "5"], { env: { ...base, RUNTIME__TELEMETRY: "false" } });
+    const on = await timeExit(process.execPath, [host, "5"], { env: base });
+    assert.equal(on.code, 0);
+    // Waiting on the endpoint would cost up to the 20 s request timeout; the hand-off costs a spawn.
+    assert.ok(on.ms < off.ms + 1000, `on ${on.ms.toFixed(0)} ms vs off ${off.ms.toFixed(0)} ms`);
+    await rx.waitForRequests(1);
+  } finally {
+    await rx.close();
+  }
+});
