@@ -19,7 +19,7 @@ export function timeProcess(cmd, args, opts) {
 }
 
 /** A loopback endpoint: mode "ok" | "hang" | "slow" (answers after delayMs). Counts events by messageId. */
-export async function startEndpoint(mode, delayMs = 2000) {
+export async function startEndpoint(mode, delayMs = 2000, port = 0) {
   const ids = new Map();
   const sockets = new Set();
   let requests = 0;
@@ -45,7 +45,7 @@ export async function startEndpoint(mode, delayMs = 2000) {
     sockets.add(s);
     s.on("close", () => sockets.delete(s));
   });
-  await new Promise((r) => server.listen(0, "127.0.0.1", r));
+  await new Promise((r) => server.listen(port, "127.0.0.1", r));
   return {
     url: `http://127.0.0.1:${server.address().port}`,
     ids,

@@ -55,7 +55,7 @@ export interface TelemetryOptions {
   readonly requestTimeoutMs?: number;
   /** The detached sender exits after this long, delivered or not (default 30 s). */
   readonly handOffLifetimeMs?: number;
-  /** Caps of the on-disk spool of undelivered events (default 1000 files, 4 MB, 7 days). */
+  /** Caps of the on-disk spool of undelivered events (default 2000 files, 4 MB, 7 days). */
   readonly spool?: Partial<SpoolLimits>;
   /** When repeated failures stop all attempts, and for how long (default: after 2, 1 h doubling to 24 h). */
   readonly breaker?: Partial<BreakerPolicy>;

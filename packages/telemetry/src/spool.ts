@@ -20,7 +20,7 @@ export interface SpoolLimits {
   readonly maxAgeMs: number;
 }
 
-export const DEFAULT_SPOOL_LIMITS: SpoolLimits = { maxFiles: 1000, maxBytes: 4 * 1024 * 1024, maxAgeMs: 7 * 24 * 3600 * 1000 };
+export const DEFAULT_SPOOL_LIMITS: SpoolLimits = { maxFiles: 2000, maxBytes: 4 * 1024 * 1024, maxAgeMs: 7 * 24 * 3600 * 1000 };
 
 /** `<dataDir>/telemetry`: the spool, the sender lock, the breaker state and the drop counter. */
 export function telemetryDir(dataDir: string): string {
