@@ -13,15 +13,18 @@ mkdirSync(join(home, ".dlt"));
 writeFileSync(join(home, ".dlt", "config.toml"), '[runtime]\ndlthub_telemetry = true\nlog_level = "INFO"\n');
 const empty = new URL("./fixtures/startup-empty.mjs", import.meta.url).pathname;
 const lib = new URL("./fixtures/startup-telemetry.mjs", import.meta.url).pathname;
+const host = new URL("./fixtures/startup-host.mjs", import.meta.url).pathname;
 const env = { PATH: process.env.PATH, HOME: home, RUNTIME__DLTHUB_TELEMETRY_ENDPOINT: "http://127.0.0.1:9" };
 
 const bare = [];
 const esm = [];
+const hostEsm = [];
 const withLib = [];
-for (const args of [["-e", "0"], [empty], [lib]]) await timeProcess(process.execPath, args, { env });
+for (const args of [["-e", "0"], [empty], [host], [lib]]) await timeProcess(process.execPath, args, { env });
 for (let i = 0; i < RUNS; i++) {
   bare.push((await timeProcess(process.execPath, ["-e", "0"], { env })).ms);
   esm.push((await timeProcess(process.execPath, [empty], { env })).ms);
+  hostEsm.push((await timeProcess(process.execPath, [host], { env })).ms);
   withLib.push((await timeProcess(process.execPath, [lib], { env })).ms);
 }
 const delta = median(withLib) - median(bare);
@@ -34,3 +37,4 @@ console.log(
   `  cost over node -e 0: ${delta.toFixed(2)} ms (ratio ${(median(withLib) / median(bare)).toFixed(3)})  ${delta <= 5 ? "OK" : "OVER TARGET"} (<= 5 ms)`,
 );
 console.log(`  cost over an empty ES module: ${deltaEsm.toFixed(2)} ms`);
+console.log(`  cost over an ES module host that already loads node:fs/os/path/url: ${(median(withLib) - median(hostEsm)).toFixed(2)} ms`);
