@@ -10,6 +10,7 @@ import { setPriority, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { DeliveryJob } from "./deliver.js";
+import { randomHex32 } from "./random.js";
 import { spoolWrite, type SpoolLimits } from "./spool.js";
 import { isOpen, lockHolder, readBreaker, type BreakerPolicy } from "./state.js";
 
@@ -93,7 +94,7 @@ export function handOff(
     const full: SenderConfig = { v: 1, ...config };
     if (job.messages.length > 0 && !spoolWrite(config.dataDir, job, config.spool)) {
       // The data dir is not writable: a private temp file for this one sender.
-      const file = join(tmpdir(), `dlt-ts-telemetry-${process.pid}-${crypto.randomUUID().slice(0, 12)}.json`);
+      const file = join(tmpdir(), `dlt-ts-telemetry-${process.pid}-${randomHex32().slice(0, 12)}.json`);
       try {
         writeFileSync(file, JSON.stringify(job), { mode: 0o600, flag: "wx" });
       } catch {

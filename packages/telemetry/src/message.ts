@@ -1,5 +1,6 @@
 /** Segment `track` messages and batches, within Segment's size limits. */
 import type { MessageContext } from "./context.js";
+import { randomHex32, randomUuid } from "./random.js";
 import type { Properties, PropertyValue } from "./types.js";
 
 /** Segment's limit for one message. */
@@ -54,9 +55,8 @@ export function buildMessage(e: PendingEvent, context: MessageContext): TrackMes
   }
   return {
     type: "track",
-    // Web Crypto's randomUUID: no module to load at start-up.
-    messageId: crypto.randomUUID(),
-    anonymousId: crypto.randomUUID().replaceAll("-", ""),
+    messageId: randomUuid(),
+    anonymousId: randomHex32(),
     timestamp: new Date(e.at).toISOString(),
     event: `${e.category}_${e.name}`,
     properties,

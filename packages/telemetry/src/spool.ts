@@ -9,6 +9,7 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import type { DeliveryJob } from "./deliver.js";
+import { randomHex32 } from "./random.js";
 
 /** Caps of the spool. */
 export interface SpoolLimits {
@@ -123,7 +124,7 @@ export function spoolWrite(dataDir: string, job: DeliveryJob, limits: SpoolLimit
       return true;
     }
     enforceLimits(dataDir, limits, 1, bytes);
-    const rand = crypto.randomUUID().replaceAll("-", "").slice(0, 12);
+    const rand = randomHex32().slice(0, 12);
     const name = `${Date.now()}-${rand}-${bytes}.json`;
     const tmp = join(dir, `.${name}.tmp`);
     writeFileSync(tmp, text, { mode: 0o600, flag: "wx" });
