@@ -33,10 +33,15 @@ async function measure(label, url, target, breakerOpen = false) {
   await run(false); // warm the file cache both ways
   await run(true);
   const diffs = [];
+  // Each run starts once the previous run's detached sender has booted (~60 ms of CPU at low priority), so a
+  // run is not charged for its predecessor's background work; both sides get the same pause.
+  const settle = () => new Promise((r) => setTimeout(r, 250));
   for (let i = 0; i < RUNS; i++) {
     // Alternate which side goes first, so drift and the previous run's sender weigh on both sides alike.
     const onFirst = i % 2 === 0;
+    await settle();
     const a = (await run(!onFirst)).ms;
+    await settle();
     const b = (await run(onFirst)).ms;
     const [tOn, tOff] = onFirst ? [a, b] : [b, a];
     on.push(tOn);
