@@ -1,0 +1,61 @@
+/**
+ * Segment's HTTP Tracking API rules, as a pure function: a message is accepted (and normalized) or refused with
+ * the field that is wrong. Never throws, whatever it is given (fuzzed by property-based tests).
+ */
+
+/** The message types Segment accepts. */
+export const MESSAGE_TYPES = ["track", "identify", "page", "screen", "group", "alias"] as const;
+export type MessageType = (typeof MESSAGE_TYPES)[number];
+
+/** Segment's limit for one message. */
+export const MAX_MESSAGE_BYTES = 32 * 1024;
+
+export type Validation =
+  | { readonly ok: true; readonly message: Record<string, unknown>; readonly type: MessageType }
+  | { readonly ok: false; readonly field: string; readonly reason: string; readonly status: 400 | 413 };
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+const isId = (v: unknown): boolean => (typeof v === "string" && v.length > 0) || (typeof v === "number" && Number.isFinite(v));
+const isDate = (v: unknown): boolean => typeof v === "string" && !Number.isNaN(Date.parse(v));
+
+/**
+ * Validates one message. `path` is how it is named in errors (e.g. `batch[3]`); `forcedType` is the type of a
+ * single-message endpoint (`/v1/track` → track).
+ */
+export function validateMessage(raw: unknown, path: string, forcedType?: MessageType, byteSize?: number): Validation {
+  const at = (f: string): string => (path ? `${path}.${f}` : f);
+  if (!isObject(raw)) return { ok: false, field: path || "body", reason: "must be a JSON object", status: 400 };
+  if (byteSize !== undefined && byteSize > MAX_MESSAGE_BYTES) {
+    return { ok: false, field: path || "body", reason: `message is ${byteSize} bytes, over the 32 KB limit`, status: 413 };
+  }
+  const type = forcedType ?? raw["type"];
+  if (typeof type !== "string" || !(MESSAGE_TYPES as readonly string[]).includes(type)) {
+    return { ok: false, field: at("type"), reason: `must be one of ${MESSAGE_TYPES.join(", ")}`, status: 400 };
+  }
+  const t = type as MessageType;
+  if (t === "alias") {
+    if (!isId(raw["userId"])) return { ok: false, field: at("userId"), reason: "required for alias", status: 400 };
+    if (!isId(raw["previousId"])) return { ok: false, field: at("previousId"), reason: "required for alias", status: 400 };
+  } else if (!isId(raw["userId"]) && !isId(raw["anonymousId"])) {
+    return { ok: false, field: at("anonymousId"), reason: "userId or anonymousId is required", status: 400 };
+  }
+  if (t === "track" && (typeof raw["event"] !== "string" || raw["event"] === "")) {
+    return { ok: false, field: at("event"), reason: "a non-empty string is required for track", status: 400 };
+  }
+  if (t === "group" && !isId(raw["groupId"])) return { ok: false, field: at("groupId"), reason: "required for group", status: 400 };
+  for (const f of ["properties", "traits", "context", "integrations"]) {
+    if (raw[f] !== undefined && raw[f] !== null && !isObject(raw[f])) {
+      return { ok: false, field: at(f), reason: "must be an object", status: 400 };
+    }
+  }
+  for (const f of ["timestamp", "sentAt", "originalTimestamp"]) {
+    if (raw[f] !== undefined && raw[f] !== null && !isDate(raw[f])) {
+      return { ok: false, field: at(f), reason: "must be an ISO-8601 date", status: 400 };
+    }
+  }
+  const id = raw["messageId"];
+  if (id !== undefined && id !== null && !(typeof id === "string" && id.length > 0 && id.length <= 256)) {
+    return { ok: false, field: at("messageId"), reason: "must be a non-empty string of at most 256 characters", status: 400 };
+  }
+  return { ok: true, message: raw, type: t };
+}

@@ -1,0 +1,167 @@
+// The Segment HTTP API of the collector, against a real server on loopback and a real DuckDB file.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { gzipSync } from "node:zlib";
+import { startCollector, type Collector } from "../src/index.js";
+import { dltEvent, post, tempDb } from "./helpers.js";
+
+let open: Collector;
+let keyed: Collector;
+before(async () => {
+  open = await startCollector({ port: 0, dbPath: tempDb() });
+  keyed = await startCollector({ port: 0, dbPath: tempDb(), writeKeys: ["k-one", "k-two"] });
+});
+after(async () => {
+  await open.close();
+  await keyed.close();
+});
+
+const count = async (c: Collector, where = "true", params: (string | number)[] = []): Promise<number> =>
+  Number((await c.store.query(`SELECT count(*) AS n FROM events WHERE ${where}`, params))[0]?.["n"]);
+
+test("a batch is stored with typed columns once answered 200; timestamp corrected by the sentAt skew", async () => {
+  const e = dltEvent({ timestamp: "2026-01-01T00:00:00.000Z" });
+  // The client's clock is 1 h behind: sentAt says 00:00:10 when the server receives it now.
+  const sentAt = new Date(Date.parse("2026-01-01T00:00:10.000Z")).toISOString();
+  const before = Date.now();
+  const r = await post(open.url, "/v1/batch", { batch: [e], sentAt });
+  assert.equal(r.status, 200);
+  assert.deepEqual(r.json, { success: true });
+  const [row] = await open.store.query(
+    "SELECT type, event, anonymous_id, library_name, library_version, os_name, runtime_name, runtime_version, ci_run, cpu, exec_info, " +
+      "event_category, event_name, success, elapsed, destination_name, transaction_id, epoch_ms(timestamp) AS ts, epoch_ms(received_at) AS rec, message " +
+      "FROM events WHERE message_id = ?",
+    [e["messageId"] as string],
+  );
+  assert.ok(row, "stored before the answer");
+  assert.equal(row["type"], "track");
+  assert.equal(row["event"], "pipeline_load");
+  assert.equal(row["library_name"], "dlt-ts");
+  assert.equal(row["runtime_name"], "node");
+  assert.equal(row["ci_run"], false);
+  assert.equal(row["cpu"], 8);
+  assert.equal(row["exec_info"], "docker");
+  assert.equal(row["event_category"], "pipeline");
+  assert.equal(row["success"], true);
+  assert.equal(row["elapsed"], 2.5);
+  assert.equal(row["destination_name"], "duckdb");
+  const rec = Number(row["rec"]);
+  assert.ok(rec >= before && rec <= Date.now());
+  // timestamp + (receivedAt − sentAt)
+  assert.equal(Number(row["ts"]), Date.parse("2026-01-01T00:00:00.000Z") + (rec - Date.parse(sentAt)));
+  const stored = JSON.parse(String(row["message"])) as Record<string, unknown>;
+  assert.equal(stored["messageId"], e["messageId"]);
+  assert.equal(typeof stored["receivedAt"], "string");
+});
+
+test("single-message routes store their type; a missing messageId is generated", async () => {
+  const id = "u-" + Date.now();
+  for (const [path, body] of [
+    ["/v1/track", { event: "command_init", anonymousId: id }],
+    ["/v1/identify", { userId: id, traits: { plan: "x" } }],
+    ["/v1/page", { anonymousId: id, name: "home" }],
+    ["/v1/screen", { anonymousId: id, name: "main" }],
+    ["/v1/group", { anonymousId: id, groupId: "g1" }],
+    ["/v1/alias", { userId: id, previousId: "old" }],
+  ] as const) {
+    const r = await post(open.url, path, body);
+    assert.equal(r.status, 200, `${path}: ${JSON.stringify(r.json)}`);
+  }
+  const types = await open.store.query("SELECT type FROM events WHERE anonymous_id = ? OR user_id = ? ORDER BY type", [id, id]);
+  assert.deepEqual(types.map((t) => t["type"]), ["alias", "group", "identify", "page", "screen", "track"]);
+});
+
+test("400 with a JSON reason naming the field", async () => {
+  const cases: [unknown, RegExp, string?][] = [
+    [undefined, /^body: malformed JSON/, "{not json"],
+    [[1, 2], /^body: must be a JSON object/],
+    [{ sentAt: "x" }, /^sentAt: must be an ISO-8601 date/],
+    [{ batch: "nope" }, /^batch: must be an array/],
+    [{ batch: [dltEvent({ event: undefined })] }, /^batch\[0\]\.event: a non-empty string is required for track/],
+    [{ batch: [dltEvent(), dltEvent({ anonymousId: undefined })] }, /^batch\[1\]\.anonymousId: userId or anonymousId is required/],
+    [{ batch: [dltEvent({ properties: [1] })] }, /^batch\[0\]\.properties: must be an object/],
+    [{ batch: [dltEvent({ type: "bogus" })] }, /^batch\[0\]\.type: must be one of/],
+    [{ batch: [dltEvent({ timestamp: "yesterday" })] }, /^batch\[0\]\.timestamp: must be an ISO-8601 date/],
+  ];
+  const before = await count(open);
+  for (const [body, reason, raw] of cases) {
+    const r = await post(open.url, "/v1/batch", body, raw !== undefined ? { raw } : {});
+    assert.equal(r.status, 400, JSON.stringify(body));
+    assert.equal(r.json["success"], false);
+    assert.match(String(r.json["error"]), reason);
+  }
+  assert.equal(await count(open), before, "a refused request stores nothing");
+});
+
+test("401 without or with a wrong write key; Basic auth and body writeKey are accepted", async () => {
+  const missing = await post(keyed.url, "/v1/batch", { batch: [dltEvent()] });
+  assert.equal(missing.status, 401);
+  assert.match(String(missing.json["error"]), /missing write key/);
+  const wrong = await post(keyed.url, "/v1/batch", { batch: [dltEvent()] }, { auth: "nope" });
+  assert.equal(wrong.status, 401);
+  assert.match(String(wrong.json["error"]), /invalid write key/);
+  assert.equal((await post(keyed.url, "/v1/batch", { batch: [dltEvent()] }, { auth: "k-two" })).status, 200);
+  assert.equal((await post(keyed.url, "/v1/batch", { batch: [dltEvent()], writeKey: "k-one" })).status, 200);
+  assert.equal(await count(keyed), 2);
+});
+
+test("413 for a body over 500 KB and a message over 32 KB; gzip bodies are accepted and gzip bombs refused", async () => {
+  const big = await post(open.url, "/v1/batch", { batch: Array.from({ length: 30 }, () => dltEvent({ properties: { pad: "x".repeat(20_000) } })) });
+  assert.equal(big.status, 413);
+  const wide = await post(open.url, "/v1/batch", { batch: [dltEvent({ properties: { pad: "x".repeat(33_000) } })] });
+  assert.equal(wide.status, 413);
+  assert.match(String(wide.json["error"]), /^batch\[0\]: message is \d+ bytes, over the 32 KB limit/);
+  const e = dltEvent();
+  const gz = await post(open.url, "/v1/batch", { batch: [e] }, { gzip: true });
+  assert.equal(gz.status, 200);
+  assert.equal(await count(open, "message_id = ?", [e["messageId"] as string]), 1);
+  const bomb = await post(open.url, "/v1/batch", undefined, { raw: gzipSync(Buffer.alloc(5_000_000, 32)), gzip: false });
+  assert.notEqual(bomb.status, 200);
+  const bomb2 = await post(open.url, "/v1/batch", { pad: " ".repeat(5_000_000) }, { gzip: true });
+  assert.equal(bomb2.status, 413);
+  assert.match(String(bomb2.json["error"]), /inflated body/);
+});
+
+test("a replayed messageId is stored once (across requests and within one)", async () => {
+  const e = dltEvent();
+  assert.equal((await post(open.url, "/v1/batch", { batch: [e, e] })).status, 200);
+  assert.equal((await post(open.url, "/v1/batch", { batch: [e] })).status, 200);
+  assert.equal((await post(open.url, "/v1/track", e)).status, 200);
+  assert.equal(await count(open, "message_id = ?", [e["messageId"] as string]), 1);
+});
+
+test("routes: 404 JSON for unknown paths, 405 for GET on a tracking route, /health", async () => {
+  const nf = await post(open.url, "/v2/batch", {});
+  assert.equal(nf.status, 404);
+  assert.equal(nf.json["success"], false);
+  const m = await post(open.url, "/v1/batch", undefined, { method: "GET" });
+  assert.equal(m.status, 405);
+  const h = await post(open.url, "/health", undefined, { method: "GET" });
+  assert.equal(h.status, 200);
+});
+
+test("group commit: concurrent requests share commits", async () => {
+  const c = await startCollector({ port: 0, dbPath: tempDb() });
+  try {
+    const before = c.commits();
+    const replies = await Promise.all(Array.from({ length: 60 }, () => post(c.url, "/v1/batch", { batch: Array.from({ length: 20 }, () => dltEvent()) })));
+    assert.ok(replies.every((r) => r.status === 200));
+    assert.equal(await count(c), 1200);
+    const commits = c.commits() - before;
+    assert.ok(commits < 60, `${commits} commits for 60 requests`);
+  } finally {
+    await c.close();
+  }
+});
+
+test("overload: more events than the write path holds get 503 with Retry-After, memory stays bounded", async () => {
+  const c = await startCollector({ port: 0, dbPath: tempDb(), maxPendingEvents: 10 });
+  try {
+    const r = await post(c.url, "/v1/batch", { batch: Array.from({ length: 11 }, () => dltEvent()) });
+    assert.equal(r.status, 503);
+    assert.equal(r.headers["retry-after"], "1");
+    assert.equal((await post(c.url, "/v1/batch", { batch: Array.from({ length: 10 }, () => dltEvent()) })).status, 200);
+  } finally {
+    await c.close();
+  }
+});
