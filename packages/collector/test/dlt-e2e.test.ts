@@ -1,0 +1,50 @@
+// `dlt` pointed at a live collector: its events are read back from the collector's database.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { startCollector, type Collector } from "../src/index.js";
+import { tempDb } from "./helpers.js";
+
+const DLT = fileURLToPath(new URL("../../../dlt/bin/dlt.js", import.meta.url));
+
+function dlt(args: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<number | null> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [DLT, ...args], { env: { PATH: process.env["PATH"], ...env }, cwd, stdio: "ignore" });
+    child.on("error", reject);
+    child.on("exit", resolve);
+  });
+}
+
+async function until(c: Collector, sql: string, want: number, timeoutMs = 20_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const n = Number((await c.store.query(sql))[0]?.["n"]);
+    if (n >= want) return;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${want} rows of ${sql} (have ${n})`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+test("dlt CLI runs reach a collector with a write key, and read back typed", async () => {
+  const c = await startCollector({ port: 0, dbPath: tempDb(), writeKeys: ["team-key"] });
+  try {
+    const home = mkdtempSync(join(tmpdir(), "e2e-home-"));
+    mkdirSync(join(home, ".dlt"));
+    const cwd = mkdtempSync(join(tmpdir(), "e2e-cwd-"));
+    const env = { HOME: home, TMPDIR: home, RUNTIME__DLTHUB_TELEMETRY_ENDPOINT: c.url, RUNTIME__DLTHUB_TELEMETRY_SEGMENT_WRITE_KEY: "team-key" };
+    for (let i = 0; i < 3; i++) assert.equal(await dlt(["telemetry"], env, cwd), 0);
+    await until(c, "SELECT count(*) AS n FROM events WHERE event = 'command_telemetry'", 3);
+    const rows = await c.store.query(
+      "SELECT event_category, event_name, success, library_name, runtime_name, count(*) AS n FROM events GROUP BY ALL",
+    );
+    assert.deepEqual(rows.map((r) => ({ ...r, n: Number(r["n"]) })), [
+      { event_category: "command", event_name: "telemetry", success: true, library_name: "dlt-ts", runtime_name: "node", n: 3 },
+    ]);
+  } finally {
+    await c.close();
+  }
+});
