@@ -1,0 +1,37 @@
+/**
+ * Source configuration as dlt reads it: `[sources.<name>]` of `.dlt/config.toml` (and `.dlt/secrets.toml`) in the
+ * project, overridden by env `SOURCES__<NAME>__<KEY>`.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { parse } from "smol-toml";
+
+function section(file: string, name: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch {
+    return {};
+  }
+  let doc: Record<string, unknown>;
+  try {
+    doc = parse(text) as Record<string, unknown>;
+  } catch (e) {
+    throw new Error(`${file}: ${(e as Error).message.split("\n")[0]}`);
+  }
+  const sources = doc["sources"] as Record<string, unknown> | undefined;
+  return { ...((sources?.[name] as Record<string, unknown> | undefined) ?? {}) };
+}
+
+/** The merged settings of source `name`. */
+export function sourceConfig(name: string, projectDir = process.env["DLT_PROJECT_DIR"] || process.cwd()): Record<string, unknown> {
+  const cfg = { ...section(join(projectDir, ".dlt", "config.toml"), name), ...section(join(projectDir, ".dlt", "secrets.toml"), name) };
+  const prefix = `SOURCES__${name.toUpperCase()}__`;
+  for (const [k, v] of Object.entries(process.env)) {
+    if (k.startsWith(prefix) && v !== undefined) {
+      const key = k.slice(prefix.length).toLowerCase();
+      cfg[key] = /^\s*[[{]/.test(v) ? (JSON.parse(v) as unknown) : v;
+    }
+  }
+  return cfg;
+}
