@@ -1,0 +1,60 @@
+// The three pipeline events, seen by a loopback receiver: one transaction id per run, correct success flags.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { snapshotEvent, startFakeCollector, type RecordedEvent } from "@dlt-ts/telemetry/testing";
+
+const INDEX = fileURLToPath(new URL("../src/index.js", import.meta.url));
+
+function runScript(code: string, env: NodeJS.ProcessEnv): Promise<{ code: number | null; stderr: string }> {
+  const dir = mkdtempSync(join(tmpdir(), "pev-"));
+  const file = join(dir, "run.mjs");
+  writeFileSync(file, code);
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [file], { cwd: dir, env: { PATH: process.env["PATH"], HOME: dir, TMPDIR: dir, ...env }, stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.on("error", reject);
+    child.on("exit", (c) => resolve({ code: c, stderr }));
+  });
+}
+
+const props = (e: RecordedEvent | undefined): Record<string, unknown> => e?.["properties"] as Record<string, unknown>;
+
+test("a run sends pipeline_extract, pipeline_normalize, pipeline_load with one transaction_id; a failed load says so", async () => {
+  const rx = await startFakeCollector();
+  try {
+    const script = `
+      import { pipeline } from ${JSON.stringify(INDEX)};
+      const p = pipeline({ pipelineName: "ev", destination: "duckdb", datasetName: "ev_data" });
+      await p.run([{ id: 1, secret_name: "do-not-send" }], { tableName: "users" });
+      process.env.DLT_TS_FAIL_LOAD_AFTER_TABLE = "users";
+      await p.run([{ id: 2 }], { tableName: "users" }).catch(() => {});
+    `;
+    const r = await runScript(script, { RUNTIME__DLTHUB_TELEMETRY_ENDPOINT: rx.url });
+    assert.equal(r.code, 0, r.stderr);
+    const events = await rx.waitForEvents(6);
+    const [a, b] = [events.slice(0, 3), events.slice(3, 6)];
+    assert.deepEqual(a.map((e) => e["event"]), ["pipeline_extract", "pipeline_normalize", "pipeline_load"]);
+    assert.deepEqual(b.map((e) => props(e)["success"]), [true, true, false]);
+    assert.deepEqual(a.map((e) => props(e)["success"]), [true, true, true]);
+    const tx = new Set(a.map((e) => props(e)["transaction_id"]));
+    assert.equal(tx.size, 1);
+    assert.notEqual(props(b[0])["transaction_id"], props(a[0])["transaction_id"], "a new run, a new transaction id");
+    const elapsed = a.map((e) => props(e)["elapsed"] as number);
+    assert.ok(elapsed[0]! <= elapsed[1]! && elapsed[1]! <= elapsed[2]!, "elapsed counts from the start of the run");
+    assert.deepEqual(snapshotEvent(a[2]!)["properties"], {
+      destination_name: "duckdb", elapsed: "<seconds>", event_category: "pipeline", event_name: "load", success: true, transaction_id: "<hex32>",
+    });
+    for (const q of rx.requests) {
+      const text = q.body.toString();
+      for (const f of ["do-not-send", "users", "ev_data", "secret_name"]) assert.ok(!text.includes(f), `sent bytes contain ${f}`);
+    }
+  } finally {
+    await rx.close();
+  }
+});
