@@ -48,3 +48,39 @@ test("dlt CLI runs reach a collector with a write key, and read back typed", asy
     await c.close();
   }
 });
+
+test("a pipeline run reaches the collector: its three step events read back with one transaction id", async () => {
+  const c = await startCollector({ port: 0, dbPath: tempDb() });
+  try {
+    const dir = mkdtempSync(join(tmpdir(), "e2e-pipe-"));
+    const index = fileURLToPath(new URL("../../../dlt/dist/src/index.js", import.meta.url));
+    const { writeFileSync } = await import("node:fs");
+    writeFileSync(
+      join(dir, "run.mjs"),
+      `import { pipeline } from ${JSON.stringify(index)};\n` +
+        `await pipeline({ pipelineName: "e2e", destination: "duckdb" }).run([{ id: 1, nested: { a: 1 }, list: [{ x: 1 }] }], { tableName: "t" });\n`,
+    );
+    const code = await new Promise<number | null>((resolve, reject) => {
+      const child = spawn(process.execPath, [join(dir, "run.mjs")], {
+        cwd: dir,
+        env: { PATH: process.env["PATH"], HOME: dir, TMPDIR: dir, RUNTIME__DLTHUB_TELEMETRY_ENDPOINT: c.url },
+        stdio: "ignore",
+      });
+      child.on("error", reject);
+      child.on("exit", resolve);
+    });
+    assert.equal(code, 0);
+    await until(c, "SELECT count(*) AS n FROM events WHERE event_category = 'pipeline'", 3);
+    const rows = await c.store.query(
+      "SELECT event_name, success, destination_name, transaction_id FROM events WHERE event_category = 'pipeline' ORDER BY elapsed",
+    );
+    assert.deepEqual(rows.map((r) => [r["event_name"], r["success"], r["destination_name"]]), [
+      ["extract", true, "duckdb"],
+      ["normalize", true, "duckdb"],
+      ["load", true, "duckdb"],
+    ]);
+    assert.equal(new Set(rows.map((r) => r["transaction_id"])).size, 1);
+  } finally {
+    await c.close();
+  }
+});
