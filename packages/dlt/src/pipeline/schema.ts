@@ -40,7 +40,8 @@ export function typeOf(v: unknown): ColumnType {
     case "bigint":
       return "bigint";
     case "string":
-      return ISO.test(v) && !Number.isNaN(Date.parse(v)) ? "timestamp" : "text";
+      // A cheap shape check first: most strings are not dates.
+      return v.length >= 10 && v.charCodeAt(4) === 45 && ISO.test(v) && !Number.isNaN(Date.parse(v)) ? "timestamp" : "text";
     default:
       return "json";
   }
