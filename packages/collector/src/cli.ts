@@ -18,6 +18,8 @@ const program = new Command("dlt-collector")
       .env("DLT_COLLECTOR_WRITE_KEYS")
       .argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), ...v.split(",").filter(Boolean)]),
   )
+  .addOption(new Option("--read-token <token>", "token the dashboard asks for (default: random when write keys are set)").env("DLT_COLLECTOR_READ_TOKEN"))
+  .addOption(new Option("--no-dashboard", "do not serve the dashboard"))
   .addOption(
     new Option("--max-body-bytes <n>", "largest request body, on the wire and inflated")
       .env("DLT_COLLECTOR_MAX_BODY_BYTES").default(DEFAULTS.maxBodyBytes).argParser(int("--max-body-bytes", 1024)),
@@ -29,7 +31,16 @@ const program = new Command("dlt-collector")
   .showHelpAfterError();
 
 program.parse();
-const o = program.opts<{ host: string; port: number; db: string; writeKey?: string[]; maxBodyBytes: number; maxPendingEvents: number }>();
+const o = program.opts<{
+  host: string;
+  port: number;
+  db: string;
+  writeKey?: string[];
+  readToken?: string;
+  dashboard: boolean;
+  maxBodyBytes: number;
+  maxPendingEvents: number;
+}>();
 
 try {
   const c = await startCollector({
@@ -39,6 +50,8 @@ try {
     writeKeys: o.writeKey ?? [],
     maxBodyBytes: o.maxBodyBytes,
     maxPendingEvents: o.maxPendingEvents,
+    dashboard: o.dashboard,
+    ...(o.readToken ? { readToken: o.readToken } : {}),
   });
   if (!o.writeKey || o.writeKey.length === 0) {
     process.stderr.write(
@@ -47,6 +60,7 @@ try {
     );
   }
   process.stdout.write(`listening on ${c.url}\n`);
+  if (c.dashboardUrl) process.stdout.write(`dashboard: ${c.dashboardUrl}\n`);
   let stopping = false;
   const stop = (): void => {
     if (stopping) return;

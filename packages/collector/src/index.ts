@@ -8,6 +8,8 @@
  * await c.close();
  */
 import { listen, type CollectorServer, type ServerOptions } from "./server.js";
+import { randomBytes } from "node:crypto";
+import { dashboardRoutes } from "./dashboard/routes.js";
 import { DuckDbStore } from "./store/duckdb.js";
 import type { EventStore } from "./store/types.js";
 
@@ -15,6 +17,7 @@ export type { EventStore, Cell } from "./store/types.js";
 export type { EventRow } from "./row.js";
 export { validateMessage, MESSAGE_TYPES, MAX_MESSAGE_BYTES } from "./validate.js";
 export { DuckDbStore, CREATE_EVENTS } from "./store/duckdb.js";
+export { QUERIES, type Filter } from "./dashboard/queries.js";
 
 /** How to start a collector. Every field has a default. */
 export interface CollectorOptions {
@@ -32,8 +35,13 @@ export interface CollectorOptions {
   readonly maxPendingEvents?: number;
   /** A store of your own (e.g. PostgreSQL); default DuckDB at `dbPath`. */
   readonly store?: EventStore;
-  /** Extra HTTP routes served by the same process (the dashboard). */
-  readonly extraRoutes?: ServerOptions["extraRoutes"];
+  /** Serve the dashboard at `/` (default true). */
+  readonly dashboard?: boolean;
+  /**
+   * Token the dashboard asks for. Default: none when no write key is configured (an open collector has open
+   * reads), else a random one (see `dashboardUrl`).
+   */
+  readonly readToken?: string;
 }
 
 /** A running collector. */
@@ -41,6 +49,8 @@ export interface Collector {
   /** Base URL, e.g. `http://127.0.0.1:8080` — what `dlthub_telemetry_endpoint` takes. */
   readonly url: string;
   readonly store: EventStore;
+  /** The dashboard's URL, with its read token when one is needed; undefined when the dashboard is off. */
+  readonly dashboardUrl: string | undefined;
   /** Commits made so far (group commit: far fewer than requests under load). */
   commits(): number;
   /** Graceful stop: no new requests, everything acknowledged committed, database closed. */
@@ -51,13 +61,16 @@ export const DEFAULTS = { host: "127.0.0.1", port: 8080, dbPath: "telemetry.duck
 
 export async function startCollector(options: CollectorOptions = {}): Promise<Collector> {
   const store = options.store ?? (await DuckDbStore.open(options.dbPath ?? DEFAULTS.dbPath));
+  const keyed = (options.writeKeys ?? []).length > 0;
+  const readToken = options.readToken ?? (keyed ? randomBytes(18).toString("base64url") : undefined);
+  const dashboard = options.dashboard !== false;
   let http: CollectorServer;
   try {
     http = await listen(store, options.host ?? DEFAULTS.host, options.port ?? DEFAULTS.port, {
       writeKeys: options.writeKeys ?? [],
       maxBodyBytes: options.maxBodyBytes ?? DEFAULTS.maxBodyBytes,
       maxPendingEvents: options.maxPendingEvents ?? DEFAULTS.maxPendingEvents,
-      ...(options.extraRoutes ? { extraRoutes: options.extraRoutes } : {}),
+      ...(dashboard ? { extraRoutes: dashboardRoutes(store, readToken) } : {}),
     });
   } catch (e) {
     await store.close();
@@ -66,6 +79,7 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Co
   return {
     url: http.url,
     store,
+    dashboardUrl: dashboard ? `${http.url}/${readToken ? `?token=${encodeURIComponent(readToken)}` : ""}` : undefined,
     commits: () => http.committer.commits,
     async close() {
       await http.close();

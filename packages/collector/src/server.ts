@@ -117,7 +117,7 @@ export async function listen(store: EventStore, host: string, port: number, opts
     void (async () => {
       const url = new URL(req.url ?? "/", "http://collector");
       if (closing) return fail(res, 503, "shutting down", { "retry-after": "5", connection: "close" });
-      if (url.pathname === "/health") {
+      if (url.pathname === "/health" && req.method === "GET") {
         return send(res, 200, { ok: true });
       }
       const m = /^\/v1\/([a-z]+)\/?$/.exec(url.pathname);

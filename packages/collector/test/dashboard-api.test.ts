@@ -1,0 +1,94 @@
+// The JSON API behind every plot, against seeded events; the read token; no raw anonymous ids in any answer.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { request } from "node:http";
+import { startCollector, type Collector } from "../src/index.js";
+import { tempDb } from "./helpers.js";
+import { seed } from "./seed.js";
+
+let c: Collector;
+let anon: string[];
+before(async () => {
+  c = await startCollector({ port: 0, dbPath: tempDb() });
+  anon = await seed(c.url);
+});
+after(() => c.close());
+
+function get(url: string, headers: Record<string, string> = {}): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    request(url, { headers, agent: false }, (res) => {
+      let text = "";
+      res.on("data", (d: Buffer) => (text += d.toString()));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, text }));
+    })
+      .on("error", reject)
+      .end();
+  });
+}
+const DAY = 86_400_000;
+async function api(name: string, params: Record<string, string> = {}): Promise<Record<string, unknown>[]> {
+  const r = await get(`${c.url}/api/${name}?${new URLSearchParams(params)}`);
+  assert.equal(r.status, 200, r.text);
+  for (const a of anon) assert.ok(!r.text.includes(a), `${name} exposes an anonymousId`);
+  return (JSON.parse(r.text) as { rows: Record<string, unknown>[] }).rows.map((row) =>
+    Object.fromEntries(Object.entries(row).map(([k, v]) => [k, typeof v === "string" && /^-?\d+(\.\d+)?$/.test(v) ? Number(v) : v])),
+  );
+}
+const last24h = (): Record<string, string> => ({ from: String(Date.now() - DAY), to: String(Date.now() + 60_000) });
+
+test("summary, commands and destinations: 30 days by default, and the time range changes them", async () => {
+  assert.deepEqual(await api("summary"), [{ events: 21, pipeline_runs: 3, commands: 12, success_rate: Number((19 / 21).toFixed(4)) }]);
+  assert.deepEqual(await api("commands"), [{ command: "init", n: 7 }, { command: "telemetry", n: 5 }]);
+  assert.deepEqual(await api("destinations"), [{ destination: "duckdb", runs: 2 }, { destination: "postgres", runs: 1 }]);
+  assert.deepEqual(await api("commands", last24h()), [{ command: "telemetry", n: 5 }, { command: "init", n: 3 }]);
+  assert.deepEqual(await api("destinations", last24h()), [{ destination: "duckdb", runs: 2 }]);
+  assert.deepEqual(await api("commands", { event: "command_init" }), [{ command: "init", n: 7 }]);
+});
+
+test("events over time (per day, per hour), success rate per bucket, elapsed p50/p95", async () => {
+  const days = await api("events_over_time");
+  assert.equal(days.reduce((a, r) => a + (r["n"] as number), 0), 21);
+  assert.equal(new Set(days.map((r) => r["t"])).size, 2, "two days with events");
+  const hours = await api("events_over_time", { ...last24h(), bucket: "hour" });
+  assert.equal(hours.reduce((a, r) => a + (r["n"] as number), 0), 14);
+  const load = (await api("success_rate", last24h())).filter((r) => r["event"] === "pipeline_load");
+  assert.deepEqual(load.map((r) => [r["n"], r["rate"]]), [[2, 0.5]]);
+  const init = (await api("success_rate", last24h())).filter((r) => r["event"] === "command_init");
+  assert.deepEqual(init.map((r) => [r["n"], r["rate"]]), [[3, 0.6667]]);
+  const el = await api("elapsed", last24h());
+  assert.deepEqual(el.find((r) => r["event"] === "command_init"), { event: "command_init", n: 3, p50: 3, p95: 3.9 });
+  assert.deepEqual(el.find((r) => r["event"] === "pipeline_load"), { event: "pipeline_load", n: 2, p50: 3, p95: 3 });
+});
+
+test("versions, platforms, CI share, exec_info environments", async () => {
+  assert.deepEqual(await api("versions"), [{ version: "dlt-ts 0.1.0", n: 17 }, { version: "dlt-ts 0.0.9", n: 4 }]);
+  assert.deepEqual(await api("platforms"), [{ os: "Linux", runtime: "node 20", n: 21 }]);
+  assert.deepEqual(await api("ci", last24h()), [{ ci: "not ci", n: 13 }, { ci: "ci", n: 1 }]);
+  assert.deepEqual(await api("exec_info", last24h()), [{ env: "docker", n: 11 }, { env: "kubernetes", n: 2 }]);
+});
+
+test("bad filters get a 400 with the reason; unknown APIs a 404", async () => {
+  const bad = await get(`${c.url}/api/commands?from=yesterday`);
+  assert.equal(bad.status, 400);
+  assert.match(JSON.parse(bad.text).error, /not a time: yesterday/);
+  assert.equal((await get(`${c.url}/api/commands?bucket=minute`)).status, 400);
+  assert.equal((await get(`${c.url}/api/nope`)).status, 404);
+});
+
+test("with write keys configured the dashboard needs the read token, never a write key", async () => {
+  const k = await startCollector({ port: 0, dbPath: tempDb(), writeKeys: ["wk"], readToken: "rt-secret" });
+  try {
+    assert.equal((await get(`${k.url}/api/summary`)).status, 401);
+    assert.equal((await get(`${k.url}/`)).status, 401);
+    assert.equal((await get(`${k.url}/api/summary`, { authorization: "Bearer wk" })).status, 401, "a write key does not open reads");
+    assert.equal((await get(`${k.url}/api/summary`, { authorization: "Bearer rt-secret" })).status, 200);
+    assert.equal((await get(`${k.url}/api/summary?token=rt-secret`)).status, 200);
+    assert.equal(k.dashboardUrl, `${k.url}/?token=rt-secret`);
+    const page = await get(`${k.url}/?token=rt-secret`);
+    assert.equal(page.status, 200);
+    assert.match(page.text, /<script src="\/assets\/uplot\.js"><\/script>/);
+    assert.equal((await get(`${k.url}/assets/uplot.js`)).status, 200, "assets are served locally");
+  } finally {
+    await k.close();
+  }
+});
