@@ -51,7 +51,14 @@
 
   function series(name, rows, valueKey, opts) {
     const card = $(`[data-plot="${name}"]`);
-    const times = [...new Set(rows.map((r) => Number(r.t)))].sort((a, b) => a - b);
+    let times = [...new Set(rows.map((r) => Number(r.t)))].sort((a, b) => a - b);
+    if (opts.stacked && times.length > 1) {
+      // Every bucket between the first and the last, so a quiet day shows as zero rather than a slope.
+      const step = $("#bucket").value === "hour" ? 3_600_000 : 86_400_000;
+      const all = [];
+      for (let t = times[0]; t <= times[times.length - 1] && all.length < 5000; t += step) all.push(t);
+      times = [...new Set([...all, ...times])].sort((a, b) => a - b);
+    }
     const names = [...new Set(rows.map((r) => r.event))].sort();
     const idx = new Map(times.map((t, i) => [t, i]));
     let data = names.map((n) => {
@@ -73,7 +80,13 @@
     const el = $(".chart", card);
     const width = Math.max(280, el.clientWidth || card.clientWidth - 32);
     const uSeries = [{}].concat(
-      names.map((n, i) => ({ label: n, stroke: COLORS[i % COLORS.length], fill: opts.stacked ? COLORS[i % COLORS.length] + "55" : undefined, width: 1.5 })),
+      names.map((n, i) => ({
+        label: n,
+        stroke: COLORS[i % COLORS.length],
+        fill: opts.stacked ? COLORS[i % COLORS.length] + "55" : undefined,
+        width: 1.5,
+        points: { show: !opts.stacked },
+      })),
     );
     // Stacked areas: draw the top (largest cumulative) first so smaller ones stay visible.
     const order = opts.stacked ? names.map((_, i) => names.length - 1 - i) : names.map((_, i) => i);

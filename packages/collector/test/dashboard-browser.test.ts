@@ -1,0 +1,86 @@
+// The dashboard in a real browser (Debian's Chromium driven by playwright-core): every plot shows the seeded
+// numbers, a new time range changes them, it fits a phone; screenshots go to test-artifacts/.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { mkdirSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { chromium, type Browser, type Page } from "playwright-core";
+import { startCollector, type Collector } from "../src/index.js";
+import { tempDb } from "./helpers.js";
+import { seed } from "./seed.js";
+
+const ARTIFACTS = fileURLToPath(new URL("../../../../test-artifacts/", import.meta.url));
+let c: Collector;
+let browser: Browser;
+
+before(async () => {
+  c = await startCollector({ port: 0, dbPath: tempDb(), writeKeys: ["wk"], readToken: "dash-token" });
+  await seed(c.url, "wk");
+  browser = await chromium.launch({
+    executablePath: "/usr/bin/chromium",
+    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+  mkdirSync(ARTIFACTS, { recursive: true });
+});
+after(async () => {
+  await browser?.close();
+  await c?.close();
+});
+
+const bars = (page: Page, plot: string): Promise<[string, string][]> =>
+  page.$$eval(`[data-plot="${plot}"] [data-key]`, (els) => els.map((e) => [(e as HTMLElement).dataset["key"]!, (e as HTMLElement).dataset["value"] ?? (e as HTMLElement).dataset["p50"]!]));
+
+test("every plot shows the seeded numbers; the range picker changes them", async () => {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 1800 } });
+  const errors: string[] = [];
+  page.on("pageerror", (e) => errors.push(String(e)));
+  await page.goto(c.dashboardUrl!);
+  await page.waitForFunction(() => Number(document.body.dataset["loaded"] ?? 0) >= 1);
+  assert.deepEqual(await bars(page, "summary"), [["events", "21"], ["pipeline_runs", "3"], ["commands", "12"], ["success_rate", "0.9048"]]);
+  assert.deepEqual(await bars(page, "commands"), [["init", "7"], ["telemetry", "5"]]);
+  assert.deepEqual(await bars(page, "destinations"), [["duckdb", "2"], ["postgres", "1"]]);
+  assert.deepEqual(await bars(page, "versions"), [["dlt-ts 0.1.0", "17"], ["dlt-ts 0.0.9", "4"]]);
+  assert.deepEqual(await bars(page, "platforms"), [["Linux / node 20", "21"]]);
+  assert.deepEqual(await bars(page, "ci"), [["not ci", "20"], ["ci", "1"]]);
+  assert.deepEqual(await bars(page, "exec_info"), [["docker", "18"], ["kubernetes", "2"]]);
+  assert.deepEqual(await bars(page, "events_over_time"), [
+    ["command_init", "7"], ["command_telemetry", "5"], ["pipeline_extract", "3"], ["pipeline_load", "3"], ["pipeline_normalize", "3"],
+  ]);
+  const rates = Object.fromEntries(await bars(page, "success_rate"));
+  assert.equal(rates["pipeline_load"], "66.7");
+  assert.equal(rates["command_init"], "85.7");
+  assert.deepEqual(Object.fromEntries(await bars(page, "elapsed")), { command_init: "1", command_telemetry: "0.1", pipeline_extract: "1", pipeline_load: "3", pipeline_normalize: "2" });
+  assert.equal(await page.locator('[data-plot="events_over_time"] canvas').count() > 0, true, "the time series is drawn");
+  await page.screenshot({ path: `${ARTIFACTS}dashboard.png`, fullPage: true });
+
+  // Last 24 hours: the old events drop out.
+  await page.selectOption("#range", "1");
+  await page.waitForFunction(() => (document.querySelector('[data-plot="commands"] [data-key="init"]') as HTMLElement | null)?.dataset["value"] === "3");
+  assert.deepEqual(await bars(page, "commands"), [["telemetry", "5"], ["init", "3"]]);
+  assert.deepEqual(await bars(page, "destinations"), [["duckdb", "2"]]);
+  assert.equal(Object.fromEntries(await bars(page, "success_rate"))["pipeline_load"], "50.0");
+  // The event filter.
+  await page.selectOption("#event", "command_init");
+  await page.waitForFunction(() => document.querySelectorAll('[data-plot="commands"] [data-key]').length === 1);
+  assert.deepEqual(await bars(page, "commands"), [["init", "3"]]);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test("readable on a phone: nothing wider than the screen", async () => {
+  const page = await browser.newPage({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2 });
+  await page.goto(c.dashboardUrl!);
+  await page.waitForFunction(() => Number(document.body.dataset["loaded"] ?? 0) >= 1);
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `page is ${overflow}px wider than the phone`);
+  await page.screenshot({ path: `${ARTIFACTS}dashboard-phone.png`, fullPage: true });
+  await page.close();
+});
+
+test("without the read token the page asks for it", async () => {
+  const page = await browser.newPage();
+  const r = await page.goto(c.url + "/");
+  assert.equal(r?.status(), 401);
+  assert.match(await page.textContent("body") ?? "", /needs its read token/);
+  await page.close();
+});
