@@ -12,7 +12,7 @@ import ts from "typescript";
 import { parse as parseToml } from "smol-toml";
 import { snapshotEvent, startFakeCollector } from "@dlt-ts/telemetry/testing";
 import { freshUser, runDlt } from "./cli-helpers.js";
-import { query } from "./duck.js";
+import { query } from "./helpers/duck.js";
 
 const parse = (text: string): unknown => JSON.parse(JSON.stringify(parseToml(text)));
 const DLT_PKG = fileURLToPath(new URL("../../", import.meta.url));

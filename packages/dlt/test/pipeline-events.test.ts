@@ -5,10 +5,12 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { createRequire } from "node:module";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { snapshotEvent, startFakeCollector, type RecordedEvent } from "@dlt-ts/telemetry/testing";
 
 const INDEX = fileURLToPath(new URL("../src/index.js", import.meta.url));
+const DUCKDB = pathToFileURL(createRequire(INDEX).resolve("@duckdb/node-api")).href;
 
 function runScript(code: string, env: NodeJS.ProcessEnv): Promise<{ code: number | null; stderr: string }> {
   const dir = mkdtempSync(join(tmpdir(), "pev-"));
@@ -30,10 +32,16 @@ test("a run sends pipeline_extract, pipeline_normalize, pipeline_load with one t
   try {
     const script = `
       import { pipeline } from ${JSON.stringify(INDEX)};
+      import { DuckDBInstance } from ${JSON.stringify(DUCKDB)};
       const p = pipeline({ pipelineName: "ev", destination: "duckdb", datasetName: "ev_data" });
       await p.run([{ id: 1, secret_name: "do-not-send" }], { tableName: "users" });
-      process.env.DLT_TS_FAIL_LOAD_AFTER_TABLE = "users";
-      await p.run([{ id: 2 }], { tableName: "users" }).catch(() => {});
+      // A real load failure: the column is narrowed, so 1000 no longer fits inside the load's transaction.
+      const db = await DuckDBInstance.create(p.dbPath);
+      const c = await db.connect();
+      await c.run("ALTER TABLE ev_data.users ALTER COLUMN id SET DATA TYPE UTINYINT");
+      c.closeSync();
+      db.closeSync();
+      await p.run([{ id: 1000 }], { tableName: "users" }).catch(() => {});
     `;
     const r = await runScript(script, { RUNTIME__DLTHUB_TELEMETRY_ENDPOINT: rx.url });
     assert.equal(r.code, 0, r.stderr);

@@ -1,117 +1,209 @@
 /**
- * Normalize: extracted items → one NDJSON file per table, streaming. Nested objects flatten into `a__b` columns;
- * lists of objects become child tables `<table>__<field>` linked by `_dlt_parent_id` / `_dlt_list_idx` (and
- * `_dlt_root_id` for merges); every row gets `_dlt_id` and `_dlt_load_id`. Types are inferred and the schema evolves:
- * a new field adds a column, a clashing type goes to a variant column `<name>__v_<type>`.
+ * Normalize: extracted items → one CSV file per table, streaming line by line. Nested objects flatten into
+ * `a__b` columns; lists of objects become child tables `<table>__<field>` linked by `_dlt_parent_id` /
+ * `_dlt_list_idx` (and `_dlt_root_id`, which merge uses); every row gets a `_dlt_id` (`_dlt_load_id` is added by
+ * the loader: it is one constant per package). Types are inferred and the schema evolves: a new field adds a
+ * column, a value whose type clashes with its column goes to a variant column `<name>__v_<type>`.
+ *
+ * Why CSV: DuckDB parses it natively (in parallel, with the types given), faster than NDJSON, and writing it from
+ * JS is cheaper than `JSON.stringify` of a row object. A file's fields follow its own column list (columns only
+ * ever get appended), so rows written before a column appeared are shorter: the loader reads with `null_padding`.
  */
 import { join } from "node:path";
-import { LineWriter, readLines } from "./files.js";
+import { forEachLine, LineWriter } from "./files.js";
 import { newRowId } from "./ids.js";
 import { NESTING, snakeCase } from "./naming.js";
-import { fits, typeOf, type Schema, type TableSchema } from "./schema.js";
+import type { TableFile } from "./package.js";
+import type { Progress } from "./progress.js";
+import { fits, typeOf, type ColumnType, type Schema, type TableSchema, type WriteDisposition } from "./schema.js";
 
-type Row = Record<string, unknown>;
+/** The `_dlt_*` fields at the start of every row of a root / child table file. */
+const ROOT_FIELDS = ["_dlt_id"] as const;
+const CHILD_FIELDS = ["_dlt_id", "_dlt_parent_id", "_dlt_list_idx", "_dlt_root_id"] as const;
+const DLT_COLUMNS: Record<string, ColumnType> = { _dlt_id: "text", _dlt_parent_id: "text", _dlt_list_idx: "bigint", _dlt_root_id: "text", _dlt_load_id: "text" };
 
-const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+type Obj = Record<string, unknown>;
+const isPlainObject = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
 
+function allObjects(list: readonly unknown[]): boolean {
+  for (const v of list) if (!isPlainObject(v)) return false;
+  return true;
+}
+
+/** A CSV field: strings always quoted (so `""` is an empty string and an empty field is NULL). */
+function quote(s: string): string {
+  return s.includes('"') ? `"${s.replaceAll('"', '""')}"` : `"${s}"`;
+}
+
+function encode(ct: ColumnType, v: unknown): string {
+  switch (ct) {
+    case "json":
+      return quote(JSON.stringify(v));
+    case "text":
+    case "timestamp":
+      return quote(v as string);
+    case "bool":
+      return v ? "true" : "false";
+    default:
+      return String(v);
+  }
+}
+
+/** One table's output file while normalizing. */
+class TableOut {
+  readonly index = new Map<string, number>();
+  readonly types: ColumnType[] = [];
+  readonly columns: string[] = [];
+  readonly writer: LineWriter;
+  /** Column names by (prefix, key): built once, not concatenated per row. */
+  private readonly names = new Map<string, Map<string, string>>();
+
+  constructor(
+    readonly table: TableSchema,
+    readonly path: string,
+    readonly fixed: readonly string[],
+  ) {
+    this.writer = new LineWriter(path);
+    for (const c of fixed) this.addField(c, DLT_COLUMNS[c]!);
+    // Columns known from earlier runs keep their types (and so their variants).
+    for (const [c, t] of Object.entries(table.columns)) if (!this.index.has(c) && c !== "_dlt_load_id") this.addField(c, t);
+  }
+
+  private addField(c: string, t: ColumnType): number {
+    const i = this.columns.length;
+    this.index.set(c, i);
+    this.columns.push(c);
+    this.types.push(t);
+    return i;
+  }
+
+  name(prefix: string, key: string): string {
+    let m = this.names.get(prefix);
+    if (!m) this.names.set(prefix, (m = new Map()));
+    let n = m.get(key);
+    if (n === undefined) {
+      n = prefix === "" ? snakeCase(key) : `${prefix}${NESTING}${snakeCase(key)}`;
+      m.set(key, n);
+    }
+    return n;
+  }
+
+  /** The field a value of type `vt` goes to: its column, a new column, or a variant column. */
+  field(col: string, vt: ColumnType): number {
+    const i = this.index.get(col);
+    if (i === undefined) {
+      this.table.columns[col] = vt;
+      return this.addField(col, vt);
+    }
+    if (fits(this.types[i]!, vt)) return i;
+    const variant = `${col}${NESTING}v_${vt}`;
+    const j = this.index.get(variant);
+    if (j !== undefined) return j;
+    this.table.columns[variant] = vt;
+    return this.addField(variant, vt);
+  }
+
+  file(): TableFile {
+    return { path: this.path, columns: [...this.columns] };
+  }
+}
+
+/** Normalizes the extracted files of one package against (and evolving) `schema`. */
 export class Normalizer {
-  private readonly writers = new Map<string, LineWriter>();
+  private readonly outs = new Map<string, TableOut>();
 
   constructor(
     private readonly schema: Schema,
-    private readonly loadId: string,
     private readonly outDir: string,
+    private readonly progress: Progress,
   ) {}
 
-  private table(name: string, root: TableSchema, parent?: string): TableSchema {
-    let t = this.schema.tables[name];
-    if (!t) {
-      t = { name, columns: {}, writeDisposition: root.writeDisposition, primaryKey: parent ? [] : root.primaryKey, ...(parent ? { parent } : {}) };
-      this.schema.tables[name] = t;
+  private out(name: string, make: () => TableSchema, fixed: readonly string[]): TableOut {
+    let o = this.outs.get(name);
+    if (!o) {
+      const t = (this.schema.tables[name] ??= make());
+      o = new TableOut(t, join(this.outDir, `${name}.csv`), fixed);
+      this.outs.set(name, o);
     }
-    return t;
+    return o;
   }
 
-  private writer(table: string): LineWriter {
-    let w = this.writers.get(table);
-    if (!w) {
-      w = new LineWriter(join(this.outDir, `${table}.ndjson`));
-      this.writers.set(table, w);
-    }
-    return w;
+  private child(parent: TableOut, col: string, disposition: WriteDisposition): TableOut {
+    const name = `${parent.table.name}${NESTING}${col}`;
+    return this.out(name, () => ({ name, columns: {}, writeDisposition: disposition, primaryKey: [], parent: parent.table.name }), CHILD_FIELDS);
   }
 
-  /** Puts a scalar into its column, or into a variant column when the type clashes. */
-  private set(t: TableSchema, row: Row, col: string, v: unknown): void {
-    if (v === null || v === undefined) return;
-    const vt = typeOf(v);
-    const ct = t.columns[col];
-    let target = col;
-    if (ct === undefined) t.columns[col] = vt;
-    else if (!fits(ct, vt)) {
-      target = `${col}${NESTING}v_${vt}`;
-      const vct = t.columns[target];
-      if (vct === undefined) t.columns[target] = vt;
-    }
-    row[target] = vt === "json" ? JSON.stringify(v) : typeof v === "bigint" ? Number(v) : v;
-  }
-
-  private flatten(obj: Record<string, unknown>, prefix: string, row: Row, t: TableSchema, root: TableSchema, rootId: string): void {
-    for (const key of Object.keys(obj)) {
+  private flatten(obj: Obj, prefix: string, cells: string[], out: TableOut, rowId: string, rootId: string, wd: WriteDisposition): void {
+    for (const key in obj) {
       const v = obj[key];
-      const col = prefix ? `${prefix}${NESTING}${snakeCase(key)}` : snakeCase(key);
-      if (isPlainObject(v)) {
-        this.flatten(v, col, row, t, root, rootId);
-      } else if (Array.isArray(v) && v.length > 0 && v.every(isPlainObject)) {
-        const childName = `${t.name}${NESTING}${col}`;
-        const child = this.table(childName, root, t.name);
-        const w = this.writer(childName);
-        for (let i = 0; i < v.length; i++) {
-          // Its own id first: grandchildren link to it while it is flattened.
-          const c: Row = { _dlt_id: newRowId() };
-          this.flatten(v[i] as Record<string, unknown>, "", c, child, root, rootId);
-          c["_dlt_parent_id"] = row["_dlt_id"];
-          c["_dlt_list_idx"] = i;
-          c["_dlt_root_id"] = rootId;
-          c["_dlt_load_id"] = this.loadId;
-          for (const k of ["_dlt_parent_id", "_dlt_root_id", "_dlt_id", "_dlt_load_id"]) child.columns[k] ??= "text";
-          child.columns["_dlt_list_idx"] ??= "bigint";
-          w.write(JSON.stringify(c));
+      if (v === null || v === undefined) continue;
+      const col = out.name(prefix, key);
+      if (typeof v === "object") {
+        if (!Array.isArray(v)) {
+          this.flatten(v as Obj, col, cells, out, rowId, rootId, wd);
+          continue;
         }
-      } else {
-        this.set(t, row, col, v);
+        if (v.length === 0) continue; // nothing to store, and no type to infer
+        if (allObjects(v)) {
+          const child = this.child(out, col, wd);
+          for (let i = 0; i < v.length; i++) {
+            const id = newRowId();
+            // Ids are base64url: safe unquoted.
+            const c: string[] = [id, rowId, String(i), rootId];
+            this.flatten(v[i] as Obj, "", c, child, id, rootId, wd);
+            child.writer.write(c.join(","));
+          }
+          continue;
+        }
       }
+      const vt = typeOf(v);
+      const i = out.field(col, vt);
+      cells[i] = encode(out.types[i]!, v);
     }
   }
 
-  /** Normalizes one root table's extracted file; returns rows written per table (root and children). */
-  async table_(root: TableSchema, extracted: string): Promise<void> {
-    const w = this.writer(root.name);
-    let n = 0;
-    for await (const line of readLines(extracted)) {
-      if (line === "") continue;
-      n++;
-      const item = JSON.parse(line) as unknown;
+  /**
+   * Normalizes one extracted file into `root` (and its child tables).
+   * @throws on a line that is not a JSON object, or a row without a value for a primary key column.
+   */
+  root(root: TableSchema, extracted: string): void {
+    const out = this.out(root.name, () => root, ROOT_FIELDS);
+    const wd = root.writeDisposition;
+    const pk = root.primaryKey;
+    forEachLine(extracted, (line, n) => {
+      let item: unknown;
+      try {
+        item = JSON.parse(line);
+      } catch (e) {
+        throw new Error(`normalize: ${extracted} line ${n} is not JSON (${(e as Error).message})`);
+      }
       if (!isPlainObject(item)) throw new Error(`normalize: item ${n} of table ${root.name} is not an object`);
       const id = newRowId();
-      const row: Row = { _dlt_id: id, _dlt_load_id: this.loadId };
-      this.flatten(item, "", row, root, root, id);
-      w.write(JSON.stringify(row));
-    }
-    root.columns["_dlt_id"] ??= "text";
-    root.columns["_dlt_load_id"] ??= "text";
-    for (const k of root.primaryKey) {
-      if (!(k in root.columns)) throw new Error(`normalize: primary key column ${k} of table ${root.name} never appeared in the data`);
-    }
+      const cells: string[] = [id];
+      this.flatten(item, "", cells, out, id, id, wd);
+      for (const k of pk) {
+        const i = out.index.get(k);
+        if (i === undefined || cells[i] === undefined) {
+          throw new Error(`normalize: item ${n} of table ${root.name} has no value for its primary key column ${k}`);
+        }
+      }
+      out.writer.write(cells.join(","));
+      this.progress.tick();
+    });
   }
 
-  /** Closes every file; returns the rows written per table. */
-  close(): Record<string, number> {
-    const out: Record<string, number> = {};
-    for (const [name, w] of this.writers) {
-      w.close();
-      out[name] = w.lines;
+  /** Closes every file; returns each table's file and row count. The `_dlt_*` columns go last in the schema. */
+  close(): { files: Record<string, TableFile>; rows: Record<string, number> } {
+    const files: Record<string, TableFile> = {};
+    const rows: Record<string, number> = {};
+    for (const [name, o] of this.outs) {
+      o.writer.close();
+      const cols = o.table.columns;
+      for (const c of [...o.fixed, "_dlt_load_id"]) cols[c] ??= DLT_COLUMNS[c]!;
+      files[name] = o.file();
+      rows[name] = o.writer.lines;
     }
-    return out;
+    this.progress.done();
+    return { files, rows };
   }
 }

@@ -1,24 +1,24 @@
 /**
- * `pipeline({...}).run(data)`: extract → normalize → load into DuckDB, with a load package on disk between steps
- * (`<data dir>/pipelines/<name>/packages/<load id>/`) so a failed load is finished by the next run, and one
- * `pipeline_<step>` telemetry event per step sharing a random `transaction_id`.
+ * `pipeline({...}).run(data)`: extract → normalize → load into DuckDB. Between the steps the data lives in a load
+ * package on disk (`<data dir>/pipelines/<name>/packages/<load id>/`), so memory stays flat whatever the data size
+ * and a package whose load failed is finished by the next run. Each step sends one `pipeline_<step>` telemetry
+ * event (see `report.ts`).
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { homedir } from "node:os";
-import { join, resolve } from "node:path";
-import { randomBytes } from "node:crypto";
-import { dltEvents, asDestination } from "../events.js";
-import { dltTelemetry } from "../telemetry.js";
-import { LineWriter } from "./files.js";
-import { newLoadId } from "./ids.js";
-import { loadPackage } from "./load.js";
+import { mkdirSync, rmSync } from "node:fs";
+import { basename, join, resolve } from "node:path";
+import { extract, type Extracted } from "./extract.js";
+import { loadPackages } from "./load.js";
 import { snakeCase } from "./naming.js";
 import { Normalizer } from "./normalize.js";
-import { isResource, iterate, type Data, type Item, type Resource, type WriteDisposition } from "./resource.js";
-import type { Schema } from "./schema.js";
+import { dataDir, PipelineDir, type NormalizedPackage } from "./package.js";
+import { Progress } from "./progress.js";
+import { reported, stepReporter } from "./report.js";
+import { isResource, resource, type Data, type Resource, type WriteDisposition } from "./resource.js";
+import type { Schema, TableSchema } from "./schema.js";
 
 /** Where and how a pipeline loads. */
 export interface PipelineOptions {
+  /** Names the DuckDB file (`<pipelineName>.duckdb`) and the pipeline's folder; an identifier. */
   readonly pipelineName: string;
   /** Only `duckdb` for now. */
   readonly destination: "duckdb";
@@ -26,14 +26,17 @@ export interface PipelineOptions {
   readonly datasetName?: string;
   /** Folder of `<pipelineName>.duckdb` (default: the working directory). */
   readonly workingDir?: string;
-  /** Show progress on stderr when it is a TTY (default true). */
+  /** Show progress (items, items/s) on stderr while running, when stderr is a TTY (default false: `run` prints nothing). */
   readonly progress?: boolean;
 }
 
-/** What to load, when the data is not a named resource. */
+/** How to load data that is not a named resource (a resource's own settings win). */
 export interface RunOptions {
+  /** Table to load into (default: the name of a named function given as data). */
   readonly tableName?: string;
+  /** `append` (default), `replace` (the table and its child tables) or `merge` (upsert on `primaryKey`). */
   readonly writeDisposition?: WriteDisposition;
+  /** Column(s) identifying a row; required for `merge`. */
   readonly primaryKey?: string | readonly string[];
 }
 
@@ -42,247 +45,168 @@ export interface LoadInfo {
   readonly pipelineName: string;
   readonly datasetName: string;
   readonly destination: "duckdb";
+  /** Absolute path of the DuckDB file. */
   readonly dbPath: string;
-  /** Load ids loaded by this run (a package left by a failed earlier run comes first). */
+  /** Packages loaded by this run, in order (one a failed earlier run left behind comes first). */
   readonly loadIds: readonly string[];
-  /** Rows loaded per table (child tables included). */
+  /** Rows loaded per table, child tables included. */
   readonly tables: Readonly<Record<string, number>>;
-  /** Seconds per step. */
+  /** Total rows loaded. */
+  readonly rows: number;
+  /** Seconds each step took. */
   readonly elapsed: { readonly extract: number; readonly normalize: number; readonly load: number };
-  /** One line: `Loaded 3 tables (1,234 rows) into chess.duckdb/chess_data in 1.2 s (load id …)`. */
+  /** One line, e.g. `Loaded 2 tables (1,234 rows) into chess.duckdb/chess_data in 1.2 s (load id 1732…)`. */
   toString(): string;
-}
-
-interface PackageManifest {
-  loadId: string;
-  state: "extracted" | "normalized";
-  roots: string[];
-  files: Record<string, string>;
-  rows: Record<string, number>;
-  schema: Schema;
-}
-
-function dataDir(): string {
-  const d = process.env["DLT_DATA_DIR"];
-  return d && d !== "" ? d : join(process.env["HOME"] || homedir(), ".dlt");
 }
 
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
+/** A pipeline into one DuckDB file and dataset. Create it with {@link pipeline}. */
 export class Pipeline {
   readonly pipelineName: string;
   readonly datasetName: string;
+  /** Absolute path of `<pipelineName>.duckdb`. */
   readonly dbPath: string;
+  /** The pipeline's folder under the data dir: its schema and load packages. */
   readonly dir: string;
+  private readonly pdir: PipelineDir;
 
   constructor(private readonly options: PipelineOptions) {
-    if (!IDENT.test(options.pipelineName)) throw new Error(`pipeline: pipelineName ${JSON.stringify(options.pipelineName)} must be an identifier`);
-    if (options.destination !== "duckdb") throw new Error(`pipeline: destination ${JSON.stringify(options.destination)} is not supported (supported: duckdb)`);
+    if (!IDENT.test(options.pipelineName)) {
+      throw new Error(`pipeline: pipelineName ${JSON.stringify(options.pipelineName)} must be an identifier (letters, digits, underscores)`);
+    }
+    if ((options.destination as string) !== "duckdb") {
+      throw new Error(`pipeline: destination ${JSON.stringify(options.destination)} is not supported (supported: duckdb)`);
+    }
     this.pipelineName = options.pipelineName;
     this.datasetName = snakeCase(options.datasetName ?? `${options.pipelineName}_dataset`);
     this.dbPath = resolve(options.workingDir ?? process.cwd(), `${options.pipelineName}.duckdb`);
     this.dir = join(dataDir(), "pipelines", options.pipelineName);
+    this.pdir = new PipelineDir(this.dir);
   }
 
-  private get schemaFile(): string {
-    return join(this.dir, "schema.json");
-  }
-
-  private readSchema(): Schema {
-    try {
-      return JSON.parse(readFileSync(this.schemaFile, "utf8")) as Schema;
-    } catch {
-      return { version: 1, tables: {} };
-    }
-  }
-
-  private packagesDir(): string {
-    return join(this.dir, "packages");
-  }
-
-  /** Packages left normalized by a failed load, oldest first (`current`, the run's own package, is skipped). */
-  private pendingPackages(current: string): PackageManifest[] {
-    if (!existsSync(this.packagesDir())) return [];
-    const out: PackageManifest[] = [];
-    for (const id of readdirSync(this.packagesDir()).sort()) {
-      if (id === current) continue;
-      try {
-        const m = JSON.parse(readFileSync(join(this.packagesDir(), id, "package.json"), "utf8")) as PackageManifest;
-        if (m.state === "normalized") out.push(m);
-        else rmSync(join(this.packagesDir(), id), { recursive: true, force: true }); // never normalized: extract again
-      } catch {
-        rmSync(join(this.packagesDir(), id), { recursive: true, force: true });
-      }
-    }
-    return out;
-  }
-
-  private resources(data: Data | readonly Resource[] | Resource, opts: RunOptions): Resource[] {
-    const list = isResource(data) ? [data] : Array.isArray(data) && data.length > 0 && data.every(isResource) ? (data as Resource[]) : undefined;
-    if (list) return list;
-    if (!opts.tableName) throw new Error("run: give a tableName (or pass named resources)");
-    return [
-      {
-        [Symbol.for("dlt-ts.resource")]: true,
-        name: opts.tableName,
-        writeDisposition: opts.writeDisposition,
-        primaryKey: opts.primaryKey === undefined ? [] : typeof opts.primaryKey === "string" ? [opts.primaryKey] : [...opts.primaryKey],
-        data: data as Data,
-      } as unknown as Resource,
-    ];
+  /** The resources of a run: named resources as given, anything else as one resource named by `tableName`. */
+  private resources(data: Data | Resource | readonly Resource[], opts: RunOptions): Resource[] {
+    if (isResource(data)) return [data];
+    if (Array.isArray(data) && data.length > 0 && data.every(isResource)) return [...(data as Resource[])];
+    const name = opts.tableName ?? (typeof data === "function" && data.name !== "" ? data.name : undefined);
+    if (!name) throw new Error("run: give options.tableName, or pass named resources (resource(data, { name }))");
+    return [resource(data as Data, { name, ...(opts.writeDisposition ? { writeDisposition: opts.writeDisposition } : {}), ...(opts.primaryKey ? { primaryKey: opts.primaryKey } : {}) })];
   }
 
   /**
-   * Extracts, normalizes and loads `data`. Rejects with the step's own error, unchanged.
-   * @example await pipeline({ pipelineName: "p", destination: "duckdb" }).run([{ id: 1 }], { tableName: "items" })
+   * Extracts, normalizes and loads `data`: JSON-like objects from an array, (async) iterable, (async) generator or
+   * a function returning one, or named resources. A step's error reaches the caller unchanged; the data already
+   * loaded stays as it was.
+   * @example
+   * const info = await pipeline({ pipelineName: "shop", destination: "duckdb" }).run([{ id: 1 }], { tableName: "items" });
+   * console.log(info.toString());
    */
-  async run(data: Data | readonly Resource[] | Resource, opts: RunOptions = {}): Promise<LoadInfo> {
+  async run(data: Data | Resource | readonly Resource[], opts: RunOptions = {}): Promise<LoadInfo> {
     const started = performance.now();
-    const transaction_id = randomBytes(16).toString("hex");
-    const events = dltEvents(dltTelemetry());
-    const report = (step: "extract" | "normalize" | "load", success: boolean): void =>
-      events.track(`pipeline_${step}`, {
-        elapsed: (performance.now() - started) / 1000,
-        success,
-        destination_name: asDestination(this.options.destination),
-        transaction_id,
-      });
-    const step = async <T>(name: "extract" | "normalize" | "load", fn: () => Promise<T>): Promise<T> => {
+    const report = stepReporter(this.options.destination, started);
+    const show = this.options.progress === true && process.stderr.isTTY === true;
+    const elapsed = { extract: 0, normalize: 0, load: 0 };
+    const timed = async <T>(step: keyof typeof elapsed, fn: () => Promise<T>): Promise<T> => {
+      const t0 = performance.now();
       try {
-        const r = await fn();
-        report(name, true);
-        return r;
+        return await reported(report, step, fn);
+      } finally {
+        elapsed[step] = (performance.now() - t0) / 1000;
+      }
+    };
+
+    const extracted = await timed("extract", async () => extract(this.pdir, this.resources(data, opts), new Progress("extract", "items", show)));
+    const pkg = await timed("normalize", async () => {
+      try {
+        return this.normalize(extracted, new Progress("normalize", "items", show));
       } catch (e) {
-        report(name, false);
+        this.pdir.remove(extracted.loadId); // nothing of it can be loaded: a new run extracts again
         throw e;
       }
-    };
-    const elapsed = { extract: 0, normalize: 0, load: 0 };
+    });
+
     const tables: Record<string, number> = {};
     const loadIds: string[] = [];
-
-    const loadOne = async (m: PackageManifest): Promise<void> => {
-      await loadPackage({
-        loadId: m.loadId,
-        pipelineName: this.pipelineName,
-        dataset: this.datasetName,
-        dbPath: this.dbPath,
-        schema: m.schema,
-        roots: m.roots,
-        files: m.files,
-      });
-      mkdirSync(this.dir, { recursive: true });
-      writeFileSync(this.schemaFile + ".tmp", JSON.stringify(m.schema, null, 1));
-      renameSync(this.schemaFile + ".tmp", this.schemaFile);
-      rmSync(join(this.packagesDir(), m.loadId), { recursive: true, force: true });
-      loadIds.push(m.loadId);
-      for (const [t, n] of Object.entries(m.rows)) tables[t] = (tables[t] ?? 0) + n;
-    };
-
-    const resources = this.resources(data, opts);
-    let t0 = performance.now();
-    const extracted = await step("extract", () => this.extract(resources));
-    elapsed.extract = (performance.now() - t0) / 1000;
-
-    t0 = performance.now();
-    const manifest = await step("normalize", () => this.normalize(extracted));
-    elapsed.normalize = (performance.now() - t0) / 1000;
-
-    t0 = performance.now();
-    await step("load", async () => {
-      // A package a failed run left behind is loaded first, so loads stay in order.
-      for (const m of this.pendingPackages(manifest.loadId)) await loadOne(m);
-      await loadOne(manifest);
-    });
-    elapsed.load = (performance.now() - t0) / 1000;
-
-    const info: LoadInfo = {
-      pipelineName: this.pipelineName,
-      datasetName: this.datasetName,
-      destination: "duckdb",
-      dbPath: this.dbPath,
-      loadIds,
-      tables,
-      elapsed,
-      toString() {
-        const rows = Object.values(tables).reduce((a, b) => a + b, 0);
-        const total = elapsed.extract + elapsed.normalize + elapsed.load;
-        return `Loaded ${Object.keys(tables).length} tables (${rows.toLocaleString("en-US")} rows) into ${this.dbPath.split("/").pop()}/${this.datasetName} in ${total.toFixed(1)} s (load id ${loadIds.join(", ")})`;
-      },
-    };
-    return info;
+    await timed("load", () =>
+      // A package a failed run left behind goes first, so loads keep their order.
+      loadPackages(this.dbPath, this.datasetName, this.pipelineName, [...this.pdir.pending(pkg.loadId), pkg], (p, committed) => {
+        this.pdir.writeSchema(p.schema);
+        this.pdir.remove(p.loadId);
+        if (!committed) return;
+        loadIds.push(p.loadId);
+        for (const [t, n] of Object.entries(p.rows)) tables[t] = (tables[t] ?? 0) + n;
+      }),
+    );
+    return loadInfo(this, loadIds, tables, elapsed);
   }
 
-  private async extract(resources: Resource[]): Promise<{ loadId: string; dir: string; roots: { name: string; file: string; res: Resource }[] }> {
-    const loadId = newLoadId();
-    const dir = join(this.packagesDir(), loadId);
-    mkdirSync(join(dir, "extracted"), { recursive: true });
-    const roots: { name: string; file: string; res: Resource }[] = [];
-    const tty = this.options.progress !== false && process.stderr.isTTY === true;
-    let count = 0;
-    const t0 = performance.now();
-    let lastShown = t0;
-    for (const res of resources) {
-      const name = snakeCase(res.name);
-      const file = join(dir, "extracted", `${name}.ndjson`);
-      const w = new LineWriter(file);
-      try {
-        for await (const item of iterate(res.data)) {
-          if (typeof item !== "object" || item === null || Array.isArray(item)) {
-            throw new Error(`extract: item ${w.lines + 1} of table ${name} is not an object`);
-          }
-          w.write(JSON.stringify(item satisfies Item));
-          count++;
-          if (tty && (count & 1023) === 0 && performance.now() - lastShown > 500) {
-            lastShown = performance.now();
-            const rate = count / ((lastShown - t0) / 1000);
-            process.stderr.write(`\rextract: ${count.toLocaleString("en-US")} items (${Math.round(rate).toLocaleString("en-US")} items/s)`);
-          }
-        }
-      } finally {
-        w.close();
-      }
-      roots.push({ name, file, res });
-    }
-    if (tty && count >= 1024) process.stderr.write("\n");
-    writeFileSync(join(dir, "package.json"), JSON.stringify({ loadId, state: "extracted" }));
-    return { loadId, dir, roots };
-  }
-
-  private async normalize(ex: { loadId: string; dir: string; roots: { name: string; file: string; res: Resource }[] }): Promise<PackageManifest> {
-    const schema = this.readSchema();
-    // Packages waiting to be loaded were normalized against their own schema: start from the newest of them.
-    for (const m of this.pendingPackages(ex.loadId)) Object.assign(schema.tables, m.schema.tables);
+  private normalize(ex: Extracted, progress: Progress): NormalizedPackage {
+    const schema: Schema = this.pdir.readSchema();
+    // Packages waiting to be loaded were normalized against a newer schema than the last loaded one.
+    for (const m of this.pdir.pending(ex.loadId)) Object.assign(schema.tables, m.schema.tables);
     const outDir = join(ex.dir, "normalized");
     mkdirSync(outDir, { recursive: true });
-    const n = new Normalizer(schema, ex.loadId, outDir);
-    let rows: Record<string, number> = {};
+    const n = new Normalizer(schema, outDir, progress);
+    let out: ReturnType<Normalizer["close"]>;
     try {
-      for (const r of ex.roots) {
-        const existing = schema.tables[r.name];
-        const wd = r.res.writeDisposition ?? existing?.writeDisposition ?? "append";
-        const pk = r.res.primaryKey.length > 0 ? r.res.primaryKey.map(snakeCase) : existing?.primaryKey ?? [];
-        if (wd === "merge" && pk.length === 0) throw new Error(`run: table ${r.name} uses merge but has no primary key`);
-        const t = existing ?? { name: r.name, columns: {}, writeDisposition: wd, primaryKey: pk };
-        t.writeDisposition = wd;
-        t.primaryKey = pk;
-        for (const child of Object.values(schema.tables)) if (child.parent && child.name.startsWith(`${r.name}__`)) child.writeDisposition = wd;
-        schema.tables[r.name] = t;
-        await n.table_(t, r.file);
-      }
+      for (const r of ex.roots) n.root(this.rootTable(schema, r.table, r.resource), r.file);
     } finally {
-      rows = n.close();
+      out = n.close();
     }
-    const files: Record<string, string> = {};
-    for (const t of Object.keys(rows)) files[t] = join(outDir, `${t}.ndjson`);
-    const manifest: PackageManifest = { loadId: ex.loadId, state: "normalized", roots: ex.roots.map((r) => r.name), files, rows, schema };
+    const pkg: NormalizedPackage = {
+      loadId: ex.loadId,
+      state: "normalized",
+      roots: [...new Set(ex.roots.map((r) => r.table))],
+      files: out.files,
+      rows: out.rows,
+      schema,
+    };
+    this.pdir.markNormalized(pkg);
     rmSync(join(ex.dir, "extracted"), { recursive: true, force: true });
-    writeFileSync(join(ex.dir, "package.json"), JSON.stringify(manifest));
-    return manifest;
+    return pkg;
+  }
+
+  /** The root table's schema with this run's write disposition and primary key (earlier ones when not given). */
+  private rootTable(schema: Schema, name: string, res: Resource): TableSchema {
+    const existing = schema.tables[name];
+    const wd = res.writeDisposition ?? existing?.writeDisposition ?? "append";
+    const pk = res.primaryKey.length > 0 ? res.primaryKey.map(snakeCase) : (existing?.primaryKey ?? []);
+    if (wd === "merge" && pk.length === 0) throw new Error(`run: table ${name} uses merge but has no primary key`);
+    const t: TableSchema = existing ?? { name, columns: {}, writeDisposition: wd, primaryKey: pk };
+    t.writeDisposition = wd;
+    t.primaryKey = pk;
+    for (const c of Object.values(schema.tables)) if (c.parent !== undefined && c.name.startsWith(`${name}__`)) c.writeDisposition = wd;
+    schema.tables[name] = t;
+    return t;
   }
 }
 
-/** Creates a pipeline. */
+function loadInfo(p: Pipeline, loadIds: string[], tables: Record<string, number>, elapsed: LoadInfo["elapsed"]): LoadInfo {
+  const rows = Object.values(tables).reduce((a, b) => a + b, 0);
+  const total = elapsed.extract + elapsed.normalize + elapsed.load;
+  const line =
+    `Loaded ${Object.keys(tables).length} ${Object.keys(tables).length === 1 ? "table" : "tables"} (${rows.toLocaleString("en-US")} rows) ` +
+    `into ${basename(p.dbPath)}/${p.datasetName} in ${total.toFixed(1)} s (load id ${loadIds.join(", ") || "none"})`;
+  return {
+    pipelineName: p.pipelineName,
+    datasetName: p.datasetName,
+    destination: "duckdb",
+    dbPath: p.dbPath,
+    loadIds,
+    tables,
+    rows,
+    elapsed,
+    toString: () => line,
+  };
+}
+
+/**
+ * Creates a pipeline.
+ * @example
+ * const p = pipeline({ pipelineName: "chess", destination: "duckdb", datasetName: "chess_data" });
+ * const info = await p.run(players, { tableName: "players", writeDisposition: "merge", primaryKey: "player_id" });
+ */
 export function pipeline(options: PipelineOptions): Pipeline {
   return new Pipeline(options);
 }

@@ -1,6 +1,8 @@
 /** Named resources: data plus the table it goes to, its write disposition and primary key. */
 
-export type WriteDisposition = "append" | "replace" | "merge";
+import type { WriteDisposition } from "./schema.js";
+
+export type { WriteDisposition };
 
 /** Items a run accepts: JSON-like objects, from arrays, iterables, async iterables or generators. */
 export type Item = Record<string, unknown>;

@@ -2,13 +2,15 @@
  * The schema a pipeline infers and keeps between runs: tables, their columns and types, in order. A new field adds
  * a column; a value whose type clashes with its column goes to a variant column `<name>__v_<type>`.
  */
+export type WriteDisposition = "append" | "replace" | "merge";
+
 export type ColumnType = "bigint" | "double" | "bool" | "text" | "timestamp" | "json";
 
 export interface TableSchema {
   name: string;
   /** Column name → type, in the order columns appeared. */
   columns: Record<string, ColumnType>;
-  writeDisposition: "append" | "replace" | "merge";
+  writeDisposition: WriteDisposition;
   primaryKey: string[];
   /** Parent table for child tables (`<table>__<field>`). */
   parent?: string;
