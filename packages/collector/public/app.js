@@ -49,16 +49,25 @@
     }
   }
 
-  function series(name, rows, valueKey, opts) {
+  function series(name, rows, valueKey, opts, params) {
     const card = $(`[data-plot="${name}"]`);
     let times = [...new Set(rows.map((r) => Number(r.t)))].sort((a, b) => a - b);
-    if (opts.stacked && times.length > 1) {
-      // Every bucket between the first and the last, so a quiet day shows as zero rather than a slope.
-      const step = $("#bucket").value === "hour" ? 3_600_000 : 86_400_000;
+    const step = params.get("bucket") === "hour" ? 3_600_000 : 86_400_000;
+    const from = Number(params.get("from"));
+    const to = Math.min(Number(params.get("to")), Date.now());
+    // The x axis spans the chosen range (or the data's own, for "all time"): a single busy day is then a spike in
+    // its place rather than a lone point on an axis uPlot pads out to years.
+    const first = times.length ? times[0] : 0;
+    const last = times.length ? times[times.length - 1] : 0;
+    const start = from > 0 && from < first ? first - Math.floor((first - from) / step) * step : first;
+    const end = Math.max(last, to > last ? last + Math.floor((to - last) / step) * step : last);
+    if (opts.stacked && times.length > 0) {
+      // Every bucket of the range, so a quiet day shows as zero rather than a slope.
       const all = [];
-      for (let t = times[0]; t <= times[times.length - 1] && all.length < 5000; t += step) all.push(t);
+      for (let t = start; t <= end && all.length < 5000; t += step) all.push(t);
       times = [...new Set([...all, ...times])].sort((a, b) => a - b);
     }
+    const xRange = [(Math.min(start, first) - step / 2) / 1000, (Math.max(end, last) + step / 2) / 1000];
     const names = [...new Set(rows.map((r) => r.event))].sort();
     const idx = new Map(times.map((t, i) => [t, i]));
     let data = names.map((n) => {
@@ -85,7 +94,7 @@
         stroke: COLORS[i % COLORS.length],
         fill: opts.stacked ? COLORS[i % COLORS.length] + "55" : undefined,
         width: 1.5,
-        points: { show: !opts.stacked },
+        points: { show: !opts.stacked || times.length < 3 },
       })),
     );
     // Stacked areas: draw the top (largest cumulative) first so smaller ones stay visible.
@@ -94,9 +103,19 @@
       width,
       height: 220,
       legend: { show: false },
-      scales: opts.scales ?? {},
+      scales: { x: { time: true, range: xRange }, ...(opts.scales ?? {}) },
       axes: [{}, { values: opts.yValues }],
       series: [uSeries[0], ...order.map((i) => uSeries[i + 1])],
+      hooks: {
+        // The x range drawn, in ms, on the card: for tests, and for anyone reading the page's DOM.
+        setScale: [
+          (chart, key) => {
+            if (key !== "x") return;
+            card.dataset.xMin = String(Math.round(chart.scales.x.min * 1000));
+            card.dataset.xMax = String(Math.round(chart.scales.x.max * 1000));
+          },
+        ],
+      },
     };
     const aligned = [times.map((t) => t / 1000), ...order.map((i) => data[i])];
     charts[name]?.destroy();
@@ -127,7 +146,7 @@
       }
       const totals = new Map();
       for (const r of over) totals.set(r.event, (totals.get(r.event) ?? 0) + Number(r.n));
-      series("events_over_time", over, "n", { stacked: true, legendValue: (n) => totals.get(n), legendText: (n) => fmt(totals.get(n)) });
+      series("events_over_time", over, "n", { stacked: true, legendValue: (n) => totals.get(n), legendText: (n) => fmt(totals.get(n)) }, p);
       const rate = new Map();
       for (const r of success) {
         const a = rate.get(r.event) ?? { ok: 0, n: 0 };
@@ -142,7 +161,7 @@
         yValues: (_u, ticks) => ticks.map((t) => `${Math.round(t * 100)}%`),
         legendValue: (n) => pct(n).toFixed(1),
         legendText: (n) => `${pct(n).toFixed(1)} % of ${fmt(rate.get(n).n)}`,
-      });
+      }, p);
       bars("commands", commands, "command", "n");
       bars("destinations", destinations, "destination", "runs");
       bars("versions", versions, "version", "n");

@@ -51,6 +51,13 @@ test("every plot shows the seeded numbers; the range picker changes them", async
   assert.equal(rates["command_init"], "85.7");
   assert.deepEqual(Object.fromEntries(await bars(page, "elapsed")), { command_init: "1", command_telemetry: "0.1", pipeline_extract: "1", pipeline_load: "3", pipeline_normalize: "2" });
   assert.equal(await page.locator('[data-plot="events_over_time"] canvas').count() > 0, true, "the time series is drawn");
+  // The x axis spans the chosen range (last 30 days), not whatever uPlot pads a few buckets out to.
+  const span = async (plot: string): Promise<number> =>
+    page.$eval(`[data-plot="${plot}"]`, (e) => Number((e as HTMLElement).dataset["xMax"]) - Number((e as HTMLElement).dataset["xMin"]));
+  for (const plot of ["events_over_time", "success_rate"]) {
+    const days = (await span(plot)) / 86_400_000;
+    assert.ok(days >= 29 && days <= 31.5, `${plot} spans ${days.toFixed(2)} days, not the 30 chosen`);
+  }
   await page.screenshot({ path: `${ARTIFACTS}dashboard.png`, fullPage: true });
 
   // Last 24 hours: the old events drop out.
@@ -59,6 +66,8 @@ test("every plot shows the seeded numbers; the range picker changes them", async
   assert.deepEqual(await bars(page, "commands"), [["telemetry", "5"], ["init", "3"]]);
   assert.deepEqual(await bars(page, "destinations"), [["duckdb", "2"]]);
   assert.equal(Object.fromEntries(await bars(page, "success_rate"))["pipeline_load"], "50.0");
+  const hours = (await span("events_over_time")) / 3_600_000;
+  assert.ok(hours >= 23 && hours <= 49, `the last day spans ${hours.toFixed(1)} hours`);
   // The event filter.
   await page.selectOption("#event", "command_init");
   await page.waitForFunction(() => document.querySelectorAll('[data-plot="commands"] [data-key]').length === 1);
