@@ -155,3 +155,25 @@ test("merge deduplicates incoming rows on the primary key (the last wins) and su
   assert.deepEqual(await query(p.dbPath, "SELECT site, r FROM mergekeys_data.games ORDER BY site"), [{ site: "a", r: 2 }, { site: "b", r: 3 }]);
   await assert.rejects(p.run(games([{ site: "c", r: 1 }])), /item 1 of table games has no value for its primary key column game_id/);
 });
+
+test("DuckDB running out of memory under the load's cap: the package is retried with the next cap, and with none left it fails with the data intact", async () => {
+  const rows = Array.from({ length: 3000 }, (_, i) => Object.fromEntries([["id", i], ...Array.from({ length: 30 }, (_, c) => [`c${c}`, `value ${i} ${c}`])]));
+  const withCaps = async <T>(caps: string, fn: () => Promise<T>): Promise<T> => {
+    process.env["DLT_DUCKDB_MEMORY_LIMIT"] = caps;
+    try {
+      return await fn();
+    } finally {
+      delete process.env["DLT_DUCKDB_MEMORY_LIMIT"];
+    }
+  };
+  const p = fresh("capped");
+  await p.run([{ id: -1 }], { tableName: "wide" });
+  // One cap too small for a row group of this table: DuckDB's own error, nothing loaded, the package kept.
+  await assert.rejects(withCaps("1MB", () => p.run(rows, { tableName: "wide" })), /Out of Memory Error/);
+  assert.deepEqual(await query(p.dbPath, "SELECT count(*) AS n FROM capped_data.wide"), [{ n: 1 }]);
+  assert.equal(readdirSync(join(dir, "data", "pipelines", "capped", "packages")).length, 1);
+  // The same cap, then a larger one: the left package and the new one both load.
+  const info = await withCaps("1MB, 256MB", () => p.run(rows.slice(0, 10), { tableName: "wide" }));
+  assert.equal(info.loadIds.length, 2);
+  assert.deepEqual(await query(p.dbPath, "SELECT count(*) AS n FROM capped_data.wide"), [{ n: 3011 }]);
+});

@@ -31,7 +31,10 @@ function readCsv(t: TableSchema, f: TableFile): string {
   const cols = f.columns.map((c) => `${sqlString(c)}: '${READ_TYPE[t.columns[c] ?? "text"]}'`).join(", ");
   return (
     `read_csv(${sqlString(f.path)}, columns = {${cols}}, header = false, auto_detect = false, delim = ',', ` +
-    `quote = '"', escape = '"', new_line = '\\n', allow_quoted_nulls = false, null_padding = true)`
+    `quote = '"', escape = '"', new_line = '\\n', allow_quoted_nulls = false, null_padding = true, ` +
+    // 2 MB read buffers (DuckDB's default is 16 x the 2 MB line limit = 32 MB per thread), which is most of what
+    // a narrow table's load needs beyond its row groups.
+    `buffer_size = ${2 << 20}, max_line_size = ${2 << 20})`
   );
 }
 
@@ -150,11 +153,31 @@ export async function loadPackages(
   packages: readonly NormalizedPackage[],
   loaded: (pkg: NormalizedPackage, committed: boolean) => void,
 ): Promise<void> {
-  const instance = await DuckDBInstance.create(dbPath);
+  // DuckDB's buffer pool defaults to 80 % of RAM and a load holds its transaction's row groups, so without a cap
+  // a large run's RSS follows the data size. The cap starts small (a narrow table loads in 64 MB, spilling to
+  // DuckDB's temp directory); a wide table needs whole row groups of ~122k rows in memory, so on DuckDB's
+  // out-of-memory error the package's transaction (rolled back) is retried with a larger cap rather than failing
+  // a load that fits the machine. DLT_DUCKDB_MEMORY_LIMIT sets the caps to try, comma-separated ("1GB" = one
+  // fixed cap, no retry; "default" = DuckDB's own).
+  const custom = (process.env["DLT_DUCKDB_MEMORY_LIMIT"] ?? "").split(",").map((x) => x.trim()).filter(Boolean);
+  const ladder = custom.length > 0 ? custom : ["64MB", "512MB", "2GB", "default"];
+  const instance = await DuckDBInstance.create(dbPath, ladder[0] === "default" ? {} : { memory_limit: ladder[0]! });
   try {
     const c = await instance.connect();
     try {
-      for (const pkg of packages) loaded(pkg, await loadOne(c, dataset, pipelineName, pkg));
+      let step = 0;
+      for (const pkg of packages) {
+        for (;;) {
+          try {
+            loaded(pkg, await loadOne(c, dataset, pipelineName, pkg));
+            break;
+          } catch (e) {
+            if (!/Out of Memory Error/.test(String(e)) || step >= ladder.length - 1) throw e;
+            const next = ladder[++step]!;
+            await c.run(next === "default" ? "RESET memory_limit" : `SET memory_limit = '${next}'`);
+          }
+        }
+      }
     } finally {
       c.closeSync();
     }

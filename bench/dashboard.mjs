@@ -1,0 +1,124 @@
+// Dashboard API speed on a million events: target every /api/<plot> call ≤ 200 ms.
+// Seeds N realistic dlt events (90 days, commands and pipeline steps, versions, OSes, CI, exec_info) straight into
+// the collector's `events` table with SQL, starts `dlt-collector` on that file in its own process, and times each
+// API the page calls, for the filters a user picks: the default last 30 days, all time, an event filter and an
+// hourly bucket. Baseline in the same run: `GET /health` (the HTTP round trip without a query).
+// Usage: node bench/dashboard.mjs [events, default 1000000] [repeats, default 7]
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { median } from "./lib.mjs";
+
+const N = Number(process.argv[2] ?? 1_000_000);
+const REPEATS = Number(process.argv[3] ?? 7);
+const BUDGET_MS = 200;
+const here = (p) => new URL(p, import.meta.url).pathname;
+const require = createRequire(here("../packages/collector/package.json"));
+const { DuckDBInstance } = await import(require.resolve("@duckdb/node-api"));
+const { CREATE_EVENTS } = await import(here("../packages/collector/dist/src/store/duckdb.js"));
+const { QUERIES } = await import(here("../packages/collector/dist/src/dashboard/queries.js"));
+
+const dir = mkdtempSync(join(tmpdir(), "bench-dashboard-"));
+const db = join(dir, "telemetry.duckdb");
+const now = Date.now();
+
+// --- seed -------------------------------------------------------------------------------------------------------
+{
+  const t0 = performance.now();
+  const instance = await DuckDBInstance.create(db);
+  const c = await instance.connect();
+  await c.run(CREATE_EVENTS);
+  // Deterministic spread: event by i % 8, times evenly over 90 days, a slow rise of the newer version.
+  await c.run(`
+    INSERT INTO events
+    SELECT
+      'm' || i AS message_id, 'track' AS type,
+      ['command_init','command_telemetry','command_deploy','pipeline_extract','pipeline_normalize','pipeline_load',
+       'pipeline_extract','pipeline_load'][(i % 8) + 1] AS event,
+      md5(i::VARCHAR) AS anonymous_id, NULL AS user_id,
+      ts, ts, ts, ts,
+      'dlt-ts' AS library_name,
+      CASE WHEN hash(i) % ${N} < i THEN '0.2.0' ELSE '0.1.0' END AS library_version,
+      ['Linux','Darwin','Windows'][(i % 3) + 1] AS os_name, '6.1' AS os_version, 'node' AS runtime_name,
+      ['20','22'][(i % 2) + 1] AS runtime_version,
+      i % 5 = 0 AS ci_run, 2 + (i % 4) * 2 AS cpu,
+      CASE WHEN i % 7 = 0 THEN 'docker' WHEN i % 11 = 0 THEN 'kubernetes' ELSE NULL END AS exec_info,
+      split_part(event, '_', 1) AS event_category, split_part(event, '_', 2) AS event_name,
+      hash(i) % 20 <> 0 AS success, (hash(i) % 10000) / 1000.0 AS elapsed,
+      CASE WHEN event_category = 'pipeline' THEN ['duckdb','postgres','bigquery'][(i % 3) + 1] END AS destination_name,
+      CASE WHEN event = 'command_init' THEN 'chess' END AS pipeline_name,
+      CASE WHEN event_category = 'pipeline' THEN md5((i // 3)::VARCHAR) END AS transaction_id,
+      '{"type":"track"}' AS message
+    FROM (SELECT i, make_timestamp(CAST((${now} - (i * ${90 * 86_400_000} // ${N})) AS BIGINT) * 1000) AS ts FROM range(${N}) r(i))`);
+  await c.run("CHECKPOINT");
+  const n = (await c.runAndReadAll("SELECT count(*) FROM events")).getRows()[0][0];
+  c.closeSync();
+  instance.closeSync();
+  console.log(`seeded ${Number(n).toLocaleString("en-US")} events in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+}
+
+// --- collector in its own process ---------------------------------------------------------------------------------
+const collector = spawn(process.execPath, [here("../packages/collector/bin/dlt-collector.js"), "--port", "0", "--db", db, "--write-key", "wk", "--read-token", "rt"], {
+  stdio: ["ignore", "pipe", "ignore"],
+});
+const url = await new Promise((resolve, reject) => {
+  let out = "";
+  collector.stdout.on("data", (d) => {
+    out += d;
+    const m = /listening on (http:\/\/\S+)/.exec(out);
+    if (m) resolve(m[1]);
+  });
+  collector.on("exit", (c) => reject(new Error(`dlt-collector exited ${c}`)));
+});
+
+async function time(path) {
+  const t0 = performance.now();
+  const r = await fetch(url + path, { headers: { authorization: "Bearer rt" } });
+  const body = await r.text();
+  if (!r.ok) throw new Error(`${path}: ${r.status} ${body}`);
+  return performance.now() - t0;
+}
+async function measure(path) {
+  await time(path); // warm: the first call of each query plans it and pulls its columns into the buffer pool
+  const xs = [];
+  for (let i = 0; i < REPEATS; i++) xs.push(await time(path));
+  return { median: median(xs), max: Math.max(...xs) };
+}
+
+try {
+  const health = await measure("/health");
+  console.log(`baseline GET /health: median ${health.median.toFixed(1)} ms`);
+  const filters = [
+    ["last 30 days, by day", `from=${now - 30 * 86_400_000}&to=${now + 60_000}&bucket=day`],
+    ["all time (90 days), by day", `from=0&to=${now + 60_000}&bucket=day`],
+    ["all time, event = pipeline_load", `from=0&to=${now + 60_000}&bucket=day&event=pipeline_load`],
+    ["last 7 days, by hour", `from=${now - 7 * 86_400_000}&to=${now + 60_000}&bucket=hour`],
+  ];
+  let worst = { ms: 0, what: "" };
+  for (const [label, qs] of filters) {
+    console.log(`\n${label}`);
+    console.log("  api                 median ms   max ms");
+    // The page fires every API at once; here they are timed one by one (each is one query).
+    for (const name of Object.keys(QUERIES)) {
+      const m = await measure(`/api/${name}?${qs}`);
+      if (m.median > worst.ms) worst = { ms: m.median, what: `${name} (${label})` };
+      console.log(`  ${name.padEnd(18)} ${m.median.toFixed(1).padStart(10)} ${m.max.toFixed(1).padStart(8)}`);
+    }
+  }
+  // The whole page: every API in parallel, as app.js does on each refresh.
+  const page = [];
+  for (let i = 0; i < REPEATS; i++) {
+    const t0 = performance.now();
+    await Promise.all(Object.keys(QUERIES).map((n) => time(`/api/${n}?${filters[0][1]}`)));
+    page.push(performance.now() - t0);
+  }
+  console.log(`\nwhole page refresh (all ${Object.keys(QUERIES).length} APIs in parallel, last 30 days): median ${median(page).toFixed(1)} ms`);
+  console.log(`slowest API median: ${worst.ms.toFixed(1)} ms — ${worst.what}`);
+  console.log(`ratio to the ${BUDGET_MS} ms budget: ${(worst.ms / BUDGET_MS).toFixed(2)} (target ≤ 1.00); to /health: ${(worst.ms / health.median).toFixed(0)}x`);
+} finally {
+  collector.kill("SIGTERM");
+  await new Promise((r) => collector.on("exit", r));
+  rmSync(dir, { recursive: true, force: true });
+}
