@@ -186,7 +186,7 @@ function loadInfo(p: Pipeline, loadIds: string[], tables: Record<string, number>
   const rows = Object.values(tables).reduce((a, b) => a + b, 0);
   const total = elapsed.extract + elapsed.normalize + elapsed.load;
   const line =
-    `Loaded ${Object.keys(tables).length} ${Object.keys(tables).length === 1 ? "table" : "tables"} (${rows.toLocaleString("en-US")} rows) ` +
+    `Loaded ${Object.keys(tables).length} ${Object.keys(tables).length === 1 ? "table" : "tables"} (${rows.toLocaleString("en-US")} ${rows === 1 ? "row" : "rows"}) ` +
     `into ${basename(p.dbPath)}/${p.datasetName} in ${total.toFixed(1)} s (load id ${loadIds.join(", ") || "none"})`;
   return {
     pipelineName: p.pipelineName,
