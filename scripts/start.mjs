@@ -2,6 +2,8 @@
 // `npm start`: the whole system on this machine. Starts dlt-collector (embedded DuckDB + dashboard), points this
 // checkout's `dlt` at it, runs a small demo (commands, `dlt init`, a pipeline run), waits until its events are
 // stored, and prints the dashboard's URL. Ctrl-C stops the collector. Everything lives in ./.demo (git-ignored).
+// For tests: DLT_DEMO_DIR (instead of ./.demo), DLT_DEMO_PORT (instead of 8080-if-free), and `--once` (stop the
+// collector and exit once the URL is printed).
 import { spawn } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
@@ -10,7 +12,8 @@ import { fileURLToPath } from "node:url";
 import ts from "typescript";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
-const demo = join(root, ".demo");
+const demo = process.env.DLT_DEMO_DIR || join(root, ".demo");
+const once = process.argv.includes("--once");
 const home = join(demo, "home");
 const project = join(demo, "project");
 const DLT = join(root, "packages/dlt/bin/dlt.js");
@@ -36,7 +39,7 @@ function run(cmd, args, env, cwd = project) {
   });
 }
 
-const port = (await portFree(8080)) ? 8080 : 0;
+const port = process.env.DLT_DEMO_PORT ? Number(process.env.DLT_DEMO_PORT) : (await portFree(8080)) ? 8080 : 0;
 const collector = spawn(process.execPath, [COLLECTOR, "--port", String(port), "--db", join(demo, "telemetry.duckdb"), "--write-key", WRITE_KEY], {
   stdio: ["ignore", "pipe", "inherit"],
 });
@@ -68,7 +71,7 @@ const env = {
   RUNTIME__DLTHUB_TELEMETRY_SEGMENT_WRITE_KEY: WRITE_KEY,
   DO_NOT_TRACK: "",
 };
-console.log(`collector: ${url} (DuckDB at .demo/telemetry.duckdb)`);
+console.log(`collector: ${url} (DuckDB at ${join(demo, "telemetry.duckdb")})`);
 console.log("demo: running dlt against it …");
 // Each `dlt init` gets its own project folder, as a user would do.
 const chessDir = join(project, "chess");
@@ -110,4 +113,9 @@ while (Date.now() < deadline) {
 }
 console.log(`\n${stored} demo events stored.`);
 console.log(`Dashboard: ${dashboard}`);
+if (once) {
+  collector.kill("SIGTERM");
+  await new Promise((r) => collector.once("exit", r));
+  process.exit(stored >= 11 ? 0 : 1);
+}
 console.log("Press Ctrl-C to stop the collector.");
