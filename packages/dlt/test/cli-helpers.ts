@@ -13,14 +13,10 @@ export interface RunResult {
   readonly stderr: string;
 }
 
-/** Runs `dlt args…` as a real child process with exactly the env given (plus PATH). */
-export function runDlt(args: readonly string[], opts: { env: NodeJS.ProcessEnv; cwd: string }): Promise<RunResult> {
+/** Runs `node args…` as a real child process (asynchronously: a server in the test process keeps serving). */
+export function runNode(args: readonly string[], opts: { env: NodeJS.ProcessEnv; cwd: string }): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [DLT_BIN, ...args], {
-      cwd: opts.cwd,
-      env: { PATH: process.env["PATH"], ...opts.env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const child = spawn(process.execPath, args, { cwd: opts.cwd, env: opts.env, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
@@ -28,6 +24,11 @@ export function runDlt(args: readonly string[], opts: { env: NodeJS.ProcessEnv; 
     child.on("error", reject);
     child.on("close", (code) => resolve({ code, stdout, stderr }));
   });
+}
+
+/** Runs `dlt args…` as a real child process with exactly the env given (plus PATH). */
+export function runDlt(args: readonly string[], opts: { env: NodeJS.ProcessEnv; cwd: string }): Promise<RunResult> {
+  return runNode([DLT_BIN, ...args], { cwd: opts.cwd, env: { PATH: process.env["PATH"], ...opts.env } });
 }
 
 /** A fresh user: HOME (with ~/.dlt), a project dir, a private TMPDIR, telemetry pointed at `endpoint`. */

@@ -2,7 +2,6 @@
 // refusals; and `dlt --disable-telemetry init chess duckdb` sending nothing.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -11,24 +10,11 @@ import { fileURLToPath } from "node:url";
 import ts from "typescript";
 import { parse as parseToml } from "smol-toml";
 import { snapshotEvent, startFakeCollector } from "@dlt-ts/telemetry/testing";
-import { freshUser, runDlt } from "./cli-helpers.js";
+import { freshUser, runDlt, runNode } from "./cli-helpers.js";
 import { query } from "./helpers/duck.js";
 
 const parse = (text: string): unknown => JSON.parse(JSON.stringify(parseToml(text)));
 const DLT_PKG = fileURLToPath(new URL("../../", import.meta.url));
-
-/** Runs node asynchronously (the stand-in API lives in this process: a sync spawn would block it). */
-function node(args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    child.on("error", reject);
-    child.on("close", (status) => resolve({ status, stdout, stderr }));
-  });
-}
 
 /** A stand-in for api.chess.com: two players, two monthly archives each, games with nested objects. */
 async function chessApi(): Promise<{ url: string; close(): Promise<void> }> {
@@ -85,15 +71,15 @@ test("init chess duckdb scaffolds a pipeline that loads players and games into c
     symlinkSync(DLT_PKG, join(u.project, "node_modules", "dlt-ts"));
     writeFileSync(join(u.project, ".dlt", "config.toml"), readFileSync(join(u.project, ".dlt", "config.toml"), "utf8").replace('["magnuscarlsen", "rpragchess"]', '["alice", "bob"]'));
     const runEnv = { ...u.env, PATH: process.env["PATH"], SOURCES__CHESS__BASE_URL: api.url, RUNTIME__DLTHUB_TELEMETRY: "false" };
-    const run = await node(["chess_pipeline.mjs"], u.project, runEnv);
-    assert.equal(run.status, 0, run.stderr);
+    const run = await runNode(["chess_pipeline.mjs"], { cwd: u.project, env: runEnv });
+    assert.equal(run.code, 0, run.stderr);
     assert.match(run.stdout, /^Loaded 2 tables \(10 rows\) into chess\.duckdb\/chess_data/);
     const db = join(u.project, "chess.duckdb");
     assert.deepEqual(await query(db, "SELECT player_id, username FROM chess_data.players_profiles ORDER BY player_id"), [{ player_id: 1, username: "alice" }, { player_id: 2, username: "bob" }]);
     const games = await query(db, "SELECT count(*) AS n, count(DISTINCT white__username) AS players, max(white__rating) AS top FROM chess_data.players_games");
     assert.deepEqual(games, [{ n: 8, players: 2, top: 2801 }], "the latest 2 archives of 2 games for each of 2 players");
     // Merge on the primary key: a second run adds nothing twice.
-    assert.equal((await node(["chess_pipeline.mjs"], u.project, runEnv)).status, 0);
+    assert.equal((await runNode(["chess_pipeline.mjs"], { cwd: u.project, env: runEnv })).code, 0);
     assert.equal((await query(db, "SELECT count(*) AS n FROM chess_data.players_games"))[0]?.["n"], 8);
   } finally {
     await rx.close();
