@@ -26,7 +26,10 @@ export interface PipelineOptions {
   readonly datasetName?: string;
   /** Folder of `<pipelineName>.duckdb` (default: the working directory). */
   readonly workingDir?: string;
-  /** Show progress (items, items/s) on stderr while running, when stderr is a TTY (default false: `run` prints nothing). */
+  /**
+   * Progress (items, items/s) of a step that takes longer than half a second, on stderr when it is a TTY (default
+   * true; elsewhere, and for short steps, `run` prints nothing). `false` keeps a terminal quiet too.
+   */
   readonly progress?: boolean;
 }
 
@@ -105,7 +108,7 @@ export class Pipeline {
   async run(data: Data | Resource | readonly Resource[], opts: RunOptions = {}): Promise<LoadInfo> {
     const started = performance.now();
     const report = stepReporter(this.options.destination, started);
-    const show = this.options.progress === true && process.stderr.isTTY === true;
+    const show = this.options.progress !== false && process.stderr.isTTY === true;
     const elapsed = { extract: 0, normalize: 0, load: 0 };
     const timed = async <T>(step: keyof typeof elapsed, fn: () => Promise<T>): Promise<T> => {
       const t0 = performance.now();
