@@ -1,0 +1,47 @@
+// A CommonJS host (`require`) gets the CommonJS build, and everything works as for an ES module host: status,
+// track, the hand-off at exit and its detached sender (the ES module build, next to the CommonJS one).
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { startFakeCollector } from "../src/testing.js";
+
+const PKG_DIR = fileURLToPath(new URL("../..", import.meta.url));
+
+const HOST = `
+const { createTelemetry } = require("@dlt-ts/telemetry");
+const telemetry = createTelemetry({
+  library: { name: "cjs-cli", version: "1.0.0" },
+  configDirName: ".cjs-cli",
+  envPrefix: "CJS_CLI",
+  defaultEndpoint: "http://127.0.0.1:9",
+  settings: { section: "runtime", enabled: "telemetry", endpoint: "telemetry_endpoint", writeKey: "telemetry_write_key" },
+});
+console.log(telemetry.status.enabled, telemetry.status.source, typeof require("@dlt-ts/telemetry/testing").startFakeCollector);
+telemetry.track("command", "build", { success: true, elapsed: 0.5 });
+`;
+
+test("a CommonJS host requires the library; its event is handed off at exit and arrives", async () => {
+  const file = join(PKG_DIR, `.cjs-host-${process.pid}.cjs`);
+  writeFileSync(file, HOST);
+  const rx = await startFakeCollector();
+  try {
+    const home = mkdtempSync(join(tmpdir(), "cjs-home-"));
+    const r = spawnSync(process.execPath, [file], {
+      env: { PATH: process.env["PATH"], HOME: home, TMPDIR: home, RUNTIME__TELEMETRY_ENDPOINT: rx.url },
+      encoding: "utf8",
+    });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stderr, "");
+    assert.equal(r.stdout, "true default function\n");
+    const [event] = await rx.waitForEvents(1);
+    assert.equal(event?.["event"], "command_build");
+    assert.deepEqual((event?.["context"] as Record<string, unknown>)["library"], { name: "cjs-cli", version: "1.0.0" });
+  } finally {
+    await rx.close();
+    rmSync(file, { force: true });
+  }
+});
