@@ -1,7 +1,8 @@
 // pipeline.run into a real DuckDB file. Telemetry is off in this file's process (its events have their own test).
 import { test, before } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readdirSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pipeline, resource } from "../src/index.js";
@@ -176,4 +177,27 @@ test("DuckDB running out of memory under the load's cap: the package is retried 
   const info = await withCaps("1MB, 256MB", () => p.run(rows.slice(0, 10), { tableName: "wide" }));
   assert.equal(info.loadIds.length, 2);
   assert.deepEqual(await query(p.dbPath, "SELECT count(*) AS n FROM capped_data.wide"), [{ n: 3011 }]);
+});
+
+test("runs of one pipeline take turns: a second run at the same time fails clearly and the first completes; a crashed run's lock is taken over", async () => {
+  const p = fresh("turns");
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  async function* slow() {
+    yield { id: 1 };
+    await gate; // the first run is mid-extract while the second starts
+    yield { id: 2 };
+  }
+  const first = p.run(slow, { tableName: "t" });
+  await assert.rejects(fresh("turns").run([{ id: 3 }], { tableName: "t" }), /pipeline turns is already running in this process; runs of one pipeline take turns/);
+  release();
+  assert.equal((await first).rows, 2);
+  assert.deepEqual(await query(p.dbPath, "SELECT id FROM turns_data.t ORDER BY id"), [{ id: 1 }, { id: 2 }]);
+
+  // A lock left by a process that is gone (a crash): the next run takes it over.
+  const lockFile = join(dir, "data", "pipelines", "turns", "run.lock");
+  const dead = spawnSync(process.execPath, ["-e", "0"]).pid;
+  writeFileSync(lockFile, String(dead));
+  assert.equal((await p.run([{ id: 4 }], { tableName: "t" })).rows, 1);
+  assert.equal(existsSync(lockFile), false, "released after the run");
 });

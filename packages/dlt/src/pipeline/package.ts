@@ -3,7 +3,7 @@
  * (`extracted/*.ndjson`) and then the normalized rows (`normalized/<table>.csv`) with a `package.json` manifest.
  * A package is deleted once loaded; one left `normalized` by a failed load is loaded first by the next run.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import type { Schema } from "./schema.js";
@@ -95,7 +95,52 @@ export class PipelineDir {
     return out;
   }
 
+  /**
+   * Takes `run.lock` for one run and returns its release. Runs of one pipeline take turns: a second run (in this
+   * or another process) fails with a clear error instead of removing the first one's packages as leftovers. A lock
+   * whose process is gone (a crash) is taken over.
+   */
+  lock(pipelineName: string): () => void {
+    mkdirSync(this.dir, { recursive: true });
+    const file = join(this.dir, "run.lock");
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const fd = openSync(file, "wx", 0o600);
+        try {
+          writeSync(fd, String(process.pid));
+        } finally {
+          closeSync(fd);
+        }
+        return () => rmSync(file, { force: true });
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+        let pid = NaN;
+        try {
+          pid = Number(readFileSync(file, "utf8"));
+        } catch {
+          /* released meanwhile: try again */
+        }
+        if (attempt < 2 && (Number.isNaN(pid) ? !existsSync(file) : pid > 0 && pid !== process.pid && !alive(pid))) {
+          if (!Number.isNaN(pid)) rmSync(file, { force: true });
+          continue;
+        }
+        const who = pid === process.pid ? "in this process" : `in process ${Number.isNaN(pid) ? "?" : pid}`;
+        throw new Error(`run: pipeline ${pipelineName} is already running ${who}; runs of one pipeline take turns (lock: ${file})`);
+      }
+    }
+  }
+
   remove(loadId: string): void {
     rmSync(this.packageDir(loadId), { recursive: true, force: true });
+  }
+}
+
+/** Whether a process exists (EPERM: it does, but is someone else's). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
   }
 }

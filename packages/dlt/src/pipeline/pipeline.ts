@@ -119,29 +119,37 @@ export class Pipeline {
       }
     };
 
-    const extracted = await timed("extract", async () => extract(this.pdir, this.resources(data, opts), new Progress("extract", "items", show)));
-    const pkg = await timed("normalize", async () => {
-      try {
-        return this.normalize(extracted, new Progress("normalize", "items", show));
-      } catch (e) {
-        this.pdir.remove(extracted.loadId); // nothing of it can be loaded: a new run extracts again
-        throw e;
-      }
-    });
+    let release: (() => void) | undefined;
+    try {
+      const extracted = await timed("extract", async () => {
+        release = this.pdir.lock(this.pipelineName);
+        return extract(this.pdir, this.resources(data, opts), new Progress("extract", "items", show));
+      });
+      const pkg = await timed("normalize", async () => {
+        try {
+          return this.normalize(extracted, new Progress("normalize", "items", show));
+        } catch (e) {
+          this.pdir.remove(extracted.loadId); // nothing of it can be loaded: a new run extracts again
+          throw e;
+        }
+      });
 
-    const tables: Record<string, number> = {};
-    const loadIds: string[] = [];
-    await timed("load", () =>
-      // A package a failed run left behind goes first, so loads keep their order.
-      loadPackages(this.dbPath, this.datasetName, this.pipelineName, [...this.pdir.pending(pkg.loadId), pkg], (p, committed) => {
-        this.pdir.writeSchema(p.schema);
-        this.pdir.remove(p.loadId);
-        if (!committed) return;
-        loadIds.push(p.loadId);
-        for (const [t, n] of Object.entries(p.rows)) tables[t] = (tables[t] ?? 0) + n;
-      }),
-    );
-    return loadInfo(this, loadIds, tables, elapsed);
+      const tables: Record<string, number> = {};
+      const loadIds: string[] = [];
+      await timed("load", () =>
+        // A package a failed run left behind goes first, so loads keep their order.
+        loadPackages(this.dbPath, this.datasetName, this.pipelineName, [...this.pdir.pending(pkg.loadId), pkg], (p, committed) => {
+          this.pdir.writeSchema(p.schema);
+          this.pdir.remove(p.loadId);
+          if (!committed) return;
+          loadIds.push(p.loadId);
+          for (const [t, n] of Object.entries(p.rows)) tables[t] = (tables[t] ?? 0) + n;
+        }),
+      );
+      return loadInfo(this, loadIds, tables, elapsed);
+    } finally {
+      release?.();
+    }
   }
 
   private normalize(ex: Extracted, progress: Progress): NormalizedPackage {
