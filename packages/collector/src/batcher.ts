@@ -1,9 +1,9 @@
 /**
- * Group commit: requests add their rows and wait; one flush at a time takes everything pending and stores it in a
- * single transaction, then answers all of them. Concurrent requests therefore share a commit. Bounded: when more
+ * Group commit: requests add their messages and wait; one flush at a time takes everything pending and stores it in
+ * a single transaction, then answers all of them. Concurrent requests therefore share a commit. Bounded: when more
  * than `maxPendingEvents` wait, `add` refuses at once (the server answers 503 + Retry-After) instead of growing.
  */
-import type { EventRow } from "./row.js";
+import type { StoredMessage } from "./stamp.js";
 import type { EventStore } from "./store/types.js";
 
 /** Thrown by `add` when the write path is full. */
@@ -15,7 +15,7 @@ export class OverloadedError extends Error {
 }
 
 interface Waiting {
-  rows: readonly EventRow[];
+  messages: readonly StoredMessage[];
   resolve: () => void;
   reject: (e: unknown) => void;
 }
@@ -32,13 +32,13 @@ export class GroupCommitter {
     private readonly maxPendingEvents: number,
   ) {}
 
-  /** Resolves once the rows are durably committed. */
-  add(rows: readonly EventRow[]): Promise<void> {
-    if (rows.length === 0) return Promise.resolve();
-    if (this.pendingEvents + rows.length > this.maxPendingEvents) return Promise.reject(new OverloadedError());
+  /** Resolves once the messages are durably committed. */
+  add(messages: readonly StoredMessage[]): Promise<void> {
+    if (messages.length === 0) return Promise.resolve();
+    if (this.pendingEvents + messages.length > this.maxPendingEvents) return Promise.reject(new OverloadedError());
     return new Promise<void>((resolve, reject) => {
-      this.pending.push({ rows, resolve, reject });
-      this.pendingEvents += rows.length;
+      this.pending.push({ messages, resolve, reject });
+      this.pendingEvents += messages.length;
       this.kick();
     });
   }
@@ -55,15 +55,17 @@ export class GroupCommitter {
     while (this.pending.length > 0) {
       const group = this.pending;
       this.pending = [];
-      const rows = group.flatMap((w) => w.rows);
+      const messages = group.flatMap((w) => w.messages);
       try {
-        await this.store.insert(rows);
+        await this.store.insert(messages);
         this.commits++;
         for (const w of group) w.resolve();
       } catch (e) {
-        for (const w of group) w.reject(e);
+        if (group.length === 1) group[0]!.reject(e);
+        // One request the store cannot take must not fail the others that shared its commit: each on its own.
+        else for (const w of group) await this.store.insert(w.messages).then(() => w.resolve(), (err: unknown) => w.reject(err));
       } finally {
-        this.pendingEvents -= rows.length;
+        this.pendingEvents -= messages.length;
       }
     }
   }

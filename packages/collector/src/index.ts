@@ -14,7 +14,7 @@ import { DuckDbStore } from "./store/duckdb.js";
 import type { EventStore } from "./store/types.js";
 
 export type { EventStore, Cell } from "./store/types.js";
-export type { EventRow } from "./row.js";
+export type { StoredMessage } from "./stamp.js";
 export { validateMessage, MESSAGE_TYPES, MAX_MESSAGE_BYTES } from "./validate.js";
 export { DuckDbStore, CREATE_EVENTS } from "./store/duckdb.js";
 export { QUERIES, type Filter } from "./dashboard/queries.js";

@@ -7,9 +7,9 @@ import type { AddressInfo, Socket } from "node:net";
 import { keyAllowed, presentedKey } from "./auth.js";
 import { OverloadedError, GroupCommitter } from "./batcher.js";
 import { readBody } from "./body.js";
-import { toRow, type EventRow } from "./row.js";
+import { stamp, type StoredMessage } from "./stamp.js";
 import type { EventStore } from "./store/types.js";
-import { MESSAGE_TYPES, validateMessage, type MessageType } from "./validate.js";
+import { MAX_MESSAGE_BYTES, MESSAGE_TYPES, validateMessage, type MessageType } from "./validate.js";
 
 /** Limits and keys of a collector. */
 export interface ServerOptions {
@@ -33,9 +33,10 @@ function send(res: ServerResponse, status: number, body: unknown, headers: Recor
 const fail = (res: ServerResponse, status: number, error: string, headers?: Record<string, string>): void =>
   send(res, status, { success: false, error }, headers);
 
-/** Parses, authenticates and validates a tracking request into rows; answers the request itself on error. */
-async function rowsOf(req: IncomingMessage, res: ServerResponse, route: string, opts: ServerOptions): Promise<EventRow[] | undefined> {
+/** Parses, authenticates, validates and stamps a tracking request's messages; answers the request itself on error. */
+async function messagesOf(req: IncomingMessage, res: ServerResponse, route: string, opts: ServerOptions): Promise<StoredMessage[] | undefined> {
   const receivedAt = Date.now();
+  const receivedIso = new Date(receivedAt).toISOString();
   const body = await readBody(req, opts.maxBodyBytes);
   if (!body.ok) {
     fail(res, body.status, body.reason);
@@ -70,32 +71,42 @@ async function rowsOf(req: IncomingMessage, res: ServerResponse, route: string, 
     fail(res, 400, "sentAt: must be an ISO-8601 date");
     return undefined;
   }
-  const rows: EventRow[] = [];
+  const messages: StoredMessage[] = [];
+  // Validates and stamps one message; the 32 KB limit is measured on the message as it will be stored.
+  const take = (m: unknown, path: string, forced?: MessageType): boolean => {
+    const v = validateMessage(m, path, forced);
+    if (!v.ok) {
+      fail(res, v.status, `${v.field}: ${v.reason}`);
+      return false;
+    }
+    let stored: StoredMessage;
+    try {
+      stored = stamp(v.message, v.type, receivedAt, receivedIso, sentAt);
+    } catch {
+      // JSON.parse reads nesting that JSON.stringify cannot write back (RangeError: call stack).
+      fail(res, 400, `${path || "body"}: nested too deeply`);
+      return false;
+    }
+    // Byte length only matters when the text could be over the limit (UTF-8 is at most 3 bytes per UTF-16 unit).
+    const size = stored.json.length * 3 > MAX_MESSAGE_BYTES ? Buffer.byteLength(stored.json) : 0;
+    if (size > MAX_MESSAGE_BYTES) {
+      fail(res, 413, `${path || "body"}: message is ${size} bytes, over the 32 KB limit`);
+      return false;
+    }
+    messages.push(stored);
+    return true;
+  };
   if (route === "batch") {
     const batch = top["batch"];
     if (!Array.isArray(batch)) {
       fail(res, 400, "batch: must be an array of messages");
       return undefined;
     }
-    for (let i = 0; i < batch.length; i++) {
-      const m: unknown = batch[i];
-      const size = Buffer.byteLength(JSON.stringify(m) ?? "");
-      const v = validateMessage(m, `batch[${i}]`, undefined, size);
-      if (!v.ok) {
-        fail(res, v.status, `${v.field}: ${v.reason}`);
-        return undefined;
-      }
-      rows.push(toRow(v.message, v.type, receivedAt, sentAt));
-    }
-  } else {
-    const v = validateMessage(top, "", route as MessageType, body.body.length);
-    if (!v.ok) {
-      fail(res, v.status, `${v.field}: ${v.reason}`);
-      return undefined;
-    }
-    rows.push(toRow(v.message, v.type, receivedAt, sentAt));
+    for (let i = 0; i < batch.length; i++) if (!take(batch[i], `batch[${i}]`)) return undefined;
+  } else if (!take(top, "", route as MessageType)) {
+    return undefined;
   }
-  return rows;
+  return messages;
 }
 
 /** A running HTTP front over a committer. */
@@ -123,10 +134,10 @@ export async function listen(store: EventStore, host: string, port: number, opts
       const m = /^\/v1\/([a-z]+)\/?$/.exec(url.pathname);
       if (m && routes.has(m[1]!)) {
         if (req.method !== "POST") return fail(res, 405, `use POST for ${url.pathname}`, { allow: "POST" });
-        const rows = await rowsOf(req, res, m[1]!, opts);
-        if (!rows) return;
+        const messages = await messagesOf(req, res, m[1]!, opts);
+        if (!messages) return;
         try {
-          await committer.add(rows);
+          await committer.add(messages);
           send(res, 200, { success: true });
         } catch (e) {
           if (e instanceof OverloadedError) fail(res, 503, "overloaded: retry later", { "retry-after": "1" });

@@ -54,6 +54,50 @@ test("a batch is stored with typed columns once answered 200; timestamp correcte
   assert.equal(typeof stored["receivedAt"], "string");
 });
 
+test("stored message is stamped as Segment does; odd values never fail a commit; a write key in the body is not stored", async () => {
+  const sentAt = new Date().toISOString();
+  const odd = dltEvent({
+    timestamp: "2026-01-01T00:00:00Z",
+    // Wrong types: cast where they can be, NULL otherwise.
+    properties: { success: "true", elapsed: "1.5", event_category: 7, destination_name: { nested: true }, event_name: "x".repeat(500) },
+    context: { ci_run: 1, cpu: 1e12, exec_info: "docker", python: "3.11.4", library: { name: "dlt", version: 1.2 } },
+  });
+  const lone = dltEvent({ event: "bad \ud800 surrogate", properties: { event_category: "pipeline", event_name: "\udfff" } });
+  const far = dltEvent({ timestamp: "+275760-09-13T00:00:00.000Z", sentAt: "1970-01-01T00:00:00.000Z" });
+  assert.equal((await post(open.url, "/v1/batch", { batch: [odd, lone, far], sentAt })).status, 200);
+  const rows = await open.store.query(
+    "SELECT message_id, event_category, event_name, success, elapsed, destination_name, ci_run, cpu, exec_info, runtime_name, runtime_version, " +
+      "library_version, year(timestamp) AS y, epoch_ms(original_timestamp) AS orig, message FROM events WHERE message_id IN (?, ?, ?)",
+    [odd["messageId"] as string, lone["messageId"] as string, far["messageId"] as string],
+  );
+  const by = new Map(rows.map((r) => [r["message_id"], r]));
+  const o = by.get(odd["messageId"] as string)!;
+  assert.equal(o["success"], true);
+  assert.equal(o["elapsed"], 1.5);
+  assert.equal(o["event_category"], "7");
+  assert.equal(o["destination_name"], '{"nested":true}');
+  assert.equal(String(o["event_name"]).length, 200);
+  assert.equal(o["cpu"], 2147483647);
+  assert.equal(o["exec_info"], null);
+  assert.equal(o["runtime_name"], "python");
+  assert.equal(o["runtime_version"], "3.11.4");
+  assert.equal(o["library_version"], "1.2");
+  assert.equal(Number(o["orig"]), Date.parse("2026-01-01T00:00:00Z"));
+  const stored = JSON.parse(String(o["message"])) as Record<string, unknown>;
+  assert.equal(stored["originalTimestamp"], "2026-01-01T00:00:00.000Z");
+  assert.equal(stored["sentAt"], sentAt);
+  assert.equal(typeof stored["receivedAt"], "string");
+  assert.equal(stored["type"], "track");
+  assert.ok(by.get(lone["messageId"] as string), "a lone surrogate is stored, not a failed commit");
+  assert.equal(Number(by.get(far["messageId"] as string)!["y"]), 9999, "a skew-corrected timestamp is clamped to a four-digit year");
+
+  const keyedOne = dltEvent({ writeKey: "k-one" });
+  assert.equal((await post(open.url, "/v1/track", keyedOne)).status, 200);
+  const [k] = await open.store.query("SELECT message FROM events WHERE message_id = ?", [keyedOne["messageId"] as string]);
+  assert.ok(k);
+  assert.doesNotMatch(String(k["message"]), /k-one|writeKey/);
+});
+
 test("single-message routes store their type; a missing messageId is generated", async () => {
   const id = "u-" + Date.now();
   for (const [path, body] of [
@@ -82,6 +126,8 @@ test("400 with a JSON reason naming the field", async () => {
     [{ batch: [dltEvent({ properties: [1] })] }, /^batch\[0\]\.properties: must be an object/],
     [{ batch: [dltEvent({ type: "bogus" })] }, /^batch\[0\]\.type: must be one of/],
     [{ batch: [dltEvent({ timestamp: "yesterday" })] }, /^batch\[0\]\.timestamp: must be an ISO-8601 date/],
+    // Parses, but is nested deeper than it can be written back.
+    [undefined, /^batch\[0\]: nested too deeply/, `{"batch":[${JSON.stringify(dltEvent()).slice(0, -1)},"deep":${"[".repeat(12000)}${"]".repeat(12000)}}]}`],
   ];
   const before = await count(open);
   for (const [body, reason, raw] of cases) {

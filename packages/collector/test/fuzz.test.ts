@@ -42,6 +42,16 @@ test("the server answers random and mutated requests with 200 or a 4xx JSON reas
       ),
       { numRuns: 300 },
     );
+    // Any JS string is a valid value, lone UTF-16 surrogates included (JSON carries them, UTF-8 cannot): stored,
+    // never a failed commit.
+    const units = fc.string({ unit: fc.nat(0xffff).map((c) => String.fromCharCode(c)), minLength: 1, maxLength: 20 });
+    await fc.assert(
+      fc.asyncProperty(units, units, async (event, value) => {
+        const r = await post(c.url, "/v1/batch", { batch: [dltEvent({ event, properties: { [value]: value, event_name: value } })] });
+        assert.equal(r.status, 200, JSON.stringify(r.json));
+      }),
+      { numRuns: 100 },
+    );
     await fc.assert(
       fc.asyncProperty(fc.string({ maxLength: 300 }), async (raw) => {
         const r = await post(c.url, "/v1/batch", undefined, { raw });

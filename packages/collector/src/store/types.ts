@@ -1,4 +1,4 @@
-import type { EventRow } from "../row.js";
+import type { StoredMessage } from "../stamp.js";
 
 /** A value a query returns. */
 export type Cell = string | number | boolean | null;
@@ -8,8 +8,8 @@ export type Cell = string | number | boolean | null;
  * database) are interchangeable. `insert` is one durable transaction; replays of a `message_id` are ignored.
  */
 export interface EventStore {
-  /** Stores the rows durably (one commit); returns how many were new. */
-  insert(rows: readonly EventRow[]): Promise<number>;
+  /** Stores the messages durably (one commit), typed columns derived from each; returns how many were new. */
+  insert(messages: readonly StoredMessage[]): Promise<number>;
   /** Read-only SQL for the dashboard and tests; `?` placeholders. */
   query(sql: string, params?: readonly (string | number | boolean | null)[]): Promise<Record<string, Cell>[]>;
   /** Flushes and closes. */
