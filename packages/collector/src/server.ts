@@ -7,9 +7,9 @@ import type { AddressInfo, Socket } from "node:net";
 import { keyAllowed, presentedKey } from "./auth.js";
 import { OverloadedError, GroupCommitter } from "./batcher.js";
 import { readBody } from "./body.js";
-import { stamp, type StoredMessage } from "./stamp.js";
+import { parseTime, stamp, type StoredMessage } from "./stamp.js";
 import type { EventStore } from "./store/types.js";
-import { MAX_MESSAGE_BYTES, MESSAGE_TYPES, validateMessage, type MessageType } from "./validate.js";
+import { MAX_MESSAGE_BYTES, MESSAGE_TYPES, sizeRefusal, validateMessage, type MessageType } from "./validate.js";
 
 /** Limits and keys of a collector. */
 export interface ServerOptions {
@@ -66,7 +66,7 @@ async function messagesOf(req: IncomingMessage, res: ServerResponse, route: stri
   }
   const top = parsed as Record<string, unknown>;
   const sentAtRaw = top["sentAt"];
-  const sentAt = typeof sentAtRaw === "string" && !Number.isNaN(Date.parse(sentAtRaw)) ? Date.parse(sentAtRaw) : null;
+  const sentAt = parseTime(sentAtRaw);
   if (sentAtRaw !== undefined && sentAt === null) {
     fail(res, 400, "sentAt: must be an ISO-8601 date");
     return undefined;
@@ -88,9 +88,9 @@ async function messagesOf(req: IncomingMessage, res: ServerResponse, route: stri
       return false;
     }
     // Byte length only matters when the text could be over the limit (UTF-8 is at most 3 bytes per UTF-16 unit).
-    const size = stored.json.length * 3 > MAX_MESSAGE_BYTES ? Buffer.byteLength(stored.json) : 0;
-    if (size > MAX_MESSAGE_BYTES) {
-      fail(res, 413, `${path || "body"}: message is ${size} bytes, over the 32 KB limit`);
+    const tooLarge = stored.json.length * 3 > MAX_MESSAGE_BYTES ? sizeRefusal(path, Buffer.byteLength(stored.json)) : undefined;
+    if (tooLarge) {
+      fail(res, tooLarge.status, `${tooLarge.field}: ${tooLarge.reason}`);
       return false;
     }
     messages.push(stored);

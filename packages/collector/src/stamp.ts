@@ -19,7 +19,8 @@ export interface StoredMessage {
 const MIN_MS = Date.UTC(1, 0, 1);
 const MAX_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 const iso = (ms: number): string => new Date(Math.min(MAX_MS, Math.max(MIN_MS, ms))).toISOString();
-const time = (v: unknown): number | null => {
+/** Epoch ms of a date string, or null when it is not one. */
+export const parseTime = (v: unknown): number | null => {
   if (typeof v !== "string") return null;
   const t = Date.parse(v);
   return Number.isNaN(t) ? null : t;
@@ -32,8 +33,8 @@ const time = (v: unknown): number | null => {
 export function stamp(message: Record<string, unknown>, type: MessageType, receivedAt: number, receivedIso: string, batchSentAt: number | null): StoredMessage {
   const id = message["messageId"];
   const messageId = typeof id === "string" ? id : randomUUID();
-  const sentAt = time(message["sentAt"]) ?? batchSentAt;
-  const ts = time(message["timestamp"]);
+  const sentAt = parseTime(message["sentAt"]) ?? batchSentAt;
+  const ts = parseTime(message["timestamp"]);
   message["type"] = type;
   message["messageId"] = messageId;
   // A single-message request may carry its write key in the body: it is a credential, never stored.

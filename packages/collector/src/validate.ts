@@ -18,6 +18,13 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "obj
 const isId = (v: unknown): boolean => (typeof v === "string" && v.length > 0) || (typeof v === "number" && Number.isFinite(v));
 const isDate = (v: unknown): boolean => typeof v === "string" && !Number.isNaN(Date.parse(v));
 
+/** The 413 refusal of a message of `byteSize` bytes, when that is over Segment's limit. */
+export function sizeRefusal(path: string, byteSize: number): Extract<Validation, { ok: false }> | undefined {
+  return byteSize > MAX_MESSAGE_BYTES
+    ? { ok: false, field: path || "body", reason: `message is ${byteSize} bytes, over the 32 KB limit`, status: 413 }
+    : undefined;
+}
+
 /**
  * Validates one message. `path` is how it is named in errors (e.g. `batch[3]`); `forcedType` is the type of a
  * single-message endpoint (`/v1/track` → track).
@@ -25,9 +32,8 @@ const isDate = (v: unknown): boolean => typeof v === "string" && !Number.isNaN(D
 export function validateMessage(raw: unknown, path: string, forcedType?: MessageType, byteSize?: number): Validation {
   const at = (f: string): string => (path ? `${path}.${f}` : f);
   if (!isObject(raw)) return { ok: false, field: path || "body", reason: "must be a JSON object", status: 400 };
-  if (byteSize !== undefined && byteSize > MAX_MESSAGE_BYTES) {
-    return { ok: false, field: path || "body", reason: `message is ${byteSize} bytes, over the 32 KB limit`, status: 413 };
-  }
+  const tooLarge = byteSize === undefined ? undefined : sizeRefusal(path, byteSize);
+  if (tooLarge) return tooLarge;
   const type = forcedType ?? raw["type"];
   if (typeof type !== "string" || !(MESSAGE_TYPES as readonly string[]).includes(type)) {
     return { ok: false, field: at("type"), reason: `must be one of ${MESSAGE_TYPES.join(", ")}`, status: 400 };
