@@ -125,9 +125,12 @@ export class Pipeline {
         release = this.pdir.lock(this.pipelineName);
         return extract(this.pdir, this.resources(data, opts), new Progress("extract", "items", show));
       });
+      // Packages a failed run left behind: normalized against, then loaded first (so loads keep their order).
+      let waiting: NormalizedPackage[] = [];
       const pkg = await timed("normalize", async () => {
         try {
-          return this.normalize(extracted, new Progress("normalize", "items", show));
+          waiting = this.pdir.pending(extracted.loadId);
+          return this.normalize(extracted, waiting, new Progress("normalize", "items", show));
         } catch (e) {
           this.pdir.remove(extracted.loadId); // nothing of it can be loaded: a new run extracts again
           throw e;
@@ -137,8 +140,7 @@ export class Pipeline {
       const tables: Record<string, number> = {};
       const loadIds: string[] = [];
       await timed("load", () =>
-        // A package a failed run left behind goes first, so loads keep their order.
-        loadPackages(this.dbPath, this.datasetName, this.pipelineName, [...this.pdir.pending(pkg.loadId), pkg], (p, committed) => {
+        loadPackages(this.dbPath, this.datasetName, this.pipelineName, [...waiting, pkg], (p, committed) => {
           this.pdir.writeSchema(p.schema);
           this.pdir.remove(p.loadId);
           if (!committed) return;
@@ -152,10 +154,11 @@ export class Pipeline {
     }
   }
 
-  private normalize(ex: Extracted, progress: Progress): NormalizedPackage {
+  private normalize(ex: Extracted, waiting: readonly NormalizedPackage[], progress: Progress): NormalizedPackage {
     const schema: Schema = this.pdir.readSchema();
-    // Packages waiting to be loaded were normalized against a newer schema than the last loaded one.
-    for (const m of this.pdir.pending(ex.loadId)) Object.assign(schema.tables, m.schema.tables);
+    // Packages waiting to be loaded were normalized against a newer schema than the last loaded one. Copies: this
+    // run's schema evolves (a new write disposition, new columns), theirs must stay as they will be loaded.
+    for (const m of waiting) Object.assign(schema.tables, structuredClone(m.schema.tables));
     const outDir = join(ex.dir, "normalized");
     mkdirSync(outDir, { recursive: true });
     const n = new Normalizer(schema, outDir, progress);
