@@ -1,6 +1,6 @@
 /**
  * Extract: items of every resource stream into `extracted/<n>_<table>.ndjson` of a new load package, one JSON
- * object a line, written in ~1 MB chunks: the data set is never held in memory.
+ * object a line, written through a buffer: the data set is never held in memory.
  */
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
@@ -9,7 +9,7 @@ import { newLoadId } from "./ids.js";
 import { snakeCase } from "./naming.js";
 import type { PipelineDir } from "./package.js";
 import type { Progress } from "./progress.js";
-import { iterate, type Resource } from "./resource.js";
+import { isPlainObject, iterate, type Resource } from "./resource.js";
 
 /** One resource's extracted file. */
 export interface ExtractedRoot {
@@ -42,7 +42,7 @@ export async function extract(pdir: PipelineDir, resources: readonly Resource[],
     const w = new LineWriter(file);
     try {
       for await (const item of iterate(res.data)) {
-        if (typeof item !== "object" || item === null || Array.isArray(item)) {
+        if (!isPlainObject(item)) {
           throw new TypeError(`extract: item ${w.lines + 1} of table ${table} is ${describe(item)}, not an object`);
         }
         let line: string;

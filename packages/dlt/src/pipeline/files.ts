@@ -1,13 +1,13 @@
 /**
- * Files of a load package: buffered line writing (few, large writes) and chunked line reading (a few MB in memory
- * at a time, whatever the file size).
+ * Files of a load package: buffered line writing (few, large writes) and chunked line reading (about 1 MB in memory
+ * at a time, plus the longest line, whatever the file size).
  */
 import { closeSync, openSync, readSync, writeSync } from "node:fs";
 
 const FLUSH_AT = 1 << 18;
 const READ_CHUNK = 1 << 20;
 
-/** Appends lines to a file through a ~1 MB buffer. */
+/** Appends lines to a file through a 256 KB buffer. */
 export class LineWriter {
   private fd: number;
   private buf = "";
@@ -34,7 +34,7 @@ export class LineWriter {
 }
 
 /**
- * Calls `fn` with every non-empty line of a file and its 1-based number. Reads 4 MB chunks and never splits a
+ * Calls `fn` with every non-empty line of a file and its 1-based number. Reads 1 MB chunks and never splits a
  * UTF-8 sequence (only complete lines are decoded). NDJSON lines cannot contain a raw newline, so splitting on
  * `\n` is exact.
  */

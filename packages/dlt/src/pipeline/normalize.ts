@@ -15,6 +15,7 @@ import { newRowId } from "./ids.js";
 import { NESTING, snakeCase } from "./naming.js";
 import type { TableFile } from "./package.js";
 import type { Progress } from "./progress.js";
+import { isPlainObject } from "./resource.js";
 import { fits, typeOf, type ColumnType, type Schema, type TableSchema, type WriteDisposition } from "./schema.js";
 
 /** The `_dlt_*` fields at the start of every row of a root / child table file. */
@@ -23,7 +24,6 @@ const CHILD_FIELDS = ["_dlt_id", "_dlt_parent_id", "_dlt_list_idx", "_dlt_root_i
 const DLT_COLUMNS: Record<string, ColumnType> = { _dlt_id: "text", _dlt_parent_id: "text", _dlt_list_idx: "bigint", _dlt_root_id: "text", _dlt_load_id: "text" };
 
 type Obj = Record<string, unknown>;
-const isPlainObject = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
 
 function allObjects(list: readonly unknown[]): boolean {
   for (const v of list) if (!isPlainObject(v)) return false;

@@ -4,8 +4,9 @@
  * A package is deleted once loaded; one left `normalized` by a failed load is loaded first by the next run.
  */
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from "node:fs";
-import { homedir } from "node:os";
 import { join } from "node:path";
+import { locations } from "@dlt-ts/telemetry";
+import { DLT_TELEMETRY_OPTIONS } from "../telemetry.js";
 import type { Schema } from "./schema.js";
 
 /** One normalized file: its path and the columns of its CSV fields, in order. */
@@ -27,10 +28,9 @@ export interface NormalizedPackage {
   readonly schema: Schema;
 }
 
-/** The global data dir: env `DLT_DATA_DIR`, else `~/.dlt`. */
+/** The global data dir (env `DLT_DATA_DIR`, else `~/.dlt`), resolved as telemetry and the CLI resolve it. */
 export function dataDir(): string {
-  const d = process.env["DLT_DATA_DIR"];
-  return d && d !== "" ? d : join(process.env["HOME"] || homedir(), ".dlt");
+  return locations(DLT_TELEMETRY_OPTIONS, process.env).dataDir;
 }
 
 /** Writes a file so that a reader sees the old or the new content, never a part. */

@@ -6,6 +6,9 @@ export type { WriteDisposition };
 
 /** Items a run accepts: JSON-like objects, from arrays, iterables, async iterables or generators. */
 export type Item = Record<string, unknown>;
+
+/** Whether a value is an item: a JSON object (not null, not an array). */
+export const isPlainObject = (v: unknown): v is Item => typeof v === "object" && v !== null && !Array.isArray(v);
 export type Data = Iterable<Item> | AsyncIterable<Item> | (() => Iterable<Item> | AsyncIterable<Item>);
 
 /** How a resource is loaded. */
