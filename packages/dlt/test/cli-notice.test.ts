@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CI_ENV_VARS } from "@dlt-ts/telemetry";
 import { startFakeCollector } from "@dlt-ts/telemetry/testing";
-import { main, type CliIo } from "../src/cli.js";
+import { main, type CliIo } from "../src/cli/index.js";
 
 function io(tty: boolean): CliIo & { outText: string; errText: string } {
   const o = {
