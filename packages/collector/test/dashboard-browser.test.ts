@@ -1,11 +1,12 @@
-// The dashboard in a real browser (Debian's Chromium driven by playwright-core): every plot shows the seeded
+// The dashboard in a real browser (a system Chromium, else the packaged one: see browser.ts; driven by playwright-core): every plot shows the seeded
 // numbers, a new time range changes them, it fits a phone; screenshots go to test-artifacts/.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { chromium, type Browser, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { startCollector, type Collector } from "../src/index.js";
+import { launchBrowser } from "./browser.js";
 import { tempDb } from "./helpers.js";
 import { seed } from "./seed.js";
 
@@ -16,10 +17,7 @@ let browser: Browser;
 before(async () => {
   c = await startCollector({ port: 0, dbPath: tempDb(), writeKeys: ["wk"], readToken: "dash-token" });
   await seed(c.url, "wk");
-  browser = await chromium.launch({
-    executablePath: "/usr/bin/chromium",
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
+  browser = await launchBrowser();
   mkdirSync(ARTIFACTS, { recursive: true });
 });
 after(async () => {
