@@ -1,7 +1,11 @@
 #!/usr/bin/env node
-// Runs every compiled test file with node's own test runner (its TAP summary is what CI reads).
+// Runs every compiled test file with node's own test runner (TAP, whatever the Node version, for CI to read).
 // Usage: node scripts/run-tests.mjs [substring …]  — only files whose path contains one of the substrings.
-import { readdirSync, statSync } from "node:fs";
+//
+// The tests get a private TMPDIR for the run. Tests clean up what they create: anything still in it at the end
+// is listed and fails the run (then it is removed, so a failed run leaves nothing behind either).
+import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
 
@@ -22,7 +26,24 @@ if (selected.length === 0) {
   console.error("no test files found (did `tsc -b` run?)");
   process.exit(1);
 }
-const r = spawnSync(process.execPath, ["--test", "--test-concurrency=2", "--test-timeout=120000", ...selected], {
-  stdio: "inherit",
-});
-process.exit(r.status ?? 1);
+
+const sandbox = mkdtempSync(join(tmpdir(), "dlt-ts-tests-"));
+let status;
+try {
+  const r = spawnSync(
+    process.execPath,
+    ["--test", "--test-reporter=tap", "--test-concurrency=2", "--test-timeout=120000", ...selected],
+    { stdio: "inherit", env: { ...process.env, TMPDIR: sandbox } },
+  );
+  status = r.status ?? 1;
+  const left = readdirSync(sandbox);
+  if (left.length > 0) {
+    console.error(`\n# tests left ${left.length} entries in their TMPDIR (each test removes what it creates):`);
+    for (const name of left.sort().slice(0, 40)) console.error(`#   ${name}`);
+    if (left.length > 40) console.error(`#   … and ${left.length - 40} more`);
+    status ||= 1;
+  }
+} finally {
+  rmSync(sandbox, { recursive: true, force: true });
+}
+process.exit(status);

@@ -2,18 +2,19 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startCollector, type Collector } from "../src/index.js";
 import { tempDb } from "./helpers.js";
+import { tempDir } from "@dlt-ts/telemetry/testing";
 
 const DLT = fileURLToPath(new URL("../../../dlt/bin/dlt.js", import.meta.url));
 
 function dlt(args: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<number | null> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [DLT, ...args], { env: { PATH: process.env["PATH"], ...env }, cwd, stdio: "ignore" });
+    const child = spawn(process.execPath, [DLT, ...args], { env: { PATH: process.env["PATH"], TMPDIR: tmpdir(), ...env }, cwd, stdio: "ignore" });
     child.on("error", reject);
     child.on("exit", resolve);
   });
@@ -32,9 +33,9 @@ async function until(c: Collector, sql: string, want: number, timeoutMs = 20_000
 test("dlt CLI runs reach a collector with a write key, and read back typed", async () => {
   const c = await startCollector({ port: 0, dbPath: tempDb(), writeKeys: ["team-key"] });
   try {
-    const home = mkdtempSync(join(tmpdir(), "e2e-home-"));
+    const home = tempDir("e2e-home-");
     mkdirSync(join(home, ".dlt"));
-    const cwd = mkdtempSync(join(tmpdir(), "e2e-cwd-"));
+    const cwd = tempDir("e2e-cwd-");
     const env = { HOME: home, TMPDIR: home, RUNTIME__DLTHUB_TELEMETRY_ENDPOINT: c.url, RUNTIME__DLTHUB_TELEMETRY_SEGMENT_WRITE_KEY: "team-key" };
     for (let i = 0; i < 3; i++) assert.equal(await dlt(["telemetry"], env, cwd), 0);
     await until(c, "SELECT count(*) AS n FROM events WHERE event = 'command_telemetry'", 3);
@@ -52,7 +53,7 @@ test("dlt CLI runs reach a collector with a write key, and read back typed", asy
 test("a pipeline run reaches the collector: its three step events read back with one transaction id", async () => {
   const c = await startCollector({ port: 0, dbPath: tempDb() });
   try {
-    const dir = mkdtempSync(join(tmpdir(), "e2e-pipe-"));
+    const dir = tempDir("e2e-pipe-");
     const index = fileURLToPath(new URL("../../../dlt/dist/src/index.js", import.meta.url));
     const { writeFileSync } = await import("node:fs");
     writeFileSync(

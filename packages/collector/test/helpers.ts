@@ -1,14 +1,14 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync } from "node:fs";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
+import { tempDir } from "@dlt-ts/telemetry/testing";
 
 export const COLLECTOR_BIN = fileURLToPath(new URL("../../bin/dlt-collector.js", import.meta.url));
 
-export const tempDb = (): string => join(mkdtempSync(join(tmpdir(), "collector-")), "events.duckdb");
+export const tempDb = (): string => join(tempDir("collector-"), "events.duckdb");
 
 /** A realistic dlt event. */
 export function dltEvent(overrides: Record<string, unknown> = {}): Record<string, unknown> {
@@ -62,7 +62,7 @@ export function post(url: string, path: string, body: unknown, opts: { auth?: st
 /** Starts `dlt-collector` as a real child process; resolves with its URL once it prints `listening on`. */
 export function startChild(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ child: ChildProcess; url: string; stderr: () => string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [COLLECTOR_BIN, ...args], { env: { PATH: process.env["PATH"], ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [COLLECTOR_BIN, ...args], { env: { PATH: process.env["PATH"], TMPDIR: tmpdir(), ...env }, stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     let err = "";
     child.stderr!.on("data", (d: Buffer) => (err += d.toString()));

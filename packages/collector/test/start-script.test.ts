@@ -4,16 +4,15 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DuckDBInstance } from "@duckdb/node-api";
+import { tempDir } from "@dlt-ts/telemetry/testing";
 
 const START = fileURLToPath(new URL("../../../../scripts/start.mjs", import.meta.url));
 
 test("npm start: a collector, the demo's events stored in its DuckDB file, and the dashboard URL printed", async () => {
-  const demo = mkdtempSync(join(tmpdir(), "demo-"));
+  const demo = tempDir("demo-");
   const child = spawn(process.execPath, [START, "--once"], {
     env: { PATH: process.env["PATH"], HOME: demo, TMPDIR: demo, DLT_DEMO_DIR: demo, DLT_DEMO_PORT: "0" },
     stdio: ["ignore", "pipe", "pipe"],

@@ -3,19 +3,17 @@
 // itself in real processes, since it writes the user's files and decides what the process sends.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { startFakeCollector } from "@dlt-ts/telemetry/testing";
+import { startFakeCollector, tempDir } from "@dlt-ts/telemetry/testing";
 import { main, type CliIo } from "../src/cli/index.js";
 import { freshUser, runDlt } from "./cli-helpers.js";
 
 // This file owns its process env: nothing it runs in-process may send or write outside a temp HOME.
-const home = mkdtempSync(join(tmpdir(), "dlt-habits-"));
+const home = tempDir("dlt-habits-");
 process.env["HOME"] = home;
 process.env["DLT_DATA_DIR"] = join(home, ".dlt");
 process.env["DO_NOT_TRACK"] = "1";
-process.on("exit", () => rmSync(home, { recursive: true, force: true }));
 
 async function dlt(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
   const r = { code: 0, out: "", err: "" };
@@ -87,6 +85,5 @@ test("dlt telemetry disable|enable: the flags' twins, listed in the help; a disa
     assert.equal(event?.["event"], "command_telemetry", "an enabled `telemetry enable` is a command like any other");
   } finally {
     await rx.close();
-    for (const d of [u.home, u.project, u.tmp]) rmSync(d, { recursive: true, force: true });
   }
 });

@@ -1,8 +1,8 @@
 import { spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { tempDir } from "@dlt-ts/telemetry/testing";
 
 /** The `dlt` executable of this checkout. */
 export const DLT_BIN = fileURLToPath(new URL("../../bin/dlt.js", import.meta.url));
@@ -38,9 +38,9 @@ export function freshUser(endpoint: string, extraEnv: NodeJS.ProcessEnv = {}): {
   tmp: string;
   env: NodeJS.ProcessEnv;
 } {
-  const home = mkdtempSync(join(tmpdir(), "dlt-home-"));
-  const project = mkdtempSync(join(tmpdir(), "dlt-project-"));
-  const tmp = mkdtempSync(join(tmpdir(), "dlt-tmp-"));
+  const home = tempDir("dlt-home-");
+  const project = tempDir("dlt-project-");
+  const tmp = tempDir("dlt-tmp-");
   mkdirSync(join(home, ".dlt"), { recursive: true });
   return {
     home,

@@ -2,11 +2,10 @@
 // In-process (main() with a fake TTY), so this file owns its process env.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { CI_ENV_VARS } from "@dlt-ts/telemetry";
-import { startFakeCollector } from "@dlt-ts/telemetry/testing";
+import { startFakeCollector, tempDir } from "@dlt-ts/telemetry/testing";
 import { main, type CliIo } from "../src/cli/index.js";
 
 function io(tty: boolean): CliIo & { outText: string; errText: string } {
@@ -28,10 +27,10 @@ test("the notice shows once on a TTY outside CI, never again, and never in CI", 
   const rx = await startFakeCollector();
   try {
     for (const v of CI_ENV_VARS) delete process.env[v];
-    const home = mkdtempSync(join(tmpdir(), "notice-home-"));
+    const home = tempDir("notice-home-");
     process.env["HOME"] = home;
     process.env["RUNTIME__DLTHUB_TELEMETRY_ENDPOINT"] = rx.url;
-    process.chdir(mkdtempSync(join(tmpdir(), "notice-cwd-")));
+    process.chdir(tempDir("notice-cwd-"));
 
     const first = io(true);
     assert.equal(await main(["telemetry"], first), 0);
@@ -43,7 +42,7 @@ test("the notice shows once on a TTY outside CI, never again, and never in CI", 
     assert.equal(await main(["telemetry"], second), 0);
     assert.equal(second.errText, "");
 
-    process.env["HOME"] = mkdtempSync(join(tmpdir(), "notice-home-"));
+    process.env["HOME"] = tempDir("notice-home-");
     process.env["CI"] = "true";
     const inCi = io(true);
     assert.equal(await main(["telemetry"], inCi), 0);

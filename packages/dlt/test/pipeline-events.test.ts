@@ -2,18 +2,17 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createRequire } from "node:module";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { snapshotEvent, startFakeCollector, type RecordedEvent } from "@dlt-ts/telemetry/testing";
+import { snapshotEvent, startFakeCollector, type RecordedEvent, tempDir } from "@dlt-ts/telemetry/testing";
 
 const INDEX = fileURLToPath(new URL("../src/index.js", import.meta.url));
 const DUCKDB = pathToFileURL(createRequire(INDEX).resolve("@duckdb/node-api")).href;
 
 function runScript(code: string, env: NodeJS.ProcessEnv): Promise<{ code: number | null; stderr: string }> {
-  const dir = mkdtempSync(join(tmpdir(), "pev-"));
+  const dir = tempDir("pev-");
   const file = join(dir, "run.mjs");
   writeFileSync(file, code);
   return new Promise((resolve, reject) => {

@@ -2,11 +2,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { runNode } from "./cli-helpers.js";
+import { tempDir } from "@dlt-ts/telemetry/testing";
 
 const INDEX = fileURLToPath(new URL("../src/index.js", import.meta.url));
 
@@ -24,7 +24,7 @@ const SCRIPT = (progress: string) => `
 `;
 
 function setup(progress = ""): { dir: string; file: string; env: NodeJS.ProcessEnv } {
-  const dir = mkdtempSync(join(tmpdir(), "prog-"));
+  const dir = tempDir("prog-");
   const file = join(dir, "run.mjs");
   writeFileSync(file, SCRIPT(progress));
   return { dir, file, env: { PATH: process.env["PATH"], HOME: dir, TMPDIR: dir, RUNTIME__DLTHUB_TELEMETRY: "false", TERM: "dumb" } };

@@ -2,16 +2,16 @@
 import { test, before } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pipeline, resource } from "../src/index.js";
 import { columns, exec, query } from "./helpers/duck.js";
+import { tempDir } from "@dlt-ts/telemetry/testing";
 
 let dir: string;
 before(() => {
   process.env["RUNTIME__DLTHUB_TELEMETRY"] = "false";
-  dir = mkdtempSync(join(tmpdir(), "pipe-"));
+  dir = tempDir("pipe-");
   process.env["DLT_DATA_DIR"] = join(dir, "data");
 });
 const fresh = (name: string) => pipeline({ pipelineName: name, destination: "duckdb", datasetName: `${name}_data`, workingDir: dir });

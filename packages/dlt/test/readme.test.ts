@@ -3,11 +3,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { startFakeCollector } from "@dlt-ts/telemetry/testing";
+import { startFakeCollector, tempDir } from "@dlt-ts/telemetry/testing";
 import { query } from "./helpers/duck.js";
 
 const PKG_DIR = fileURLToPath(new URL("../..", import.meta.url));
@@ -22,7 +21,7 @@ test("the README pipeline example runs as printed: its output, its tables and it
   writeFileSync(file, code);
   const rx = await startFakeCollector();
   try {
-    const cwd = mkdtempSync(join(tmpdir(), "dlt-readme-"));
+    const cwd = tempDir("dlt-readme-");
     const r = spawnSync(process.execPath, [file], {
       cwd,
       env: { PATH: process.env["PATH"], HOME: cwd, TMPDIR: cwd, RUNTIME__DLTHUB_TELEMETRY_ENDPOINT: rx.url },

@@ -10,8 +10,11 @@
  * const [event] = await rx.waitForEvents(1);
  * await rx.close();
  */
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from "node:fs";
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 
 /** How the fake collector answers. */
@@ -215,3 +218,89 @@ export async function timeExit(
     child.on("exit", (code) => resolve({ ms: performance.now() - t0, code, stdout, stderr }));
   });
 }
+
+const tempDirs: string[] = [];
+
+/**
+ * Pids of processes working in `dir` or started with it in their command line (a detached sender gets its data
+ * dir in its argument), from /proc (Linux; elsewhere none are found). libuv returns from spawn only once the child
+ * has exec'd, so a sender a host started in an earlier exit hook is already visible here.
+ */
+function processesIn(dir: string): number[] {
+  const out: number[] = [];
+  let pids: string[];
+  try {
+    pids = readdirSync("/proc").filter((p) => /^\d+$/.test(p));
+  } catch {
+    return out;
+  }
+  for (const p of pids) {
+    try {
+      const cwd = readlinkSync(`/proc/${p}/cwd`);
+      if (cwd === dir || cwd.startsWith(dir + "/") || readFileSync(`/proc/${p}/cmdline`, "utf8").includes(dir)) out.push(Number(p));
+    } catch {
+      /* gone, or not ours to read */
+    }
+  }
+  return out;
+}
+
+function stopAndRemove(dir: string): void {
+  const pids = new Set(processesIn(dir).filter((p) => p !== process.pid));
+  for (const pid of pids) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      /* already gone */
+    }
+  }
+  // A killed sender is gone within moments; wait (bounded) so it cannot write into the folder after its removal.
+  const end = Date.now() + 2000;
+  const wait = new Int32Array(new SharedArrayBuffer(4));
+  for (const pid of pids) {
+    while (Date.now() < end) {
+      try {
+        process.kill(pid, 0);
+        if (/^\d+ \(.*\) [ZX]/.test(readFileSync(`/proc/${pid}/stat`, "utf8"))) break;
+      } catch {
+        break;
+      }
+      Atomics.wait(wait, 0, 0, 10);
+    }
+  }
+  rmSync(dir, { recursive: true, force: true });
+}
+
+/**
+ * A fresh temporary folder (under `os.tmpdir()`) that is removed when the process exits, for a test's HOME, project
+ * or data dir. A telemetry sender the test's host started for it (its data dir or working directory inside the
+ * folder) is stopped first, so it cannot write into the folder after its removal.
+ *
+ * @example
+ * const home = tempDir("home-");
+ * spawnSync(process.execPath, ["my-cli.js"], { env: { ...process.env, HOME: home, TMPDIR: home } });
+ */
+export function tempDir(prefix = "telemetry-test-"): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  if (tempDirs.length === 0) {
+    process.on("exit", removeTempDirs);
+    // The removal must be the last exit hook: a telemetry client created after this folder hands its queue off in
+    // its own exit hook, writing into the folder. Exit hooks run in the order they were added, so ours moves to the
+    // end whenever another is added.
+    process.on("newListener", (event: string | symbol, listener: unknown) => {
+      if (event === "exit" && listener !== removeTempDirs) {
+        queueMicrotask(() => {
+          process.off("exit", removeTempDirs);
+          process.on("exit", removeTempDirs);
+        });
+      }
+    });
+  }
+  tempDirs.push(dir);
+  return dir;
+}
+
+function removeTempDirs(): void {
+  tempDirs.splice(0).forEach(stopAndRemove);
+}
+

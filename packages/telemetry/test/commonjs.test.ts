@@ -3,11 +3,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { startFakeCollector } from "../src/testing.js";
+import { startFakeCollector, tempDir } from "../src/testing.js";
 
 const PKG_DIR = fileURLToPath(new URL("../..", import.meta.url));
 
@@ -29,7 +28,7 @@ test("a CommonJS host requires the library; its event is handed off at exit and 
   writeFileSync(file, HOST);
   const rx = await startFakeCollector();
   try {
-    const home = mkdtempSync(join(tmpdir(), "cjs-home-"));
+    const home = tempDir("cjs-home-");
     const r = spawnSync(process.execPath, [file], {
       env: { PATH: process.env["PATH"], HOME: home, TMPDIR: home, RUNTIME__TELEMETRY_ENDPOINT: rx.url },
       encoding: "utf8",

@@ -1,7 +1,7 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { TelemetryOptions } from "../src/index.js";
+import { tempDir } from "../src/testing.js";
 
 /** Options of a test host ("acme"), with a private HOME, data dir and project dir. */
 export function testHost(extra: Partial<TelemetryOptions> & { env?: NodeJS.ProcessEnv } = {}): {
@@ -11,8 +11,8 @@ export function testHost(extra: Partial<TelemetryOptions> & { env?: NodeJS.Proce
   writeGlobal(toml: string): string;
   writeProject(toml: string): string;
 } {
-  const home = mkdtempSync(join(tmpdir(), "tel-home-"));
-  const project = mkdtempSync(join(tmpdir(), "tel-proj-"));
+  const home = tempDir("tel-home-");
+  const project = tempDir("tel-proj-");
   const env: NodeJS.ProcessEnv = { HOME: home, ...(extra.env ?? {}) };
   const options: TelemetryOptions = {
     library: { name: "acme", version: "1.2.3" },

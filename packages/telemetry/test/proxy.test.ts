@@ -3,13 +3,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { createServer, request, type Server } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import { connect, type AddressInfo, type Socket } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startFakeCollector } from "../src/testing.js";
+import { startFakeCollector, tempDir } from "../src/testing.js";
 import { post } from "../src/http.js";
 import { bypassesProxy, proxyFor } from "../src/proxy.js";
 import { hostEnv, runHost } from "./fixtures/run-host.js";
@@ -93,7 +92,7 @@ test("HTTP_PROXY: the sender sends through the proxy (absolute-form) and the eve
 });
 
 test("HTTPS_PROXY: a CONNECT tunnel, TLS to the endpoint inside it", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "proxy-tls-"));
+  const dir = tempDir("proxy-tls-");
   execFileSync("openssl", [
     "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
     "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem"),

@@ -1,11 +1,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { startFakeCollector } from "../src/testing.js";
+import { startFakeCollector, tempDir } from "../src/testing.js";
 
 const README = fileURLToPath(new URL("../../README.md", import.meta.url));
 const PKG_DIR = fileURLToPath(new URL("../..", import.meta.url));
@@ -18,7 +17,7 @@ test("the README example runs as printed and its events arrive", async () => {
   writeFileSync(file, code);
   const rx = await startFakeCollector();
   try {
-    const home = mkdtempSync(join(tmpdir(), "readme-home-"));
+    const home = tempDir("readme-home-");
     const r = spawnSync(process.execPath, [file], {
       env: { PATH: process.env["PATH"], HOME: home, TMPDIR: home, RUNTIME__TELEMETRY_ENDPOINT: rx.url },
       encoding: "utf8",
