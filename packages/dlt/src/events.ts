@@ -3,6 +3,7 @@
  * from this file (`npm run docs:events`) and a test keeps the two in sync.
  */
 import { defineEvents, typedTracker, type Telemetry, type TypedTracker } from "@dlt-ts/telemetry";
+import { REPORTABLE_SOURCES } from "./init/sources.js";
 
 /** Destination names that may be reported; anything else is reported as `other`. */
 export const DESTINATIONS = [
@@ -29,7 +30,11 @@ export const DLT_EVENTS = defineEvents({
     properties: {
       elapsed,
       success,
-      pipeline_name: { type: "id", pattern: /^[a-z_][a-z0-9_]{0,63}$/, description: "the source name asked for (a template name or identifier); invalid names are left out" },
+      pipeline_name: {
+        type: "enum",
+        values: REPORTABLE_SOURCES,
+        description: "the source asked for when it is one of dlt's public verified sources (the list in `packages/dlt/src/init/sources.ts`), else `custom`: a name you made up is never sent",
+      },
       destination_name: destination,
     },
   },

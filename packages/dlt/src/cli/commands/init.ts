@@ -1,9 +1,10 @@
 /**
  * `dlt init <source> <destination> [--force]`: scaffolds a pipeline (see `src/init/`). Sends `command_init` with
- * the source and destination asked for.
+ * the destination asked for and the source when it is a public one (else `custom`).
  */
 import type { Command } from "commander";
 import { asDestination } from "../../events.js";
+import { reportableSource } from "../../init/sources.js";
 import type { CliSession } from "../session.js";
 
 export function registerInit(program: Command, session: CliSession): void {
@@ -14,7 +15,7 @@ export function registerInit(program: Command, session: CliSession): void {
     .argument("<destination>", "destination name: duckdb")
     .option("--force", "overwrite existing files")
     .action((source: string, destination: string, opts: { force?: boolean }) =>
-      session.run("command_init", { pipeline_name: source, destination_name: asDestination(destination) }, async () => {
+      session.run("command_init", { pipeline_name: reportableSource(source), destination_name: asDestination(destination) }, async () => {
         const { initCommand } = await import("../../init/index.js");
         const io = session.io;
         const r = await initCommand({
