@@ -193,28 +193,33 @@ describe("the packages as users install them", () => {
 
   test("a CommonJS consumer requires both entries; its event is handed off at exit and delivered", async () => {
     rx = await startFakeCollector();
-    const r = await run(process.execPath, ["telemetry-cjs.cjs"], { cwd: project, env: userEnv({ RUNTIME__TELEMETRY_ENDPOINT: rx.url }) });
-    assert.equal(r.code, 0, r.stderr);
-    assert.equal(r.stderr, "");
-    assert.equal(r.stdout, "true default function\n");
-    const [event] = await rx.waitForEvents(1);
-    assert.equal(event?.["event"], "command_cjs");
-    // The detached sender must be gone before the temp dirs are removed.
-    const dataDir = join(home, ".consumer");
-    const senders = new Set<number>();
-    await until(() => {
-      const pid = lockPid(dataDir);
-      if (pid !== undefined) senders.add(pid);
-      return pid === undefined && [...senders].every((p) => !alive(p));
-    }, 15_000, "the sender to exit");
+    const collector = rx;
+    try {
+      const r = await run(process.execPath, ["telemetry-cjs.cjs"], { cwd: project, env: userEnv({ RUNTIME__TELEMETRY_ENDPOINT: collector.url }) });
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stderr, "");
+      assert.equal(r.stdout, "true default function\n");
+      const [event] = await collector.waitForEvents(1);
+      assert.equal(event?.["event"], "command_cjs");
+    } finally {
+      // The detached sender must be gone before the temp dirs are removed.
+      const dataDir = join(home, ".consumer");
+      const senders = new Set<number>();
+      await until(() => {
+        const pid = lockPid(dataDir);
+        if (pid !== undefined) senders.add(pid);
+        return pid === undefined && [...senders].every((p) => !alive(p));
+      }, 35_000, "the sender to exit");
+    }
   });
 
   test("TypeScript consumers typecheck: nodenext (ESM and CommonJS files), node16 CommonJS, node10, bundler", async (t) => {
-    const settings = ["nodenext", "node16", "node10", "bundler"];
-    const runs = await Promise.all(settings.map((s) => run(process.execPath, [TSC, "-p", `tsconfig.${s}.json`], { cwd: project, env: userEnv() })));
-    t.diagnostic(runs.map((r, i) => `tsc ${settings[i]} ${r.ms.toFixed(0)} ms`).join(", "));
-    const failed = runs.flatMap((r, i) => (r.code === 0 ? [] : [`tsc -p tsconfig.${settings[i]}.json:\n${r.stdout}${r.stderr}`]));
-    assert.equal(failed.join("\n"), "");
+    // One `tsc -b` for the four settings: it parses @types/node once, half the CPU of four tsc processes.
+    // --verbose names the setting before its errors.
+    const configs = ["nodenext", "node16", "node10", "bundler"].map((s) => `tsconfig.${s}.json`);
+    const r = await run(process.execPath, [TSC, "-b", "--verbose", ...configs], { cwd: project, env: userEnv() });
+    t.diagnostic(`tsc -b ${r.ms.toFixed(0)} ms`);
+    assert.equal(r.code, 0, `${r.stdout}${r.stderr}`);
   });
 
   test("dlt-ts from an ES module loads into DuckDB; its dlt bin runs", async () => {
