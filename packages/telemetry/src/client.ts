@@ -31,6 +31,7 @@ export interface HostInfo {
 
 /** Everything the host tells the library; nothing in it is dlt-specific. */
 export interface TelemetryOptions {
+  /** The host's name and version, sent as `context.library`. */
   readonly library: HostInfo;
   /** Folder name of project and global config, e.g. `.dlt`. */
   readonly configDirName: string;
@@ -38,6 +39,7 @@ export interface TelemetryOptions {
   readonly envPrefix: string;
   /** Endpoint used when none is configured. */
   readonly defaultEndpoint: string;
+  /** TOML section and key names of the settings; their env twins are `<SECTION>__<KEY>`. */
   readonly settings: SettingNames;
   /** The command-line flag of this invocation: true for --enable, false for --disable. */
   readonly flag?: boolean;

@@ -23,6 +23,15 @@ export interface TelemetryExplanation {
   readonly problems: ResolvedSettings["problems"];
 }
 
+/**
+ * Everything that decides what telemetry does here, for a host's `telemetry --explain`: every settings layer and
+ * the one that decides, the endpoint, whether a write key is set, the circuit breaker, the spool and the count of
+ * dropped events. Only reads; never sends.
+ *
+ * @example
+ * const explained = explainTelemetry(options);
+ * for (const layer of explained.layers) console.log(layer.source, layer.value, layer.decides ? "<- decides" : "");
+ */
 export function explainTelemetry(options: TelemetryOptions): TelemetryExplanation {
   const s = resolveSettings(options);
   const dataDir = s.locations.dataDir;

@@ -49,6 +49,10 @@ export function envNames(options: Pick<TelemetryOptions, "settings" | "envPrefix
   };
 }
 
+/**
+ * Where the host's files are: the data dir (`$<PREFIX>_DATA_DIR`, else `~/<configDirName>`) with the global
+ * `config.toml`, and the project dir (`$<PREFIX>_PROJECT_DIR`, else `cwd`) with `<configDirName>/config.toml`.
+ */
 export function locations(options: Pick<TelemetryOptions, "settings" | "envPrefix" | "configDirName" | "cwd">, env: NodeJS.ProcessEnv): Locations {
   const names = envNames(options);
   const dataDir = nonEmpty(env[names.dataDir]) ?? join(env["HOME"] || homedir(), options.configDirName);
