@@ -1,5 +1,6 @@
 /** `dlt-collector`: start the collector from the command line. Every flag has an env twin (`DLT_COLLECTOR_*`). */
-import { Command, InvalidArgumentError, Option } from "commander";
+import { readFileSync } from "node:fs";
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { DEFAULTS, startCollector } from "./index.js";
 
 const int = (name: string, min: number) => (v: string): number => {
@@ -8,13 +9,16 @@ const int = (name: string, min: number) => (v: string): number => {
   return n;
 };
 
+const VERSION = (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;
+
 const program = new Command("dlt-collector")
+  .version(VERSION, "-v, --version", "print the version")
   .description("Self-hosted Segment-compatible collector for dlt-ts telemetry: POST /v1/batch, /v1/track, …; GET /health")
   .addOption(new Option("--host <host>", "interface to listen on").env("DLT_COLLECTOR_HOST").default(DEFAULTS.host))
   .addOption(new Option("--port <port>", "port (0 picks a free one)").env("DLT_COLLECTOR_PORT").default(DEFAULTS.port).argParser(int("--port", 0)))
   .addOption(new Option("--db <path>", "DuckDB database file").env("DLT_COLLECTOR_DB").default(DEFAULTS.dbPath))
   .addOption(
-    new Option("--write-key <key>", "accepted write key (repeatable; env: comma-separated)")
+    new Option("--write-key <key>", "accepted write key (repeatable; several keys comma-separated in the env variable)")
       .env("DLT_COLLECTOR_WRITE_KEYS")
       .argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), ...v.split(",").filter(Boolean)]),
   )
@@ -28,9 +32,16 @@ const program = new Command("dlt-collector")
     new Option("--max-pending-events <n>", "events waiting for a commit before requests get 503 + Retry-After")
       .env("DLT_COLLECTOR_MAX_PENDING_EVENTS").default(DEFAULTS.maxPendingEvents).argParser(int("--max-pending-events", 1)),
   )
-  .showHelpAfterError();
+  .exitOverride()
+  .showHelpAfterError("(run `dlt-collector --help` for usage)");
 
-program.parse();
+try {
+  program.parse();
+} catch (e) {
+  // Help and version exit 0; a usage error (commander printed its one line and the hint) exits 2, as `dlt` does.
+  const code = e instanceof CommanderError ? e.code : "";
+  process.exit(code === "commander.helpDisplayed" || code === "commander.version" || code === "commander.help" ? 0 : 2);
+}
 const o = program.opts<{
   host: string;
   port: number;
