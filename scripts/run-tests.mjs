@@ -2,6 +2,7 @@
 // Runs every compiled test file with node's own test runner (TAP, whatever the Node version, for CI to read).
 // Usage: node scripts/run-tests.mjs [substring …]  — only files whose path contains one of the substrings.
 //
+// Tests talk to loopback only: a request that would leave the machine goes to a dead proxy on 127.0.0.1 instead.
 // The tests get a private TMPDIR for the run. Tests clean up what they create: anything still in it at the end
 // is listed and fails the run (then it is removed, so a failed run leaves nothing behind either).
 import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
@@ -33,7 +34,16 @@ try {
   const r = spawnSync(
     process.execPath,
     ["--test", "--test-reporter=tap", "--test-concurrency=2", "--test-timeout=120000", ...selected],
-    { stdio: "inherit", env: { ...process.env, TMPDIR: sandbox } },
+    {
+      stdio: "inherit",
+      env: {
+        ...process.env,
+        TMPDIR: sandbox,
+        HTTPS_PROXY: "http://127.0.0.1:9",
+        HTTP_PROXY: "http://127.0.0.1:9",
+        NO_PROXY: "127.0.0.1,localhost,::1",
+      },
+    },
   );
   status = r.status ?? 1;
   const left = readdirSync(sandbox);

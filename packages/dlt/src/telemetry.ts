@@ -1,11 +1,15 @@
 import { createTelemetry, type Telemetry, type TelemetryOptions } from "@dlt-ts/telemetry";
-import { VERSION } from "./version.js";
+import { PACKAGED_ENDPOINT, VERSION } from "./package-json.js";
+
+/** The dlt-ts project's own collector (see "Where events go by default" in the README). */
+export const PROJECT_TELEMETRY_ENDPOINT = "https://telemetry.dlt-ts.dev";
 
 /**
- * Where dlt-ts sends anonymous telemetry unless told otherwise: the project's own collector.
- * Point it at yours with `RUNTIME__DLTHUB_TELEMETRY_ENDPOINT` or `[runtime] dlthub_telemetry_endpoint`.
+ * Where dlt-ts sends anonymous telemetry unless told otherwise: the endpoint a distributor set in package.json
+ * (`dltTelemetry.defaultEndpoint`), else the project's own collector. A user points it at theirs with
+ * `RUNTIME__DLTHUB_TELEMETRY_ENDPOINT` or `[runtime] dlthub_telemetry_endpoint`.
  */
-export const DEFAULT_TELEMETRY_ENDPOINT = "https://telemetry.dlt-ts.dev";
+export const DEFAULT_TELEMETRY_ENDPOINT = PACKAGED_ENDPOINT ?? PROJECT_TELEMETRY_ENDPOINT;
 
 /** The options dlt-ts passes to `@dlt-ts/telemetry`: dlt's own names. */
 export const DLT_TELEMETRY_OPTIONS = {

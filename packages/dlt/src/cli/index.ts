@@ -6,7 +6,7 @@
  */
 import { Command, CommanderError } from "commander";
 import { ConfigFileError } from "../config-file.js";
-import { VERSION } from "../version.js";
+import { VERSION } from "../package-json.js";
 import { registerInit } from "./commands/init.js";
 import { registerTelemetry } from "./commands/telemetry.js";
 import { processIo, type CliIo } from "./io.js";

@@ -11,7 +11,7 @@ import { basename, join } from "node:path";
 import { parse as parseToml, TomlError } from "smol-toml";
 import { patch } from "@decimalturn/toml-patch";
 import { writeAtomic } from "../pipeline/package.js";
-import { VERSION } from "../version.js";
+import { VERSION } from "../package-json.js";
 import { nextSteps } from "./next-steps.js";
 
 export const SUPPORTED_DESTINATIONS = ["duckdb"] as const;
