@@ -11,8 +11,8 @@ import { tempDir } from "@dlt-ts/telemetry/testing";
 
 const START = fileURLToPath(new URL("../../../../scripts/start.mjs", import.meta.url));
 
-test("npm start: a collector, the demo's events stored in its DuckDB file, and the dashboard URL printed", async () => {
-  const demo = tempDir("demo-");
+/** Runs `npm start`'s script with `--once` in the demo folder; its exit code and output. */
+async function start(demo: string): Promise<{ code: number | null; out: string }> {
   const child = spawn(process.execPath, [START, "--once"], {
     env: { PATH: process.env["PATH"], HOME: demo, TMPDIR: demo, DLT_DEMO_DIR: demo, DLT_DEMO_PORT: "0" },
     stdio: ["ignore", "pipe", "pipe"],
@@ -21,7 +21,14 @@ test("npm start: a collector, the demo's events stored in its DuckDB file, and t
   child.stdout.on("data", (d: Buffer) => (out += d.toString()));
   child.stderr.on("data", (d: Buffer) => (out += d.toString()));
   const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
+  return { code, out };
+}
+
+test("npm start: a collector, the demo's events stored in its DuckDB file, and the dashboard URL printed; a second start counts its own events", async () => {
+  const demo = tempDir("demo-");
+  const { code, out } = await start(demo);
   assert.equal(code, 0, out);
+  assert.match(out, /^11 of 11 demo events stored \(5 commands, 2 pipeline runs of 3 steps\)\.$/m);
   assert.match(out, /\$ dlt init chess duckdb {2}→ exit 0/);
   assert.match(out, /\$ dlt init chess bigquery .*→ exit 1/);
   assert.match(out, /node pokemon_pipeline\.mjs {2}→ Loaded 2 tables \(6 rows\)/);
@@ -37,4 +44,8 @@ test("npm start: a collector, the demo's events stored in its DuckDB file, and t
     c.closeSync();
     instance.closeSync();
   }
+  // The file keeps the first run's events; the second run reports its own.
+  const again = await start(demo);
+  assert.equal(again.code, 0, again.out);
+  assert.match(again.out, /^11 of 11 demo events stored/m);
 });
