@@ -12,3 +12,5 @@ export type { TelemetryExplanation } from "./explain.js";
 export { explainTelemetry } from "./explain.js";
 export type { PropertySpec, EventSpec, EventCatalogue, EventProperties, TypedTracker } from "./events.js";
 export { defineEvents, typedTracker, renderCatalogue } from "./events.js";
+export type { ReadResult, ReadOptions } from "./files.js";
+export { readBounded, MAX_CONFIG_BYTES } from "./files.js";
