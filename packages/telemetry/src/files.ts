@@ -8,7 +8,8 @@
  * Files the library owns in its data dir are never opened through a symlink (`O_NOFOLLOW`), are created exclusively
  * (`O_EXCL`, so an existing file or link is never truncated) and are private (`0600`); its folders are `0700`.
  */
-import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readSync, writeSync } from "node:fs";
+import { isUtf8 } from "node:buffer";
+import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readSync, statSync, writeSync } from "node:fs";
 
 /** The largest config file read (1 MiB): far above any real one, small enough to parse in ~0.1 s. */
 export const MAX_CONFIG_BYTES = 1024 * 1024;
@@ -36,6 +37,13 @@ export interface ReadOptions {
 const ABSENT: ReadResult = { kind: "absent" };
 const CHUNK = 64 * 1024;
 
+/** Strict UTF-8 (a file that is not UTF-8 is not a settings file), a leading BOM dropped. */
+function decodeUtf8(buf: Buffer): string | undefined {
+  if (!isUtf8(buf)) return undefined;
+  const text = buf.toString("utf8");
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+}
+
 function errorCode(e: unknown): string {
   return (e as NodeJS.ErrnoException).code ?? "error";
 }
@@ -55,9 +63,12 @@ export function formatLimit(bytes: number): string {
 export function readBounded(path: string, options: ReadOptions): ReadResult {
   let fd: number;
   try {
-    if (!options.followSymlinks && O_NOFOLLOW === 0 && lstatSync(path).isSymbolicLink()) {
-      return unreadable("ELOOP", "is a symbolic link");
-    }
+    // Most settings files do not exist: a stat that does not throw for a missing file spares an exception per
+    // file. Not existsSync: it says "absent" for a file in a folder that cannot be searched (EACCES), which must
+    // count as unreadable.
+    const entry = options.followSymlinks ? statSync(path, { throwIfNoEntry: false }) : lstatSync(path, { throwIfNoEntry: false });
+    if (entry === undefined) return ABSENT;
+    if (!options.followSymlinks && O_NOFOLLOW === 0 && entry.isSymbolicLink()) return unreadable("ELOOP", "is a symbolic link");
     fd = openSync(path, constants.O_RDONLY | O_NONBLOCK | (options.followSymlinks ? 0 : O_NOFOLLOW));
   } catch (e) {
     const code = errorCode(e);
@@ -71,21 +82,19 @@ export function readBounded(path: string, options: ReadOptions): ReadResult {
     const tooLarge = unreadable("EFBIG", `is larger than ${formatLimit(options.maxBytes)}`);
     if (stat.size > options.maxBytes) return tooLarge;
     // Read to EOF rather than trusting the size: /proc files report 0, and a file may grow while it is read.
+    // The first buffer fits the file as fstat sees it, plus one byte to see its end.
     const chunks: Buffer[] = [];
     let total = 0;
-    for (;;) {
-      const buf = Buffer.allocUnsafe(Math.min(CHUNK, options.maxBytes + 1 - total));
+    for (let want = stat.size > 0 ? stat.size + 1 : CHUNK; ; want = CHUNK) {
+      const buf = Buffer.allocUnsafe(Math.min(want, options.maxBytes + 1 - total));
       const n = readSync(fd, buf, 0, buf.length, null);
       if (n === 0) break;
       chunks.push(n === buf.length ? buf : buf.subarray(0, n));
       total += n;
       if (total > options.maxBytes) return tooLarge;
     }
-    try {
-      return { kind: "text", text: new TextDecoder("utf-8", { fatal: true }).decode(Buffer.concat(chunks, total)) };
-    } catch {
-      return unreadable("EILSEQ", "is not UTF-8 text");
-    }
+    const text = decodeUtf8(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total));
+    return text === undefined ? unreadable("EILSEQ", "is not UTF-8 text") : { kind: "text", text };
   } catch (e) {
     const code = errorCode(e);
     return unreadable(code, `cannot be read (${code})`);
