@@ -89,16 +89,15 @@ async function main(): Promise<void> {
   }
   while (locked || acquireLock(config.dataDir, lifetime)) {
     locked = false;
-    let ok: boolean;
+    let ok = false;
     try {
       ok = await drainSpool(config, deadline);
+      // Recorded before the lock goes: a host that finds the lock free also finds the breaker up to date.
+      if (!ok) recordFailure(config.dataDir, config.breaker);
     } finally {
       releaseLock(config.dataDir, [process.pid, process.ppid]);
     }
-    if (!ok) {
-      recordFailure(config.dataDir, config.breaker);
-      return;
-    }
+    if (!ok) return;
     if (Date.now() >= deadline) return;
     // A host may have spooled a file while we held the lock and seen us as running: look once more.
     if (listSpool(spoolDir(config.dataDir)).length === 0) return;
