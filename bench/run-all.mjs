@@ -6,6 +6,7 @@ import { existsSync } from "node:fs";
 const scripts = [
   ["track.mjs"],
   ["startup.mjs"],
+  ["settings-read.mjs"],
   ["exit-cost.mjs"],
   ["delivery.mjs"],
   ["pipeline.mjs"],

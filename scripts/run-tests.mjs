@@ -5,7 +5,7 @@
 // Tests talk to loopback only: a request that would leave the machine goes to a dead proxy on 127.0.0.1 instead.
 // The tests get a private TMPDIR for the run. Tests clean up what they create: anything still in it at the end
 // is listed and fails the run (then it is removed, so a failed run leaves nothing behind either).
-import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import { chmodSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
@@ -29,6 +29,8 @@ if (selected.length === 0) {
 }
 
 const sandbox = mkdtempSync(join(tmpdir(), "dlt-ts-tests-"));
+// Searchable by other users, as /tmp is: some tests run a process as another user (`nobody`, `postgres`).
+chmodSync(sandbox, 0o755);
 let status;
 try {
   const r = spawnSync(

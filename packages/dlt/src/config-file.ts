@@ -1,71 +1,115 @@
 /**
  * Edits of the user's config.toml: one key set, every other key, comment and blank line kept
  * (@decimalturn/toml-patch), written atomically (temp file + rename) so a concurrent reader or writer only ever
- * sees a whole file.
+ * sees a whole file. A file that cannot be read (not a regular file, over 1 MB, no permission) or parsed is never
+ * rewritten: the edit fails with the file, line and column. A symlinked file is edited where it points (the link,
+ * e.g. into a dotfiles repository, is kept).
  */
-import { mkdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, realpathSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { randomBytes } from "node:crypto";
 import { parse, patch } from "@decimalturn/toml-patch";
+import { parse as strictParse, TomlError } from "smol-toml";
+import { MAX_CONFIG_BYTES, readBounded } from "@dlt-ts/telemetry";
 
 /** A config file that cannot be edited, with where and why. */
 export class ConfigFileError extends Error {
   constructor(
     readonly file: string,
+    /** A phrase that follows the file's name: "cannot be read (EACCES)", "is not valid TOML (invalid value)". */
     readonly reason: string,
     readonly line?: number,
     readonly column?: number,
   ) {
-    super(`${file}${line !== undefined ? `:${line}${column !== undefined ? `:${column}` : ""}` : ""}: ${reason}`);
+    super(`${file}${line !== undefined ? `:${line}${column !== undefined ? `:${column}` : ""}` : ""} ${reason}`);
     this.name = "ConfigFileError";
   }
 }
 
-function errorPosition(e: unknown): { line?: number; column?: number } {
-  const loc = e as { line?: unknown; column?: unknown };
-  if (typeof loc.line === "number") return { line: loc.line, ...(typeof loc.column === "number" ? { column: loc.column + 1 } : {}) };
-  const m = /line (\d+)(?:, column (\d+))?/i.exec(String((e as Error).message));
-  return m ? { line: Number(m[1]), ...(m[2] ? { column: Number(m[2]) } : {}) } : {};
+/** An edit computed but not yet written: all edits of a switch are computed first, so a bad file stops them all. */
+export interface PlannedEdit {
+  /** The file as named by the user. */
+  readonly file: string;
+  /** Where it is written: the file itself, or the target of a symlink. */
+  readonly target: string;
+  readonly text: string;
+  readonly mode: number;
 }
 
-/** Sets `[section] key = value` in a TOML file, creating the file (and its folder) if needed. */
-export function setTomlValue(file: string, section: string, key: string, value: boolean | string): void {
-  let text = "";
+/** The first line of toml-patch's error that says what is wrong (its first line is only "Error parsing TOML (2, 1):"). */
+function patchErrorReason(e: unknown): string {
+  const lines = String((e as Error).message).split("\n").map((l) => l.trim()).filter((l) => l !== "");
+  return lines.length > 1 ? (lines[lines.length - 1] ?? "") : (lines[0] ?? "invalid TOML").replace(/:$/, "");
+}
+
+/**
+ * Computes `[section] key = value` in a TOML file (a missing file starts empty).
+ * @throws ConfigFileError when the file cannot be read or parsed, or `[section]` is not a table.
+ */
+export function planTomlValue(file: string, section: string, key: string, value: boolean | string): PlannedEdit {
+  const read = readBounded(file, { maxBytes: MAX_CONFIG_BYTES, followSymlinks: true });
+  if (read.kind === "unreadable") throw new ConfigFileError(file, read.reason);
+  const text = read.kind === "text" ? read.text : "";
+  let target = file;
   let mode = 0o644;
-  try {
-    text = readFileSync(file, "utf8");
-    mode = statSync(file).mode & 0o777;
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== "ENOENT") {
-      throw new ConfigFileError(file, `cannot read (${(e as NodeJS.ErrnoException).code ?? "error"})`);
+  if (read.kind === "text") {
+    try {
+      target = realpathSync(file);
+      mode = statSync(target).mode & 0o777;
+    } catch (e) {
+      throw new ConfigFileError(file, `cannot be read (${(e as NodeJS.ErrnoException).code ?? "error"})`);
     }
+  }
+  // smol-toml first: it names line and column precisely; toml-patch's own parser is the one that edits.
+  try {
+    strictParse(text);
+  } catch (e) {
+    if (e instanceof TomlError) {
+      const what = (e.message.split("\n")[0] ?? "").replace(/^Invalid TOML document:\s*/, "").trim();
+      throw new ConfigFileError(file, `is not valid TOML (${what || "invalid TOML"})`, e.line, e.column);
+    }
+    throw new ConfigFileError(file, "is not valid TOML");
   }
   let doc: Record<string, unknown>;
   try {
     doc = (text.trim() === "" ? {} : parse(text)) as Record<string, unknown>;
   } catch (e) {
-    const first = String((e as Error).message).split("\n")[0] ?? "invalid TOML";
-    const pos = errorPosition(e);
-    throw new ConfigFileError(file, first, pos.line, pos.column);
+    const loc = e as { line?: unknown; column?: unknown };
+    const line = typeof loc.line === "number" ? loc.line : undefined;
+    const column = typeof loc.column === "number" ? loc.column + 1 : undefined;
+    throw new ConfigFileError(file, `is not valid TOML (${patchErrorReason(e)})`, line, column);
   }
   const existing = doc[section];
   if (existing !== undefined && (typeof existing !== "object" || existing === null || Array.isArray(existing))) {
-    throw new ConfigFileError(file, `[${section}] is not a table`);
+    throw new ConfigFileError(file, `has a [${section}] that is not a table`);
   }
   doc[section] = { ...(existing as Record<string, unknown> | undefined), [key]: value };
   let out = text.trim() === "" ? patch("", doc) : patch(text, doc);
   if (!out.endsWith("\n")) out += "\n";
-  mkdirSync(dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
+  return { file, target, text: out, mode };
+}
+
+/**
+ * Writes a planned edit atomically: a temp file beside the target, then a rename over it.
+ * @throws ConfigFileError when it cannot be written (the file is then left as it was).
+ */
+export function writePlanned(edit: PlannedEdit): void {
+  const tmp = `${edit.target}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
   try {
-    writeFileSync(tmp, out, { mode });
-    renameSync(tmp, file);
+    mkdirSync(dirname(edit.target), { recursive: true });
+    writeFileSync(tmp, edit.text, { mode: edit.mode, flag: "wx" });
+    renameSync(tmp, edit.target);
   } catch (e) {
     try {
       unlinkSync(tmp);
     } catch {
       /* not created */
     }
-    throw new ConfigFileError(file, `cannot write (${(e as NodeJS.ErrnoException).code ?? "error"})`);
+    throw new ConfigFileError(edit.file, `cannot be written (${(e as NodeJS.ErrnoException).code ?? "error"})`);
   }
+}
+
+/** Sets `[section] key = value` in a TOML file, creating the file (and its folder) if needed. @throws ConfigFileError */
+export function setTomlValue(file: string, section: string, key: string, value: boolean | string): void {
+  writePlanned(planTomlValue(file, section, key, value));
 }

@@ -54,9 +54,12 @@ export const CATALOGUE_INTRO = `
 Generated from \`packages/dlt/src/events.ts\` by \`npm run docs:events\`; a test fails when the two differ.
 
 Every event is a Segment \`track\` message with a random \`messageId\` and \`anonymousId\`, a \`timestamp\`, and this
-\`context\`: \`ci_run\` (boolean), \`cpu\` (number of cores), \`exec_info\` (list of \`kubernetes\`, \`docker\`,
-\`codespaces\`, \`github_actions\`, \`aws_lambda\`, \`gcp_cloud_function\`, \`airflow\`, \`notebook\`),
-\`library\` (\`{name, version}\` of dlt-ts), \`os\` (\`{name, version}\`: OS name and kernel release) and \`runtime\`
-(\`{name, version}\`: \`node\`, \`bun\` or \`deno\`). Property values are numbers, booleans, enumerated strings or ids
-that match a pattern: nothing free-form is ever sent.
+\`context\`: \`ci_run\` (boolean: one of dlt's 15 CI variables, or a CI system's own, is set), \`cpu\` (number of
+cores), \`exec_info\` (a list of the environments detected, with dlt's names and in dlt's order: \`kubernetes\`,
+\`docker\`, \`codespaces\`, \`github_actions\`, \`notebook\`, \`colab\`, \`airflow\`, \`dagster\`, \`prefect\`,
+\`aws_lambda\`, \`gcp_cloud_function\`, \`streamlit\`, \`claude_code\`, \`claude_code_cli\`, \`cursor\`, \`codex\`; dlt's
+\`marimo\` cannot be seen from Node and is never sent), \`library\` (\`{name, version}\` of dlt-ts), \`os\`
+(\`{name, version}\`: OS name and kernel release) and \`runtime\` (\`{name, version}\`: \`node\`, \`bun\` or \`deno\`).
+Only the names are sent, never the values of the variables they are detected from. Property values are numbers,
+booleans, enumerated strings or ids that match a pattern: nothing free-form is ever sent.
 `;

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { startFakeCollector } from "@dlt-ts/telemetry/testing";
-import { freshUser, runDlt } from "./cli-helpers.js";
+import { freshUser, removeUser, runDlt } from "./cli-helpers.js";
 
 test("dlt telemetry --explain: every layer with its value, the deciding one, endpoint, key set (not its value), breaker", async () => {
   const u = freshUser("http://127.0.0.1:9/base", { RUNTIME__DLTHUB_TELEMETRY: "true", RUNTIME__DLTHUB_TELEMETRY_SEGMENT_WRITE_KEY: "sekrit-key" });
@@ -17,12 +17,14 @@ test("dlt telemetry --explain: every layer with its value, the deciding one, end
   assert.equal(r.code, 0, r.stderr);
   const out = r.stdout;
   assert.match(out, /^Telemetry is ENABLED\nenabled by RUNTIME__DLTHUB_TELEMETRY\n/);
-  assert.match(out, /^ {4}flag {10}- {4}command-line flag of this run$/m);
-  assert.match(out, /^ {4}do_not_track {2}- {4}DO_NOT_TRACK$/m);
-  assert.match(out, /^ {2}\* env {11}on {3}RUNTIME__DLTHUB_TELEMETRY$/m);
-  assert.match(out, /^ {4}project {7}off {2}.*\.dlt\/config\.toml$/m);
-  assert.match(out, /^ {4}global {8}off {2}~\/\.dlt\/config\.toml$/m);
-  assert.match(out, /^ {4}default {7}on {3}default$/m);
+  assert.match(out, /^ {4}flag {12}- {4}command-line flag of this run$/m);
+  assert.match(out, /^ {4}do_not_track {4}- {4}DO_NOT_TRACK$/m);
+  assert.match(out, /^ {2}\* env {13}on {3}RUNTIME__DLTHUB_TELEMETRY$/m);
+  assert.match(out, /^ {4}project_secrets - {4}.*\.dlt\/secrets\.toml$/m);
+  assert.match(out, /^ {4}global_secrets {2}- {4}~\/\.dlt\/secrets\.toml$/m);
+  assert.match(out, /^ {4}project {9}off {2}.*\.dlt\/config\.toml$/m);
+  assert.match(out, /^ {4}global {10}off {2}~\/\.dlt\/config\.toml$/m);
+  assert.match(out, /^ {4}default {9}on {3}default$/m);
   assert.match(out, /^Endpoint: {2}http:\/\/127\.0\.0\.1:9\/base$/m);
   assert.match(out, /^Posts to: {2}http:\/\/127\.0\.0\.1:9\/base\/v1\/batch$/m);
   assert.match(out, /^Write key: set \(value not shown\)$/m);
@@ -55,4 +57,19 @@ test("DLT_TELEMETRY_DRY_RUN=1: prints the exact request with the key redacted, s
   } finally {
     await rx.close();
   }
+});
+
+test("--explain and the dry run redact credentials in the endpoint URL, as they redact the write key", async (t) => {
+  const rx = await startFakeCollector();
+  t.after(() => rx.close());
+  const withCredentials = rx.url.replace("http://", "http://ops:hunter2@");
+  const u = freshUser(withCredentials, { DLT_TELEMETRY_DRY_RUN: "1" });
+  t.after(() => removeUser(u));
+  const explained = await runDlt(["telemetry", "--explain"], { env: u.env, cwd: u.project });
+  const redacted = rx.url.replace("http://", "http://<redacted>@");
+  assert.match(explained.stdout, new RegExp(`^Endpoint: {2}${redacted.replace(/[.]/g, "\\.")}$`, "m"));
+  assert.match(explained.stdout, new RegExp(`^Posts to: {2}${redacted.replace(/[.]/g, "\\.")}/v1/batch$`, "m"));
+  assert.equal(explained.stderr.split("\n")[0], `POST ${redacted}/v1/batch`);
+  assert.ok(!(explained.stdout + explained.stderr).includes("hunter2"));
+  assert.equal(rx.connections, 0);
 });

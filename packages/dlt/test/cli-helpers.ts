@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { mkdirSync } from "node:fs";
+import { chmodSync, mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { tempDir } from "@dlt-ts/telemetry/testing";
@@ -13,10 +13,24 @@ export interface RunResult {
   readonly stderr: string;
 }
 
+/** How to run a child: its env and folder; optionally as another user, and killed (code null) past a timeout. */
+export interface RunOptions {
+  readonly env: NodeJS.ProcessEnv;
+  readonly cwd: string;
+  readonly user?: { readonly uid?: number; readonly gid?: number };
+  readonly timeoutMs?: number;
+}
+
 /** Runs `node args…` as a real child process (asynchronously: a server in the test process keeps serving). */
-export function runNode(args: readonly string[], opts: { env: NodeJS.ProcessEnv; cwd: string }): Promise<RunResult> {
+export function runNode(args: readonly string[], opts: RunOptions): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { cwd: opts.cwd, env: opts.env, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, args, {
+      cwd: opts.cwd,
+      env: opts.env,
+      stdio: ["ignore", "pipe", "pipe"],
+      ...opts.user,
+      ...(opts.timeoutMs ? { timeout: opts.timeoutMs, killSignal: "SIGKILL" as const } : {}),
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
@@ -27,8 +41,8 @@ export function runNode(args: readonly string[], opts: { env: NodeJS.ProcessEnv;
 }
 
 /** Runs `dlt args…` as a real child process with exactly the env given (plus PATH). */
-export function runDlt(args: readonly string[], opts: { env: NodeJS.ProcessEnv; cwd: string }): Promise<RunResult> {
-  return runNode([DLT_BIN, ...args], { cwd: opts.cwd, env: { PATH: process.env["PATH"], ...opts.env } });
+export function runDlt(args: readonly string[], opts: RunOptions): Promise<RunResult> {
+  return runNode([DLT_BIN, ...args], { ...opts, env: { PATH: process.env["PATH"], ...opts.env } });
 }
 
 /** A fresh user: HOME (with ~/.dlt), a project dir, a private TMPDIR, telemetry pointed at `endpoint`. */
@@ -47,5 +61,26 @@ export function freshUser(endpoint: string, extraEnv: NodeJS.ProcessEnv = {}): {
     project,
     tmp,
     env: { HOME: home, TMPDIR: tmp, RUNTIME__DLTHUB_TELEMETRY_ENDPOINT: endpoint, ...extraEnv },
+  };
+}
+
+/** Removes a fresh user's folders (for `t.after`). */
+export function removeUser(u: { home: string; project: string; tmp: string }): void {
+  for (const d of [u.home, u.project, u.tmp]) rmSync(d, { recursive: true, force: true });
+}
+
+/**
+ * A user for whom file permissions hold: the current one, or `nobody` when the tests run as root (root reads a
+ * 0000 file). `share(u)` opens a fresh user's folders to that user.
+ */
+export function unprivileged(): { user: { uid?: number; gid?: number }; share(u: { home: string; project: string; tmp: string }): void } {
+  const root = typeof process.getuid === "function" && process.getuid() === 0;
+  return {
+    user: root ? { uid: 65534, gid: 65534 } : {},
+    share: (u) => {
+      if (!root) return;
+      for (const d of [u.home, `${u.home}/.dlt`, u.project]) chmodSync(d, 0o755);
+      chmodSync(u.tmp, 0o1777);
+    },
   };
 }

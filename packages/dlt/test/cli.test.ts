@@ -8,7 +8,7 @@ import { parse as parseToml } from "smol-toml";
 /** Parsed TOML as plain objects (smol-toml makes null-prototype tables). */
 const parse = (text: string): unknown => JSON.parse(JSON.stringify(parseToml(text)));
 import { startFakeCollector, type FakeCollector } from "@dlt-ts/telemetry/testing";
-import { freshUser, runDlt } from "./cli-helpers.js";
+import { freshUser, removeUser, runDlt } from "./cli-helpers.js";
 
 /** Runs an enabled `dlt telemetry` as a control and returns once its event has arrived. */
 async function control(rx: FakeCollector): Promise<void> {
@@ -159,19 +159,38 @@ test("two processes switching telemetry at once leave a valid file", async () =>
   assert.deepEqual(readdirSync(join(u.home, ".dlt")).filter((f) => f.endsWith(".tmp")), []);
 });
 
-test("a corrupted config.toml: the CLI names the file and line, exits 1, sends nothing", async () => {
+test("a config.toml with a syntax error: every command runs with telemetry off and one warning; a switch leaves the file alone and exits 1; nothing is sent", async (t) => {
   const rx = await startFakeCollector();
+  const u = freshUser(rx.url);
+  t.after(() => removeUser(u));
   try {
-    const u = freshUser(rx.url);
     const file = join(u.home, ".dlt", "config.toml");
-    writeFileSync(file, "[runtime]\ndlthub_telemetry = fals\n");
+    const broken = "[runtime]\ndlthub_telemetry = fals\n";
+    writeFileSync(file, broken);
+    const warning = `warning: ${file}:2:20 is not valid TOML (invalid value): telemetry is off for this run\n`;
+
     const r = await runDlt(["telemetry"], { env: u.env, cwd: u.project });
-    assert.equal(r.code, 1);
-    assert.ok(r.stderr.includes(`${file}:2`), r.stderr);
-    const w = await runDlt(["--disable-telemetry"], { env: u.env, cwd: u.project });
-    assert.equal(w.code, 1);
-    assert.ok(w.stderr.includes(file), w.stderr);
-    assert.equal(readFileSync(file, "utf8"), "[runtime]\ndlthub_telemetry = fals\n", "a broken file is never overwritten");
+    assert.equal(r.code, 0);
+    assert.equal(r.stdout, "Telemetry is DISABLED\ndisabled: ~/.dlt/config.toml:2:20 is not valid TOML (invalid value)\n");
+    assert.equal(r.stderr, warning);
+    const dnt = await runDlt(["telemetry"], { env: { ...u.env, DO_NOT_TRACK: "1" }, cwd: u.project });
+    assert.deepEqual([dnt.code, dnt.stdout, dnt.stderr], [0, "Telemetry is DISABLED\ndisabled by DO_NOT_TRACK\n", warning]);
+    const init = await runDlt(["init", "chess", "duckdb"], { env: u.env, cwd: u.project });
+    assert.equal(init.code, 0, init.stderr);
+    assert.equal(init.stderr, warning);
+
+    for (const args of [["--disable-telemetry"], ["telemetry", "disable"], ["--enable-telemetry", "telemetry"]]) {
+      const w = await runDlt(args, { env: u.env, cwd: u.project });
+      assert.equal(w.code, 1, args.join(" "));
+      assert.equal(w.stdout, "", "no command ran");
+      const verb = args.includes("--enable-telemetry") ? "on" : "off";
+      assert.equal(
+        w.stderr,
+        `error: telemetry was not switched ${verb}: ${file}:2:20 is not valid TOML (invalid value). No file was changed. Fix or remove that file, then run the command again.\n`,
+      );
+      assert.equal(readFileSync(file, "utf8"), broken, "a broken file is never rewritten");
+    }
+    assert.equal(rx.connections, 0, "nothing was sent by any of these runs");
     await control(rx);
     assert.equal(rx.events.length, 1);
   } finally {

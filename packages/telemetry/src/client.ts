@@ -1,5 +1,6 @@
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { lstatSync } from "node:fs";
+import { privateFallbackDir, telemetryFiles } from "./datadir.js";
+import { makePrivateDir, writeNewFile } from "./files.js";
 import { buildContext, type MessageContext } from "./context.js";
 import { handOff, type HandOffResult } from "./handoff.js";
 import { describeRequest, requestBodies } from "./request.js";
@@ -104,8 +105,6 @@ export interface Telemetry {
   /** Records that the user has been told. */
   markNoticeShown(): void;
 }
-
-const NOTICE_FILE = "telemetry-notice-shown";
 
 /** A client that records nothing: what `createTelemetry` returns when telemetry is off. */
 class DisabledTelemetry implements Telemetry {
@@ -289,6 +288,7 @@ class ActiveTelemetry implements Telemetry {
         { url: this.settings.batchUrl, writeKey: this.settings.writeKey, messages: texts },
         {
           dataDir: this.settings.locations.dataDir,
+          fallbackDataDir: () => privateFallbackDir(this.options.envPrefix),
           lifetimeMs: this.lifetimeMs,
           requestTimeoutMs: this.requestTimeoutMs,
           breaker: this.breaker,
@@ -328,7 +328,7 @@ class ActiveTelemetry implements Telemetry {
 
   noticeNeeded(): boolean {
     try {
-      return !existsSync(join(this.settings.locations.dataDir, NOTICE_FILE));
+      return lstatSync(telemetryFiles(this.settings.locations.dataDir).notice, { throwIfNoEntry: false }) === undefined;
     } catch {
       return false;
     }
@@ -336,10 +336,10 @@ class ActiveTelemetry implements Telemetry {
 
   markNoticeShown(): void {
     try {
-      mkdirSync(this.settings.locations.dataDir, { recursive: true });
-      writeFileSync(join(this.settings.locations.dataDir, NOTICE_FILE), new Date().toISOString() + "\n");
+      makePrivateDir(this.settings.locations.dataDir);
+      writeNewFile(telemetryFiles(this.settings.locations.dataDir).notice, new Date().toISOString() + "\n");
     } catch {
-      /* a read-only home: the notice shows again next time, which is harmless */
+      /* there already (EEXIST), or a read-only home: the notice shows again next time, which is harmless */
     }
   }
 }

@@ -3,6 +3,7 @@ import { resolveSettings, type ResolvedSettings, type SettingsLayer } from "./se
 import { droppedCount, listSpool, spoolDir } from "./spool.js";
 import { isOpen, readBreaker, type BreakerState } from "./state.js";
 import type { TelemetryOptions } from "./client.js";
+import { redactUrl } from "./url.js";
 
 /** The explanation of the current settings and sender state. */
 export interface TelemetryExplanation {
@@ -10,7 +11,9 @@ export interface TelemetryExplanation {
   readonly reason: string;
   /** Every layer, highest precedence first; `decides` marks the one that decided. */
   readonly layers: readonly (SettingsLayer & { readonly decides: boolean })[];
+  /** The endpoint as configured, credentials in it redacted (`<redacted>@`). */
   readonly endpoint: string;
+  /** Where batches are posted, credentials redacted; "" when the endpoint is invalid. */
   readonly batchUrl: string;
   readonly writeKeySet: boolean;
   readonly breaker: BreakerState & { readonly open: boolean };
@@ -40,8 +43,8 @@ export function explainTelemetry(options: TelemetryOptions): TelemetryExplanatio
     enabled: s.enabled,
     reason: s.reason,
     layers: s.layers.map((l) => ({ ...l, decides: l.source === s.source })),
-    endpoint: s.endpoint,
-    batchUrl: s.batchUrl,
+    endpoint: redactUrl(s.endpoint),
+    batchUrl: redactUrl(s.batchUrl),
     writeKeySet: s.writeKeySet,
     breaker: { ...breaker, open: isOpen(breaker) },
     spooledFiles: listSpool(spoolDir(dataDir)).length,

@@ -2,17 +2,16 @@
  * The hand-off at exit: what is still queued goes into the on-disk spool and a detached, supervised sender
  * delivers it, so the host exits at once whatever the network does. Synchronous, so it works in an `exit` hook.
  * No sender is started while the circuit breaker is open or while another live sender holds the lock (it picks
- * the new file up). If the data dir cannot be written, the events go to a private temp file for the sender.
+ * the new file up); the host takes the lock for the sender it starts, so two hosts exiting at once start one.
+ * If the data dir cannot be written, the spool, lock and breaker of a private per-user folder in the temp dir are
+ * used instead (still one sender per user, never one per run); if that fails too, the events are dropped.
  */
-import { unlinkSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { setPriority, tmpdir } from "node:os";
-import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { DeliveryJob } from "./deliver.js";
-import { randomHex32 } from "./random.js";
 import { spoolWrite, type SpoolLimits } from "./spool.js";
-import { isOpen, lockHolder, readBreaker, type BreakerPolicy } from "./state.js";
+import { isOpen, readBreaker, startUnderLock, type BreakerPolicy } from "./state.js";
 
 /** The sender's entry point, next to this module. */
 const SENDER = fileURLToPath(new URL("./sender-main.js", import.meta.url));
@@ -34,11 +33,9 @@ export function senderEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 
 /** How the sender behaves; passed to it as its single argument (JSON). */
 export interface SenderConfig {
-  readonly v: 1;
-  /** Global data dir: spool, lock, breaker. */
+  readonly v: 2;
+  /** The data dir whose spool, lock and breaker it uses (the host's, or the private fallback). */
   readonly dataDir: string;
-  /** A temp job file to deliver first (used when the spool could not be written). */
-  readonly jobFile?: string;
   /** The sender exits after this long, delivered or not. */
   readonly lifetimeMs: number;
   readonly requestTimeoutMs: number;
@@ -46,10 +43,22 @@ export interface SenderConfig {
   readonly spool: SpoolLimits;
 }
 
-/** What the hand-off did, for stats and dry runs. */
+/**
+ * What the hand-off did, for stats and dry runs: a sender started; spooled for a sender already at work; spooled
+ * while the breaker is open; or `failed`: nothing could be written, the events are dropped.
+ */
 export type HandOffResult = "spawned" | "spooled" | "breaker-open" | "failed";
 
-function spawnSender(config: SenderConfig, env: NodeJS.ProcessEnv): boolean {
+/** Where and how to hand off. */
+export interface HandOffConfig extends Omit<SenderConfig, "v" | "dataDir"> {
+  /** The host's data dir. */
+  readonly dataDir: string;
+  /** Returns a private per-user data dir to use when `dataDir` cannot be written (asked for only then). */
+  readonly fallbackDataDir?: () => string | undefined;
+}
+
+/** Starts the sender; returns its pid, or undefined when it could not be started. */
+function spawnSender(config: SenderConfig, env: NodeJS.ProcessEnv): number | undefined {
   try {
     const child = loadChildProcess().spawn(process.execPath, [SENDER, JSON.stringify(config)], {
       detached: true,
@@ -58,56 +67,37 @@ function spawnSender(config: SenderConfig, env: NodeJS.ProcessEnv): boolean {
       env: senderEnv(env),
       windowsHide: true,
     });
-    child.on("error", () => {
-      if (config.jobFile) removeQuietly(config.jobFile);
-    });
+    child.on("error", () => undefined);
     child.unref();
+    if (child.pid === undefined) return undefined;
     // Background work: the sender must not compete with whatever the user runs next.
-    if (child.pid !== undefined) {
-      try {
-        setPriority(child.pid, 10);
-      } catch {
-        /* not permitted here: harmless */
-      }
+    try {
+      setPriority(child.pid, 10);
+    } catch {
+      /* not permitted here: harmless */
     }
-    return true;
+    return child.pid;
   } catch {
-    return false;
-  }
-}
-
-function removeQuietly(file: string): void {
-  try {
-    unlinkSync(file);
-  } catch {
-    /* already gone */
+    return undefined;
   }
 }
 
 /** Spools the job and starts a sender if none is running and the breaker allows. Never throws. */
-export function handOff(
-  job: DeliveryJob,
-  config: Omit<SenderConfig, "v" | "jobFile">,
-  env: NodeJS.ProcessEnv = process.env,
-): HandOffResult {
+export function handOff(job: DeliveryJob, config: HandOffConfig, env: NodeJS.ProcessEnv = process.env): HandOffResult {
   try {
-    const full: SenderConfig = { v: 1, ...config };
-    if (job.messages.length > 0 && !spoolWrite(config.dataDir, job, config.spool)) {
-      // The data dir is not writable: a private temp file for this one sender.
-      const file = join(tmpdir(), `dlt-ts-telemetry-${process.pid}-${randomHex32().slice(0, 12)}.json`);
-      try {
-        writeFileSync(file, JSON.stringify(job), { mode: 0o600, flag: "wx" });
-      } catch {
-        return "failed";
-      }
-      if (spawnSender({ ...full, jobFile: file }, env)) return "spawned";
-      removeQuietly(file);
-      return "failed";
+    if (job.messages.length === 0) return "spooled";
+    const { fallbackDataDir, ...rest } = config;
+    let dataDir: string | undefined = config.dataDir;
+    if (!spoolWrite(dataDir, job, config.spool)) {
+      // The data dir cannot be written (a read-only home, a container): this user's private folder instead.
+      dataDir = fallbackDataDir?.();
+      if (dataDir === undefined || !spoolWrite(dataDir, job, config.spool)) return "failed";
     }
-    if (isOpen(readBreaker(config.dataDir))) return "breaker-open";
+    if (isOpen(readBreaker(dataDir))) return "breaker-open";
+    const sender: SenderConfig = { ...rest, v: 2, dataDir };
     // A live sender picks up the new file: it re-reads the spool before it lets go of the lock.
-    if (lockHolder(config.dataDir, config.lifetimeMs)) return "spooled";
-    return spawnSender(full, env) ? "spawned" : "spooled";
+    const started = startUnderLock(dataDir, config.lifetimeMs, () => spawnSender(sender, env));
+    return started === "started" ? "spawned" : "spooled";
   } catch {
     return "failed";
   }

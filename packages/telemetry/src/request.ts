@@ -1,5 +1,5 @@
 /** The exact request a batch travels in: URL, headers and body. Shared by the sender and the dry run. */
-import { isSingleUrl } from "./url.js";
+import { isSingleUrl, redactUrl } from "./url.js";
 import { batchBody, groupIntoBatches, singleBody } from "./message.js";
 
 /** The Basic auth header Segment expects: the write key as user, empty password. */
@@ -23,10 +23,10 @@ export function requestBodies(url: string, messages: readonly string[], sentAt =
   return isSingleUrl(url) ? messages.map((m) => singleBody(m, sentAt)) : groupIntoBatches(messages).map((b) => batchBody(b, sentAt));
 }
 
-/** A request as text, the write key redacted: what `<PREFIX>_TELEMETRY_DRY_RUN=1` prints. */
+/** A request as text, the write key and any credentials in the URL redacted: what `<PREFIX>_TELEMETRY_DRY_RUN=1` prints. */
 export function describeRequest(url: string, body: string, writeKey: string | undefined): string {
   const headers = requestHeaders(body, writeKey);
   if (headers["authorization"]) headers["authorization"] = "Basic <redacted>";
   const head = Object.entries(headers).map(([k, v]) => `${k}: ${v}`);
-  return [`POST ${url}`, ...head, "", body, ""].join("\n");
+  return [`POST ${redactUrl(url)}`, ...head, "", body, ""].join("\n");
 }

@@ -1,25 +1,25 @@
 /**
- * The detached sender: `node sender-main.js '<SenderConfig JSON>'`. One per data dir at a time (a lock a crashed
- * sender cannot hold past its lifetime). Delivers its temp job file (if any) and then the spool, oldest first,
- * claiming files by rename; puts back what it could not deliver; keeps the circuit breaker; exits by itself within
- * its lifetime whatever the network does. Loads nothing of the host's.
+ * The detached sender: `node sender-main.js '<SenderConfig JSON>'`. One per data dir at a time: the host that starts
+ * it takes the lock on its behalf (so no second sender starts meanwhile), and a crashed sender cannot hold it past
+ * its lifetime. Delivers the spool, oldest first, claiming files by rename; puts back what it could not deliver;
+ * keeps the circuit breaker; exits by itself within its lifetime whatever the network does. Loads nothing of the
+ * host's.
  */
-import { readFileSync, unlinkSync } from "node:fs";
+import { unlinkSync } from "node:fs";
 import { deliver, type DeliveryJob } from "./deliver.js";
 import type { SenderConfig } from "./handoff.js";
-import { claim, countDropped, enforceLimits, listSpool, recoverOrphans, spoolDir, spoolWrite, unclaim } from "./spool.js";
-import { acquireLock, isOpen, pidAlive, readBreaker, recordFailure, recordSuccess, releaseLock } from "./state.js";
+import { claim, countDropped, enforceLimits, listSpool, readSpooled, recoverOrphans, spoolDir, spoolWrite, unclaim } from "./spool.js";
+import { acquireLock, isOpen, ownsLock, pidAlive, readBreaker, recordFailure, recordSuccess, releaseLock } from "./state.js";
 
 const started = Date.now();
 /** Files claimed per round: their messages go out in shared batches. */
 const FILES_PER_ROUND = 50;
 
-function readJob(path: string): DeliveryJob | undefined {
+function removeQuietly(path: string): void {
   try {
-    const j = JSON.parse(readFileSync(path, "utf8")) as DeliveryJob;
-    return typeof j.url === "string" && Array.isArray(j.messages) ? j : undefined;
+    unlinkSync(path);
   } catch {
-    return undefined;
+    /* gone */
   }
 }
 
@@ -27,9 +27,9 @@ function readJob(path: string): DeliveryJob | undefined {
 async function deliverFiles(config: SenderConfig, claimed: string[], deadline: number): Promise<boolean> {
   const groups = new Map<string, { job: DeliveryJob; files: string[]; messages: string[] }>();
   for (const path of claimed) {
-    const job = readJob(path);
+    const job = readSpooled(path, config.spool.maxBytes);
     if (!job) {
-      unlinkSync(path); // unreadable: nothing to deliver
+      removeQuietly(path); // unreadable, too large or not a file: nothing to deliver
       continue;
     }
     const key = `${job.url}\n${job.writeKey ?? ""}`;
@@ -46,7 +46,7 @@ async function deliverFiles(config: SenderConfig, claimed: string[], deadline: n
     );
     if (r.delivered > 0) recordSuccess(config.dataDir);
     countDropped(config.dataDir, r.rejected);
-    for (const f of g.files) unlinkSync(f);
+    for (const f of g.files) removeQuietly(f);
     if (r.retryable.length > 0) {
       // Undelivered messages wait in the spool again, as one file.
       spoolWrite(config.dataDir, { url: g.job.url, writeKey: g.job.writeKey, messages: r.retryable }, config.spool);
@@ -81,28 +81,23 @@ async function main(): Promise<void> {
   setTimeout(() => process.exit(0), lifetime + 500).unref();
   const deadline = started + lifetime;
 
-  if (config.jobFile) {
-    const job = readJob(config.jobFile);
-    try {
-      unlinkSync(config.jobFile);
-    } catch {
-      /* already gone */
-    }
-    if (job) await deliver(job, { deadline, requestTimeoutMs: config.requestTimeoutMs, ref: true });
+  // The host took the lock for us (it may still name the host for a moment while it writes our pid in).
+  let locked = ownsLock(config.dataDir, [process.pid, process.ppid]);
+  if (isOpen(readBreaker(config.dataDir))) {
+    if (locked) releaseLock(config.dataDir, [process.pid, process.ppid]);
     return;
   }
-  if (isOpen(readBreaker(config.dataDir))) return;
-  while (acquireLock(config.dataDir, lifetime)) {
-    let ok: boolean;
+  while (locked || acquireLock(config.dataDir, lifetime)) {
+    locked = false;
+    let ok = false;
     try {
       ok = await drainSpool(config, deadline);
+      // Recorded before the lock goes: a host that finds the lock free also finds the breaker up to date.
+      if (!ok) recordFailure(config.dataDir, config.breaker);
     } finally {
-      releaseLock(config.dataDir);
+      releaseLock(config.dataDir, [process.pid, process.ppid]);
     }
-    if (!ok) {
-      recordFailure(config.dataDir, config.breaker);
-      return;
-    }
+    if (!ok) return;
     if (Date.now() >= deadline) return;
     // A host may have spooled a file while we held the lock and seen us as running: look once more.
     if (listSpool(spoolDir(config.dataDir)).length === 0) return;

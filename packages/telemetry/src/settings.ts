@@ -1,25 +1,34 @@
 /**
- * Settings resolution: command-line flag > env (with DO_NOT_TRACK) > project config.toml > global config.toml >
- * default. Reads only small files, synchronously, once per client; never throws: a file or value that cannot be
- * read is reported in `problems` and that layer is treated as silent.
+ * Settings resolution, highest first: command-line flag > `DO_NOT_TRACK` > env > project `secrets.toml` > global
+ * `secrets.toml` > project `config.toml` > global `config.toml` > default — dlt's order (its providers are env,
+ * then secrets.toml, then config.toml, and in each the project file overrides the global one). Reads four small
+ * files at most, bounded (regular files, 1 MB), synchronously, once per client; never throws.
+ *
+ * Privacy fails closed: a settings file that exists but cannot be read or parsed might hold an opt-out, so it
+ * counts as one that nothing overrides — telemetry is off for the run and that file is named as what decided it
+ * (unless a higher layer had already said off). A switch value that is not true or false counts as false.
  */
-import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join, resolve, sep } from "node:path";
 import { parse, TomlError } from "smol-toml";
+import { MAX_CONFIG_BYTES, readBounded } from "./files.js";
 import type { SettingsProblem, StatusSource, TelemetryStatus } from "./types.js";
 import type { TelemetryOptions } from "./client.js";
 
-/** Where the host's config files and data live. */
+/** Where the host's settings files and data live. */
 export interface Locations {
   /** Global data dir, e.g. `~/.dlt` (or `$DLT_DATA_DIR`). */
   readonly dataDir: string;
   /** Global `config.toml`. */
   readonly globalConfig: string;
+  /** Global `secrets.toml`. */
+  readonly globalSecrets: string;
   /** Project dir (cwd or `$DLT_PROJECT_DIR`). */
   readonly projectDir: string;
   /** Project `config.toml` (`<project>/.dlt/config.toml`). */
   readonly projectConfig: string;
+  /** Project `secrets.toml` (`<project>/.dlt/secrets.toml`). */
+  readonly projectSecrets: string;
 }
 
 /** The env variable names a host uses, derived from its options. */
@@ -60,8 +69,10 @@ export function locations(options: Pick<TelemetryOptions, "settings" | "envPrefi
   return {
     dataDir,
     globalConfig: join(dataDir, "config.toml"),
+    globalSecrets: join(dataDir, "secrets.toml"),
     projectDir,
     projectConfig: join(projectDir, options.configDirName, "config.toml"),
+    projectSecrets: join(projectDir, options.configDirName, "secrets.toml"),
   };
 }
 
@@ -92,62 +103,77 @@ export function doNotTrack(env: NodeJS.ProcessEnv): boolean {
   return !(t === "" || t === "0" || t === "false");
 }
 
-/** The three values one layer may hold. */
+/** What one layer holds. */
 interface Layer {
   enabled?: boolean;
+  /** The switch held something other than true or false (read as false). */
+  enabledInvalid?: boolean;
+  /** An endpoint; "" when one was given with the wrong type (nothing is then sent). */
   endpoint?: string;
   writeKey?: string;
+  /** Why the file cannot be used at all: it then counts as an opt-out. */
+  broken?: SettingsProblem;
 }
 
-/** Reads `[section]` of a TOML file; a missing file is an empty layer, a broken one a problem. */
-export function readConfigLayer(
-  file: string,
-  settings: TelemetryOptions["settings"],
-  problems: SettingsProblem[],
-): Layer {
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code !== "ENOENT" && code !== "ENOTDIR") problems.push({ where: file, reason: `cannot read file (${code ?? "error"})` });
-    return {};
-  }
+/** The first line of a TOML error, without smol-toml's prefix: "invalid value". */
+function tomlReason(e: TomlError): string {
+  return (e.message.split("\n")[0] ?? "").replace(/^Invalid TOML document:\s*/, "").trim() || "invalid TOML";
+}
+
+/**
+ * Reads `[section]` of a settings file: a missing file is an empty layer; a file that cannot be read or parsed is
+ * a broken layer (and a problem with `disables`); a wrongly typed value is a problem naming the key.
+ */
+export function readConfigLayer(file: string, settings: TelemetryOptions["settings"], problems: SettingsProblem[]): Layer {
+  const read = readBounded(file, { maxBytes: MAX_CONFIG_BYTES, followSymlinks: true });
+  if (read.kind === "absent") return {};
+  const broken = (reason: string, line?: number, column?: number): Layer => {
+    const problem: SettingsProblem = {
+      where: file, ...(line !== undefined ? { line } : {}), ...(column !== undefined ? { column } : {}), reason, disables: true,
+    };
+    problems.push(problem);
+    return { broken: problem };
+  };
+  if (read.kind === "unreadable") return broken(read.reason);
   let doc: Record<string, unknown>;
   try {
-    doc = parse(text) as Record<string, unknown>;
+    doc = parse(read.text) as Record<string, unknown>;
   } catch (e) {
-    if (e instanceof TomlError) {
-      const firstLine = (e.message.split("\n")[0] ?? "invalid TOML").replace(/^Invalid TOML document:\s*/, "");
-      problems.push({ where: file, line: e.line, column: e.column, reason: firstLine });
-    } else {
-      problems.push({ where: file, reason: "invalid TOML" });
-    }
-    return {};
+    // smol-toml fails deep nesting with its own error; anything else is still "not valid TOML".
+    if (e instanceof TomlError) return broken(`is not valid TOML (${tomlReason(e)})`, e.line, e.column);
+    return broken("is not valid TOML");
   }
   const section = doc[settings.section];
   if (section === undefined) return {};
   if (typeof section !== "object" || section === null || Array.isArray(section)) {
-    problems.push({ where: file, reason: `[${settings.section}] must be a table` });
-    return {};
+    return broken(`has a [${settings.section}] that is not a table`);
   }
   const t = section as Record<string, unknown>;
   const layer: Layer = {};
   const rawEnabled = t[settings.enabled];
   if (rawEnabled !== undefined) {
     const b = parseBool(rawEnabled);
-    if (b === undefined) problems.push({ where: file, reason: `${settings.section}.${settings.enabled} must be true or false` });
-    else layer.enabled = b;
+    if (b === undefined) {
+      problems.push({ where: file, reason: `${settings.section}.${settings.enabled} must be true or false (read as false)` });
+      layer.enabled = false;
+      layer.enabledInvalid = true;
+    } else {
+      layer.enabled = b;
+    }
   }
   const ep = t[settings.endpoint];
   if (ep !== undefined) {
-    if (typeof ep === "string" && ep !== "") layer.endpoint = ep;
-    else problems.push({ where: file, reason: `${settings.section}.${settings.endpoint} must be a URL string` });
+    if (typeof ep === "string" && ep !== "") {
+      layer.endpoint = ep;
+    } else {
+      problems.push({ where: file, reason: `${settings.section}.${settings.endpoint} must be a URL string (nothing is sent)` });
+      layer.endpoint = "";
+    }
   }
   const wk = t[settings.writeKey];
   if (wk !== undefined) {
     if (typeof wk === "string") layer.writeKey = wk;
-    else problems.push({ where: file, reason: `${settings.section}.${settings.writeKey} must be a string` });
+    else problems.push({ where: file, reason: `${settings.section}.${settings.writeKey} must be a string (ignored)` });
   }
   return layer;
 }
@@ -177,10 +203,14 @@ export function displayPath(p: string, env: NodeJS.ProcessEnv): string {
 /** One layer of the on/off decision, for `--explain`. */
 export interface SettingsLayer {
   readonly source: StatusSource;
-  /** What this layer says: true (on), false (off) or undefined (silent). */
+  /** What this layer says: true (on), false (off) or undefined (silent). A broken file says false. */
   readonly value: boolean | undefined;
   /** Where it is read: a file (with ~), an env name, or a description. */
   readonly where: string;
+  /** The absolute path, for a file layer. */
+  readonly file?: string;
+  /** Why a file layer cannot be used at all (it then counts as an opt-out nothing overrides). */
+  readonly broken?: SettingsProblem;
 }
 
 /** Resolved settings plus the locations they came from. */
@@ -193,79 +223,88 @@ export interface ResolvedSettings extends TelemetryStatus {
   readonly dryRun: boolean;
 }
 
-/** Resolves every layer. Pure apart from reading the two config files; never throws. */
+/** A layer with the sentence it would give as the reason, were it to decide. */
+interface Candidate extends SettingsLayer {
+  readonly reason: string;
+}
+
+/** Resolves every layer. Pure apart from reading the settings files; never throws. */
 export function resolveSettings(options: TelemetryOptions): ResolvedSettings {
   const env = options.env ?? process.env;
   const names = envNames(options);
   const locs = locations(options, env);
   const problems: SettingsProblem[] = [];
+  const onOff = (b: boolean): string => (b ? "enabled" : "disabled");
 
   const envLayer: Layer = {};
   const envEnabled = env[names.enabled];
   if (envEnabled !== undefined && envEnabled !== "") {
     const b = parseBool(envEnabled);
-    if (b === undefined) problems.push({ where: names.enabled, reason: "must be true or false" });
-    else envLayer.enabled = b;
+    if (b === undefined) {
+      problems.push({ where: names.enabled, reason: "must be true or false (read as false)" });
+      envLayer.enabledInvalid = true;
+    }
+    envLayer.enabled = b ?? false;
   }
   const envEndpoint = nonEmpty(env[names.endpoint]);
   if (envEndpoint !== undefined) envLayer.endpoint = envEndpoint;
   const envKey = env[names.writeKey];
   if (envKey !== undefined) envLayer.writeKey = envKey;
 
-  const project = readConfigLayer(locs.projectConfig, options.settings, problems);
-  // The project file is the global file when the project dir is the home dir's parent of the data dir.
-  const global = locs.globalConfig === locs.projectConfig ? {} : readConfigLayer(locs.globalConfig, options.settings, problems);
-
-  let enabled: boolean;
-  let source: StatusSource;
-  let reason: string;
-  const onOff = (b: boolean): string => (b ? "enabled" : "disabled");
-  if (options.flag !== undefined) {
-    enabled = options.flag;
-    source = "flag";
-    reason = `${onOff(enabled)} by the command-line flag`;
-  } else if (doNotTrack(env)) {
-    // An opt-out wins over an opt-in of the same level.
-    enabled = false;
-    source = "do_not_track";
-    reason = "disabled by DO_NOT_TRACK";
-  } else if (envLayer.enabled !== undefined) {
-    enabled = envLayer.enabled;
-    source = "env";
-    reason = `${onOff(enabled)} by ${names.enabled}`;
-  } else if (project.enabled !== undefined) {
-    enabled = project.enabled;
-    source = "project";
-    reason = `set in ${displayPath(locs.projectConfig, env)}`;
-  } else if (global.enabled !== undefined) {
-    enabled = global.enabled;
-    source = "global";
-    reason = `set in ${displayPath(locs.globalConfig, env)}`;
-  } else {
-    enabled = true;
-    source = "default";
-    reason = "enabled by default";
+  // When the project's settings folder is the data dir itself (run from the home dir), each file is read once.
+  const files: { source: StatusSource; file: string; layer: Layer }[] = [];
+  const seen = new Set<string>();
+  for (const [source, file] of [
+    ["project_secrets", locs.projectSecrets],
+    ["global_secrets", locs.globalSecrets],
+    ["project", locs.projectConfig],
+    ["global", locs.globalConfig],
+  ] as const) {
+    const layer = seen.has(file) ? {} : readConfigLayer(file, options.settings, problems);
+    seen.add(file);
+    files.push({ source, file, layer });
   }
 
-  const layers: SettingsLayer[] = [
-    { source: "flag", value: options.flag, where: "command-line flag of this run" },
-    { source: "do_not_track", value: doNotTrack(env) ? false : undefined, where: "DO_NOT_TRACK" },
-    { source: "env", value: envLayer.enabled, where: names.enabled },
-    { source: "project", value: project.enabled, where: displayPath(locs.projectConfig, env) },
-    { source: "global", value: global.enabled, where: displayPath(locs.globalConfig, env) },
-    { source: "default", value: true, where: "default" },
+  const dnt = doNotTrack(env);
+  const candidates: Candidate[] = [
+    { source: "flag", value: options.flag, where: "command-line flag of this run", reason: `${onOff(options.flag ?? true)} by the command-line flag` },
+    { source: "do_not_track", value: dnt ? false : undefined, where: "DO_NOT_TRACK", reason: "disabled by DO_NOT_TRACK" },
+    {
+      source: "env",
+      value: envLayer.enabled,
+      where: names.enabled,
+      reason: envLayer.enabledInvalid ? `disabled: ${names.enabled} is not true or false` : `${onOff(envLayer.enabled ?? true)} by ${names.enabled}`,
+    },
+    ...files.map(({ source, file, layer }): Candidate => {
+      const where = displayPath(file, env);
+      const b = layer.broken;
+      if (b) {
+        const at = b.line !== undefined ? `:${b.line}${b.column !== undefined ? `:${b.column}` : ""}` : "";
+        return { source, value: false, where, file, broken: b, reason: `disabled: ${where}${at} ${b.reason}` };
+      }
+      const key = `${options.settings.section}.${options.settings.enabled}`;
+      const reason = layer.enabledInvalid ? `disabled: ${key} in ${where} is not true or false` : `set in ${where}`;
+      return { source, value: layer.enabled, where, file, reason };
+    }),
+    { source: "default", value: true, where: "default", reason: "enabled by default" },
   ];
-  const endpoint = envLayer.endpoint ?? project.endpoint ?? global.endpoint ?? options.defaultEndpoint;
+  // The highest layer with a value decides; but an opt-in never overrides a file that cannot be read.
+  let decider = candidates.find((c) => c.value !== undefined)!;
+  if (decider.value === true) decider = candidates.find((c) => c.broken !== undefined) ?? decider;
+
+  const layers: SettingsLayer[] = candidates.map(({ reason: _reason, ...layer }) => layer);
+  const [projectSecrets, globalSecrets, project, global] = files.map((f) => f.layer) as [Layer, Layer, Layer, Layer];
+  const endpoint = envLayer.endpoint ?? projectSecrets.endpoint ?? globalSecrets.endpoint ?? project.endpoint ?? global.endpoint ?? options.defaultEndpoint;
   let batchUrl = batchUrlOf(endpoint);
   if (batchUrl === undefined) {
     problems.push({ where: "endpoint", reason: `not an http(s) URL: telemetry will not be sent` });
     batchUrl = "";
   }
-  const writeKey = envLayer.writeKey ?? project.writeKey ?? global.writeKey;
+  const writeKey = envLayer.writeKey ?? projectSecrets.writeKey ?? globalSecrets.writeKey ?? project.writeKey ?? global.writeKey;
   return {
-    enabled,
-    source,
-    reason,
+    enabled: decider.value === true,
+    source: decider.source,
+    reason: decider.reason,
     endpoint,
     batchUrl,
     writeKeySet: writeKey !== undefined && writeKey !== "",

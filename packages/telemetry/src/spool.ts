@@ -1,13 +1,14 @@
 /**
  * The on-disk spool in the global data dir: events that are waiting for a sender. The host writes one file per
- * exit (mode 0600, atomically); a sender claims files by renaming them (so no two senders deliver the same file),
- * deletes what was delivered and puts back what it could not deliver. Bounded in files, bytes and age; every
- * drop is counted. File names carry time and size (`<ms>-<rand>-<bytes>.json`) so caps need no `stat`.
+ * exit (mode 0600, created exclusively, then renamed); a sender claims files by renaming them (so no two senders
+ * deliver the same file), deletes what was delivered and puts back what it could not deliver. Bounded in files,
+ * bytes and age; every drop is counted. A file's size and age are read from the file itself (`lstat`), never from
+ * its name, and anything but a regular file is ignored: a planted name cannot slip past the caps.
  */
-import {
-  appendFileSync, mkdirSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync,
-} from "node:fs";
+import { lstatSync, readdirSync, renameSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
+import { MAX_CONFIG_BYTES, appendToOwnFile, makePrivateDir, readOwnFile, writeNewFile } from "./files.js";
+import { telemetryFiles } from "./datadir.js";
 import type { DeliveryJob } from "./deliver.js";
 import { randomHex32 } from "./random.js";
 
@@ -23,24 +24,22 @@ export interface SpoolLimits {
 
 export const DEFAULT_SPOOL_LIMITS: SpoolLimits = { maxFiles: 2000, maxBytes: 4 * 1024 * 1024, maxAgeMs: 7 * 24 * 3600 * 1000 };
 
-/** `<dataDir>/telemetry`: the spool, the sender lock, the breaker state and the drop counter. */
-export function telemetryDir(dataDir: string): string {
-  return join(dataDir, "telemetry");
-}
+/** The spool folder of a data dir. */
 export function spoolDir(dataDir: string): string {
-  return join(telemetryDir(dataDir), "spool");
+  return telemetryFiles(dataDir).spool;
 }
 
-/** A spooled file as its name describes it. */
+/** A spooled file: its name, and its age and size as the file system reports them. */
 export interface SpoolEntry {
   readonly name: string;
   readonly createdMs: number;
   readonly bytes: number;
 }
 
+/** `<ms>-<rand>-<bytes>.json`: the name orders files; its numbers are not trusted for caps. */
 const NAME = /^(\d+)-([0-9a-f]+)-(\d+)\.json$/;
 
-/** Waiting files, oldest first (claimed and temporary files are not listed). */
+/** Waiting files, oldest first (claimed and temporary files, links and other non-files are not listed). */
 export function listSpool(dir: string): SpoolEntry[] {
   let names: string[];
   try {
@@ -51,7 +50,11 @@ export function listSpool(dir: string): SpoolEntry[] {
   const out: SpoolEntry[] = [];
   for (const name of names) {
     const m = NAME.exec(name);
-    if (m) out.push({ name, createdMs: Number(m[1]), bytes: Number(m[3]) });
+    if (!m) continue;
+    const st = lstatSync(join(dir, name), { throwIfNoEntry: false });
+    if (!st?.isFile()) continue;
+    // A name from the future does not make a file young: the older of name and mtime counts.
+    out.push({ name, createdMs: Math.min(Number(m[1]), st.mtimeMs), bytes: st.size });
   }
   return out.sort((a, b) => a.createdMs - b.createdMs || a.name.localeCompare(b.name));
 }
@@ -60,7 +63,7 @@ export function listSpool(dir: string): SpoolEntry[] {
 export function countDropped(dataDir: string, n: number): void {
   if (n <= 0) return;
   try {
-    appendFileSync(join(telemetryDir(dataDir), "dropped.log"), `${n}\n`, { mode: 0o600 });
+    appendToOwnFile(telemetryFiles(dataDir).dropped, `${n}\n`);
   } catch {
     /* best effort */
   }
@@ -68,21 +71,25 @@ export function countDropped(dataDir: string, n: number): void {
 
 /** Messages dropped so far on this machine (queue full, over caps, too old, refused for good). */
 export function droppedCount(dataDir: string): number {
+  // One short line per drop: 1 MB is some 300,000 drops; a longer log is not read (the count shows 0).
+  const text = readOwnFile(telemetryFiles(dataDir).dropped, MAX_CONFIG_BYTES) ?? "";
+  return text.split("\n").reduce((sum, l) => sum + (Number(l) || 0), 0);
+}
+
+/** Reads a spooled job (a claimed file, or the name of a waiting one); undefined when unusable. */
+export function readSpooled(path: string, maxBytes: number): DeliveryJob | undefined {
+  const text = readOwnFile(path, maxBytes);
+  if (text === undefined) return undefined;
   try {
-    return readFileSync(join(telemetryDir(dataDir), "dropped.log"), "utf8")
-      .split("\n")
-      .reduce((sum, l) => sum + (Number(l) || 0), 0);
+    const j = JSON.parse(text) as DeliveryJob;
+    return typeof j.url === "string" && Array.isArray(j.messages) ? j : undefined;
   } catch {
-    return 0;
+    return undefined;
   }
 }
 
-function messagesIn(dir: string, name: string): number {
-  try {
-    return (JSON.parse(readFileSync(join(dir, name), "utf8")) as DeliveryJob).messages.length;
-  } catch {
-    return 0;
-  }
+function messagesIn(dir: string, name: string, maxBytes: number): number {
+  return readSpooled(join(dir, name), maxBytes)?.messages.length ?? 0;
 }
 
 /** Drops files that are too old, then the oldest ones until `extraFiles`/`extraBytes` more would fit. */
@@ -95,7 +102,7 @@ export function enforceLimits(dataDir: string, limits: SpoolLimits, extraFiles =
   for (const e of entries) {
     const expired = now - e.createdMs > limits.maxAgeMs;
     if (!expired && files <= limits.maxFiles && bytes <= limits.maxBytes) break;
-    const n = messagesIn(dir, e.name);
+    const n = messagesIn(dir, e.name, limits.maxBytes);
     try {
       unlinkSync(join(dir, e.name));
       dropped += n;
@@ -116,7 +123,7 @@ export function spoolWrite(dataDir: string, job: DeliveryJob, limits: SpoolLimit
   if (job.messages.length === 0) return true;
   const dir = spoolDir(dataDir);
   try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    makePrivateDir(dir);
     const text = JSON.stringify({ url: job.url, writeKey: job.writeKey, messages: job.messages });
     const bytes = Buffer.byteLength(text);
     if (bytes > limits.maxBytes) {
@@ -127,7 +134,7 @@ export function spoolWrite(dataDir: string, job: DeliveryJob, limits: SpoolLimit
     const rand = randomHex32().slice(0, 12);
     const name = `${Date.now()}-${rand}-${bytes}.json`;
     const tmp = join(dir, `.${name}.tmp`);
-    writeFileSync(tmp, text, { mode: 0o600, flag: "wx" });
+    writeNewFile(tmp, text);
     renameSync(tmp, join(dir, name));
     return true;
   } catch {

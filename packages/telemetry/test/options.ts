@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { TelemetryOptions } from "../src/index.js";
 import { tempDir } from "../src/testing.js";
@@ -8,8 +8,10 @@ export function testHost(extra: Partial<TelemetryOptions> & { env?: NodeJS.Proce
   options: TelemetryOptions;
   home: string;
   project: string;
-  writeGlobal(toml: string): string;
-  writeProject(toml: string): string;
+  writeGlobal(toml: string, name?: string): string;
+  writeProject(toml: string, name?: string): string;
+  /** Removes the host's folders (for `t.after`). */
+  cleanup(): void;
 } {
   const home = tempDir("tel-home-");
   const project = tempDir("tel-proj-");
@@ -26,11 +28,21 @@ export function testHost(extra: Partial<TelemetryOptions> & { env?: NodeJS.Proce
     ...extra,
     env,
   };
-  const write = (dir: string, toml: string): string => {
+  const write = (dir: string, toml: string, name = "config.toml"): string => {
     mkdirSync(join(dir, ".acme"), { recursive: true });
-    const f = join(dir, ".acme", "config.toml");
+    const f = join(dir, ".acme", name);
     writeFileSync(f, toml);
     return f;
   };
-  return { options, home, project, writeGlobal: (t) => write(home, t), writeProject: (t) => write(project, t) };
+  return {
+    options,
+    home,
+    project,
+    writeGlobal: (t, name) => write(home, t, name),
+    writeProject: (t, name) => write(project, t, name),
+    cleanup: () => {
+      rmSync(home, { recursive: true, force: true });
+      rmSync(project, { recursive: true, force: true });
+    },
+  };
 }

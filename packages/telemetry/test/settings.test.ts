@@ -1,5 +1,8 @@
-import { test } from "node:test";
+import { describe, test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { closeSync, mkdirSync, openSync, symlinkSync, truncateSync } from "node:fs";
+import { join } from "node:path";
 import { batchUrlOf, resolveSettings } from "../src/index.js";
 import { testHost } from "./options.js";
 
@@ -70,28 +73,141 @@ test("the flag of this invocation beats everything", () => {
   assert.equal(off.enabled, false);
 });
 
-test("a broken config file is a problem with file and line, and is treated as silent", () => {
-  const h = testHost();
-  h.writeGlobal("[runtime]\ntelemetry = false\n");
-  const f = h.writeProject("# comment\n[runtime\ntelemetry = false\n");
-  const s = resolveSettings(h.options);
-  assert.equal(s.source, "global");
-  assert.equal(s.problems.length, 1);
-  assert.equal(s.problems[0]?.where, f);
-  assert.equal(s.problems[0]?.line, 2);
-  assert.ok(s.problems[0]?.reason);
+describe("fail closed: a settings file that exists but cannot be used turns telemetry off for the run", () => {
+  /** A host whose every opt-in layer says yes, and whose global config.toml is `broken` by `make`. */
+  function optedInEverywhere(t: TestContext, flag?: boolean): ReturnType<typeof testHost> {
+    const h = testHost({ env: { RUNTIME__TELEMETRY: "true" }, ...(flag === undefined ? {} : { flag }) });
+    t.after(h.cleanup);
+    h.writeProject("[runtime]\ntelemetry = true\n");
+    return h;
+  }
+
+  test("a syntax error: off, and the reason names the file with line:col; no opt-in overrides it, not even the flag", (t) => {
+    for (const flag of [undefined, true]) {
+      const h = optedInEverywhere(t, flag);
+      const f = h.writeGlobal("[runtime]\ntelemetry = fals\n");
+      const s = resolveSettings(h.options);
+      assert.equal(s.enabled, false);
+      assert.equal(s.source, "global");
+      assert.equal(s.reason, "disabled: ~/.acme/config.toml:2:13 is not valid TOML (invalid value)");
+      assert.deepEqual(s.problems, [{ where: f, line: 2, column: 13, reason: "is not valid TOML (invalid value)", disables: true }]);
+      assert.equal(s.layers.find((l) => l.source === "global")?.value, false);
+    }
+  });
+
+  test("not a regular file, /dev/zero behind a symlink, a FIFO, over 1 MB: each off at once, nothing read past the bounds", (t) => {
+    const cases: [string, (f: string) => void, string][] = [
+      ["a folder", (f) => mkdirSync(f), "is not a regular file"],
+      ["a symlink to /dev/zero", (f) => symlinkSync("/dev/zero", f), "is not a regular file"],
+      ["a FIFO nobody writes to", (f) => execFileSync("mkfifo", [f]), "is not a regular file"],
+      ["300 MB (sparse)", (f) => { closeSync(openSync(f, "w")); truncateSync(f, 300 * 1024 * 1024); }, "is larger than 1 MB"],
+    ];
+    for (const [name, make, reason] of cases) {
+      const h = optedInEverywhere(t);
+      mkdirSync(join(h.home, ".acme"));
+      const f = join(h.home, ".acme", "config.toml");
+      make(f);
+      const started = performance.now();
+      const s = resolveSettings(h.options);
+      assert.ok(performance.now() - started < 1000, `${name}: resolved at normal speed`);
+      assert.equal(s.enabled, false, name);
+      assert.equal(s.reason, `disabled: ~/.acme/config.toml ${reason}`, name);
+      assert.equal(s.problems[0]?.where, f);
+    }
+  });
+
+  test("a higher layer that already says off stays the reason", (t) => {
+    const h = testHost({ env: { DO_NOT_TRACK: "1" } });
+    t.after(h.cleanup);
+    h.writeGlobal("[runtime\n");
+    const s = resolveSettings(h.options);
+    assert.equal(s.source, "do_not_track");
+    assert.equal(s.problems.length, 1);
+  });
+
+  test("a broken file below an opt-out still decides: it might have said on, but not above it", (t) => {
+    const h = testHost();
+    t.after(h.cleanup);
+    h.writeProject("[runtime\n");
+    h.writeGlobal("[runtime]\ntelemetry = false\n");
+    assert.equal(resolveSettings(h.options).source, "project");
+  });
+
+  test("a [runtime] that is not a table counts as a broken file", (t) => {
+    const h = testHost();
+    t.after(h.cleanup);
+    h.writeGlobal('runtime = "yes"\n');
+    assert.equal(resolveSettings(h.options).reason, "disabled: ~/.acme/config.toml has a [runtime] that is not a table");
+  });
+
+  test("a symlinked config file (a dotfiles repository) is read as any other", (t) => {
+    const h = testHost();
+    t.after(h.cleanup);
+    const real = h.writeProject("[runtime]\ntelemetry = false\n", "real.toml");
+    mkdirSync(join(h.home, ".acme"));
+    symlinkSync(real, join(h.home, ".acme", "config.toml"));
+    const s = resolveSettings(h.options);
+    assert.deepEqual([s.enabled, s.source, s.problems], [false, "global", []]);
+  });
 });
 
-test("a wrongly typed value or env value is a problem naming the key", () => {
+test("a switch value that is not true or false counts as off, with a problem naming the key", (t) => {
   const h = testHost({ env: { RUNTIME__TELEMETRY: "maybe" } });
-  h.writeGlobal('[runtime]\ntelemetry = "sometimes"\n');
+  t.after(h.cleanup);
   const s = resolveSettings(h.options);
-  assert.equal(s.source, "default");
-  assert.deepEqual(
-    s.problems.map((p) => p.reason),
-    ["must be true or false", "runtime.telemetry must be true or false"],
-  );
-  assert.equal(s.problems[0]?.where, "RUNTIME__TELEMETRY");
+  assert.deepEqual([s.enabled, s.source, s.reason], [false, "env", "disabled: RUNTIME__TELEMETRY is not true or false"]);
+  assert.deepEqual(s.problems, [{ where: "RUNTIME__TELEMETRY", reason: "must be true or false (read as false)" }]);
+
+  const g = testHost();
+  t.after(g.cleanup);
+  g.writeGlobal('[runtime]\ntelemetry = "sometimes"\n');
+  const f = resolveSettings(g.options);
+  assert.deepEqual([f.enabled, f.source, f.reason], [false, "global", "disabled: runtime.telemetry in ~/.acme/config.toml is not true or false"]);
+  assert.equal(f.problems[0]?.reason, "runtime.telemetry must be true or false (read as false)");
+});
+
+test("an endpoint of the wrong type in a file: nothing is sent (not the default endpoint instead)", (t) => {
+  const h = testHost();
+  t.after(h.cleanup);
+  h.writeProject("[runtime]\ntelemetry_endpoint = 8080\n");
+  const s = resolveSettings(h.options);
+  assert.equal(s.batchUrl, "");
+  assert.ok(s.problems.some((p) => p.reason === "runtime.telemetry_endpoint must be a URL string (nothing is sent)"));
+});
+
+describe("secrets.toml, dlt's order: env > project secrets > global secrets > project config > global config", () => {
+  test("each layer beats the ones below it", (t) => {
+    const h = testHost();
+    t.after(h.cleanup);
+    h.writeGlobal("[runtime]\ntelemetry = true\n");
+    h.writeProject("[runtime]\ntelemetry = true\n");
+    h.writeGlobal("[runtime]\ntelemetry = false\n", "secrets.toml");
+    assert.deepEqual([resolveSettings(h.options).source, resolveSettings(h.options).reason], ["global_secrets", "set in ~/.acme/secrets.toml"]);
+    h.writeProject("[runtime]\ntelemetry = true\n", "secrets.toml");
+    assert.deepEqual([resolveSettings(h.options).enabled, resolveSettings(h.options).source], [true, "project_secrets"]);
+    const e = testHost({ env: { RUNTIME__TELEMETRY: "false" }, cwd: h.project });
+    t.after(e.cleanup);
+    assert.equal(resolveSettings({ ...e.options, env: { ...e.options.env, HOME: h.home } }).source, "env");
+  });
+
+  test("the write key and the endpoint usually live in secrets.toml", (t) => {
+    const h = testHost();
+    t.after(h.cleanup);
+    h.writeGlobal('[runtime]\ntelemetry_endpoint = "http://config.invalid"\ntelemetry_write_key = "from-config"\n');
+    h.writeGlobal('[runtime]\ntelemetry_endpoint = "http://secrets.invalid"\ntelemetry_write_key = "from-secrets"\n', "secrets.toml");
+    const s = resolveSettings(h.options);
+    assert.deepEqual([s.batchUrl, s.writeKey], ["http://secrets.invalid/v1/batch", "from-secrets"]);
+  });
+
+  test("a secrets.toml that cannot be parsed turns telemetry off like a broken config.toml", (t) => {
+    const h = testHost();
+    t.after(h.cleanup);
+    h.writeProject('[runtime]\ntelemetry_segment_write_key = "abc\n', "secrets.toml");
+    const s = resolveSettings(h.options);
+    assert.equal(s.enabled, false);
+    assert.equal(s.source, "project_secrets");
+    assert.match(s.reason, /^disabled: .*\.acme\/secrets\.toml:2:\d+ is not valid TOML/);
+  });
 });
 
 test("endpoint: env > project > global > default; base URL gets /v1/batch, /v1/track and /v1/batch are kept", () => {

@@ -5,13 +5,12 @@
  * argument). Never calls `process.exit`.
  */
 import { Command, CommanderError } from "commander";
-import { ConfigFileError } from "../config-file.js";
 import { VERSION } from "../package-json.js";
 import { registerInit } from "./commands/init.js";
 import { registerTelemetry } from "./commands/telemetry.js";
 import { processIo, type CliIo } from "./io.js";
 import { CliSession } from "./session.js";
-import { persistTelemetry, reportSwitch } from "./settings.js";
+import { persistTelemetry, reportSwitch, TelemetrySwitchError } from "./settings.js";
 import { similar } from "./suggest.js";
 
 export type { CliIo } from "./io.js";
@@ -77,8 +76,9 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
   try {
     await buildProgram(session).parseAsync([...argv], { from: "user" });
   } catch (e) {
-    if (e instanceof ConfigFileError) {
-      io.err(`error: cannot update config file ${e.message}\n`);
+    if (e instanceof TelemetrySwitchError) {
+      // Nothing ran and nothing is sent: the switch was refused before any command.
+      io.err(`error: ${e.message}\n`);
       return 1;
     }
     if (e instanceof CommanderError) {

@@ -8,7 +8,7 @@ import { isCiRun, type EventProperties, type Telemetry } from "@dlt-ts/telemetry
 import { dltEvents, type DltEvents } from "../events.js";
 import { dltTelemetry } from "../telemetry.js";
 import type { CliIo } from "./io.js";
-import { checkSettings } from "./settings.js";
+import { warnAboutSettings } from "./settings.js";
 
 /** The catalogue's command events: `command_<name>`. */
 export type CommandEvent = Extract<keyof DltEvents, `command_${string}`>;
@@ -39,14 +39,12 @@ export class CliSession {
   /**
    * Runs a command's body, timed, and records `event` with `properties` when it ends. The properties are given
    * up front, from the command line, so even a command that fails early reports what was asked for. An exception
-   * is reported on stderr and is exit code 1.
+   * is reported on stderr and is exit code 1. Settings that cannot be used are warned about, and never stop the
+   * command (a settings file that cannot be read has turned telemetry off for this run).
    */
   async run<E extends CommandEvent>(event: E, properties: CommandProperties<E>, body: () => Promise<number>): Promise<void> {
-    if (!checkSettings(this.io)) {
-      this.exitCode = 1;
-      return;
-    }
     const telemetry = this.client();
+    warnAboutSettings(this.io, telemetry.status.problems);
     if (telemetry.status.enabled && this.io.errIsTty && !isCiRun(process.env) && telemetry.noticeNeeded()) {
       this.io.err(NOTICE);
       telemetry.markNoticeShown();

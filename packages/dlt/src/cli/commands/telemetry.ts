@@ -14,7 +14,10 @@ export function formatExplanation(x: TelemetryExplanation): string {
   const show = (v: boolean | undefined): string => (v === undefined ? "-" : v ? "on" : "off");
   const lines = ["", "Layers (highest first):"];
   for (const l of x.layers) {
-    lines.push(`  ${l.decides ? "*" : " "} ${l.source.padEnd(13)} ${show(l.value).padEnd(4)} ${l.where}`);
+    // A file that cannot be used counts as an opt-out: say why next to it.
+    const b = l.broken;
+    const why = b ? `${b.line !== undefined ? `:${b.line}${b.column !== undefined ? `:${b.column}` : ""}` : ""} ${b.reason}: counts as off` : "";
+    lines.push(`  ${l.decides ? "*" : " "} ${l.source.padEnd(15)} ${show(l.value).padEnd(4)} ${l.where}${why}`);
   }
   lines.push("  (* decides)", "");
   lines.push(`Endpoint:  ${x.endpoint}`);

@@ -1,0 +1,83 @@
+// Files in the data dir cannot be turned against the user: no write goes through a link planted there, files are
+// private, and the spool's caps read sizes from the files themselves.
+import { test, type TestContext } from "node:test";
+import assert from "node:assert/strict";
+import { lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createTelemetry } from "../src/index.js";
+import { readBounded } from "../src/files.js";
+import { countDropped, enforceLimits, listSpool } from "../src/spool.js";
+import { recordFailure, readBreaker } from "../src/state.js";
+import { testHost } from "./options.js";
+
+/** A data dir with its telemetry folder, and a file of the user's that a planted link points to. */
+function plantedDir(t: TestContext): { dataDir: string; tdir: string; victim: string } {
+  const root = mkdtempSync(join(tmpdir(), "tel-datadir-"));
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  const dataDir = join(root, ".acme");
+  const tdir = join(dataDir, "telemetry");
+  mkdirSync(tdir, { recursive: true });
+  const victim = join(root, "precious.txt");
+  writeFileSync(victim, "the user's own file\n");
+  return { dataDir, tdir, victim };
+}
+
+test("dropped.log is never appended through a symlink", (t) => {
+  const d = plantedDir(t);
+  symlinkSync(d.victim, join(d.tdir, "dropped.log"));
+  countDropped(d.dataDir, 3);
+  assert.equal(readFileSync(d.victim, "utf8"), "the user's own file\n");
+});
+
+test("the breaker's temp file: a link at the predictable old name is not written through; breaker.json is 0600", (t) => {
+  const d = plantedDir(t);
+  symlinkSync(d.victim, join(d.tdir, `breaker.json.${process.pid}.tmp`));
+  recordFailure(d.dataDir, { threshold: 5, baseMs: 1000, maxMs: 1000 });
+  assert.equal(readFileSync(d.victim, "utf8"), "the user's own file\n");
+  assert.equal(readBreaker(d.dataDir).failures, 1);
+  assert.equal(statSync(join(d.tdir, "breaker.json")).mode & 0o777, 0o600);
+  assert.deepEqual(readdirSync(d.tdir).filter((f) => f.endsWith(".tmp") && !f.includes(String(process.pid))), [], "no temp file left");
+});
+
+test("the notice file is created exclusively: a planted link is not written through", (t) => {
+  const h = testHost();
+  t.after(h.cleanup);
+  mkdirSync(join(h.home, ".acme"));
+  const victim = join(h.home, "precious.txt");
+  writeFileSync(victim, "mine\n");
+  symlinkSync(victim, join(h.home, ".acme", "telemetry-notice-shown"));
+  const telemetry = createTelemetry(h.options);
+  telemetry.markNoticeShown();
+  assert.equal(readFileSync(victim, "utf8"), "mine\n");
+});
+
+test("the library creates the data dir 0700 and its files 0600", (t) => {
+  const h = testHost();
+  t.after(h.cleanup);
+  createTelemetry(h.options).markNoticeShown();
+  assert.equal(statSync(join(h.home, ".acme")).mode & 0o777, 0o700);
+  assert.equal(statSync(join(h.home, ".acme", "telemetry-notice-shown")).mode & 0o777, 0o600);
+});
+
+test("a spool file's size comes from the file, not its name; links and other non-files are not spool files", (t) => {
+  const d = plantedDir(t);
+  const spool = join(d.tdir, "spool");
+  mkdirSync(spool);
+  // Named as 1 byte, holding 3 MB.
+  writeFileSync(join(spool, `${Date.now() - 1000}-aaaa-1.json`), JSON.stringify({ url: "http://127.0.0.1:9", messages: ["x".repeat(3 * 1024 * 1024)] }));
+  symlinkSync("/dev/zero", join(spool, `${Date.now()}-bbbb-1.json`));
+  const listed = listSpool(spool);
+  assert.equal(listed.length, 1);
+  assert.ok(listed[0]!.bytes > 3 * 1024 * 1024);
+  enforceLimits(d.dataDir, { maxFiles: 100, maxBytes: 1024 * 1024, maxAgeMs: 3600_000 });
+  assert.deepEqual(listSpool(spool), [], "the oversized file went by the byte cap");
+  assert.ok(lstatSync(join(spool, readdirSync(spool)[0]!)).isSymbolicLink(), "the link was never opened");
+});
+
+test("bounded reads still read /proc files, which report a size of 0", () => {
+  if (process.platform !== "linux") return;
+  const r = readBounded("/proc/self/stat", { maxBytes: 4096, followSymlinks: true });
+  assert.equal(r.kind, "text");
+  assert.match(r.kind === "text" ? r.text : "", new RegExp(`^${process.pid} `));
+});
