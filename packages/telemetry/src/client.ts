@@ -91,7 +91,10 @@ export interface Telemetry {
    * An exception counts as failure and is rethrown unchanged.
    */
   timed<T>(category: string, name: string, fn: () => T | Promise<T>, properties?: Properties): Promise<T>;
-  /** Sends what is queued now; resolves when done (or given up), never rejects. */
+  /**
+   * Sends what is queued now; resolves when done (or given up, within two request timeouts), never rejects. The
+   * process stays alive while it is pending, so awaiting it as the last step of a script works.
+   */
   flush(): Promise<void>;
   /** Stops background sending and hands what is still queued to a detached sender, so the host can exit at once. */
   shutdown(): Promise<void>;
@@ -211,7 +214,7 @@ class ActiveTelemetry implements Telemetry {
     }
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      void this.flush();
+      void this.send();
     }, ms);
     this.timer.unref();
   }
@@ -228,7 +231,16 @@ class ActiveTelemetry implements Telemetry {
   }
 
   flush(): Promise<void> {
-    if (this.sending) return this.sending.then(() => this.flush());
+    // The host awaits this one: the process stays alive until it settles (within two request timeouts: one for a
+    // background send under way, one for ours). Without a ref'd handle a script whose last step is `await
+    // telemetry.flush()` would end before it resolves, with Node's exit code 13 (an unsettled top-level await).
+    const hold = setTimeout(() => undefined, 2 * this.requestTimeoutMs + 1000);
+    return this.send().finally(() => clearTimeout(hold));
+  }
+
+  /** Sends what is queued; its sockets and timers never keep the host alive (a background flush uses it as is). */
+  private send(): Promise<void> {
+    if (this.sending) return this.sending.then(() => this.send());
     if (this.timer !== undefined) {
       clearTimeout(this.timer);
       this.timer = undefined;

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createTelemetry, MAX_BATCH_BYTES } from "../src/index.js";
-import { startFakeCollector } from "../src/testing.js";
+import { startFakeCollector, timeExit } from "../src/testing.js";
 import { testHost } from "./options.js";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -178,4 +178,27 @@ test("track never throws, whatever it is given", () => {
   assert.doesNotThrow(() => t.track("x", "y", cyclic as never));
   assert.doesNotThrow(() => t.track("x", "y", null as never));
   assert.doesNotThrow(() => t.track(undefined as never, 5 as never));
+});
+
+test("a script whose last step is `await telemetry.flush()` waits for it and exits 0 (not Node's 13 for an unsettled await)", async () => {
+  const rx = await startFakeCollector();
+  try {
+    const { options, home } = testHost();
+    const script = `
+      const { createTelemetry } = await import(${JSON.stringify(new URL("../src/index.js", import.meta.url).href)});
+      const t = createTelemetry(${JSON.stringify({ ...options, env: undefined, cwd: home })});
+      t.track("script", "done", { success: true });
+      await t.flush();
+      console.log(JSON.stringify(t.stats()));
+    `;
+    // Asynchronously: the fake collector answers from this process.
+    const r = await timeExit(process.execPath, ["--input-type=module", "-e", script], {
+      env: { PATH: process.env["PATH"], HOME: home, TMPDIR: home, RUNTIME__TELEMETRY_ENDPOINT: rx.url },
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal((JSON.parse(r.stdout) as { delivered: number }).delivered, 1);
+    assert.equal(rx.events.length, 1);
+  } finally {
+    await rx.close();
+  }
 });

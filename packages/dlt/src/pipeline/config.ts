@@ -2,17 +2,17 @@
  * Source configuration as dlt reads it: `[sources.<name>]` of `.dlt/config.toml` (and `.dlt/secrets.toml`) in the
  * project, overridden by env `SOURCES__<NAME>__<KEY>`.
  */
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { MAX_CONFIG_BYTES, readBounded } from "@dlt-ts/telemetry";
 import { parse } from "smol-toml";
 
 function section(file: string, name: string): Record<string, unknown> {
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch {
-    return {};
-  }
+  // Bounded as the telemetry settings are: a `.dlt/config.toml` that is a FIFO or a link to /dev/zero (a hostile
+  // repository) fails at once instead of hanging the pipeline.
+  const read = readBounded(file, { maxBytes: MAX_CONFIG_BYTES, followSymlinks: true });
+  if (read.kind === "absent") return {};
+  if (read.kind === "unreadable") throw new Error(`${file} ${read.reason}`);
+  const text = read.text;
   let doc: Record<string, unknown>;
   try {
     doc = parse(text) as Record<string, unknown>;
