@@ -77,7 +77,7 @@ test("stored message is stamped as Segment does; odd values never fail a commit;
   assert.equal(o["event_category"], "7");
   assert.equal(o["destination_name"], '{"nested":true}');
   assert.equal(String(o["event_name"]).length, 200);
-  assert.equal(o["cpu"], 2147483647);
+  assert.equal(o["cpu"], null, "a core count that fits no INTEGER is not a count");
   assert.equal(o["exec_info"], null);
   assert.equal(o["runtime_name"], "python");
   assert.equal(o["runtime_version"], "3.11.4");

@@ -39,9 +39,9 @@ const last24h = (): Record<string, string> => ({ from: String(Date.now() - DAY),
 test("summary, commands and destinations: 30 days by default, and the time range changes them", async () => {
   assert.deepEqual(await api("summary"), [{ events: 21, pipeline_runs: 3, commands: 12, success_rate: Number((19 / 21).toFixed(4)) }]);
   assert.deepEqual(await api("commands"), [{ command: "init", n: 7 }, { command: "telemetry", n: 5 }]);
-  assert.deepEqual(await api("destinations"), [{ destination: "duckdb", runs: 2 }, { destination: "postgres", runs: 1 }]);
+  assert.deepEqual(await api("destinations"), [{ destination: "duckdb", runs: 2, inits: 7 }, { destination: "postgres", runs: 1, inits: 0 }]);
   assert.deepEqual(await api("commands", last24h()), [{ command: "telemetry", n: 5 }, { command: "init", n: 3 }]);
-  assert.deepEqual(await api("destinations", last24h()), [{ destination: "duckdb", runs: 2 }]);
+  assert.deepEqual(await api("destinations", last24h()), [{ destination: "duckdb", runs: 2, inits: 3 }]);
   assert.deepEqual(await api("commands", { event: "command_init" }), [{ command: "init", n: 7 }]);
 });
 
@@ -86,7 +86,7 @@ test("with write keys configured the dashboard needs the read token, never a wri
     assert.equal(k.dashboardUrl, `${k.url}/?token=rt-secret`);
     const page = await get(`${k.url}/?token=rt-secret`);
     assert.equal(page.status, 200);
-    assert.match(page.text, /<script src="\/assets\/uplot\.js"><\/script>/);
+    assert.match(page.text, /<script src="assets\/uplot\.js"><\/script>/);
     assert.equal((await get(`${k.url}/assets/uplot.js`)).status, 200, "assets are served locally");
   } finally {
     await k.close();
