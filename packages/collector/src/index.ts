@@ -41,8 +41,13 @@ export interface CollectorOptions {
   readonly maxBodyBytes?: number;
   /** Events waiting for a commit before 503 (default 50,000). */
   readonly maxPendingEvents?: number;
-  /** Open connections before new ones get 503 (default 1,024). */
+  /**
+   * Open connections (default 1,024). At the cap a new connection takes the place of one idle for `evictIdleMs`
+   * (a keep-alive connection between requests, or one still sending its headers), else it gets 503.
+   */
   readonly maxConnections?: number;
+  /** See `maxConnections` (default 1 s). */
+  readonly evictIdleMs?: number;
   /** Body bytes held across all requests before new bodies get 503 (default 16 MB). */
   readonly maxInflightBytes?: number;
   /** Time to receive a request's headers, ms (default 10 s). */
@@ -90,6 +95,7 @@ export const DEFAULTS = {
   maxBodyBytes: 500 * 1024,
   maxPendingEvents: 50_000,
   maxConnections: 1024,
+  evictIdleMs: 1000,
   maxInflightBytes: 16 * 1024 * 1024,
   headersTimeoutMs: 10_000,
   requestTimeoutMs: 30_000,
@@ -141,6 +147,7 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Co
       maxBodyBytes: options.maxBodyBytes ?? DEFAULTS.maxBodyBytes,
       maxPendingEvents: options.maxPendingEvents ?? DEFAULTS.maxPendingEvents,
       maxConnections: options.maxConnections ?? DEFAULTS.maxConnections,
+      evictIdleMs: options.evictIdleMs ?? DEFAULTS.evictIdleMs,
       maxInflightBytes: options.maxInflightBytes ?? DEFAULTS.maxInflightBytes,
       headersTimeoutMs: options.headersTimeoutMs ?? DEFAULTS.headersTimeoutMs,
       requestTimeoutMs: options.requestTimeoutMs ?? DEFAULTS.requestTimeoutMs,

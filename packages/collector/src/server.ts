@@ -30,6 +30,8 @@ export interface ServerOptions extends ClientLimits {
   readonly basePath: string;
   /** How long a connection may stay idle during a graceful stop before it is closed (ms). */
   readonly drainIdleMs: number;
+  /** At the connection cap, how long a connection must have been idle to give its place to a new one (ms). */
+  readonly evictIdleMs: number;
   /** How long a graceful stop waits for requests under way before it cuts their connections (ms). */
   readonly drainTimeoutMs: number;
   /** Where storage failures are logged (one line each, no newline). */
@@ -77,7 +79,7 @@ export async function listen(store: EventStore, host: string, port: number, opts
   const committer = new GroupCommitter(store, opts.maxPendingEvents);
   const health = new StoreHealth(() => store.probe(), opts.log);
   const inflight = new InflightBytes(opts.maxInflightBytes);
-  const connections = new Connections(opts.maxConnections, opts.drainIdleMs);
+  const connections = new Connections(opts.maxConnections, opts.drainIdleMs, opts.evictIdleMs);
 
   const tracking = (route: Route): Handler => async (req, res, _url, _path, expectsContinue) => {
     if (req.method !== "POST") return fail(res, 405, `use POST for ${req.url ?? "/"}`, { allow: "POST" });

@@ -80,13 +80,13 @@ test("headers and whole requests have time limits: a slow client gets 408 and is
 });
 
 test("past the cap on open connections, a new one is answered 503 + Retry-After and closed", async () => {
-  await withCollector({ maxConnections: 2 }, async (url) => {
+  await withCollector({ maxConnections: 2, evictIdleMs: 60_000 }, async (url) => {
+    // Two connections hold the places, each with a request under way (its body not yet complete).
     const held = [new RawClient(url), new RawClient(url)];
-    // Both are open (and counted) once each has answered a request.
+    const body = JSON.stringify({ batch: [dltEvent()] });
     for (const h of held) {
-      const body = JSON.stringify({ batch: [dltEvent()] });
-      h.write(head("/v1/batch", { "content-length": Buffer.byteLength(body) }) + body);
-      await h.waitFor(/\{"success":true\}$/, 5000);
+      h.write(head("/v1/batch", { "content-length": Buffer.byteLength(body), expect: "100-continue" }));
+      await h.waitFor(/^HTTP\/1\.1 100 Continue/, 5000);
     }
     const third = new RawClient(url);
     third.write(head("/v1/batch", { "content-length": 2 }) + "{}");
@@ -94,11 +94,27 @@ test("past the cap on open connections, a new one is answered 503 + Retry-After 
     assert.match(answer, /^HTTP\/1\.1 503 /);
     assert.match(answer, /retry-after: 1/i);
     await third.waitClosed(2000);
+    // The held requests complete normally; once one connection is gone a new one is served.
+    for (const h of held) h.write(body);
+    for (const h of held) await h.waitFor(/\{"success":true\}$/, 5000);
     await held[0]!.destroy();
-    // A slot is free again: a new connection is served.
     const r = await pollUntil(() => post(url, "/v1/batch", { batch: [dltEvent()] }), (r) => r.status === 200);
     assert.equal(r.status, 200);
     await held[1]!.destroy();
+  });
+});
+
+test("at the cap, a connection that has sat idle (slowloris headers) gives its place to a new one", async () => {
+  await withCollector({ maxConnections: 2, evictIdleMs: 200 }, async (url) => {
+    // Two connections that never finish their headers.
+    const slow = [new RawClient(url), new RawClient(url)];
+    for (const s of slow) s.write("POST /v1/batch HTTP/1.1\r\nhost: collector\r\n");
+    // Once they have been idle long enough, a client that sends its request at once is served in the place of one.
+    const r = await pollUntil(() => post(url, "/v1/batch", { batch: [dltEvent()] }), (r) => r.status === 200);
+    assert.equal(r.status, 200);
+    await Promise.race(slow.map((s) => s.waitClosed(2000)));
+    assert.equal(slow.filter((s) => s.received === "").length, 2, "an evicted connection is closed without an answer");
+    for (const s of slow) await s.destroy();
   });
 });
 
