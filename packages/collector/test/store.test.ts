@@ -37,6 +37,24 @@ test("the scratch file is beside the database, mode 0600, and a leftover of a ki
   }
 });
 
+test("a database made before the source_name and destination_type columns gets them at open, and takes dlt 1.x events", async () => {
+  const db = tempDb();
+  const old = await DuckDbStore.open(db);
+  await old.query("ALTER TABLE events DROP COLUMN source_name");
+  await old.query("ALTER TABLE events DROP COLUMN destination_type");
+  await old.query("INSERT INTO events (message_id, type, \"timestamp\", received_at, message) VALUES ('old', 'track', now(), now(), '{}')");
+  await old.close();
+  const store = await DuckDbStore.open(db);
+  try {
+    const e = stamp(dltEvent({ properties: { source_name: "chess", destination_type: "duckdb" } }), "track", Date.now(), new Date().toISOString(), null);
+    assert.equal(await store.insert([e]), 1);
+    assert.deepEqual(await store.query("SELECT source_name, destination_type FROM events WHERE message_id = ?", [e.messageId]), [{ source_name: "chess", destination_type: "duckdb" }]);
+    assert.equal(await count(store), 2);
+  } finally {
+    await store.close();
+  }
+});
+
 test("the collector writes nothing to the temp dir", async () => {
   const tmp = tempDir("collector-tmp-");
   const { child, url } = await startChild(["--port", "0", "--db", tempDb()], { TMPDIR: tmp });
