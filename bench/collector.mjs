@@ -4,7 +4,7 @@
 // Targets (2 cores): >= 0.6 of the baseline's events/s, >= 100,000 events/s, p99 <= 50 ms, RSS flat.
 // Usage: node bench/collector.mjs [seconds, default 20] [connections, default 8]
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -60,8 +60,9 @@ async function load(label, args) {
 
 console.log(`collector: ${SECONDS} s per side, ${CONNECTIONS} connections, 100 events per request`);
 const base = await load("baseline (bare http + JSON.parse)", [here("./fixtures/bare-server.mjs")]);
-const db = join(mkdtempSync(join(tmpdir(), "bench-collector-")), "events.duckdb");
-const col = await load("dlt-collector (DuckDB, durable)", [here("../packages/collector/bin/dlt-collector.js"), "--port", "0", "--db", db]);
+const dir = mkdtempSync(join(tmpdir(), "bench-collector-"));
+const col = await load("dlt-collector (DuckDB, durable)", [here("../packages/collector/bin/dlt-collector.js"), "--port", "0", "--db", join(dir, "events.duckdb")]);
+rmSync(dir, { recursive: true, force: true });
 const ratio = col.eps / base.eps;
 console.log(
   `ratio ${ratio.toFixed(2)} (target >= 0.6: ${ratio >= 0.6 ? "OK" : "NOT MET"}); ` +

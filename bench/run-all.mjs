@@ -11,6 +11,8 @@ const scripts = [
   ["delivery.mjs"],
   ["pipeline.mjs"],
   ["collector.mjs"],
+  ["collector-single.mjs"],
+  ["collector-slow.mjs"],
   ["dashboard.mjs"],
   ["spool.mjs"],
 ];

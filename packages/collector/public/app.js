@@ -24,7 +24,8 @@
   }
 
   async function api(name, params) {
-    const r = await fetch(`/api/${name}?${params}`, { credentials: "same-origin" });
+    // Relative to the page's <base href>: the collector may serve it under a base path.
+    const r = await fetch(`api/${name}?${params}`, { credentials: "same-origin" });
     if (!r.ok) throw new Error(`${name}: HTTP ${r.status}`);
     return (await r.json()).rows;
   }
@@ -123,12 +124,22 @@
     if (times.length > 0) charts[name] = new uPlot(u, aligned, el);
   }
 
+  // The read token came in the address (`?token=…`); the API has just answered through the cookie the page set, so
+  // the token leaves the address bar and the history.
+  function forgetToken() {
+    const url = new URL(location.href);
+    if (!url.searchParams.has("token")) return;
+    url.searchParams.delete("token");
+    history.replaceState(history.state, "", url.pathname + url.search + url.hash);
+  }
+
   async function refresh() {
     const p = filter();
     try {
-      const [summary, over, commands, destinations, success, elapsed, versions, platforms, ci, execInfo, names] = await Promise.all(
-        ["summary", "events_over_time", "commands", "destinations", "success_rate", "elapsed", "versions", "platforms", "ci", "exec_info", "event_names"].map((n) => api(n, p)),
+      const [summary, over, commands, destinations, sources, success, elapsed, versions, platforms, ci, execInfo, names] = await Promise.all(
+        ["summary", "events_over_time", "commands", "destinations", "sources", "success_rate", "elapsed", "versions", "platforms", "ci", "exec_info", "event_names"].map((n) => api(n, p)),
       );
+      forgetToken();
       const s = summary[0] ?? {};
       $("#summary").innerHTML = "";
       for (const [k, label, v] of [
@@ -163,7 +174,9 @@
         legendText: (n) => `${pct(n).toFixed(1)} % of ${fmt(rate.get(n).n)}`,
       }, p);
       bars("commands", commands, "command", "n");
-      bars("destinations", destinations, "destination", "runs");
+      bars("destinations", destinations.filter((r) => Number(r.runs) > 0), "destination", "runs");
+      bars("inits", destinations.filter((r) => Number(r.inits) > 0).sort((a, b) => b.inits - a.inits), "destination", "inits");
+      bars("sources", sources, "source", "n");
       bars("versions", versions, "version", "n");
       bars("platforms", platforms.map((r) => ({ ...r, key: `${r.os} / ${r.runtime}` })), "key", "n");
       const ciTotal = ci.reduce((a, r) => a + Number(r.n), 0);

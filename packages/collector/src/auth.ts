@@ -1,17 +1,21 @@
-/** Write keys: Basic auth with the key as user (Segment's way) or `writeKey` in the body. */
+/**
+ * Write keys, as Segment takes them: the key as the Basic-auth user (`base64(key + ":")`), or `writeKey` in the body
+ * of a request that has no Authorization header. The header is checked before any byte of the body is read.
+ */
 import { timingSafeEqual, createHash } from "node:crypto";
 
-/** The key the request presents, from the Authorization header or the body. */
-export function presentedKey(authorization: string | undefined, body: unknown): string | undefined {
-  if (authorization && /^basic /i.test(authorization)) {
-    const decoded = Buffer.from(authorization.slice(6).trim(), "base64").toString("utf8");
-    const user = decoded.includes(":") ? decoded.slice(0, decoded.indexOf(":")) : decoded;
-    if (user) return user;
-  }
-  if (typeof body === "object" && body !== null && typeof (body as { writeKey?: unknown }).writeKey === "string") {
-    return (body as { writeKey: string }).writeKey;
-  }
-  return undefined;
+/** The key an Authorization header carries: the user of a Basic credential; undefined for anything else. */
+export function headerKey(authorization: string): string | undefined {
+  if (!/^basic /i.test(authorization)) return undefined;
+  const decoded = Buffer.from(authorization.slice(6).trim(), "base64").toString("utf8");
+  const user = decoded.includes(":") ? decoded.slice(0, decoded.indexOf(":")) : decoded;
+  return user || undefined;
+}
+
+/** The `writeKey` of a parsed body, if it has one. */
+export function bodyKey(body: Record<string, unknown>): string | undefined {
+  const k = body["writeKey"];
+  return typeof k === "string" && k !== "" ? k : undefined;
 }
 
 const digest = (s: string): Buffer => createHash("sha256").update(s).digest();

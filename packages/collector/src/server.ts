@@ -1,26 +1,48 @@
 /**
- * The HTTP side: Segment's tracking routes, health, and graceful shutdown. A request is answered 200 only after
- * every event in it is durably committed.
+ * The HTTP side: the tracking routes (under a base path), health, the limits on clients, and the graceful stop. A
+ * request is answered 200 only after every event in it is durably committed.
+ *
+ * Routes are own entries of a Map, relative to the base path `P` (default `/`):
+ * `P` (POST: dlt's own requests; GET: the dashboard's page when it is on), `P/v1/batch`, `P/v1/<type>`,
+ * `P/health` (and `/health`); anything else goes to `extraRoutes` (the dashboard), then 404.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo, Socket } from "node:net";
-import { keyAllowed, presentedKey } from "./auth.js";
+import { Server as NetServer, type AddressInfo, type Socket } from "node:net";
 import { OverloadedError, GroupCommitter } from "./batcher.js";
-import { readBody } from "./body.js";
-import { parseTime, stamp, type StoredMessage } from "./stamp.js";
+import { Connections } from "./connections.js";
+import { publicCause, StoreHealth } from "./health.js";
+import { ingest, type Route } from "./ingest.js";
+import { InflightBytes, type ClientLimits } from "./limits.js";
+import type { Refusal } from "./refusal.js";
 import type { EventStore } from "./store/types.js";
-import { MAX_MESSAGE_BYTES, MESSAGE_TYPES, sizeRefusal, validateMessage, type MessageType } from "./validate.js";
+import { MESSAGE_TYPES } from "./validate.js";
+
+/** Extra routes (the dashboard): `path` is relative to the base path; return true when handled. */
+export type ExtraRoutes = (req: IncomingMessage, res: ServerResponse, url: URL, path: string) => Promise<boolean> | boolean;
 
 /** Limits and keys of a collector. */
-export interface ServerOptions {
+export interface ServerOptions extends ClientLimits {
   /** Accepted write keys; none configured accepts every request. */
   readonly writeKeys: readonly string[];
-  /** Largest request body, on the wire and inflated (Segment: 500 KB). */
-  readonly maxBodyBytes: number;
   /** Most events waiting for a commit before requests get 503 (bounded memory). */
   readonly maxPendingEvents: number;
-  /** Extra routes (the dashboard): return true when handled. */
-  readonly extraRoutes?: (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<boolean> | boolean;
+  /** The path everything is served under, e.g. `/telemetry` behind a proxy; `/` by default. */
+  readonly basePath: string;
+  /** How long a connection may stay idle during a graceful stop before it is closed (ms). */
+  readonly drainIdleMs: number;
+  /** At the connection cap, how long a connection must have been idle to give its place to a new one (ms). */
+  readonly evictIdleMs: number;
+  /** How long a graceful stop waits for requests under way before it cuts their connections (ms). */
+  readonly drainTimeoutMs: number;
+  /** Where storage failures are logged (one line each, no newline). */
+  readonly log: (line: string) => void;
+  readonly extraRoutes?: ExtraRoutes;
+}
+
+/** `/telemetry/` → `/telemetry`, `/` → `` (the prefix of every route). */
+export function basePrefix(basePath: string): string {
+  if (!/^\/[^?#\s]*$/.test(basePath)) throw new RangeError(`base path must start with / and be a plain path: ${JSON.stringify(basePath)}`);
+  return basePath.replace(/\/+$/, "");
 }
 
 function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
@@ -33,80 +55,11 @@ function send(res: ServerResponse, status: number, body: unknown, headers: Recor
 const fail = (res: ServerResponse, status: number, error: string, headers?: Record<string, string>): void =>
   send(res, status, { success: false, error }, headers);
 
-/** Parses, authenticates, validates and stamps a tracking request's messages; answers the request itself on error. */
-async function messagesOf(req: IncomingMessage, res: ServerResponse, route: string, opts: ServerOptions): Promise<StoredMessage[] | undefined> {
-  const receivedAt = Date.now();
-  const receivedIso = new Date(receivedAt).toISOString();
-  const body = await readBody(req, opts.maxBodyBytes);
-  if (!body.ok) {
-    fail(res, body.status, body.reason);
-    return undefined;
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body.body.toString("utf8"));
-  } catch (e) {
-    fail(res, 400, `body: malformed JSON (${(e as Error).message.slice(0, 100)})`);
-    return undefined;
-  }
-  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
-    fail(res, 400, "body: must be a JSON object");
-    return undefined;
-  }
-  if (opts.writeKeys.length > 0) {
-    const key = presentedKey(req.headers["authorization"], parsed);
-    if (key === undefined) {
-      fail(res, 401, "missing write key (Basic auth user, or writeKey in the body)");
-      return undefined;
-    }
-    if (!keyAllowed(key, opts.writeKeys)) {
-      fail(res, 401, "invalid write key");
-      return undefined;
-    }
-  }
-  const top = parsed as Record<string, unknown>;
-  const sentAtRaw = top["sentAt"];
-  const sentAt = parseTime(sentAtRaw);
-  if (sentAtRaw !== undefined && sentAt === null) {
-    fail(res, 400, "sentAt: must be an ISO-8601 date");
-    return undefined;
-  }
-  const messages: StoredMessage[] = [];
-  // Validates and stamps one message; the 32 KB limit is measured on the message as it will be stored.
-  const take = (m: unknown, path: string, forced?: MessageType): boolean => {
-    const v = validateMessage(m, path, forced);
-    if (!v.ok) {
-      fail(res, v.status, `${v.field}: ${v.reason}`);
-      return false;
-    }
-    let stored: StoredMessage;
-    try {
-      stored = stamp(v.message, v.type, receivedAt, receivedIso, sentAt);
-    } catch {
-      // JSON.parse reads nesting that JSON.stringify cannot write back (RangeError: call stack).
-      fail(res, 400, `${path || "body"}: nested too deeply`);
-      return false;
-    }
-    // Byte length only matters when the text could be over the limit (UTF-8 is at most 3 bytes per UTF-16 unit).
-    const tooLarge = stored.json.length * 3 > MAX_MESSAGE_BYTES ? sizeRefusal(path, Buffer.byteLength(stored.json)) : undefined;
-    if (tooLarge) {
-      fail(res, tooLarge.status, `${tooLarge.field}: ${tooLarge.reason}`);
-      return false;
-    }
-    messages.push(stored);
-    return true;
-  };
-  if (route === "batch") {
-    const batch = top["batch"];
-    if (!Array.isArray(batch)) {
-      fail(res, 400, "batch: must be an array of messages");
-      return undefined;
-    }
-    for (let i = 0; i < batch.length; i++) if (!take(batch[i], `batch[${i}]`)) return undefined;
-  } else if (!take(top, "", route as MessageType)) {
-    return undefined;
-  }
-  return messages;
+function answerRefusal(res: ServerResponse, r: Refusal): void {
+  const headers: Record<string, string> = {};
+  if (r.retryAfter !== undefined) headers["retry-after"] = String(r.retryAfter);
+  if (r.close) headers["connection"] = "close";
+  fail(res, r.status, r.reason, headers);
 }
 
 /** A running HTTP front over a committer. */
@@ -114,48 +67,103 @@ export interface CollectorServer {
   readonly server: Server;
   readonly url: string;
   readonly committer: GroupCommitter;
-  /** Stops accepting, finishes what was accepted, commits it. */
+  readonly health: StoreHealth;
+  /** Stops accepting, serves what arrives on open connections, commits it, closes them. */
   close(): Promise<void>;
 }
 
-export async function listen(store: EventStore, host: string, port: number, opts: ServerOptions): Promise<CollectorServer> {
-  const committer = new GroupCommitter(store, opts.maxPendingEvents);
-  const sockets = new Set<Socket>();
-  let closing = false;
-  const routes = new Set<string>(["batch", ...MESSAGE_TYPES]);
+type Handler = (req: IncomingMessage, res: ServerResponse, url: URL, path: string, expectsContinue: boolean) => Promise<void>;
 
-  const server = createServer((req, res) => {
+export async function listen(store: EventStore, host: string, port: number, opts: ServerOptions): Promise<CollectorServer> {
+  const prefix = basePrefix(opts.basePath);
+  const committer = new GroupCommitter(store, opts.maxPendingEvents);
+  const health = new StoreHealth(() => store.probe(), opts.log);
+  const inflight = new InflightBytes(opts.maxInflightBytes);
+  const connections = new Connections(opts.maxConnections, opts.drainIdleMs, opts.evictIdleMs);
+
+  const tracking = (route: Route): Handler => async (req, res, _url, _path, expectsContinue) => {
+    if (req.method !== "POST") return fail(res, 405, `use POST for ${req.url ?? "/"}`, { allow: "POST" });
+    const hold = inflight.hold();
+    try {
+      const got = await ingest(req, route, {
+        writeKeys: opts.writeKeys,
+        maxBodyBytes: opts.maxBodyBytes,
+        hold,
+        ...(expectsContinue ? { beforeBody: () => res.writeContinue() } : {}),
+      });
+      if (!got.ok) return answerRefusal(res, got);
+      try {
+        await committer.add(got.messages);
+        health.succeeded();
+        send(res, 200, { success: true });
+      } catch (e) {
+        if (e instanceof OverloadedError) return fail(res, 503, "overloaded: retry later", { "retry-after": "1" });
+        health.failed(e);
+        fail(res, 503, "storage unavailable: retry later", { "retry-after": "5" });
+      }
+    } finally {
+      hold.release();
+    }
+  };
+  const healthRoute: Handler = async (req, res) => {
+    if (req.method !== "GET" && req.method !== "HEAD") return fail(res, 405, "use GET for /health", { allow: "GET" });
+    const cause = await health.check();
+    if (cause === undefined) send(res, 200, { ok: true });
+    else send(res, 503, { ok: false, store: publicCause(cause) }, { "cache-control": "no-store" });
+  };
+  const base = tracking("base");
+  const routes = new Map<string, Handler>([
+    // The base URL: dlt posts here; a browser GETs the dashboard's page.
+    ["/", async (req, res, url, path, expectsContinue) => {
+      if (req.method === "POST") return base(req, res, url, path, expectsContinue);
+      if (opts.extraRoutes && (await opts.extraRoutes(req, res, url, path))) return;
+      fail(res, 405, "use POST to send events here", { allow: "POST" });
+    }],
+    ["/v1/batch", tracking("batch")],
+    ...MESSAGE_TYPES.map((t) => [`/v1/${t}`, tracking(t)] as const),
+    ["/health", healthRoute],
+  ]);
+
+  const handle = (req: IncomingMessage, res: ServerResponse, expectsContinue: boolean): void => {
+    if (!connections.admit(req, res)) return;
     void (async () => {
       const url = new URL(req.url ?? "/", "http://collector");
-      if (closing) return fail(res, 503, "shutting down", { "retry-after": "5", connection: "close" });
-      if (url.pathname === "/health" && req.method === "GET") {
-        return send(res, 200, { ok: true });
-      }
-      const m = /^\/v1\/([a-z]+)\/?$/.exec(url.pathname);
-      if (m && routes.has(m[1]!)) {
-        if (req.method !== "POST") return fail(res, 405, `use POST for ${url.pathname}`, { allow: "POST" });
-        const messages = await messagesOf(req, res, m[1]!, opts);
-        if (!messages) return;
-        try {
-          await committer.add(messages);
-          send(res, 200, { success: true });
-        } catch (e) {
-          if (e instanceof OverloadedError) fail(res, 503, "overloaded: retry later", { "retry-after": "1" });
-          else fail(res, 503, "storage unavailable: retry later", { "retry-after": "5" });
-        }
-        return;
-      }
-      if (opts.extraRoutes && (await opts.extraRoutes(req, res, url))) return;
+      const path = relative(url.pathname);
+      const handler = path === undefined ? (url.pathname === "/health" ? healthRoute : undefined) : routes.get(path);
+      if (handler) return handler(req, res, url, path ?? url.pathname, expectsContinue);
+      if (path !== undefined && opts.extraRoutes && (await opts.extraRoutes(req, res, url, path))) return;
       fail(res, 404, `no route ${req.method} ${url.pathname}`);
     })().catch(() => fail(res, 500, "internal error"));
-  });
-  server.keepAliveTimeout = 5000;
-  server.on("connection", (s: Socket) => {
-    sockets.add(s);
-    s.on("close", () => sockets.delete(s));
-  });
-  server.on("clientError", (_e, socket) => {
-    if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");
+  };
+  /** The path under the base path (one trailing slash dropped), or undefined when outside it. */
+  const relative = (pathname: string): string | undefined => {
+    let rest: string;
+    if (prefix === "") rest = pathname;
+    else if (pathname === prefix || pathname.startsWith(prefix + "/")) rest = pathname.slice(prefix.length) || "/";
+    else return undefined;
+    return rest.length > 1 && rest.endsWith("/") ? rest.slice(0, -1) : rest;
+  };
+
+  const server = createServer(
+    {
+      headersTimeout: opts.headersTimeoutMs,
+      requestTimeout: opts.requestTimeoutMs,
+      // Node checks both timeouts only this often (default 30 s): a slow client would hold its socket that much longer.
+      connectionsCheckingInterval: Math.max(100, Math.min(1000, opts.headersTimeoutMs / 4)),
+      keepAliveTimeout: 5000,
+    },
+    (req, res) => handle(req, res, false),
+  );
+  // `Expect: 100-continue`: the key in the header is checked before the client is told to send its body.
+  server.on("checkContinue", (req: IncomingMessage, res: ServerResponse) => handle(req, res, true));
+  server.on("connection", (s: Socket) => connections.accept(s));
+  server.on("clientError", (e: NodeJS.ErrnoException, socket: Socket) => {
+    // Node's own timeouts arrive here too (headers or whole request too slow): answered as such, unless an answer
+    // has begun on this connection.
+    const answering = (socket as Socket & { _httpMessage?: ServerResponse })._httpMessage?.headersSent === true;
+    if (!socket.writable || answering) return void socket.destroy();
+    const status = e.code === "ERR_HTTP_REQUEST_TIMEOUT" ? "408 Request Timeout" : "400 Bad Request";
+    socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`, () => socket.destroy());
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -166,22 +174,23 @@ export async function listen(store: EventStore, host: string, port: number, opts
   });
   const addr = server.address() as AddressInfo;
   const shownHost = addr.family === "IPv6" ? `[${addr.address}]` : addr.address;
+  let closing: Promise<void> | undefined;
   return {
     server,
-    url: `http://${shownHost}:${addr.port}`,
+    url: `http://${shownHost}:${addr.port}${prefix}`,
     committer,
-    async close() {
-      closing = true;
-      const closed = new Promise<void>((r) => server.close(() => r()));
-      server.closeIdleConnections();
-      await committer.drain();
-      // Requests still reading bodies finish; give them a bounded moment, then cut what is left.
-      const timer = setTimeout(() => {
-        for (const s of sockets) s.destroy();
-      }, 5000);
-      await closed;
-      clearTimeout(timer);
-      await committer.drain();
+    health,
+    close() {
+      closing ??= (async () => {
+        // Stop accepting without http.Server#close, which also closes idle keep-alive connections at once.
+        const stopped = new Promise<void>((resolve) => NetServer.prototype.close.call(server, () => resolve()));
+        await connections.drain(opts.drainTimeoutMs);
+        await stopped;
+        // Now http.Server#close only clears its timeout checker (the listener is closed already).
+        server.close(() => undefined);
+        await committer.drain();
+      })();
+      return closing;
     },
   };
 }

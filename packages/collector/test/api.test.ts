@@ -77,7 +77,7 @@ test("stored message is stamped as Segment does; odd values never fail a commit;
   assert.equal(o["event_category"], "7");
   assert.equal(o["destination_name"], '{"nested":true}');
   assert.equal(String(o["event_name"]).length, 200);
-  assert.equal(o["cpu"], 2147483647);
+  assert.equal(o["cpu"], null, "a core count that fits no INTEGER is not a count");
   assert.equal(o["exec_info"], null);
   assert.equal(o["runtime_name"], "python");
   assert.equal(o["runtime_version"], "3.11.4");
@@ -96,6 +96,29 @@ test("stored message is stamped as Segment does; odd values never fail a commit;
   const [k] = await open.store.query("SELECT message FROM events WHERE message_id = ?", [keyedOne["messageId"] as string]);
   assert.ok(k);
   assert.doesNotMatch(String(k["message"]), /k-one|writeKey/);
+});
+
+test("every typed column is NULL when the message leaves its field out; cpu is NULL when it is not a core count", async () => {
+  const bare = { type: "track", messageId: crypto.randomUUID(), event: "command_bare", anonymousId: "a" };
+  assert.equal((await post(open.url, "/v1/batch", { batch: [bare] })).status, 200);
+  const [row] = await open.store.query(
+    "SELECT * EXCLUDE (message_id, type, event, anonymous_id, timestamp, received_at, message) FROM events WHERE message_id = ?",
+    [bare.messageId],
+  );
+  assert.ok(row);
+  const columns = Object.keys(row);
+  assert.ok(columns.length >= 21, `typed columns checked: ${columns.join(", ")}`);
+  for (const col of ["cpu", "ci_run", "source_name", "destination_type", "pipeline_name", "destination_name", "runtime_name"]) assert.ok(columns.includes(col), col);
+  assert.deepEqual(Object.entries(row).filter(([, v]) => v !== null), [], "no column made up a value");
+  for (const cpu of ["eight", 0, -4, 1e12, true, [8], { n: 8 }, null]) {
+    const e = dltEvent({ context: { cpu } });
+    assert.equal((await post(open.url, "/v1/batch", { batch: [e] })).status, 200);
+    const [r] = await open.store.query("SELECT cpu FROM events WHERE message_id = ?", [e["messageId"] as string]);
+    assert.equal(r?.["cpu"], null, `cpu ${JSON.stringify(cpu)}`);
+  }
+  const numeric = dltEvent({ context: { cpu: "12" } });
+  assert.equal((await post(open.url, "/v1/batch", { batch: [numeric] })).status, 200);
+  assert.deepEqual(await open.store.query("SELECT cpu FROM events WHERE message_id = ?", [numeric["messageId"] as string]), [{ cpu: 12 }]);
 });
 
 test("single-message routes store their type; a missing messageId is generated", async () => {

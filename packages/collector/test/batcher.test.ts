@@ -14,6 +14,8 @@ test("a request the store refuses fails alone; the requests that shared its comm
   const poison = message();
   // The real store, refusing any group that holds one particular message (as it would a message it cannot read).
   const store: EventStore = {
+    location: duck.location,
+    probe: () => duck.probe(),
     insert: (ms) => (ms.includes(poison) ? Promise.reject(new Error("unreadable message")) : duck.insert(ms)),
     query: (sql, params) => duck.query(sql, params),
     close: () => duck.close(),

@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } 
 import { createRequire } from "node:module";
 import { join, sep } from "node:path";
 import { chromium, type Browser } from "playwright-core";
+import { tempDir } from "./helpers.js";
 
 const SYSTEM_CHROMIUMS = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome-stable", "/usr/bin/google-chrome"];
 
@@ -75,6 +76,7 @@ export async function launchBrowser(): Promise<Browser> {
   const choice = await chooseBrowser();
   // A POSIX locale (LANG=C.UTF-8, as in containers) reaches the page as `navigator.language = "en-US@posix"`, which
   // Intl refuses: the browser runs with an English locale, as a user's would.
-  const env = { ...process.env, LANG: "en_US.UTF-8" };
+  // Its own TMPDIR, removed at exit: Chromium leaves `.org.chromium.Chromium.*` files there.
+  const env = { ...process.env, LANG: "en_US.UTF-8", TMPDIR: tempDir("chromium-tmp-") };
   return chromium.launch({ executablePath: choice.executablePath, args: [...choice.args], headless: true, env });
 }

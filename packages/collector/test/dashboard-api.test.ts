@@ -39,9 +39,9 @@ const last24h = (): Record<string, string> => ({ from: String(Date.now() - DAY),
 test("summary, commands and destinations: 30 days by default, and the time range changes them", async () => {
   assert.deepEqual(await api("summary"), [{ events: 21, pipeline_runs: 3, commands: 12, success_rate: Number((19 / 21).toFixed(4)) }]);
   assert.deepEqual(await api("commands"), [{ command: "init", n: 7 }, { command: "telemetry", n: 5 }]);
-  assert.deepEqual(await api("destinations"), [{ destination: "duckdb", runs: 2 }, { destination: "postgres", runs: 1 }]);
+  assert.deepEqual(await api("destinations"), [{ destination: "duckdb", runs: 2, inits: 7 }, { destination: "postgres", runs: 1, inits: 0 }]);
   assert.deepEqual(await api("commands", last24h()), [{ command: "telemetry", n: 5 }, { command: "init", n: 3 }]);
-  assert.deepEqual(await api("destinations", last24h()), [{ destination: "duckdb", runs: 2 }]);
+  assert.deepEqual(await api("destinations", last24h()), [{ destination: "duckdb", runs: 2, inits: 3 }]);
   assert.deepEqual(await api("commands", { event: "command_init" }), [{ command: "init", n: 7 }]);
 });
 
@@ -73,6 +73,21 @@ test("bad filters get a 400 with the reason; unknown APIs a 404", async () => {
   assert.match(JSON.parse(bad.text).error, /not a time: yesterday/);
   assert.equal((await get(`${c.url}/api/commands?bucket=minute`)).status, 400);
   assert.equal((await get(`${c.url}/api/nope`)).status, 404);
+  for (const huge of ["1e30", "-1e30", "9e15", "Infinity"]) {
+    const r = await get(`${c.url}/api/summary?from=${huge}`);
+    assert.equal(r.status, 400, huge);
+    assert.match(JSON.parse(r.text).error, /^from: (out of range|not a time)/);
+  }
+  assert.equal((await get(`${c.url}/api/summary?to=1e30`)).status, 400);
+});
+
+test("only the dashboard's own names are routes: Object's properties are 404s, never the store", async () => {
+  for (const name of ["constructor", "toString", "__proto__", "valueOf", "hasOwnProperty", "__defineGetter__"]) {
+    const r = await get(`${c.url}/api/${name}`);
+    assert.equal(r.status, 404, name);
+    assert.doesNotMatch(r.text, /tmp|duckdb|function/i);
+    assert.equal((await get(`${c.url}/assets/${name}`)).status, 404, `assets/${name}`);
+  }
 });
 
 test("with write keys configured the dashboard needs the read token, never a write key", async () => {
@@ -86,8 +101,13 @@ test("with write keys configured the dashboard needs the read token, never a wri
     assert.equal(k.dashboardUrl, `${k.url}/?token=rt-secret`);
     const page = await get(`${k.url}/?token=rt-secret`);
     assert.equal(page.status, 200);
-    assert.match(page.text, /<script src="\/assets\/uplot\.js"><\/script>/);
+    assert.match(page.text, /<script src="assets\/uplot\.js"><\/script>/);
     assert.equal((await get(`${k.url}/assets/uplot.js`)).status, 200, "assets are served locally");
+    // A cookie that is not URI-encoded is a bad request with the reason, not a crash.
+    const bad = await get(`${k.url}/api/summary`, { cookie: "dlt_dashboard=%E0%A4%A" });
+    assert.equal(bad.status, 400);
+    assert.match(JSON.parse(bad.text).error, /cookie dlt_dashboard: not a URI-encoded token/);
+    assert.equal((await get(`${k.url}/api/summary`, { cookie: "other=1; dlt_dashboard=rt-secret" })).status, 200);
   } finally {
     await k.close();
   }

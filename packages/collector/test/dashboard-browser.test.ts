@@ -37,6 +37,11 @@ test("every plot shows the seeded numbers; the range picker changes them", async
   assert.deepEqual(await bars(page, "summary"), [["events", "21"], ["pipeline_runs", "3"], ["commands", "12"], ["success_rate", "0.9048"]]);
   assert.deepEqual(await bars(page, "commands"), [["init", "7"], ["telemetry", "5"]]);
   assert.deepEqual(await bars(page, "destinations"), [["duckdb", "2"], ["postgres", "1"]]);
+  assert.deepEqual(await bars(page, "inits"), [["duckdb", "7"]]);
+  assert.deepEqual(await bars(page, "sources"), [["x", "4"], ["chess", "3"]]);
+  // The read token leaves the address bar (and the history) once the page's cookie has opened the API.
+  await page.waitForFunction(() => !location.search.includes("token="));
+  assert.equal(new URL(page.url()).search, "");
   assert.deepEqual(await bars(page, "versions"), [["dlt-ts 0.1.0", "17"], ["dlt-ts 0.0.9", "4"]]);
   assert.deepEqual(await bars(page, "platforms"), [["Linux / node 20", "21"]]);
   assert.deepEqual(await bars(page, "ci"), [["not ci", "20"], ["ci", "1"]]);
@@ -82,6 +87,28 @@ test("readable on a phone: nothing wider than the screen", async () => {
   assert.ok(overflow <= 0, `page is ${overflow}px wider than the phone`);
   await page.screenshot({ path: `${ARTIFACTS}dashboard-phone.png`, fullPage: true });
   await page.close();
+});
+
+test("under a base path the page, its assets and its API are served there, the cookie scoped to it", async () => {
+  const b = await startCollector({ port: 0, dbPath: tempDb(), basePath: "/telemetry", writeKeys: ["wk"], readToken: "dash-token" });
+  try {
+    await seed(b.url, "wk");
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on("pageerror", (e) => errors.push(String(e)));
+    assert.match(b.dashboardUrl!, /\/telemetry\/\?token=dash-token$/);
+    await page.goto(b.dashboardUrl!);
+    await page.waitForFunction(() => Number(document.body.dataset["loaded"] ?? 0) >= 1);
+    assert.deepEqual(await bars(page, "commands"), [["init", "7"], ["telemetry", "5"]]);
+    assert.equal(new URL(page.url()).pathname + new URL(page.url()).search, "/telemetry/");
+    // Reloaded without the token in the address: the cookie (Path=/telemetry/) still opens it.
+    await page.reload();
+    await page.waitForFunction(() => Number(document.body.dataset["loaded"] ?? 0) >= 1);
+    assert.deepEqual(errors, []);
+    await page.close();
+  } finally {
+    await b.close();
+  }
 });
 
 test("without the read token the page asks for it", async () => {

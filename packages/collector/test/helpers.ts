@@ -1,14 +1,19 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { request } from "node:http";
+import { connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
-import { tempDir } from "@dlt-ts/telemetry/testing";
+import { tempDir as removedAtExit } from "@dlt-ts/telemetry/testing";
 
 export const COLLECTOR_BIN = fileURLToPath(new URL("../../bin/dlt-collector.js", import.meta.url));
 
-export const tempDb = (): string => join(tempDir("collector-"), "events.duckdb");
+/** A fresh directory, removed when the test process exits (after stopping anything started for it). */
+export const tempDir = (prefix = "collector-"): string => removedAtExit(prefix);
+
+/** A database path in a fresh directory, removed when the test process exits. */
+export const tempDb = (): string => join(tempDir(), "events.duckdb");
 
 /** A realistic dlt event. */
 export function dltEvent(overrides: Record<string, unknown> = {}): Record<string, unknown> {
@@ -28,10 +33,19 @@ export interface Reply {
   status: number;
   headers: Record<string, string | string[] | undefined>;
   json: Record<string, unknown>;
+  text: string;
 }
 
-/** POSTs a body (object → JSON) to the collector; `gzip` compresses it. */
-export function post(url: string, path: string, body: unknown, opts: { auth?: string; gzip?: boolean; raw?: Buffer | string; method?: string } = {}): Promise<Reply> {
+/**
+ * POSTs a body (object → JSON) to the collector; `gzip` compresses it, `auth` is a write key (Basic), `bearer` a read
+ * token, `method: "GET"` sends no body.
+ */
+export function post(
+  url: string,
+  path: string,
+  body: unknown,
+  opts: { auth?: string; bearer?: string; gzip?: boolean; raw?: Buffer | string; method?: string; headers?: Record<string, string> } = {},
+): Promise<Reply> {
   let data: Buffer = opts.raw !== undefined ? Buffer.from(opts.raw) : Buffer.from(body === undefined ? "" : JSON.stringify(body));
   const headers: Record<string, string | number> = { "content-type": "application/json" };
   if (opts.gzip) {
@@ -39,7 +53,9 @@ export function post(url: string, path: string, body: unknown, opts: { auth?: st
     headers["content-encoding"] = "gzip";
   }
   if (opts.auth !== undefined) headers["authorization"] = "Basic " + Buffer.from(`${opts.auth}:`).toString("base64");
-  headers["content-length"] = data.length;
+  if (opts.bearer !== undefined) headers["authorization"] = `Bearer ${opts.bearer}`;
+  Object.assign(headers, opts.headers);
+  if (opts.method !== "GET") headers["content-length"] = data.length;
   return new Promise((resolve, reject) => {
     const req = request(new URL(path, url), { method: opts.method ?? "POST", headers, agent: false }, (res) => {
       let text = "";
@@ -51,7 +67,7 @@ export function post(url: string, path: string, body: unknown, opts: { auth?: st
         } catch {
           /* not JSON */
         }
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, json });
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, json, text });
       });
     });
     req.on("error", reject);
@@ -80,4 +96,72 @@ export function exited(child: ChildProcess): Promise<number | null> {
     if (child.exitCode !== null || child.signalCode !== null) resolve(child.exitCode);
     else child.once("exit", (code) => resolve(code));
   });
+}
+
+/** A raw TCP client of the collector, for requests a normal client would not send (slow, partial, refused). */
+export class RawClient {
+  private readonly socket: Socket;
+  private data = "";
+  private readonly closed: Promise<void>;
+  private readonly waiters = new Set<() => void>();
+  error: NodeJS.ErrnoException | undefined;
+
+  constructor(url: string) {
+    const u = new URL(url);
+    this.socket = connect(Number(u.port), u.hostname);
+    this.socket.on("data", (d: Buffer) => {
+      this.data += d.toString("latin1");
+      for (const w of this.waiters) w();
+    });
+    this.socket.on("error", (e: NodeJS.ErrnoException) => (this.error = e));
+    this.closed = new Promise((resolve) =>
+      this.socket.on("close", () => {
+        resolve();
+        for (const w of this.waiters) w();
+      }),
+    );
+  }
+
+  /** Everything received so far. */
+  get received(): string {
+    return this.data;
+  }
+
+  write(text: string | Buffer): void {
+    if (!this.socket.destroyed) this.socket.write(text);
+  }
+
+  /** Resolves with what was received once it matches `pattern`; rejects after `timeoutMs` or when closed without it. */
+  waitFor(pattern: RegExp, timeoutMs: number): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const check = (): void => {
+        if (pattern.test(this.data)) done(() => resolve(this.data));
+        else if (this.socket.destroyed) done(() => reject(new Error(`closed without ${pattern}; got ${JSON.stringify(this.data.slice(0, 300))}`)));
+      };
+      const timer = setTimeout(() => done(() => reject(new Error(`no ${pattern} within ${timeoutMs} ms; got ${JSON.stringify(this.data.slice(0, 300))}`))), timeoutMs);
+      const done = (f: () => void): void => {
+        clearTimeout(timer);
+        this.waiters.delete(check);
+        f();
+      };
+      this.waiters.add(check);
+      check();
+    });
+  }
+
+  /** Resolves when the server has closed the connection; rejects after `timeoutMs`. */
+  async waitClosed(timeoutMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`still open after ${timeoutMs} ms`)), timeoutMs)));
+    try {
+      await Promise.race([this.closed, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  destroy(): Promise<void> {
+    this.socket.destroy();
+    return this.closed;
+  }
 }

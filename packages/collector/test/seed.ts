@@ -30,7 +30,7 @@ export async function seed(url: string, auth?: string): Promise<string[]> {
   }
   for (let i = 0; i < 4; i++) batch.push(ev(old, "command_init", { pipeline_name: "x", destination_name: "duckdb" }, { library: { name: "dlt-ts", version: "0.0.9" } }));
   for (const step of ["extract", "normalize", "load"]) batch.push(ev(old, `pipeline_${step}`, { transaction_id: hex(3), destination_name: "postgres" }));
-  const r = await post(url, "/v1/batch", { batch, sentAt: new Date().toISOString() }, auth ? { auth } : {});
+  const r = await post(url, `${new URL(url).pathname.replace(/\/$/, "")}/v1/batch`, { batch, sentAt: new Date().toISOString() }, auth ? { auth } : {});
   if (r.status !== 200) throw new Error(`seed failed: ${r.status} ${JSON.stringify(r.json)}`);
   return anon;
 }

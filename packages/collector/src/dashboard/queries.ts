@@ -33,8 +33,17 @@ const bucketExpr = (f: Filter): string => `epoch_ms(date_trunc('${f.bucket === "
 
 export type Rows = Record<string, Cell>[];
 
-/** Every API of the dashboard: name → query. */
-export const QUERIES: Record<string, (store: EventStore, f: Filter) => Promise<Rows>> = {
+/** One plot's query. */
+export type Query = (store: EventStore, f: Filter) => Promise<Rows>;
+
+/**
+ * A destination as dlt names it, from either vocabulary: `destination_name` (the spec's, dlt-ts's, and dlt 1.x's
+ * pipeline steps) or the last part of dlt 1.x's `destination_type` (`duckdb` in `dlt init`,
+ * `dlt.destinations.duckdb` in pipeline steps).
+ */
+const DESTINATION = "coalesce(destination_name, nullif(regexp_extract(destination_type, '[^.]+$'), ''), 'unknown')";
+
+const LIST: Record<string, Query> = {
   /** Totals for the header. */
   summary(store, f) {
     const w = where(f);
@@ -56,11 +65,25 @@ export const QUERIES: Record<string, (store: EventStore, f: Filter) => Promise<R
     const w = where(f, "event_category = 'command'");
     return store.query(`SELECT event_name AS command, count(*) AS n FROM events WHERE ${w.sql} GROUP BY ALL ORDER BY n DESC, command`, w.params);
   },
-  /** Pipeline runs (distinct transaction ids) per destination. */
+  /**
+   * Per destination: pipeline runs (distinct transaction ids) and `dlt init` commands that asked for it, in either
+   * vocabulary (see DESTINATION).
+   */
   destinations(store, f) {
-    const w = where(f, "event_category = 'pipeline'");
+    const w = where(f, "(event_category = 'pipeline' OR event = 'command_init')");
     return store.query(
-      `SELECT coalesce(destination_name, 'unknown') AS destination, count(DISTINCT transaction_id) AS runs FROM events WHERE ${w.sql} GROUP BY ALL ORDER BY runs DESC, destination`,
+      `SELECT ${DESTINATION} AS destination,
+              count(DISTINCT transaction_id) FILTER (WHERE event_category = 'pipeline') AS runs,
+              count(*) FILTER (WHERE event = 'command_init') AS inits
+       FROM events WHERE ${w.sql} GROUP BY ALL ORDER BY runs DESC, inits DESC, destination`,
+      w.params,
+    );
+  },
+  /** Sources asked for by `dlt init`: dlt 1.x's `source_name`, or the spec's `pipeline_name`. */
+  sources(store, f) {
+    const w = where(f, "event = 'command_init'");
+    return store.query(
+      `SELECT coalesce(source_name, pipeline_name, 'unknown') AS source, count(*) AS n FROM events WHERE ${w.sql} GROUP BY ALL ORDER BY n DESC, source`,
       w.params,
     );
   },
@@ -121,3 +144,6 @@ export const QUERIES: Record<string, (store: EventStore, f: Filter) => Promise<R
     return store.query(`SELECT coalesce(event, type) AS event, count(*) AS n FROM events WHERE ${w.sql} GROUP BY ALL ORDER BY event`, w.params);
   },
 };
+
+/** Every API of the dashboard: name → query. A Map, so only these names are found (not `constructor` & co.). */
+export const QUERIES: ReadonlyMap<string, Query> = new Map(Object.entries(LIST));

@@ -1,10 +1,14 @@
 /**
  * The embedded DuckDB store: zero set-up, one file. A group of stamped messages is written as NDJSON (one message a
- * line, exactly as stored) to a private temp file and inserted with one `INSERT … SELECT` over `read_ndjson_objects`,
- * in one transaction: the typed columns are extracted by DuckDB's JSON functions, so the
+ * line, exactly as stored) to a scratch file beside the database and inserted with one `INSERT … SELECT` over
+ * `read_ndjson_objects`, in one transaction: the typed columns are extracted by DuckDB's JSON functions, so the
  * JavaScript side serializes each message once and builds no rows (measured in isolation: 57k rows/s, against 37k
  * when rows were built in JavaScript and the message escaped into one of their fields). The primary key drops
  * replays, and the WAL makes the commit durable before the requests are answered.
+ *
+ * The scratch file holds raw events, so it lives beside the database (same owner, same disk, mode 0600), not in a
+ * shared temp dir; one left by a kill -9 is removed at the next open, once DuckDB's lock on the database proves that
+ * no other collector is using it.
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -38,15 +42,22 @@ const COLUMNS: readonly (readonly [name: string, type: string, expr: (x: (path: 
   ["runtime_name", "VARCHAR", (x) => `coalesce(${text(x("context.runtime.name"))}, CASE WHEN ${x("context.python")} IS NOT NULL THEN 'python' END)`],
   ["runtime_version", "VARCHAR", (x) => text(`coalesce(${x("context.runtime.version")}, ${x("context.python")})`)],
   ["ci_run", "BOOLEAN", (x) => `TRY_CAST(${x("context.ci_run")} AS BOOLEAN)`],
-  ["cpu", "INTEGER", (x) => `TRY_CAST(greatest(-2147483648, least(2147483647, trunc(TRY_CAST(${x("context.cpu")} AS DOUBLE)))) AS INTEGER)`],
+  // A count of cores: a number (or numeric text) of at least 1 that fits an INTEGER, else NULL.
+  ["cpu", "INTEGER", (x) => `CASE WHEN TRY_CAST(${x("context.cpu")} AS DOUBLE) >= 1 THEN TRY_CAST(trunc(TRY_CAST(${x("context.cpu")} AS DOUBLE)) AS INTEGER) END`],
   // `context.exec_info` is a list of environment names: stored comma-joined.
   ["exec_info", "VARCHAR", (x) => `left(array_to_string(TRY_CAST(${x("context.exec_info")} AS VARCHAR[]), ','), 500)`],
   ["event_category", "VARCHAR", (x) => text(x("properties.event_category"))],
   ["event_name", "VARCHAR", (x) => text(x("properties.event_name"))],
   ["success", "BOOLEAN", (x) => `TRY_CAST(${x("properties.success")} AS BOOLEAN)`],
   ["elapsed", "DOUBLE", (x) => `TRY_CAST(${x("properties.elapsed")} AS DOUBLE)`],
+  // Two vocabularies of dlt's events: the spec's (dlt 0.2–0.4, and dlt-ts) `command_init` carries `pipeline_name`
+  // (the source asked for) and `destination_name`; dlt 1.x's carries `source_name` and `destination_type` (`duckdb`).
+  // dlt 1.x's pipeline steps carry both `destination_name` (`duckdb`, or the name the user gave it) and
+  // `destination_type` (`dlt.destinations.duckdb`). Each is kept as sent; the dashboard reads them together.
   ["destination_name", "VARCHAR", (x) => text(x("properties.destination_name"))],
+  ["destination_type", "VARCHAR", (x) => text(x("properties.destination_type"))],
   ["pipeline_name", "VARCHAR", (x) => text(x("properties.pipeline_name"))],
+  ["source_name", "VARCHAR", (x) => text(x("properties.source_name"))],
   ["transaction_id", "VARCHAR", (x) => text(x("properties.transaction_id"))],
   ["message", "VARCHAR NOT NULL", () => "json"],
 ];
@@ -64,43 +75,118 @@ const extract = (path: string): string => {
   return `x[${PATHS.indexOf(path) + 1}]`;
 };
 const SELECT = COLUMNS.map(([, , expr]) => expr(extract)).join(", ");
+// Columns named: a database made by an earlier version gets the new columns appended at open (ADD COLUMN).
+const INTO = `events (${COLUMNS.map(([n]) => `"${n}"`).join(", ")})`;
 const FROM = (file: string): string =>
   `(SELECT json, json_extract_string(json, [${PATHS.map((p) => `'$.${p}'`).join(", ")}]) AS x FROM read_ndjson_objects('${file.replaceAll("'", "''")}'))`;
 
-export class DuckDbStore implements EventStore {
-  /** The one group file: inserts take turns (see `insert`), so its statements are planned once. */
-  private readonly groupFile: string;
-  private readonly prepared: Partial<Record<"plain" | "orIgnore", Promise<DuckDBPreparedStatement>>> = {};
-  private turn: Promise<unknown> = Promise.resolve();
+/** The probe's message: inserted through the real insert path, then rolled back. */
+const PROBE_LINE = JSON.stringify({ type: "track", messageId: "dlt-collector-probe", event: "probe", anonymousId: "probe", timestamp: "2000-01-01T00:00:00.000Z", receivedAt: "2000-01-01T00:00:00.000Z" }) + "\n";
+/** Where the probe's committed write goes: one row, replaced at each probe. */
+const PROBE_TABLE = "_dlt_collector_probe";
 
-  private constructor(
-    private readonly instance: DuckDBInstance,
-    private readonly writer: DuckDBConnection,
-    private readonly reader: DuckDBConnection,
-    private readonly spill: string,
-  ) {
-    this.groupFile = join(spill, "group.ndjson");
-  }
+/** DuckDB's "the database has been invalidated": only a new instance can use the file again. */
+const isFatal = (e: unknown): boolean => /FATAL Error|database has been invalidated/i.test(String((e as Error)?.message ?? e));
 
-  /** Opens (or creates) the database file. `memoryLimit` caps DuckDB's buffer pool (default 256MB). */
-  static async open(path: string, memoryLimit = "256MB"): Promise<DuckDbStore> {
-    const instance = await DuckDBInstance.create(path, { memory_limit: memoryLimit });
+/** How to open the store. */
+export interface DuckDbOptions {
+  /** Caps DuckDB's buffer pool (default 256MB). */
+  readonly memoryLimit?: string;
+  /** WAL size that triggers a checkpoint (default 256MB; see `open`). */
+  readonly checkpointThreshold?: string;
+}
+
+/** The scratch file of a database: beside it, so raw events never sit in a shared temp dir. */
+export const scratchPathOf = (dbPath: string): string => `${dbPath}.scratch.ndjson`;
+
+interface Handles {
+  readonly instance: DuckDBInstance;
+  readonly writer: DuckDBConnection;
+  readonly reader: DuckDBConnection;
+}
+
+async function connect(path: string, options: DuckDbOptions): Promise<Handles> {
+  const instance = await DuckDBInstance.create(path, { memory_limit: options.memoryLimit ?? "256MB" });
+  try {
     const writer = await instance.connect();
     // The default 16 MB WAL checkpoints every ~20k events and the rate then falls as the table grows (measured
     // 47k → 27k rows/s over 100k rows); 256 MB keeps it steady (~63k rows/s) at the price of a longer WAL replay
     // after a crash. Close checkpoints.
-    await writer.run("SET checkpoint_threshold = '256MB'");
+    await writer.run(`SET checkpoint_threshold = '${options.checkpointThreshold ?? "256MB"}'`);
     await writer.run(CREATE_EVENTS);
+    for (const [name, type] of COLUMNS) {
+      // A file made by an earlier version lacks the newer columns (none of them is a key or NOT NULL).
+      if (!/PRIMARY KEY|NOT NULL/.test(type)) await writer.run(`ALTER TABLE events ADD COLUMN IF NOT EXISTS "${name}" ${type}`);
+    }
+    await writer.run(`CREATE TABLE IF NOT EXISTS ${PROBE_TABLE} (id INTEGER PRIMARY KEY, checked_at TIMESTAMP)`);
     // No secondary index: DuckDB's ART indexes do not serve range scans (zone maps do) and cost every insert.
     const reader = await instance.connect();
-    return new DuckDbStore(instance, writer, reader, mkdtempSync(join(tmpdir(), "dlt-collector-")));
+    return { instance, writer, reader };
+  } catch (e) {
+    instance.closeSync();
+    throw e;
+  }
+}
+
+export class DuckDbStore implements EventStore {
+  private readonly prepared: Partial<Record<"plain" | "orIgnore", Promise<DuckDBPreparedStatement>>> = {};
+  private turn: Promise<unknown> = Promise.resolve();
+  /** Set by a fatal error: the next write opens a new instance on the file first. */
+  private invalidated = false;
+
+  private constructor(
+    private handles: Handles,
+    readonly location: string,
+    private readonly options: DuckDbOptions,
+    /** The one scratch file: writes take turns (see `insert`), so its statements are planned once. */
+    private readonly scratch: string,
+    /** A private temp dir holding the scratch file of an in-memory database, removed at close. */
+    private readonly tempDir: string | undefined,
+  ) {}
+
+  /** Opens (or creates) the database file, and removes a scratch file a killed collector left beside it. */
+  static async open(path: string, options: DuckDbOptions = {}): Promise<DuckDbStore> {
+    const handles = await connect(path, options);
+    // An in-memory database has no "beside": its scratch file goes to a private temp dir.
+    const inMemory = path === "" || path === ":memory:" || path.startsWith(":memory:");
+    const tempDir = inMemory ? mkdtempSync(join(tmpdir(), "dlt-collector-")) : undefined;
+    const scratch = tempDir ? join(tempDir, "scratch.ndjson") : scratchPathOf(path);
+    // DuckDB holds the file's lock now, so a scratch file here is a dead collector's.
+    rmSync(scratch, { force: true });
+    return new DuckDbStore(handles, inMemory ? "an in-memory DuckDB database" : path, options, scratch, tempDir);
   }
 
-  /** Inserts one group at a time: they share the group file. */
+  /** Inserts one group at a time: they share the scratch file. */
   insert(messages: readonly StoredMessage[]): Promise<number> {
-    const run = this.turn.then(() => this.insertNow(messages));
+    return this.inTurn(() => this.insertNow(messages));
+  }
+
+  probe(): Promise<void> {
+    return this.inTurn(() => this.probeNow());
+  }
+
+  private inTurn<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.turn.then(async () => {
+      if (this.invalidated) await this.reopen();
+      try {
+        return await work();
+      } catch (e) {
+        if (isFatal(e)) this.invalidated = true;
+        throw e;
+      }
+    });
     this.turn = run.catch(() => undefined);
     return run;
+  }
+
+  /**
+   * After a fatal error (e.g. a checkpoint on a full disk) DuckDB refuses every statement until the database is
+   * opened again; the WAL holds every acknowledged commit, so a new instance loses nothing.
+   */
+  private async reopen(): Promise<void> {
+    await this.closeHandles();
+    this.handles = await connect(this.location, this.options);
+    this.invalidated = false;
   }
 
   private async insertNow(messages: readonly StoredMessage[]): Promise<number> {
@@ -113,7 +199,7 @@ export class DuckDbStore implements EventStore {
       seen.add(m.messageId);
       text += m.json + "\n";
     }
-    writeFileSync(this.groupFile, text, { mode: 0o600 });
+    writeFileSync(this.scratch, text, { mode: 0o600 });
     try {
       // Most groups hold no replay: a plain INSERT costs ~13 ms for 800 events where INSERT OR IGNORE costs ~20
       // (measured), so the conflict handling runs only when the primary key refuses the group. A refused statement
@@ -125,17 +211,35 @@ export class DuckDbStore implements EventStore {
         return await this.run("orIgnore");
       }
     } finally {
-      rmSync(this.groupFile, { force: true });
+      rmSync(this.scratch, { force: true });
+    }
+  }
+
+  private async probeNow(): Promise<void> {
+    writeFileSync(this.scratch, PROBE_LINE, { mode: 0o600 });
+    const { writer } = this.handles;
+    try {
+      // The insert path itself (scratch file, JSON extraction, the table's last blocks), then rolled back.
+      await writer.run("BEGIN TRANSACTION");
+      try {
+        await this.run("plain");
+      } finally {
+        await writer.run("ROLLBACK");
+      }
+      // A committed write: a file that opened but whose log cannot be written fails here.
+      await writer.run(`INSERT OR REPLACE INTO ${PROBE_TABLE} VALUES (1, now()::TIMESTAMP)`);
+    } finally {
+      rmSync(this.scratch, { force: true });
     }
   }
 
   /**
-   * Runs an insert of the group file. Planning costs ~2 ms of a commit (measured): each statement is prepared once,
-   * when the file first exists, and reads the file afresh at each run.
+   * Runs an insert of the scratch file. Planning costs ~2 ms of a commit (measured): each statement is prepared
+   * once, when the file first exists, and reads the file afresh at each run.
    */
   private async run(kind: "plain" | "orIgnore"): Promise<number> {
-    this.prepared[kind] ??= this.writer.prepare(
-      `INSERT ${kind === "orIgnore" ? "OR IGNORE " : ""}INTO events SELECT ${SELECT} FROM ${FROM(this.groupFile)}`,
+    this.prepared[kind] ??= this.handles.writer.prepare(
+      `INSERT ${kind === "orIgnore" ? "OR IGNORE " : ""}INTO ${INTO} SELECT ${SELECT} FROM ${FROM(this.scratch)}`,
     );
     const statement = await this.prepared[kind].catch((e: unknown) => {
       this.prepared[kind] = undefined;
@@ -145,21 +249,30 @@ export class DuckDbStore implements EventStore {
   }
 
   async query(sql: string, params: readonly (string | number | boolean | null)[] = []): Promise<Record<string, Cell>[]> {
-    const r = await this.reader.runAndReadAll(sql, params as DuckDBValue[]);
+    const r = await this.handles.reader.runAndReadAll(sql, params as DuckDBValue[]);
     return r.getRowObjectsJson() as Record<string, Cell>[];
+  }
+
+  private async closeHandles(): Promise<void> {
+    for (const kind of ["plain", "orIgnore"] as const) {
+      (await this.prepared[kind]?.catch(() => undefined))?.destroySync();
+      this.prepared[kind] = undefined;
+    }
+    const { writer, reader, instance } = this.handles;
+    writer.closeSync();
+    reader.closeSync();
+    instance.closeSync();
   }
 
   async close(): Promise<void> {
     await this.turn;
-    for (const p of Object.values(this.prepared)) (await p.catch(() => undefined))?.destroySync();
     try {
-      await this.writer.run("CHECKPOINT");
+      await this.handles.writer.run("CHECKPOINT");
     } catch {
       /* the WAL is replayed at the next open */
     }
-    this.writer.closeSync();
-    this.reader.closeSync();
-    this.instance.closeSync();
-    rmSync(this.spill, { recursive: true, force: true });
+    await this.closeHandles();
+    rmSync(this.scratch, { force: true });
+    if (this.tempDir) rmSync(this.tempDir, { recursive: true, force: true });
   }
 }
