@@ -7,6 +7,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
 import { chmodSync, copyFileSync, statSync, truncateSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { StoreHealth } from "../src/health.js";
 import { startCollector } from "../src/index.js";
@@ -40,11 +41,18 @@ test("StoreHealth logs each distinct cause once, sums them up with counts on rec
   assert.match(lines[3]!, /^storage recovered after [\d.]+ s; failed writes: 51 × disk full; 1 × database is locked; 1 × IO Error/);
 });
 
-/** Runs `dlt-collector` to its exit; as `nobody` when the tests run as root (root writes through permission bits). */
+/**
+ * Runs `dlt-collector` to its exit with file permissions in force: root writes through permission bits
+ * (CAP_DAC_OVERRIDE), so as root it runs without those capabilities (util-linux's `setpriv`), as the same user, which
+ * still reaches the checkout wherever it is.
+ */
 function runToExit(args: string[]): Promise<{ code: number | null; stderr: string; stdout: string }> {
-  const asNobody = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
+  const root = process.getuid?.() === 0;
+  const [command, argv] = root
+    ? ["setpriv", ["--bounding-set=-dac_override,-dac_read_search", process.execPath, COLLECTOR_BIN, ...args]]
+    : [process.execPath, [COLLECTOR_BIN, ...args]];
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [COLLECTOR_BIN, ...args], { env: { PATH: process.env["PATH"] }, stdio: ["ignore", "pipe", "pipe"], cwd: "/", ...asNobody });
+    const child = spawn(command, argv, { env: { PATH: process.env["PATH"], TMPDIR: tmpdir() }, stdio: ["ignore", "pipe", "pipe"], cwd: "/" });
     let stderr = "";
     let stdout = "";
     child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));

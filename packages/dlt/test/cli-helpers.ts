@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { chmodSync, mkdirSync, rmSync } from "node:fs";
+import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { tempDir } from "@dlt-ts/telemetry/testing";
@@ -13,22 +13,33 @@ export interface RunResult {
   readonly stderr: string;
 }
 
-/** How to run a child: its env and folder; optionally as another user, and killed (code null) past a timeout. */
+/** How to run a child: its env and folder; optionally with file permissions enforced, and killed (code null) past a timeout. */
 export interface RunOptions {
   readonly env: NodeJS.ProcessEnv;
   readonly cwd: string;
-  readonly user?: { readonly uid?: number; readonly gid?: number };
+  /** File permissions apply to the child even when the tests run as root (see {@link withoutPrivileges}). */
+  readonly permissionsApply?: boolean;
   readonly timeoutMs?: number;
+}
+
+/**
+ * The command that runs `command args…` with file permissions in force. Root passes permission bits
+ * (CAP_DAC_OVERRIDE), so as root the child runs without those capabilities (util-linux's `setpriv`), as the same
+ * user: it still reaches the checkout and the test's folders wherever they are, as another user might not.
+ */
+export function withoutPrivileges(command: string, args: readonly string[]): [string, string[]] {
+  const root = typeof process.getuid === "function" && process.getuid() === 0;
+  return root ? ["setpriv", ["--bounding-set=-dac_override,-dac_read_search", command, ...args]] : [command, [...args]];
 }
 
 /** Runs `node args…` as a real child process (asynchronously: a server in the test process keeps serving). */
 export function runNode(args: readonly string[], opts: RunOptions): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, {
+    const [command, argv] = opts.permissionsApply ? withoutPrivileges(process.execPath, args) : [process.execPath, [...args]];
+    const child = spawn(command, argv, {
       cwd: opts.cwd,
       env: opts.env,
       stdio: ["ignore", "pipe", "pipe"],
-      ...opts.user,
       ...(opts.timeoutMs ? { timeout: opts.timeoutMs, killSignal: "SIGKILL" as const } : {}),
     });
     let stdout = "";
@@ -69,18 +80,3 @@ export function removeUser(u: { home: string; project: string; tmp: string }): v
   for (const d of [u.home, u.project, u.tmp]) rmSync(d, { recursive: true, force: true });
 }
 
-/**
- * A user for whom file permissions hold: the current one, or `nobody` when the tests run as root (root reads a
- * 0000 file). `share(u)` opens a fresh user's folders to that user.
- */
-export function unprivileged(): { user: { uid?: number; gid?: number }; share(u: { home: string; project: string; tmp: string }): void } {
-  const root = typeof process.getuid === "function" && process.getuid() === 0;
-  return {
-    user: root ? { uid: 65534, gid: 65534 } : {},
-    share: (u) => {
-      if (!root) return;
-      for (const d of [u.home, `${u.home}/.dlt`, u.project]) chmodSync(d, 0o755);
-      chmodSync(u.tmp, 0o1777);
-    },
-  };
-}

@@ -7,27 +7,25 @@ import { chmodSync, lstatSync, mkdirSync, readFileSync, symlinkSync, writeFileSy
 import { join } from "node:path";
 import { parse } from "smol-toml";
 import { startFakeCollector } from "@dlt-ts/telemetry/testing";
-import { freshUser, removeUser, runDlt, unprivileged } from "./cli-helpers.js";
+import { freshUser, removeUser, runDlt } from "./cli-helpers.js";
 
 test("a config.toml holding an opt-out that the user cannot read (EACCES), or in a folder they cannot search: DISABLED, that file decides, nothing is sent", async (t) => {
   const rx = await startFakeCollector();
   t.after(() => rx.close());
   const u = freshUser(rx.url);
   t.after(() => removeUser(u));
-  const as = unprivileged();
-  as.share(u);
   const file = join(u.home, ".dlt", "config.toml");
   writeFileSync(file, "[runtime]\ndlthub_telemetry = false\n");
   chmodSync(file, 0o000);
-  const r = await runDlt(["telemetry", "--explain"], { env: u.env, cwd: u.project, user: as.user });
+  const r = await runDlt(["telemetry", "--explain"], { env: u.env, cwd: u.project, permissionsApply: true });
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /^Telemetry is DISABLED\ndisabled: ~\/\.dlt\/config\.toml cannot be read \(EACCES\)\n/);
   assert.match(r.stdout, /^ {2}\* global {10}off {2}~\/\.dlt\/config\.toml cannot be read \(EACCES\): counts as off$/m);
   assert.equal(r.stderr, `warning: ${file} cannot be read (EACCES): telemetry is off for this run\n`);
   // A folder that cannot be searched hides whether its files are there at all: the same (the highest, secrets.toml).
   chmodSync(file, 0o644);
-  chmodSync(join(u.home, ".dlt"), Object.keys(as.user).length > 0 ? 0o700 : 0o000);
-  const hidden = await runDlt(["telemetry"], { env: u.env, cwd: u.project, user: as.user });
+  chmodSync(join(u.home, ".dlt"), 0o000);
+  const hidden = await runDlt(["telemetry"], { env: u.env, cwd: u.project, permissionsApply: true });
   chmodSync(join(u.home, ".dlt"), 0o755);
   assert.equal(hidden.stdout, "Telemetry is DISABLED\ndisabled: ~/.dlt/secrets.toml cannot be read (EACCES)\n");
   assert.equal(rx.connections, 0);

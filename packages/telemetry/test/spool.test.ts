@@ -6,7 +6,7 @@ import { chmodSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, w
 import { join } from "node:path";
 import { startFakeCollector } from "../src/testing.js";
 import { droppedCount } from "../src/spool.js";
-import { alive, hostEnv, lockPid, runHost, sendersMentioning, spoolFiles, unprivileged, until } from "./fixtures/run-host.js";
+import { alive, hostEnv, lockPid, runHost, sendersMentioning, spoolFiles, until } from "./fixtures/run-host.js";
 
 const breakerOf = (dataDir: string): { failures: number; openUntil: number } => {
   try {
@@ -171,22 +171,19 @@ test("many hosts exiting at once: every event arrives exactly once", async () =>
 test("a data dir that cannot be written: 15 runs against a dead endpoint leave at most one sender alive", async (t) => {
   const rx = await startFakeCollector("refuse");
   const h = hostEnv(rx.url);
-  const u = unprivileged();
   t.after(async () => {
     await until(() => sendersMentioning(h.tmp, h.home).length === 0, 15_000, "the senders to exit");
     rmSync(h.home, { recursive: true, force: true });
     rmSync(h.tmp, { recursive: true, force: true });
   });
-  // Read-only for the host's user: a folder it does not own (as root the host runs as nobody), or mode 0500.
+  // Read-only for the host (which runs with file permissions in force, even as root).
   mkdirSync(h.dataDir);
-  if (Object.keys(u.user).length === 0) chmodSync(h.dataDir, 0o500);
-  u.open(h.home);
-  u.open(h.tmp, 0o1777);
+  chmodSync(h.dataDir, 0o500);
   const env = { ...h.env, HOST_SENDER_LIFETIME_MS: "2000", HOST_REPORT: "1" };
   let most = 0;
   const results: string[] = [];
   for (let i = 0; i < 15; i++) {
-    const r = await runHost(["1"], env, u.user);
+    const r = await runHost(["1"], env, true);
     assert.equal(r.code, 0, r.stderr);
     results.push((JSON.parse(r.stdout) as { lastHandOff: string }).lastHandOff);
     most = Math.max(most, sendersMentioning(h.tmp, h.home).length);
@@ -203,19 +200,14 @@ test("a data dir that cannot be written: 15 runs against a dead endpoint leave a
 
 test("neither the data dir nor the temp dir can be written: no sender starts, the events are counted as dropped", async (t) => {
   const h = hostEnv("http://127.0.0.1:9");
-  const u = unprivileged();
   t.after(() => {
     rmSync(h.home, { recursive: true, force: true });
     rmSync(h.tmp, { recursive: true, force: true });
   });
   mkdirSync(h.dataDir);
-  if (Object.keys(u.user).length === 0) {
-    chmodSync(h.dataDir, 0o500);
-    chmodSync(h.tmp, 0o500);
-  }
-  u.open(h.home);
-  u.open(h.tmp);
-  const r = await runHost(["2"], { ...h.env, HOST_REPORT: "1" }, u.user);
+  chmodSync(h.dataDir, 0o500);
+  chmodSync(h.tmp, 0o500);
+  const r = await runHost(["2"], { ...h.env, HOST_REPORT: "1" }, true);
   assert.equal(r.code, 0, r.stderr);
   const stats = JSON.parse(r.stdout) as { lastHandOff: string; dropped: number };
   assert.deepEqual([stats.lastHandOff, stats.dropped], ["failed", 2]);
