@@ -44,7 +44,8 @@ test("dlt init in an empty folder: the printed install and run steps work as pri
   assert.equal((JSON.parse(readFileSync(join(u.project, "package.json"), "utf8")) as { type: string }).type, "module");
 
   // npm from the registry's packages in this machine's npm cache, never the network (tests stay on loopback).
-  const cache = spawnSync("npm", ["config", "get", "cache"], { encoding: "utf8" }).stdout.trim();
+  // (npm under Node 22+ writes a compile cache into TMPDIR: the user's own.)
+  const cache = spawnSync("npm", ["config", "get", "cache"], { encoding: "utf8", env: { ...process.env, TMPDIR: u.tmp } }).stdout.trim();
   const env = { ...u.env, PATH: process.env["PATH"], npm_config_cache: cache, npm_config_offline: "true", npm_config_audit: "false", npm_config_fund: "false", npm_config_update_notifier: "false" };
   const install = await shell(steps[0]!, u.project, env);
   assert.equal(install.code, 0, install.stderr);

@@ -69,9 +69,11 @@ function run(command: string, args: readonly string[], options: { cwd: string; e
  * lifecycle, `npm_package_*`), which would make the nested npm act on the repository instead of the temp project.
  * Only the settings that say where the cache and registry are, and how to reach it, are kept.
  */
-function npmEnv(): NodeJS.ProcessEnv {
+function npmEnv(tmp: string): NodeJS.ProcessEnv {
   const keep = /^npm_config_(cache|userconfig|globalconfig|cafile|registry|proxy|https_proxy|noproxy|strict_ssl)$/i;
-  return Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^npm_/i.test(key) || keep.test(key)));
+  const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^npm_/i.test(key) || keep.test(key)));
+  // npm under Node 22+ writes a compile cache into TMPDIR: this test's own.
+  return { ...env, TMPDIR: tmp };
 }
 
 describe("the packages as users install them", () => {
@@ -104,7 +106,7 @@ describe("the packages as users install them", () => {
     // Packed from the build `npm test` has just made; --ignore-scripts so no package builds itself again.
     const t0 = performance.now();
     await Promise.all(PACKAGES.map(async (p) => {
-      const r = await run("npm", ["pack", "--ignore-scripts", "--json", "--pack-destination", tarballs], { cwd: join(REPO, p.dir), env: npmEnv() });
+      const r = await run("npm", ["pack", "--ignore-scripts", "--json", "--pack-destination", tarballs], { cwd: join(REPO, p.dir), env: npmEnv(tmp) });
       assert.equal(r.code, 0, `npm pack ${p.name}: ${r.stderr}`);
       const [info] = JSON.parse(r.stdout) as Packed[];
       assert.ok(info, `npm pack ${p.name} printed no JSON`);
@@ -117,7 +119,7 @@ describe("the packages as users install them", () => {
     const install = await run(
       "npm",
       ["install", "--prefer-offline", "--no-audit", "--no-fund", ...[...packed.values()].map((p) => p.tarball)],
-      { cwd: project, env: npmEnv(), timeoutMs: 120_000 },
+      { cwd: project, env: npmEnv(tmp), timeoutMs: 120_000 },
     );
     assert.equal(install.code, 0, `npm install: ${install.stderr}`);
     timings.push(`install ${install.ms.toFixed(0)} ms`);
