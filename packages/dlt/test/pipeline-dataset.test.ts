@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 import { inflateSync } from "node:zlib";
 import { pipeline, resource } from "../src/index.js";
 import { asStoredSchema, versionHash } from "../src/pipeline/schema.js";
-import { columns, query, tableNames } from "./helpers/duck.js";
+import { columns, exec, query, tableNames } from "./helpers/duck.js";
 
 let dir: string;
 before(() => {
@@ -216,13 +216,25 @@ test("restore: a pipeline whose local folder is gone picks up its state and sche
   assert.equal(pipeline({ pipelineName: "restore", destination: "duckdb", workingDir: dir }).datasetName, "restore_data");
 });
 
-test("a state or schema in the destination that cannot be read fails the run with the table and load named", async () => {
+test("a state or schema in the destination that cannot be read fails the run with the table and load named; one that names a path writes nothing", async () => {
   const p = fresh("broken");
   const info = await p.run([{ id: 1 }], { tableName: "t" });
-  rmSync(join(dir, "data", "pipelines", "broken"), { recursive: true, force: true });
-  const { exec } = await import("./helpers/duck.js");
+  const folder = join(dir, "data", "pipelines", "broken");
+  rmSync(folder, { recursive: true, force: true });
+  const state = String((await query(p.dbPath, "SELECT state FROM broken_data._dlt_pipeline_state"))[0]?.["state"]);
   await exec(p.dbPath, "UPDATE broken_data._dlt_pipeline_state SET state = 'not base64 zlib'");
   await assert.rejects(fresh("broken").run([{ id: 2 }], { tableName: "t" }), new RegExp(`_dlt_pipeline_state row of load ${info.loadIds[0]!.replace(".", "\\.")}: the state cannot be decoded`));
   assert.deepEqual(await columns(p.dbPath, "broken_data", "t"), [["id", "BIGINT"], ["_dlt_load_id", "VARCHAR"], ["_dlt_id", "VARCHAR"]]);
   assert.equal((await query(p.dbPath, "SELECT count(*) AS n FROM broken_data.t"))[0]?.["n"], 1, "nothing loaded, nothing lost");
+
+  // A stored schema whose name is a path (a hostile or damaged file) is refused before anything is written.
+  rmSync(folder, { recursive: true, force: true });
+  await exec(
+    p.dbPath,
+    `UPDATE broken_data._dlt_pipeline_state SET state = '${state}'`,
+    `UPDATE broken_data._dlt_version SET schema = replace(schema, '"name":"broken"', '"name":"../../../escaped"')`,
+  );
+  await assert.rejects(fresh("broken").syncDestination(), /_dlt_version schema broken version 1: name "..\/..\/..\/escaped" is not a schema name/);
+  assert.equal(existsSync(join(dir, "data", "escaped.schema.json")), false); // schemas/../../../escaped.schema.json
+  assert.equal(existsSync(join(folder, "schemas")), false);
 });

@@ -263,6 +263,8 @@ export function maxNesting(schema: StoredSchema, root: TableSchema): number {
 export const isUnder = (name: string, root: string): boolean => name.startsWith(root + NESTING);
 
 const KNOWN_TYPES = new Set<string>(Object.keys(DUCKDB_TYPES));
+/** A schema name names a file (`schemas/<name>.schema.json`): an identifier, as dlt requires, and nothing else. */
+export const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 
 /**
  * Checks that `value` (read from a file or from `_dlt_version`) is a stored schema this code can use, and fills in
@@ -276,7 +278,7 @@ export function asStoredSchema(value: unknown, where: string): StoredSchema {
   const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
   if (!isObj(value)) fail("the schema", "is not a JSON object");
   const s = value as Record<string, unknown>;
-  if (typeof s["name"] !== "string" || s["name"] === "") fail("name", "is missing");
+  if (typeof s["name"] !== "string" || !SCHEMA_NAME.test(s["name"])) fail("name", `${JSON.stringify(s["name"])} is not a schema name (an identifier)`);
   if (typeof s["engine_version"] !== "number") fail("engine_version", "is missing");
   if ((s["engine_version"] as number) > SCHEMA_ENGINE_VERSION) {
     fail("engine_version", `is ${String(s["engine_version"])}, newer than this dlt-ts understands (${SCHEMA_ENGINE_VERSION})`);

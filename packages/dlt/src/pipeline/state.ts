@@ -6,6 +6,7 @@
  * how a pipeline whose local folder is gone gets it back (`sync.ts`).
  */
 import { contentHash } from "./canonical.js";
+import { SCHEMA_NAME } from "./schema.js";
 import { deflateSync, inflateSync } from "node:zlib";
 
 /** dlt's `PIPELINE_STATE_ENGINE_VERSION`. */
@@ -90,7 +91,8 @@ export function compressState(state: PipelineState): string {
 /** Reads `_dlt_pipeline_state.state`: compressed as dlt writes it, or plain JSON (dlt's `decompress_state`). */
 export function decompressState(text: string): Record<string, unknown> {
   const t = text.trim();
-  const json = t.startsWith("{") ? t : inflateSync(Buffer.from(t, "base64")).toString("utf8");
+  // Bounded: a state is a few KB; a stored value that inflates beyond 64 MB is not one.
+  const json = t.startsWith("{") ? t : inflateSync(Buffer.from(t, "base64"), { maxOutputLength: 64 << 20 }).toString("utf8");
   const v = JSON.parse(json) as unknown;
   if (typeof v !== "object" || v === null || Array.isArray(v)) throw new Error("the stored state is not a JSON object");
   return v as Record<string, unknown>;
@@ -123,7 +125,9 @@ export function asState(v: Record<string, unknown>, where: string): PipelineStat
   }
   const state = v as PipelineState;
   state._state_engine_version = STATE_ENGINE_VERSION;
-  if (!Array.isArray(state.schema_names)) state.schema_names = typeof state.default_schema_name === "string" ? [state.default_schema_name] : [];
+  // Schema names name files: only identifiers are kept.
+  const names = Array.isArray(state.schema_names) ? state.schema_names : [state.default_schema_name];
+  state.schema_names = names.filter((n): n is string => typeof n === "string" && SCHEMA_NAME.test(n));
   state.default_schema_name ??= null;
   state.destination_type ??= null;
   state.destination_name ??= null;

@@ -66,7 +66,13 @@ async function storedSchema(c: DuckDBConnection, qs: string, have: Set<string>, 
   const at = `${where}: ${VERSION_TABLE} schema ${name} version ${String(row[1])}`;
   let text = String(row[0]).trim();
   // dlt stores a schema too long for the destination's text type compressed and base64-encoded.
-  if (!text.startsWith("{")) text = inflateSync(Buffer.from(text, "base64")).toString("utf8");
+  if (!text.startsWith("{")) {
+    try {
+      text = inflateSync(Buffer.from(text, "base64"), { maxOutputLength: 256 << 20 }).toString("utf8");
+    } catch (e) {
+      throw new Error(`${at}: neither JSON nor compressed JSON (${(e as Error).message})`);
+    }
+  }
   let v: unknown;
   try {
     v = JSON.parse(text);
@@ -111,6 +117,7 @@ export async function syncDestination(target: SyncTarget): Promise<SyncResult> {
         for (const name of names) {
           if (!always && pdir.readSchema(name)) continue;
           const s = await storedSchema(c, qs, have, name, where);
+          if (s && s.name !== name) throw new Error(`${where}: ${VERSION_TABLE} holds schema ${s.name} under the name ${name}`);
           if (s) fetched.push(s);
         }
         if (always) pdir.clearSchemas();
