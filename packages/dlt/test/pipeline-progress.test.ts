@@ -1,8 +1,8 @@
 // Progress of a long run: shown on a terminal (a real pty, through util-linux `script`), silent when piped.
-import { test } from "node:test";
+import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -23,8 +23,13 @@ const SCRIPT = (progress: string) => `
   console.log("rows", info.rows);
 `;
 
+const dirs: string[] = [];
+// Telemetry is off in these runs: no sender outlives them, so their folders can go once the tests are done.
+after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
 function setup(progress = ""): { dir: string; file: string; env: NodeJS.ProcessEnv } {
   const dir = mkdtempSync(join(tmpdir(), "prog-"));
+  dirs.push(dir);
   const file = join(dir, "run.mjs");
   writeFileSync(file, SCRIPT(progress));
   return { dir, file, env: { PATH: process.env["PATH"], HOME: dir, TMPDIR: dir, RUNTIME__DLTHUB_TELEMETRY: "false", TERM: "dumb" } };
