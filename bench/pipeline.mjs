@@ -5,7 +5,7 @@
 // machine shared with other work they move less than wall time, so their ratio is the steadier comparison.
 // Usage: node bench/pipeline.mjs [N, default 1000000]
 import { spawn } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -24,7 +24,7 @@ function side(script) {
     child.stdout.on("data", (d) => (out += d));
     child.on("error", reject);
     child.on("exit", (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`${script} exited ${code}`))));
-  });
+  }).finally(() => rmSync(dir, { recursive: true, force: true })); // its DuckDB file is ~100 MB
 }
 
 const base = await side("./fixtures/pipeline-baseline.mjs");
