@@ -4,9 +4,13 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { pipeline, resource } from "../src/index.js";
-import { columns, exec, query } from "./helpers/duck.js";
 import { tempDir } from "@dlt-ts/telemetry/testing";
+import { runNode } from "./cli-helpers.js";
+import { columns, exec, query, tableNames } from "./helpers/duck.js";
+
+const INDEX = fileURLToPath(new URL("../src/index.js", import.meta.url));
 
 let dir: string;
 before(() => {
@@ -16,7 +20,7 @@ before(() => {
 });
 const fresh = (name: string) => pipeline({ pipelineName: name, destination: "duckdb", datasetName: `${name}_data`, workingDir: dir });
 
-test("nested objects flatten with __; lists of objects become linked child tables; every row has _dlt_id and _dlt_load_id", async () => {
+test("nested objects flatten with __; lists of objects become linked nested tables; root rows have _dlt_load_id, every row a _dlt_id", async () => {
   const p = fresh("nested");
   const info = await p.run(
     [
@@ -35,19 +39,35 @@ test("nested objects flatten with __; lists of objects become linked child table
   const lines = await query(db, "SELECT l.qty, l._dlt_list_idx, o.sku FROM nested_data.customers__orders__lines l JOIN nested_data.customers__orders o ON l._dlt_parent_id = o._dlt_id ORDER BY l.qty");
   assert.deepEqual(lines, [{ qty: 1, _dlt_list_idx: 0, sku: "a" }, { qty: 2, _dlt_list_idx: 1, sku: "a" }]);
   assert.deepEqual(await columns(db, "nested_data", "customers"), [
-    ["id", "BIGINT"], ["user_name", "VARCHAR"], ["address__city", "VARCHAR"], ["address__geo__lat", "DOUBLE"], ["_dlt_id", "VARCHAR"], ["_dlt_load_id", "VARCHAR"],
-  ], "an empty list adds no column; the _dlt columns come last");
-  assert.deepEqual((await columns(db, "nested_data", "customers__orders__lines")).map(([c]) => c), ["qty", "_dlt_id", "_dlt_parent_id", "_dlt_list_idx", "_dlt_root_id", "_dlt_load_id"]);
+    ["id", "BIGINT"], ["user_name", "VARCHAR"], ["address__city", "VARCHAR"], ["address__geo__lat", "DOUBLE"], ["_dlt_load_id", "VARCHAR"], ["_dlt_id", "VARCHAR"],
+  ], "an empty list adds no column; the _dlt columns follow the first row's columns, as in dlt");
+  assert.deepEqual((await columns(db, "nested_data", "customers__orders__lines")).map(([c]) => c), ["qty", "_dlt_parent_id", "_dlt_list_idx", "_dlt_id"], "no root key or load id in an appended nested table");
   assert.deepEqual(readdirSync(join(dir, "data", "pipelines", "nested", "packages")), [], "a loaded package is removed");
 });
 
-test("types: bigint, double, bool, text, timestamp from ISO-8601, json fallback", async () => {
+test("types: bigint, double, bool, text, timestamp from ISO-8601; json only beyond maxTableNesting", async () => {
   const p = fresh("types");
-  await p.run([{ i: 1, d: 1.5, b: true, t: "hi", ts: "2024-05-01T10:00:00Z", j: [1, "two", null] }], { tableName: "t" });
-  assert.deepEqual((await columns(p.dbPath, "types_data", "t")).slice(0, 6).map(([, t]) => t), ["BIGINT", "DOUBLE", "BOOLEAN", "VARCHAR", "TIMESTAMP WITH TIME ZONE", "JSON"]);
-  const [row] = await query(p.dbPath, "SELECT epoch_ms(ts) AS ms, j::VARCHAR AS j FROM types_data.t");
+  // Level 1: `j` is flattened, the list in it is at level 0 and stays whole (without the limit: a nested table).
+  await p.run([{ i: 1, d: 1.5, b: true, t: "hi", ts: "2024-05-01T10:00:00Z", j: { deep: [{ a: 1 }, "two", null] } }], { tableName: "t", maxTableNesting: 1 });
+  assert.deepEqual((await columns(p.dbPath, "types_data", "t")).slice(0, 6), [
+    ["i", "BIGINT"], ["d", "DOUBLE"], ["b", "BOOLEAN"], ["t", "VARCHAR"], ["ts", "TIMESTAMP WITH TIME ZONE"], ["j__deep", "JSON"],
+  ]);
+  const [row] = await query(p.dbPath, "SELECT epoch_ms(ts) AS ms, j__deep::VARCHAR AS j FROM types_data.t");
   assert.equal(row?.["ms"], Date.parse("2024-05-01T10:00:00Z"));
-  assert.equal(row?.["j"], '[1,"two",null]');
+  assert.equal(row?.["j"], '[{"a":1},"two",null]');
+  assert.deepEqual(await tableNames(p.dbPath, "types_data"), ["_dlt_loads", "_dlt_pipeline_state", "_dlt_version", "t"]);
+});
+
+test("a timestamp without an offset is UTC, as in dlt, whatever the machine's time zone", async () => {
+  // DuckDB takes its session time zone from the process's TZ once, so the run is a process of its own.
+  const script = `import { pipeline } from ${JSON.stringify(INDEX)};
+    await pipeline({ pipelineName: "naive", destination: "duckdb", datasetName: "naive_data" }).run([{ seen: "2024-05-01T10:00:00" }, { seen: "2024-05-01 10:00" }], { tableName: "t" });`;
+  const r = await runNode(["--input-type=module", "-e", script], {
+    cwd: dir,
+    env: { PATH: process.env["PATH"], HOME: dir, TZ: "Europe/Oslo", DLT_DATA_DIR: join(dir, "data"), RUNTIME__DLTHUB_TELEMETRY: "false" },
+  });
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(await query(join(dir, "naive.duckdb"), "SELECT DISTINCT epoch_ms(seen) AS ms FROM naive_data.t"), [{ ms: Date.parse("2024-05-01T10:00:00Z") }]);
 });
 
 test("schema evolution across two runs: a new field adds a column; a type clash goes to a variant column", async () => {
@@ -113,37 +133,49 @@ test("data: arrays, iterables, generators, async generators, resources; a step's
   for (const [t, n] of [["from_set", 1], ["from_gen", 2], ["from_async", 1], ["named", 1]] as const) {
     assert.equal((await query(p.dbPath, `SELECT count(*) AS n FROM shapes_data.${t}`))[0]?.["n"], n, t);
   }
+  // As in dlt: a yielded array is a batch of items; null items carry nothing.
+  await p.run(function* batches() { yield [{ a: 1 }, { a: 2 }]; yield null; yield { a: 3 }; });
+  assert.equal((await query(p.dbPath, "SELECT count(*) AS n FROM shapes_data.batches"))[0]?.["n"], 3);
   const boom = new TypeError("source broke");
   await assert.rejects(p.run(function* bad() { yield { a: 1 }; throw boom; }, { tableName: "x" }), (e) => e === boom);
-  await assert.rejects(p.run([1 as unknown as Record<string, unknown>], { tableName: "x" }), /item 1 of table x is number, not an object/);
+  await assert.rejects(p.run([{ a: 1 }, () => 1], { tableName: "x" }), /item 2 of table x is a function, not a JSON value/);
 });
 
-test("values survive the trip: quotes, commas, newlines, empty strings, unicode, big and small numbers, offsets, JSON in a json column", async () => {
+test("values survive the trip: quotes, commas, newlines, empty strings, unicode, big and small numbers, BigInt, offsets, JSON in a json column", async () => {
   const p = fresh("values");
   const texts = ['say "hi", ok', "two\nlines\r\nthree", "", " padded ", "NULL", "back\\slash", "ключ 🦆", "a,b,c"];
+  const json = [[1, { a: "x" }], { k: "plain" }, []];
   await p.run(
-    texts.map((s, i) => ({ i, s, d: [1e21, -0.5, 2 ** 53 + 2, 0.1][i % 4], f: i % 2 === 0, ts: "2024-05-01T12:00:00.250+02:00", j: i === 0 ? [1, { a: "x" }] : i === 1 ? "plain" : 7 })),
-    { tableName: "v" },
+    texts.map((s, i) => ({ i, s, d: [1e21, -0.5, 2 ** 53 + 2, 0.1][i % 4], n: 2n ** 63n - 1n - BigInt(i), f: i % 2 === 0, ts: "2024-05-01T12:00:00.250+02:00", j: json[i % 3] })),
+    { tableName: "v", maxTableNesting: 0 },
   );
-  const rows = await query(p.dbPath, "SELECT i, s, d, f, epoch_ms(ts) AS ms, j::VARCHAR AS j FROM values_data.v ORDER BY i");
+  const rows = await query(p.dbPath, "SELECT i, s, d, n::VARCHAR AS n, f, epoch_ms(ts) AS ms, j::VARCHAR AS j FROM values_data.v ORDER BY i");
+  assert.deepEqual(rows.slice(0, 2).map((r) => r["n"]), ["9223372036854775807", "9223372036854775806"], "a BigInt loads exact");
+  assert.deepEqual((await columns(p.dbPath, "values_data", "v"))[3], ["n", "BIGINT"]);
   assert.deepEqual(rows.map((r) => r["s"]), texts);
   assert.deepEqual(rows.slice(0, 4).map((r) => r["d"]), [1e21, -0.5, 2 ** 53 + 2, 0.1]);
   assert.deepEqual(rows.slice(0, 2).map((r) => r["f"]), [true, false]);
   assert.ok(rows.every((r) => r["ms"] === Date.parse("2024-05-01T10:00:00.250Z")));
-  assert.deepEqual(rows.slice(0, 3).map((r) => r["j"]), ['[1,{"a":"x"}]', '"plain"', 7], "once json, any value is stored as JSON");
+  assert.deepEqual(rows.slice(0, 3).map((r) => r["j"]), ['[1,{"a":"x"}]', '{"k":"plain"}', "[]"]);
   assert.deepEqual(await query(p.dbPath, "SELECT count(*) AS n FROM information_schema.columns WHERE table_name = 'v' AND column_name LIKE '%__v_%'"), [{ n: 0 }]);
+  await assert.rejects(p.run([{ big: 2n ** 64n }], { tableName: "v2" }), /normalize: table v2: column big \(bigint\) cannot hold bigint value 18446744073709551616/);
 });
 
-test("a column appearing late in a big batch, variants per type, and keys made snake_case", async () => {
+test("a column appearing late in a big batch, coercion and variants as dlt does them, and keys made snake_case", async () => {
   const p = fresh("late");
   function* rows() {
-    for (let i = 0; i < 30_000; i++) yield i < 29_990 ? { Id: i, "Full Name": `n${i}` } : { Id: i, "Full Name": i, lateField: true, nested: { deepKey: [{ x: i }] } };
+    for (let i = 0; i < 30_000; i++) {
+      yield i < 29_990 ? { Id: i, "Full Name": `n${i}`, Score: i } : { Id: i, "Full Name": i, Score: i % 2 ? "n/a" : `${i}`, lateField: true, nested: { deepKey: [{ x: i }] } };
+    }
   }
   const info = await p.run(rows, { tableName: "Late Table" });
   assert.deepEqual(info.tables, { late_table: 30_000, late_table__nested__deep_key: 10 });
-  assert.deepEqual(await query(p.dbPath, "SELECT count(*) AS n, count(late_field) AS late, count(full_name__v_bigint) AS v, count(full_name) AS t FROM late_data.late_table"), [
-    { n: 30_000, late: 10, v: 10, t: 29_990 },
-  ]);
+  // A number fits a text column ("29990"), a numeric string a bigint column; "n/a" does not: it goes to a variant.
+  assert.deepEqual(
+    await query(p.dbPath, "SELECT count(*) AS n, count(late_field) AS late, count(full_name) AS t, count(score) AS s, count(score__v_text) AS v, max(full_name) AS top FROM late_data.late_table"),
+    [{ n: 30_000, late: 10, t: 30_000, s: 29_995, v: 5, top: "n9999" }],
+  );
+  assert.deepEqual(await query(p.dbPath, "SELECT typeof(full_name) AS t, '#' || full_name AS name, score FROM late_data.late_table WHERE id = 29990"), [{ t: "VARCHAR", name: "#29990", score: 29990 }]);
 });
 
 test("merge deduplicates incoming rows on the primary key (the last wins) and supports a compound key", async () => {

@@ -1,15 +1,17 @@
 /**
  * Extract: items of every resource stream into `extracted/<n>_<table>.ndjson` of a new load package, one JSON
- * object a line, written through a buffer: the data set is never held in memory.
+ * value a line, written through a buffer: the data set is never held in memory. `null` and `undefined` items carry
+ * nothing and are skipped; other values that are not objects are wrapped by the normalizer (`{ value: … }`).
  */
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
+import { BIGINT_MARK } from "./coerce.js";
 import { LineWriter } from "./files.js";
 import { newLoadId } from "./ids.js";
-import { snakeCase } from "./naming.js";
+import { normalizePath } from "./naming.js";
 import type { PipelineDir } from "./package.js";
 import type { Progress } from "./progress.js";
-import { isPlainObject, iterate, type Resource } from "./resource.js";
+import { iterate, type Resource } from "./resource.js";
 
 /** One resource's extracted file. */
 export interface ExtractedRoot {
@@ -26,9 +28,6 @@ export interface Extracted {
   readonly roots: readonly ExtractedRoot[];
 }
 
-function describe(item: unknown): string {
-  return item === null ? "null" : Array.isArray(item) ? "an array" : typeof item;
-}
 
 /** Extracts `resources` into a new package. A resource that throws fails the step with its own error. */
 export async function extract(pdir: PipelineDir, resources: readonly Resource[], progress: Progress): Promise<Extracted> {
@@ -37,20 +36,24 @@ export async function extract(pdir: PipelineDir, resources: readonly Resource[],
   mkdirSync(join(dir, "extracted"), { recursive: true });
   const roots: ExtractedRoot[] = [];
   for (const [i, res] of resources.entries()) {
-    const table = snakeCase(res.name);
+    const table = normalizePath(res.name);
     const file = join(dir, "extracted", `${i}_${table}.ndjson`);
     const w = new LineWriter(file);
     try {
       for await (const item of iterate(res.data)) {
-        if (!isPlainObject(item)) {
-          throw new TypeError(`extract: item ${w.lines + 1} of table ${table} is ${describe(item)}, not an object`);
-        }
-        let line: string;
+        if (item === null || item === undefined) continue;
+        let line: string | undefined;
         try {
           line = JSON.stringify(item);
         } catch (e) {
-          throw new TypeError(`extract: item ${w.lines + 1} of table ${table} cannot be serialized as JSON: ${(e as Error).message}`);
+          // A BigInt (only then does the fast path throw and the replacer run): written marked, loaded exact.
+          try {
+            line = JSON.stringify(item, (_k, v: unknown) => (typeof v === "bigint" ? BIGINT_MARK + v.toString() : v));
+          } catch {
+            throw new TypeError(`extract: item ${w.lines + 1} of table ${table} cannot be serialized as JSON: ${(e as Error).message}`);
+          }
         }
+        if (line === undefined) throw new TypeError(`extract: item ${w.lines + 1} of table ${table} is a ${typeof item}, not a JSON value`);
         w.write(line);
         progress.tick();
       }

@@ -1,34 +1,38 @@
 /**
  * Load: normalized packages → the DuckDB file `<pipeline_name>.duckdb`, dataset = DuckDB schema. Each package is
- * ONE transaction (new tables and columns, replace/merge deletes, inserts, its `_dlt_loads` row): a failure leaves
- * the previous data exactly as it was, and the package on disk for the next run.
+ * ONE transaction: new tables and columns, replace/merge deletes, inserts, and dlt's system rows — a `_dlt_version`
+ * row when the package's schema version is not there yet, a `_dlt_pipeline_state` row when the package carries a
+ * new state, and last its `_dlt_loads` row with the schema's `version_hash`. A failure leaves the previous data
+ * exactly as it was, and the package on disk for the next run.
  *
  * Rows go in with `INSERT … SELECT … FROM read_csv(…)`: DuckDB parses the files natively with the column types
  * given (no sniffing), which is faster than appending value by value from JS.
  */
 import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
+import { newRowId } from "./ids.js";
 import { q } from "./naming.js";
 import type { NormalizedPackage, TableFile } from "./package.js";
-import { DUCKDB_TYPES, type ColumnType, type Schema, type TableSchema } from "./schema.js";
+import {
+  C,
+  DUCKDB_TYPES,
+  LOADS_TABLE,
+  primaryKey,
+  STATE_TABLE,
+  tableChain,
+  VERSION_TABLE,
+  writeDisposition,
+  type ColumnSchema,
+  type DataType,
+  type StoredSchema,
+  type TableSchema,
+} from "./schema.js";
 
 /** How a file's fields are read: timestamps and JSON as text, cast on insert (with an error naming the value). */
-const READ_TYPE: Record<ColumnType, string> = { bigint: "BIGINT", double: "DOUBLE", bool: "BOOLEAN", text: "VARCHAR", timestamp: "VARCHAR", json: "VARCHAR" };
+const READ_TYPE: Partial<Record<DataType, string>> = { bigint: "BIGINT", double: "DOUBLE", bool: "BOOLEAN", text: "VARCHAR", timestamp: "VARCHAR", json: "VARCHAR" };
 const sqlString = (s: string): string => `'${s.replaceAll("'", "''")}'`;
 
-/** The table and its child tables (children after parents). */
-function family(schema: Schema, root: string): TableSchema[] {
-  const out: TableSchema[] = [];
-  const walk = (t: TableSchema): void => {
-    out.push(t);
-    for (const c of Object.values(schema.tables)) if (c.parent === t.name) walk(c);
-  };
-  const r = schema.tables[root];
-  if (r) walk(r);
-  return out;
-}
-
 function readCsv(t: TableSchema, f: TableFile): string {
-  const cols = f.columns.map((c) => `${sqlString(c)}: '${READ_TYPE[t.columns[c] ?? "text"]}'`).join(", ");
+  const cols = f.columns.map((c) => `${sqlString(c)}: '${READ_TYPE[t.columns[c]?.data_type ?? "text"] ?? "VARCHAR"}'`).join(", ");
   return (
     `read_csv(${sqlString(f.path)}, columns = {${cols}}, header = false, auto_detect = false, delim = ',', ` +
     `quote = '"', escape = '"', new_line = '\\n', allow_quoted_nulls = false, null_padding = true, ` +
@@ -38,35 +42,49 @@ function readCsv(t: TableSchema, f: TableFile): string {
   );
 }
 
-/** `INSERT INTO <into> (…) SELECT … FROM <file>`, with `_dlt_load_id` as a constant and an optional filter. */
+/** `INSERT INTO <into> (…) SELECT … FROM <file>`; root tables get `_dlt_load_id` as a constant. */
 function insertSql(into: string, t: TableSchema, f: TableFile, loadId: string, where = ""): string {
   const select = f.columns.map((c) => {
-    const ty = t.columns[c];
+    const ty = t.columns[c]?.data_type;
     return ty === "timestamp" ? `CAST(${q(c)} AS TIMESTAMPTZ)` : ty === "json" ? `CAST(${q(c)} AS JSON)` : q(c);
   });
-  const cols = [...f.columns, "_dlt_load_id"].map(q).join(", ");
-  return `INSERT INTO ${into} (${cols}) SELECT ${select.join(", ")}, ${sqlString(loadId)} FROM ${readCsv(t, f)}${where}`;
+  const withLoadId = C.loadId in t.columns;
+  const cols = [...f.columns, ...(withLoadId ? [C.loadId] : [])].map(q).join(", ");
+  return `INSERT INTO ${into} (${cols}) SELECT ${[...select, ...(withLoadId ? [sqlString(loadId)] : [])].join(", ")} FROM ${readCsv(t, f)}${where}`;
 }
 
-/** Creates the table, or adds the columns it lacks (schema evolution: columns are only ever added). */
-async function ensureTable(c: DuckDBConnection, ds: string, t: TableSchema, existing: Map<string, Set<string>>): Promise<void> {
+function columnSql(c: ColumnSchema, withNotNull: boolean): string {
+  const type = DUCKDB_TYPES[c.data_type!];
+  if (!type) throw new Error(`load: column ${c.name} has type ${String(c.data_type)}, which dlt-ts cannot create`);
+  return `${q(c.name)} ${type}${withNotNull && c.nullable === false ? " NOT NULL" : ""}`;
+}
+
+/**
+ * Creates the table (NOT NULL where the schema says so, as dlt does), or adds the columns it lacks (schema
+ * evolution: columns are only ever added; DuckDB cannot add a NOT NULL column, so added ones are nullable).
+ * Returns the columns it added to an existing table. Incomplete columns (no type yet) are not created.
+ */
+async function ensureTable(c: DuckDBConnection, ds: string, t: TableSchema, existing: Map<string, Set<string>>): Promise<string[]> {
+  const cols = Object.values(t.columns).filter((col) => col.data_type !== undefined);
   const have = existing.get(t.name);
   if (!have) {
-    const cols = Object.entries(t.columns).map(([name, ty]) => `${q(name)} ${DUCKDB_TYPES[ty]}`);
-    await c.run(`CREATE TABLE ${q(ds)}.${q(t.name)} (${cols.join(", ")})`);
-    existing.set(t.name, new Set(Object.keys(t.columns)));
-    return;
+    await c.run(`CREATE TABLE ${ds}.${q(t.name)} (${cols.map((col) => columnSql(col, true)).join(", ")})`);
+    existing.set(t.name, new Set(cols.map((col) => col.name)));
+    return [];
   }
-  for (const [name, ty] of Object.entries(t.columns)) {
-    if (have.has(name)) continue;
-    await c.run(`ALTER TABLE ${q(ds)}.${q(t.name)} ADD COLUMN ${q(name)} ${DUCKDB_TYPES[ty]}`);
-    have.add(name);
+  const added: string[] = [];
+  for (const col of cols) {
+    if (have.has(col.name)) continue;
+    await c.run(`ALTER TABLE ${ds}.${q(t.name)} ADD COLUMN ${columnSql(col, false)}`);
+    have.add(col.name);
+    added.push(col.name);
   }
+  return added;
 }
 
-async function existingColumns(c: DuckDBConnection, ds: string): Promise<Map<string, Set<string>>> {
+async function existingColumns(c: DuckDBConnection, dataset: string): Promise<Map<string, Set<string>>> {
   const rows = (
-    await c.runAndReadAll("SELECT table_name, column_name FROM duckdb_columns() WHERE database_name = current_database() AND schema_name = ?", [ds])
+    await c.runAndReadAll("SELECT table_name, column_name FROM duckdb_columns() WHERE database_name = current_database() AND schema_name = ?", [dataset])
   ).getRows();
   const m = new Map<string, Set<string>>();
   for (const [t, col] of rows) {
@@ -78,62 +96,121 @@ async function existingColumns(c: DuckDBConnection, ds: string): Promise<Map<str
 }
 
 /**
- * Merge of one root table: incoming rows are deduplicated on the primary key (the last one wins), rows with the
- * same key are replaced together with their child rows, and only the kept rows' children are inserted.
+ * A nested table that existed before its root switched to merge gets `_dlt_root_id` now: its rows are given their
+ * root's id (through the parent, parents first), so merge can replace them with their root row.
  */
-async function merge(c: DuckDBConnection, ds: string, fam: TableSchema[], pkg: NormalizedPackage): Promise<void> {
-  const root = fam[0]!;
+async function fillRootIds(c: DuckDBConnection, ds: string, schema: StoredSchema, t: TableSchema): Promise<void> {
+  const parent = schema.tables[t.parent!]!;
+  const tn = `${ds}.${q(t.name)}`;
+  if (parent.parent === undefined) await c.run(`UPDATE ${tn} SET ${C.rootId} = ${C.parentId} WHERE ${C.rootId} IS NULL`);
+  else await c.run(`UPDATE ${tn} AS t SET ${C.rootId} = p.${C.rootId} FROM ${ds}.${q(parent.name)} p WHERE t.${C.parentId} = p.${C.id} AND t.${C.rootId} IS NULL`);
+}
+
+/**
+ * Merge of one root table (dlt's delete-insert): incoming rows are deduplicated on the primary key (the last one
+ * wins), rows with the same key are replaced together with their nested rows (found by `_dlt_root_id`), and only the
+ * kept rows' nested rows are inserted.
+ */
+async function merge(c: DuckDBConnection, ds: string, chain: TableSchema[], pkg: NormalizedPackage, existing: Map<string, Set<string>>): Promise<void> {
+  const root = chain[0]!;
   const rootFile = pkg.files[root.name];
   if (!rootFile) return;
+  const pk = primaryKey(root);
   const stage = q("_dlt_stage");
-  const target = `${q(ds)}.${q(root.name)}`;
-  const match = (a: string, b: string): string => root.primaryKey.map((k) => `${a}.${q(k)} = ${b}.${q(k)}`).join(" AND ");
+  const target = `${ds}.${q(root.name)}`;
+  const match = (a: string, b: string): string => pk.map((k) => `${a}.${q(k)} = ${b}.${q(k)}`).join(" AND ");
   await c.run(`CREATE OR REPLACE TEMP TABLE ${stage} AS SELECT * FROM ${target} LIMIT 0`);
   await c.run(insertSql(stage, root, rootFile, pkg.loadId));
-  await c.run(`DELETE FROM ${stage} WHERE rowid NOT IN (SELECT max(rowid) FROM ${stage} GROUP BY ${root.primaryKey.map(q).join(", ")})`);
-  const replaced = `SELECT t._dlt_id FROM ${target} t WHERE EXISTS (SELECT 1 FROM ${stage} s WHERE ${match("s", "t")})`;
-  for (const t of fam.slice(1).reverse()) await c.run(`DELETE FROM ${q(ds)}.${q(t.name)} WHERE _dlt_root_id IN (${replaced})`);
+  await c.run(`DELETE FROM ${stage} WHERE rowid NOT IN (SELECT max(rowid) FROM ${stage} GROUP BY ${pk.map(q).join(", ")})`);
+  const replaced = `SELECT t.${C.id} FROM ${target} t WHERE EXISTS (SELECT 1 FROM ${stage} s WHERE ${match("s", "t")})`;
+  for (const t of chain.slice(1).reverse()) {
+    if (existing.get(t.name)?.has(C.rootId)) await c.run(`DELETE FROM ${ds}.${q(t.name)} WHERE ${C.rootId} IN (${replaced})`);
+  }
   await c.run(`DELETE FROM ${target} t WHERE EXISTS (SELECT 1 FROM ${stage} s WHERE ${match("s", "t")})`);
   await c.run(`INSERT INTO ${target} BY NAME SELECT * FROM ${stage}`);
-  for (const t of fam.slice(1)) {
+  for (const t of chain.slice(1)) {
     const f = pkg.files[t.name];
-    if (f) await c.run(insertSql(`${q(ds)}.${q(t.name)}`, t, f, pkg.loadId, ` WHERE _dlt_root_id IN (SELECT _dlt_id FROM ${stage})`));
+    if (f) await c.run(insertSql(`${ds}.${q(t.name)}`, t, f, pkg.loadId, ` WHERE ${C.rootId} IN (SELECT ${C.id} FROM ${stage})`));
   }
   await c.run(`DROP TABLE ${stage}`);
 }
 
-async function loadOne(c: DuckDBConnection, ds: string, pipelineName: string, pkg: NormalizedPackage): Promise<boolean> {
+/** The `_dlt_version` row of the package's schema, unless that version is there already (dlt: one row per hash). */
+async function storeSchemaVersion(c: DuckDBConnection, ds: string, schema: StoredSchema): Promise<void> {
+  const found = await c.runAndReadAll(`SELECT 1 FROM ${ds}.${VERSION_TABLE} WHERE version_hash = ?`, [schema.version_hash]);
+  if (found.currentRowCount > 0) return;
+  await c.run(`INSERT INTO ${ds}.${VERSION_TABLE} (version, engine_version, inserted_at, schema_name, version_hash, schema) VALUES (?, ?, now(), ?, ?, ?)`, [
+    schema.version,
+    schema.engine_version,
+    schema.name,
+    schema.version_hash,
+    JSON.stringify(schema),
+  ]);
+}
+
+/**
+ * `dataset` as a qualified SQL prefix: `"<catalog>"."<dataset>"`. With the catalog named (DuckDB names it after the
+ * file) a dataset named like its pipeline (`chess.duckdb`, dataset `chess`) is not an ambiguous reference.
+ */
+async function qualified(c: DuckDBConnection, dataset: string): Promise<string> {
+  const r = await c.runAndReadAll("SELECT current_database()");
+  return `${q(String(r.getRows()[0]![0]))}.${q(dataset)}`;
+}
+
+/** Loads one package; `ds` is the dataset as a qualified SQL prefix, `dataset` its name. */
+async function loadOne(c: DuckDBConnection, ds: string, dataset: string, pkg: NormalizedPackage): Promise<boolean> {
+  const schema = pkg.schema;
   await c.run("BEGIN TRANSACTION");
   try {
-    await c.run(`CREATE SCHEMA IF NOT EXISTS ${q(ds)}`);
-    await c.run(
-      `CREATE TABLE IF NOT EXISTS ${q(ds)}._dlt_loads (load_id VARCHAR NOT NULL, schema_name VARCHAR, status BIGINT NOT NULL, inserted_at TIMESTAMPTZ NOT NULL)`,
-    );
+    await c.run(`CREATE SCHEMA IF NOT EXISTS ${ds}`);
+    const existing = await existingColumns(c, dataset);
+    await ensureTable(c, ds, schema.tables[VERSION_TABLE]!, existing);
+    await ensureTable(c, ds, schema.tables[LOADS_TABLE]!, existing);
     // A package whose commit went through but whose folder outlived a crash is not loaded twice.
-    const done = await c.runAndReadAll(`SELECT 1 FROM ${q(ds)}._dlt_loads WHERE load_id = ?`, [pkg.loadId]);
+    const done = await c.runAndReadAll(`SELECT 1 FROM ${ds}.${LOADS_TABLE} WHERE load_id = ?`, [pkg.loadId]);
     if (done.currentRowCount > 0) {
       await c.run("ROLLBACK");
       return false;
     }
-    const existing = await existingColumns(c, ds);
+    await storeSchemaVersion(c, ds, schema);
     for (const rootName of pkg.roots) {
-      const fam = family(pkg.schema, rootName);
-      const root = fam[0];
+      const chain = tableChain(schema, rootName);
+      const root = chain[0];
       if (!root) throw new Error(`load: package ${pkg.loadId} has no schema for table ${rootName}`);
-      for (const t of fam) await ensureTable(c, ds, t, existing);
-      if (root.writeDisposition === "merge") {
-        await merge(c, ds, fam, pkg);
+      // Tables with rows in this package are created (as dlt does: a table never seen with data is not); tables
+      // already there get the columns they lack.
+      for (const t of chain) {
+        if (!pkg.files[t.name] && !existing.has(t.name)) continue;
+        const added = await ensureTable(c, ds, t, existing);
+        if (added.includes(C.rootId) && t.parent !== undefined) await fillRootIds(c, ds, schema, t);
+      }
+      const wd = writeDisposition(schema, root);
+      if (wd === "merge") {
+        await merge(c, ds, chain, pkg, existing);
         continue;
       }
-      if (root.writeDisposition === "replace") {
-        for (const t of fam.slice().reverse()) await c.run(`DELETE FROM ${q(ds)}.${q(t.name)}`);
+      if (wd === "replace") {
+        for (const t of chain.slice().reverse()) if (existing.has(t.name)) await c.run(`DELETE FROM ${ds}.${q(t.name)}`);
       }
-      for (const t of fam) {
+      for (const t of chain) {
         const f = pkg.files[t.name];
-        if (f) await c.run(insertSql(`${q(ds)}.${q(t.name)}`, t, f, pkg.loadId));
+        if (f) await c.run(insertSql(`${ds}.${q(t.name)}`, t, f, pkg.loadId));
       }
     }
-    await c.run(`INSERT INTO ${q(ds)}._dlt_loads VALUES (?, ?, 0, now())`, [pkg.loadId, pipelineName]);
+    if (pkg.stateDoc) {
+      const s = pkg.stateDoc;
+      await ensureTable(c, ds, schema.tables[STATE_TABLE]!, existing);
+      await c.run(
+        `INSERT INTO ${ds}.${STATE_TABLE} (version, engine_version, pipeline_name, state, created_at, version_hash, ${C.loadId}, ${C.id}) ` +
+          "VALUES (?, ?, ?, ?, CAST(? AS TIMESTAMPTZ), ?, ?, ?)",
+        [s.version, s.engine_version, s.pipeline_name, s.state, s.created_at, s.version_hash, pkg.loadId, newRowId()],
+      );
+    }
+    await c.run(`INSERT INTO ${ds}.${LOADS_TABLE} (load_id, schema_name, status, inserted_at, schema_version_hash) VALUES (?, ?, 0, now(), ?)`, [
+      pkg.loadId,
+      schema.name,
+      schema.version_hash,
+    ]);
     await c.run("COMMIT");
     return true;
   } catch (e) {
@@ -149,7 +226,6 @@ async function loadOne(c: DuckDBConnection, ds: string, pipelineName: string, pk
 export async function loadPackages(
   dbPath: string,
   dataset: string,
-  pipelineName: string,
   packages: readonly NormalizedPackage[],
   loaded: (pkg: NormalizedPackage, committed: boolean) => void,
 ): Promise<void> {
@@ -165,11 +241,14 @@ export async function loadPackages(
   try {
     const c = await instance.connect();
     try {
+      // A timestamp without an offset is UTC (dlt's default), not the machine's local time.
+      await c.run("SET TimeZone = 'UTC'");
+      const ds = await qualified(c, dataset);
       let step = 0;
       for (const pkg of packages) {
         for (;;) {
           try {
-            loaded(pkg, await loadOne(c, dataset, pipelineName, pkg));
+            loaded(pkg, await loadOne(c, ds, dataset, pkg));
             break;
           } catch (e) {
             if (!/Out of Memory Error/.test(String(e)) || step >= ladder.length - 1) throw e;

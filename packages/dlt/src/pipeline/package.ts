@@ -1,13 +1,19 @@
 /**
- * Load packages: `<data dir>/pipelines/<pipeline>/packages/<load id>/`, holding the extracted items
- * (`extracted/*.ndjson`) and then the normalized rows (`normalized/<table>.csv`) with a `package.json` manifest.
- * A package is deleted once loaded; one left `normalized` by a failed load is loaded first by the next run.
+ * The pipeline's folder, `<data dir>/pipelines/<pipeline>/`, and everything in it — the one place that knows this
+ * layout (dlt's, where dlt has one):
+ * - `state.json`: the pipeline state (`state.ts`);
+ * - `schemas/<schema>.schema.json`: the schema of the last load, in dlt's stored format (`schema.ts`);
+ * - `packages/<load id>/`: load packages, holding the extracted items (`extracted/*.ndjson`) and then the normalized
+ *   rows (`normalized/<table>.csv`) with a `package.json` manifest. A package is deleted once loaded; one left
+ *   `normalized` by a failed load is loaded first by the next run;
+ * - `run.lock`: held by the run in progress.
  */
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { locations } from "@dlt-ts/telemetry";
 import { DLT_TELEMETRY_OPTIONS } from "../telemetry.js";
-import type { Schema } from "./schema.js";
+import { asStoredSchema, type StoredSchema } from "./schema.js";
+import { asState, type PipelineState, type StateDoc } from "./state.js";
 
 /** One normalized file: its path and the columns of its CSV fields, in order. */
 export interface TableFile {
@@ -15,17 +21,23 @@ export interface TableFile {
   readonly columns: readonly string[];
 }
 
+/** The manifest format of a normalized package; a package of another format is refused, not misread. */
+export const PACKAGE_FORMAT = 2;
+
 /** What a normalized package holds. */
 export interface NormalizedPackage {
+  readonly format: typeof PACKAGE_FORMAT;
   readonly loadId: string;
   readonly state: "normalized";
-  /** Root tables of the package (each loads with its child tables). */
+  /** Root tables of the package (each loads with its nested tables). */
   readonly roots: readonly string[];
   readonly files: Readonly<Record<string, TableFile>>;
-  /** Rows per table (child tables included). */
+  /** Rows per table (nested tables included). */
   readonly rows: Readonly<Record<string, number>>;
   /** The schema the package was normalized against: what the destination must have to load it. */
-  readonly schema: Schema;
+  readonly schema: StoredSchema;
+  /** A new version of the pipeline state, loaded as a `_dlt_pipeline_state` row with this package. */
+  readonly stateDoc?: StateDoc;
 }
 
 /** The global data dir (env `DLT_DATA_DIR`, else `~/.dlt`), resolved as telemetry and the CLI resolve it. */
@@ -40,9 +52,29 @@ export function writeAtomic(file: string, text: string): void {
   renameSync(tmp, file);
 }
 
+function readJson(file: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw e;
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (e) {
+    throw new Error(`${file} is not valid JSON (${(e as Error).message}); move it away to start this pipeline afresh`);
+  }
+}
+
 /** The working folder of one pipeline. */
 export class PipelineDir {
   constructor(readonly dir: string) {}
+
+  /** The folder of pipeline `name` under the data dir. */
+  static of(pipelineName: string): PipelineDir {
+    return new PipelineDir(join(dataDir(), "pipelines", pipelineName));
+  }
 
   get packages(): string {
     return join(this.dir, "packages");
@@ -52,18 +84,53 @@ export class PipelineDir {
     return join(this.packages, loadId);
   }
 
-  /** The schema of the last successful load, or an empty one. */
-  readSchema(): Schema {
+  get stateFile(): string {
+    return join(this.dir, "state.json");
+  }
+
+  schemaFile(name: string): string {
+    return join(this.dir, "schemas", `${name}.schema.json`);
+  }
+
+  /** The pipeline state, or undefined when this machine has none (a new pipeline, or its folder was removed). */
+  readState(): PipelineState | undefined {
+    const v = readJson(this.stateFile);
+    if (v === undefined) return undefined;
+    if (typeof v !== "object" || v === null || Array.isArray(v)) throw new Error(`${this.stateFile} is not a JSON object`);
+    return asState(v as Record<string, unknown>, this.stateFile);
+  }
+
+  writeState(state: PipelineState): void {
+    mkdirSync(this.dir, { recursive: true });
+    writeAtomic(this.stateFile, JSON.stringify(state, null, 2));
+  }
+
+  /** The stored schema `name` (of the last load), or undefined. */
+  readSchema(name: string): StoredSchema | undefined {
+    const v = readJson(this.schemaFile(name));
+    return v === undefined ? undefined : asStoredSchema(v, this.schemaFile(name));
+  }
+
+  /** Names of the stored schemas. */
+  schemaNames(): string[] {
     try {
-      return JSON.parse(readFileSync(join(this.dir, "schema.json"), "utf8")) as Schema;
+      return readdirSync(join(this.dir, "schemas"))
+        .filter((f) => f.endsWith(".schema.json"))
+        .map((f) => f.slice(0, -".schema.json".length))
+        .sort();
     } catch {
-      return { version: 1, tables: {} };
+      return [];
     }
   }
 
-  writeSchema(schema: Schema): void {
-    mkdirSync(this.dir, { recursive: true });
-    writeAtomic(join(this.dir, "schema.json"), JSON.stringify(schema, null, 1));
+  writeSchema(schema: StoredSchema): void {
+    mkdirSync(join(this.dir, "schemas"), { recursive: true });
+    writeAtomic(this.schemaFile(schema.name), JSON.stringify(schema, null, 2));
+  }
+
+  /** Removes every stored schema (a state restored from the destination brings its own). */
+  clearSchemas(): void {
+    rmSync(join(this.dir, "schemas"), { recursive: true, force: true });
   }
 
   markExtracted(loadId: string): void {
@@ -83,14 +150,21 @@ export class PipelineDir {
     const out: NormalizedPackage[] = [];
     for (const id of readdirSync(this.packages).sort((a, b) => Number(a) - Number(b) || a.localeCompare(b))) {
       if (id === except) continue;
-      let m: { state?: string } | undefined;
+      const manifest = join(this.packageDir(id), "package.json");
+      let m: { state?: string; format?: number } | undefined;
       try {
-        m = JSON.parse(readFileSync(join(this.packageDir(id), "package.json"), "utf8")) as { state?: string };
+        m = JSON.parse(readFileSync(manifest, "utf8")) as { state?: string; format?: number };
       } catch {
         m = undefined;
       }
-      if (m?.state === "normalized") out.push(m as NormalizedPackage);
-      else this.remove(id);
+      if (m?.state !== "normalized") {
+        this.remove(id);
+        continue;
+      }
+      if (m.format !== PACKAGE_FORMAT) {
+        throw new Error(`load: package ${manifest} was normalized by another version of dlt-ts and cannot be loaded by this one; remove ${this.packageDir(id)} to drop it`);
+      }
+      out.push(m as NormalizedPackage);
     }
     return out;
   }

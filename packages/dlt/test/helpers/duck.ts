@@ -37,3 +37,9 @@ export async function columns(dbPath: string, schema: string, table: string): Pr
   );
   return rows.map((r) => [String(r["column_name"]), String(r["data_type"])]);
 }
+
+/** The tables of a DuckDB schema, sorted by name. */
+export async function tableNames(dbPath: string, schema: string): Promise<string[]> {
+  const rows = await query(dbPath, `SELECT table_name FROM information_schema.tables WHERE table_schema = '${schema}' ORDER BY table_name`);
+  return rows.map((r) => String(r["table_name"]));
+}
