@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { StoreHealth } from "../src/health.js";
 import { startCollector } from "../src/index.js";
+import { withoutPrivileges } from "@dlt-ts/telemetry/testing";
 import { COLLECTOR_BIN, dltEvent, exited, post, startChild, tempDb, tempDir } from "./helpers.js";
 
 test("StoreHealth logs each distinct cause once, sums them up with counts on recovery, and probes only while failing", async () => {
@@ -41,16 +42,9 @@ test("StoreHealth logs each distinct cause once, sums them up with counts on rec
   assert.match(lines[3]!, /^storage recovered after [\d.]+ s; failed writes: 51 × disk full; 1 × database is locked; 1 × IO Error/);
 });
 
-/**
- * Runs `dlt-collector` to its exit with file permissions in force: root writes through permission bits
- * (CAP_DAC_OVERRIDE), so as root it runs without those capabilities (util-linux's `setpriv`), as the same user, which
- * still reaches the checkout wherever it is.
- */
+/** Runs `dlt-collector` to its exit with file permissions in force (root writes through permission bits). */
 function runToExit(args: string[]): Promise<{ code: number | null; stderr: string; stdout: string }> {
-  const root = process.getuid?.() === 0;
-  const [command, argv] = root
-    ? ["setpriv", ["--bounding-set=-dac_override,-dac_read_search", process.execPath, COLLECTOR_BIN, ...args]]
-    : [process.execPath, [COLLECTOR_BIN, ...args]];
+  const [command, argv] = withoutPrivileges(process.execPath, [COLLECTOR_BIN, ...args]);
   return new Promise((resolve, reject) => {
     const child = spawn(command, argv, { env: { PATH: process.env["PATH"], TMPDIR: tmpdir() }, stdio: ["ignore", "pipe", "pipe"], cwd: "/" });
     let stderr = "";

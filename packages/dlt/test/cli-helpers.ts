@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { tempDir } from "@dlt-ts/telemetry/testing";
+import { tempDir, withoutPrivileges } from "@dlt-ts/telemetry/testing";
 
 /** The `dlt` executable of this checkout. */
 export const DLT_BIN = fileURLToPath(new URL("../../bin/dlt.js", import.meta.url));
@@ -17,26 +17,17 @@ export interface RunResult {
 export interface RunOptions {
   readonly env: NodeJS.ProcessEnv;
   readonly cwd: string;
-  /** File permissions apply to the child even when the tests run as root (see {@link withoutPrivileges}). */
+  /** File permissions apply to the child even when the tests run as root (`withoutPrivileges`). */
   readonly permissionsApply?: boolean;
   readonly timeoutMs?: number;
 }
 
-/**
- * The command that runs `command args…` with file permissions in force. Root passes permission bits
- * (CAP_DAC_OVERRIDE), so as root the child runs without those capabilities (util-linux's `setpriv`), as the same
- * user: it still reaches the checkout and the test's folders wherever they are, as another user might not.
- */
-export function withoutPrivileges(command: string, args: readonly string[]): [string, string[]] {
-  const root = typeof process.getuid === "function" && process.getuid() === 0;
-  return root ? ["setpriv", ["--bounding-set=-dac_override,-dac_read_search", command, ...args]] : [command, [...args]];
-}
 
-/** Runs `node args…` as a real child process (asynchronously: a server in the test process keeps serving). */
-export function runNode(args: readonly string[], opts: RunOptions): Promise<RunResult> {
+/** Runs `command args…` as a real child process (asynchronously: a server in the test process keeps serving). */
+export function runCommand(command: string, args: readonly string[], opts: RunOptions): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const [command, argv] = opts.permissionsApply ? withoutPrivileges(process.execPath, args) : [process.execPath, [...args]];
-    const child = spawn(command, argv, {
+    const [cmd, argv] = opts.permissionsApply ? withoutPrivileges(command, args) : [command, [...args]];
+    const child = spawn(cmd, argv, {
       cwd: opts.cwd,
       env: opts.env,
       stdio: ["ignore", "pipe", "pipe"],
@@ -49,6 +40,11 @@ export function runNode(args: readonly string[], opts: RunOptions): Promise<RunR
     child.on("error", reject);
     child.on("close", (code) => resolve({ code, stdout, stderr }));
   });
+}
+
+/** Runs `node args…` as a real child process. */
+export function runNode(args: readonly string[], opts: RunOptions): Promise<RunResult> {
+  return runCommand(process.execPath, args, opts);
 }
 
 /** Runs `dlt args…` as a real child process with exactly the env given (plus PATH). */

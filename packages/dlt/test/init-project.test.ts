@@ -3,14 +3,14 @@
 // carries a source name only when it is a public one.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse as parseToml } from "smol-toml";
 import { startFakeCollector, tempDir } from "@dlt-ts/telemetry/testing";
 import { initCommand } from "../src/init/index.js";
 import { PACKAGE_DIR } from "../src/init/next-steps.js";
-import { freshUser, runDlt, type RunResult } from "./cli-helpers.js";
+import { freshUser, runCommand, runDlt, type RunResult } from "./cli-helpers.js";
 import { query } from "./helpers/duck.js";
 
 const parse = (text: string): unknown => JSON.parse(JSON.stringify(parseToml(text)));
@@ -23,17 +23,7 @@ function printedSteps(stdout: string): string[] {
 }
 
 /** Runs a printed command in a shell, as the user would type it. */
-function shell(command: string, cwd: string, env: NodeJS.ProcessEnv): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn("sh", ["-c", command], { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const shell = (command: string, cwd: string, env: NodeJS.ProcessEnv): Promise<RunResult> => runCommand("sh", ["-c", command], { cwd, env });
 
 test("dlt init in an empty folder: the printed install and run steps work as printed, and the rows land in DuckDB", async () => {
   const u = freshUser("http://127.0.0.1:9", { RUNTIME__DLTHUB_TELEMETRY: "false" });

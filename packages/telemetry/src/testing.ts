@@ -304,3 +304,19 @@ function removeTempDirs(): void {
   tempDirs.splice(0).forEach(stopAndRemove);
 }
 
+
+/**
+ * The command that runs `command args…` with file permissions in force, for testing how a host meets a file it
+ * cannot read or a folder it cannot write. Root passes permission bits (CAP_DAC_OVERRIDE), so when the tests run as
+ * root the child runs without those capabilities (util-linux's `setpriv`), as the same user: it still reaches the
+ * checkout and the test's folders wherever they are, as another user (`nobody`) might not. Otherwise the command is
+ * returned as it is.
+ *
+ * @example
+ * const [command, args] = withoutPrivileges(process.execPath, ["my-cli.js", "status"]);
+ * spawnSync(command, args, { env });
+ */
+export function withoutPrivileges(command: string, args: readonly string[]): [string, string[]] {
+  const root = typeof process.getuid === "function" && process.getuid() === 0;
+  return root ? ["setpriv", ["--bounding-set=-dac_override,-dac_read_search", command, ...args]] : [command, [...args]];
+}
