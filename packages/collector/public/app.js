@@ -110,7 +110,10 @@
   const filtered = () => ["event", "version", "os", "ci"].some((k) => state[k]);
 
   /** Start of the bucket holding `t` (UTC, as the database's date_trunc on UTC timestamps). */
-  const floorTo = (t, bucket) => t - (((t % (bucket === "hour" ? HOUR : DAY)) + (bucket === "hour" ? HOUR : DAY)) % (bucket === "hour" ? HOUR : DAY));
+  function floorTo(t, bucket) {
+    const size = bucket === "hour" ? HOUR : DAY;
+    return t - (((t % size) + size) % size);
+  }
 
   /**
    * The time window of the overview. "fit to the data": the last 30 days, or from the first event when the data is
