@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { DEFAULTS, startCollector } from "./index.js";
 import { basePrefix } from "./server.js";
+import { parseWriteKey, type WriteKey } from "./auth.js";
 
 const int = (name: string, min: number) => (v: string): number => {
   const n = Number(v);
@@ -36,9 +37,18 @@ const program = new Command("dlt-collector")
   )
   .addOption(new Option("--db <path>", "DuckDB database file").env("DLT_COLLECTOR_DB").default(DEFAULTS.dbPath))
   .addOption(
-    new Option("--write-key <key>", "accepted write key (repeatable; several keys comma-separated in the env variable)")
+    new Option(
+      "--write-key <[label=]key>",
+      "accepted write key, e.g. ci=KEY: the label is stored with each event it lets in, never the key (repeatable; comma-separated in the env variable)",
+    )
       .env("DLT_COLLECTOR_WRITE_KEYS")
-      .argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), ...v.split(",").filter(Boolean)]),
+      .argParser((v: string, prev: WriteKey[] | undefined) => {
+        try {
+          return [...(prev ?? []), ...v.split(",").filter(Boolean).map(parseWriteKey)];
+        } catch (e) {
+          throw new InvalidArgumentError((e as Error).message);
+        }
+      }),
   )
   .addOption(new Option("--read-token <token>", "token the dashboard asks for (default: random when write keys are set)").env("DLT_COLLECTOR_READ_TOKEN"))
   .addOption(new Option("--no-dashboard", "do not serve the dashboard"))
@@ -67,7 +77,7 @@ const o = program.opts<{
   port: number;
   basePath: string;
   db: string;
-  writeKey?: string[];
+  writeKey?: WriteKey[];
   readToken?: string;
   dashboard: boolean;
   maxBodyBytes: number;
@@ -101,6 +111,7 @@ try {
     );
   }
   process.stdout.write(`listening on ${c.url}\n`);
+  if (o.writeKey?.length) process.stdout.write(`write keys: ${[...new Set(o.writeKey.map((k) => k.label))].join(", ")} (labels, stored with each event)\n`);
   if (c.dashboardUrl) process.stdout.write(`dashboard: ${c.dashboardUrl}\n`);
   let stopping = false;
   const stop = (): void => {

@@ -11,6 +11,7 @@ import { listen, basePrefix, type CollectorServer } from "./server.js";
 import { randomBytes } from "node:crypto";
 import { dashboardRoutes } from "./dashboard/routes.js";
 import { causeOf } from "./health.js";
+import { writeKeysOf, type WriteKey } from "./auth.js";
 import { DuckDbStore } from "./store/duckdb.js";
 import type { EventStore } from "./store/types.js";
 
@@ -19,6 +20,7 @@ export type { StoredMessage } from "./stamp.js";
 export { validateMessage, MESSAGE_TYPES, MAX_MESSAGE_BYTES } from "./validate.js";
 export { DuckDbStore, CREATE_EVENTS, type DuckDbOptions } from "./store/duckdb.js";
 export type { ClientLimits } from "./limits.js";
+export { parseWriteKey, hashLabel, type WriteKey } from "./auth.js";
 export { QUERIES, type Filter } from "./dashboard/queries.js";
 
 /** How to start a collector. Every field has a default (`DEFAULTS`). */
@@ -35,8 +37,12 @@ export interface CollectorOptions {
   readonly basePath?: string;
   /** DuckDB file (default `telemetry.duckdb` in the working directory). */
   readonly dbPath?: string;
-  /** Accepted write keys; none accepts every request. */
-  readonly writeKeys?: readonly string[];
+  /**
+   * Accepted write keys; none accepts every request. Each event stores the label of the key that let it in (column
+   * `write_key_label`; the dashboard shows it, never the key): `{ label: "ci", key }`, or a bare key, labelled
+   * `key-` and a short hash of it (see `parseWriteKey` for the command line's `label=key`).
+   */
+  readonly writeKeys?: readonly (string | WriteKey)[];
   /** Largest request body (default 500 KB, Segment's limit). */
   readonly maxBodyBytes?: number;
   /** Events waiting for a commit before 503 (default 50,000). */
@@ -135,15 +141,16 @@ async function openStore(options: CollectorOptions): Promise<EventStore> {
 export async function startCollector(options: CollectorOptions = {}): Promise<Collector> {
   const basePath = options.basePath ?? DEFAULTS.basePath;
   const prefix = basePrefix(basePath);
+  const writeKeys = writeKeysOf(options.writeKeys ?? []);
   const store = await openStore(options);
-  const keyed = (options.writeKeys ?? []).length > 0;
+  const keyed = writeKeys.length > 0;
   const readToken = options.readToken ?? (keyed ? randomBytes(18).toString("base64url") : undefined);
   const dashboard = options.dashboard !== false;
   let http: CollectorServer;
   try {
     http = await listen(store, options.host ?? DEFAULTS.host, options.port ?? DEFAULTS.port, {
       basePath,
-      writeKeys: options.writeKeys ?? [],
+      writeKeys,
       maxBodyBytes: options.maxBodyBytes ?? DEFAULTS.maxBodyBytes,
       maxPendingEvents: options.maxPendingEvents ?? DEFAULTS.maxPendingEvents,
       maxConnections: options.maxConnections ?? DEFAULTS.maxConnections,
@@ -154,7 +161,7 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Co
       drainIdleMs: options.drainIdleMs ?? DEFAULTS.drainIdleMs,
       drainTimeoutMs: options.drainTimeoutMs ?? DEFAULTS.drainTimeoutMs,
       log: options.log ?? ((line) => void process.stderr.write(`dlt-collector: ${line}\n`)),
-      ...(dashboard ? { extraRoutes: dashboardRoutes(store, readToken, prefix) } : {}),
+      ...(dashboard ? { extraRoutes: dashboardRoutes(store, readToken, prefix, { writeKeyLabels: [...new Set(writeKeys.map((k) => k.label))] }) } : {}),
     });
   } catch (e) {
     await store.close();

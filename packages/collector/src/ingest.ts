@@ -7,9 +7,12 @@
  * base URL itself, where real dlt posts (`dlt/common/runtime/anon_tracker.py`: one event per request, no `type`, no
  * `messageId`, no `timestamp`): a body with a `batch` array is a batch, anything else one message, and a message
  * without `type` but with an `event` is a `track`.
+ *
+ * The label of the write key that let a request in is added to each of its messages as `writeKeyLabel` (the store
+ * keeps it in the `write_key_label` column); the key itself is never stored.
  */
 import type { IncomingMessage } from "node:http";
-import { bodyKey, headerKey, keyAllowed } from "./auth.js";
+import { bodyKey, headerKey, labelOf, type WriteKey } from "./auth.js";
 import { readBody } from "./body.js";
 import type { Hold } from "./limits.js";
 import { refuse, type Refusal } from "./refusal.js";
@@ -22,7 +25,8 @@ export type Ingested = { readonly ok: true; readonly messages: StoredMessage[] }
 
 /** What reading a request needs. */
 export interface IngestContext {
-  readonly writeKeys: readonly string[];
+  /** Accepted keys and their labels; none accepts every request (and stores no label). */
+  readonly writeKeys: readonly WriteKey[];
   readonly maxBodyBytes: number;
   /** This request's share of the in-flight bytes, released by the caller once it has answered. */
   readonly hold: Hold;
@@ -40,10 +44,13 @@ export async function ingest(req: IncomingMessage, route: Route, ctx: IngestCont
   const receivedIso = new Date(receivedAt).toISOString();
   const keyed = ctx.writeKeys.length > 0;
   const authorization = req.headers["authorization"];
+  // The label of the key that let the request in, stored with each of its events (never the key).
+  let label: string | undefined;
   if (keyed && authorization !== undefined) {
     const key = headerKey(authorization);
+    label = key === undefined ? undefined : labelOf(key, ctx.writeKeys);
     // Refused before the body is read, and the connection closed: a stranger cannot make the collector hold a body.
-    if (key === undefined || !keyAllowed(key, ctx.writeKeys)) return refuse(401, "invalid write key", { close: true });
+    if (label === undefined) return refuse(401, "invalid write key", { close: true });
   }
   const body = await readBody(req, ctx.maxBodyBytes, ctx.hold, ctx.beforeBody);
   if (!body.ok) return body;
@@ -57,7 +64,8 @@ export async function ingest(req: IncomingMessage, route: Route, ctx: IngestCont
   if (keyed && authorization === undefined) {
     const key = bodyKey(parsed);
     if (key === undefined) return refuse(401, "missing write key (Basic auth user, or writeKey in the body)");
-    if (!keyAllowed(key, ctx.writeKeys)) return refuse(401, "invalid write key");
+    label = labelOf(key, ctx.writeKeys);
+    if (label === undefined) return refuse(401, "invalid write key");
   }
   const sentAtRaw = parsed["sentAt"];
   const sentAt = parseTime(sentAtRaw);
@@ -70,6 +78,9 @@ export async function ingest(req: IncomingMessage, route: Route, ctx: IngestCont
     if (!v.ok) return refuse(v.status, `${v.field}: ${v.reason}`);
     let stored: StoredMessage;
     try {
+      // The collector's own field: which key let the message in, by its label; one sent by the client is dropped.
+      if (label === undefined) delete v.message["writeKeyLabel"];
+      else v.message["writeKeyLabel"] = label;
       stored = stamp(v.message, v.type, receivedAt, receivedIso, sentAt);
     } catch {
       // JSON.parse reads nesting that JSON.stringify cannot write back (RangeError: call stack).

@@ -16,14 +16,15 @@ import { InflightBytes, type ClientLimits } from "./limits.js";
 import type { Refusal } from "./refusal.js";
 import type { EventStore } from "./store/types.js";
 import { MESSAGE_TYPES } from "./validate.js";
+import type { WriteKey } from "./auth.js";
 
 /** Extra routes (the dashboard): `path` is relative to the base path; return true when handled. */
 export type ExtraRoutes = (req: IncomingMessage, res: ServerResponse, url: URL, path: string) => Promise<boolean> | boolean;
 
 /** Limits and keys of a collector. */
 export interface ServerOptions extends ClientLimits {
-  /** Accepted write keys; none configured accepts every request. */
-  readonly writeKeys: readonly string[];
+  /** Accepted write keys and their labels; none configured accepts every request. */
+  readonly writeKeys: readonly WriteKey[];
   /** Most events waiting for a commit before requests get 503 (bounded memory). */
   readonly maxPendingEvents: number;
   /** The path everything is served under, e.g. `/telemetry` behind a proxy; `/` by default. */

@@ -34,3 +34,42 @@ export async function seed(url: string, auth?: string): Promise<string[]> {
   if (r.status !== 200) throw new Error(`seed failed: ${r.status} ${JSON.stringify(r.json)}`);
   return anon;
 }
+
+/** What `seedMore` sends: Python dlt 1.x's own events, as its client posts them (see dlt-wire.test.ts). */
+export const PYTHON_DLT = { library: "dlt 1.5.0", os: "Darwin 23.4.0", runtime: "python 3.12.3" } as const;
+
+/**
+ * Adds Python dlt 1.x's vocabulary and context, 5 hours ago, each event posted alone to the base URL without `type`
+ * or `messageId` (dlt's `anon_tracker.py`): 2 command_init of source `github` into `bigquery` (`source_name` /
+ * `destination_type`; the second failed) and one pipeline run into bigquery (`destination_name` and
+ * `destination_type: dlt.destinations.bigquery`) whose load failed. All on macOS, Python 3.12.3, dlt 1.5.0, in CI
+ * (GitHub Actions). With `seed`: 26 events, 4 failed. Returns the anonymous id used (dlt 1.x keeps one per data dir).
+ */
+export async function seedMore(url: string, auth?: string): Promise<string> {
+  const at = new Date(Date.now() - 5 * 3600_000).toISOString();
+  const anonymousId = "6e7f1a3b9c2d4e5f8a7b6c5d4e3f2a1b";
+  const context = {
+    ci_run: true, python: "3.12.3", cpu: 4, exec_info: ["github_actions"], os: { name: "Darwin", version: "23.4.0" },
+    library: { name: "dlt", version: "1.5.0" }, run_context: "dlt",
+  };
+  const events: Record<string, unknown>[] = [
+    ...[true, false].map((success) => ({
+      event: "command_init",
+      properties: { source_name: "github", destination_type: "bigquery", elapsed: 1.5, success, event_category: "command", event_name: "init" },
+    })),
+    ...["extract", "normalize", "load"].map((step, i) => ({
+      event: `pipeline_${step}`,
+      properties: {
+        elapsed: i + 1, success: step !== "load", destination_name: "bigquery", destination_type: "dlt.destinations.bigquery",
+        transaction_id: "4".repeat(32), event_category: "pipeline", event_name: step,
+      },
+    })),
+  ];
+  const base = new URL(url).pathname.replace(/\/?$/, "/");
+  for (const e of events) {
+    // dlt sends no timestamp; this one is given so the events sit 5 hours back.
+    const r = await post(url, base, { anonymousId, ...e, context, timestamp: at }, auth ? { auth } : {});
+    if (r.status !== 200) throw new Error(`seedMore failed: ${r.status} ${JSON.stringify(r.json)}`);
+  }
+  return anonymousId;
+}

@@ -1,6 +1,7 @@
 /**
- * The dashboard, served by the collector under its base path `P`: `GET P/` (page), `P/assets/*` (bundled: uPlot and
- * the page's script, no CDN), `P/api/<plot>` (JSON computed with SQL). When write keys are configured the dashboard
+ * The dashboard, served by the collector under its base path `P`: `GET P/` (page), `P/assets/*` (bundled: uPlot,
+ * the page's script and its icon, no CDN), `P/api/<plot>` (JSON computed with SQL; `P/api/events` pages through the
+ * stored events), `P/api/setup` (what the page needs to tell a client how to send). When write keys are configured the dashboard
  * needs a read token — not a write key, because write keys ship inside every client that sends events and so cannot
  * guard reading them. Asset and API names are own entries of Maps: `/api/constructor` is a 404 like any unknown name.
  */
@@ -9,7 +10,7 @@ import { createRequire } from "node:module";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { timingSafeEqual, createHash } from "node:crypto";
 import type { EventStore } from "../store/types.js";
-import { QUERIES, type Filter } from "./queries.js";
+import { DEFAULT_EVENTS_LIMIT, MAX_EVENTS_LIMIT, QUERIES, type EventCursor, type Filter } from "./queries.js";
 
 const require = createRequire(import.meta.url);
 const PUBLIC = new URL("../../../public/", import.meta.url);
@@ -21,6 +22,7 @@ const ASSETS = new Map<string, () => { body: Buffer; type: string }>([
   ["uplot.css", () => ({ body: readFileSync(require.resolve("uplot/dist/uPlot.min.css")), type: CSS })],
   ["app.js", () => ({ body: readFileSync(new URL("app.js", PUBLIC)), type: JS })],
   ["app.css", () => ({ body: readFileSync(new URL("app.css", PUBLIC)), type: CSS })],
+  ["favicon.svg", () => ({ body: readFileSync(new URL("favicon.svg", PUBLIC)), type: "image/svg+xml" })],
 ]);
 
 const digest = (s: string): Buffer => createHash("sha256").update(s).digest();
@@ -52,17 +54,53 @@ function parseTime(name: string, v: string | null, fallback: number): number {
   return n;
 }
 
+/** `limit` of the live view: a whole number from 1 to MAX_EVENTS_LIMIT. */
+function parseLimit(v: string | null): number | undefined {
+  if (v === null || v === "") return undefined;
+  const n = Number(v);
+  if (!/^\d+$/.test(v.trim()) || n < 1 || n > MAX_EVENTS_LIMIT) throw new RangeError(`limit: must be a whole number from 1 to ${MAX_EVENTS_LIMIT}: ${v.slice(0, 100)}`);
+  return n;
+}
+
+/** `before` of the live view: a row's `cursor`, `<µs since the epoch>.<message id>`. */
+function parseCursor(v: string | null): EventCursor | undefined {
+  if (v === null || v === "") return undefined;
+  const m = /^(\d{1,16})\.(.{1,256})$/s.exec(v);
+  if (!m || !Number.isSafeInteger(Number(m[1]))) throw new RangeError(`before: not a cursor of /api/events (a row's "cursor"): ${v.slice(0, 100)}`);
+  return { receivedUs: Number(m[1]), messageId: m[2]! };
+}
+
+function parseCi(v: string | null): boolean | undefined {
+  if (v === null || v === "") return undefined;
+  if (v === "true" || v === "false") return v === "true";
+  throw new RangeError(`ci: must be true or false: ${v.slice(0, 100)}`);
+}
+
+/** A text filter (`event`, `version`, `os`): as given, within the length a stored column can have. */
+function parseText(name: string, v: string | null): string | undefined {
+  if (v === null || v === "") return undefined;
+  if (v.length > 500) throw new RangeError(`${name}: longer than 500 characters`);
+  return v;
+}
+
+/** What the dashboard is told about the collector beyond its data. */
+export interface DashboardInfo {
+  /** Labels of the accepted write keys (never the keys); empty when the collector takes events from anyone. */
+  readonly writeKeyLabels?: readonly string[];
+}
+
 /**
  * The dashboard's routes for `listen({ extraRoutes })`. `readToken` undefined: open to all. `prefix` is the base path
  * without its trailing slash (`` for `/`): the page is given `<base href="P/">` so its relative URLs resolve under it.
  */
-export function dashboardRoutes(store: EventStore, readToken: string | undefined, prefix = "") {
+export function dashboardRoutes(store: EventStore, readToken: string | undefined, prefix = "", info: DashboardInfo = {}) {
   const json = (res: ServerResponse, status: number, body: unknown): void => {
     const text = JSON.stringify(body);
     res.writeHead(status, { "content-type": "application/json", "cache-control": "no-store" });
     res.end(text);
   };
   const page = readFileSync(new URL("index.html", PUBLIC), "utf8").replace("<head>", `<head>\n<base href="${prefix}/">`);
+  const setup = { basePath: `${prefix}/`, writeKeyLabels: info.writeKeyLabels ?? [] };
   return async (req: IncomingMessage, res: ServerResponse, url: URL, path: string): Promise<boolean> => {
     const isPage = path === "/" || path === "/index.html";
     const isApi = path.startsWith("/api/");
@@ -103,9 +141,13 @@ export function dashboardRoutes(store: EventStore, readToken: string | undefined
       return true;
     }
     const name = path.slice("/api/".length).replaceAll("-", "_");
+    if (name === "setup") {
+      json(res, 200, setup);
+      return true;
+    }
     const q = QUERIES.get(name);
     if (!q) {
-      json(res, 404, { error: `no API ${url.pathname}; have ${[...QUERIES.keys()].join(", ")}` });
+      json(res, 404, { error: `no API ${url.pathname}; have ${[...QUERIES.keys(), "setup"].join(", ")}` });
       return true;
     }
     let filter: Filter;
@@ -113,11 +155,17 @@ export function dashboardRoutes(store: EventStore, readToken: string | undefined
       const now = Date.now();
       const bucket = url.searchParams.get("bucket") ?? "day";
       if (bucket !== "hour" && bucket !== "day") throw new RangeError("bucket: must be hour or day");
+      const p = url.searchParams;
       filter = {
-        from: parseTime("from", url.searchParams.get("from"), now - 30 * 86_400_000),
-        to: parseTime("to", url.searchParams.get("to"), now + 60_000),
-        event: url.searchParams.get("event") || undefined,
+        from: parseTime("from", p.get("from"), now - 30 * 86_400_000),
+        to: parseTime("to", p.get("to"), now + 60_000),
+        event: parseText("event", p.get("event")),
         bucket,
+        version: parseText("version", p.get("version")),
+        os: parseText("os", p.get("os")),
+        ci: parseCi(p.get("ci")),
+        limit: parseLimit(p.get("limit")),
+        before: parseCursor(p.get("before")),
       };
     } catch (e) {
       json(res, 400, { error: (e as Error).message });
@@ -125,7 +173,12 @@ export function dashboardRoutes(store: EventStore, readToken: string | undefined
     }
     const started = performance.now();
     const rows = await q(store, filter);
-    json(res, 200, { rows, ms: Math.round(performance.now() - started) });
+    const ms = Math.round(performance.now() - started);
+    if (name === "events") {
+      // The next page starts after the last row, when this page is full.
+      const next = rows.length === (filter.limit ?? DEFAULT_EVENTS_LIMIT) ? (rows[rows.length - 1]?.["cursor"] ?? null) : null;
+      json(res, 200, { rows, next, ms });
+    } else json(res, 200, { rows, ms });
     return true;
   };
 }

@@ -59,6 +59,8 @@ const COLUMNS: readonly (readonly [name: string, type: string, expr: (x: (path: 
   ["pipeline_name", "VARCHAR", (x) => text(x("properties.pipeline_name"))],
   ["source_name", "VARCHAR", (x) => text(x("properties.source_name"))],
   ["transaction_id", "VARCHAR", (x) => text(x("properties.transaction_id"))],
+  // The label of the write key that let the event in (set by the collector at ingest, see ingest.ts; never the key).
+  ["write_key_label", "VARCHAR", (x) => text(x("writeKeyLabel"))],
   ["message", "VARCHAR NOT NULL", () => "json"],
 ];
 
@@ -121,6 +123,10 @@ async function connect(path: string, options: DuckDbOptions): Promise<Handles> {
     await writer.run(`CREATE TABLE IF NOT EXISTS ${PROBE_TABLE} (id INTEGER PRIMARY KEY, checked_at TIMESTAMP)`);
     // No secondary index: DuckDB's ART indexes do not serve range scans (zone maps do) and cost every insert.
     const reader = await instance.connect();
+    // A top-N query reads its other columns only for the rows it keeps ("late materialization") up to this many rows
+    // (DuckDB's default: 50). The dashboard's live view pages up to 500 stored messages: at 51 rows and more, DuckDB
+    // read every message of the table (500 ms on 1M events, measured) instead of 25 ms.
+    await reader.run("SET late_materialization_max_rows = 1000");
     return { instance, writer, reader };
   } catch (e) {
     instance.closeSync();
