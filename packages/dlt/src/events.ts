@@ -20,8 +20,20 @@ export function asDestination(name: string): Destination {
 const elapsed = { type: "number", description: "seconds: for a command, its run time; for a pipeline step, since `run` started" } as const;
 const success = { type: "boolean", description: "for a command, exit code 0; for a step, it did not throw" } as const;
 const destination = { type: "enum", values: DESTINATIONS, description: "the destination's type (never its credentials or location)" } as const;
-const transaction = { type: "id", pattern: /^[0-9a-f]{32}$/, description: "random per `pipeline.run`, shared by its three steps" } as const;
+const transaction = {
+  type: "id",
+  pattern: /^[0-9a-f]{32}$/,
+  description: "random per top-level call, as dlt's trace id: shared by the steps of one `pipeline.run`; a step called on its own (`pipeline.extract()`, …) has its own",
+} as const;
 const stepProperties = { elapsed, success, destination_name: destination, transaction_id: transaction } as const;
+
+/** The operations of `dlt pipeline`, as dlt names them in `command_pipeline`'s `operation`. */
+export const PIPELINE_OPERATIONS = ["list", "info", "trace", "failed-jobs", "load-package", "drop-pending-packages", "drop", "schema", "sync"] as const;
+export type PipelineOperation = (typeof PIPELINE_OPERATIONS)[number];
+
+/** The formats `dlt schema` and `dlt pipeline <name> schema` print a schema in. */
+export const SCHEMA_FORMATS = ["yaml", "json"] as const;
+export type SchemaFormat = (typeof SCHEMA_FORMATS)[number];
 
 export const DLT_EVENTS = defineEvents({
   command_telemetry: { description: "`dlt telemetry` ran.", properties: { elapsed, success } },
@@ -38,9 +50,23 @@ export const DLT_EVENTS = defineEvents({
       destination_name: destination,
     },
   },
-  pipeline_extract: { description: "`pipeline.run` finished (or failed) its extract step.", properties: stepProperties },
-  pipeline_normalize: { description: "`pipeline.run` finished (or failed) its normalize step.", properties: stepProperties },
-  pipeline_load: { description: "`pipeline.run` finished (or failed) its load step.", properties: stepProperties },
+  command_list_sources: { description: "`dlt init --list-sources` ran (dlt's event name for it).", properties: { elapsed, success } },
+  command_list_destinations: { description: "`dlt init --list-destinations` ran (dlt's event name for it).", properties: { elapsed, success } },
+  command_pipeline: {
+    description: "`dlt pipeline …` ran: `--list-pipelines` or an operation on a pipeline (the pipeline's name is never sent).",
+    properties: {
+      elapsed,
+      success,
+      operation: { type: "enum", values: PIPELINE_OPERATIONS, description: "what was asked for: `list` (`--list-pipelines`) or the operation, as dlt names them" },
+    },
+  },
+  command_schema: {
+    description: "`dlt schema <file>` ran (the file is never sent).",
+    properties: { elapsed, success, format_: { type: "enum", values: SCHEMA_FORMATS, description: "the format asked for (dlt's property name)" } },
+  },
+  pipeline_extract: { description: "The extract step ended (in `pipeline.run`, or `pipeline.extract()` called on its own), or failed.", properties: stepProperties },
+  pipeline_normalize: { description: "The normalize step ended (in `pipeline.run`, or `pipeline.normalize()`), or failed.", properties: stepProperties },
+  pipeline_load: { description: "The load step ended (in `pipeline.run`, or `pipeline.load()`), or failed.", properties: stepProperties },
 });
 
 export type DltEvents = typeof DLT_EVENTS;

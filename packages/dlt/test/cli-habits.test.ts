@@ -26,10 +26,10 @@ test("`dlt help` is `dlt --help`, and `dlt help init` is `dlt init --help`", asy
   const help = await dlt("help");
   assert.equal(help.code, 0);
   assert.equal(help.out, (await dlt("--help")).out);
-  for (const c of ["telemetry [options] [switch]", "init [options] <source> <destination>", "help [command]"]) assert.ok(help.out.includes(c), c);
+  for (const c of ["telemetry [options] [switch]", "init [options] [source] [destination]", "pipeline [options]", "schema [options] <file>", "help [command]"]) assert.ok(help.out.includes(c), c);
   const init = await dlt("help", "init");
   assert.equal(init.code, 0);
-  assert.match(init.out, /^Usage: dlt init \[options\] <source> <destination>/);
+  assert.match(init.out, /^Usage: dlt init \[options\] \[source\] \[destination\]/);
   assert.equal(init.out, (await dlt("init", "--help")).out);
 });
 

@@ -65,3 +65,40 @@ test("a run sends pipeline_extract, pipeline_normalize, pipeline_load with one t
     await rx.close();
   }
 });
+
+test("steps called on their own each send their event with the properties of a run's, and a trace id of their own, as dlt's do", async () => {
+  const rx = await startFakeCollector();
+  try {
+    const script = `
+      import { pipeline } from ${JSON.stringify(INDEX)};
+      import { DuckDBInstance } from ${JSON.stringify(DUCKDB)};
+      const p = pipeline({ pipelineName: "steps", destination: "duckdb", datasetName: "steps_data" });
+      await p.extract([{ id: 1 }], { tableName: "users" });
+      await p.normalize();
+      await p.load();
+      const db = await DuckDBInstance.create(p.dbPath);
+      const c = await db.connect();
+      await c.run("ALTER TABLE steps_data.users ALTER COLUMN id SET DATA TYPE UTINYINT");
+      c.closeSync();
+      db.closeSync();
+      await p.extract([{ id: 1000 }], { tableName: "users" });
+      await p.normalize();
+      await p.load().catch(() => {});
+    `;
+    const r = await runScript(script, { RUNTIME__DLTHUB_TELEMETRY_ENDPOINT: rx.url });
+    assert.equal(r.code, 0, r.stderr);
+    const events = await rx.waitForEvents(6);
+    assert.deepEqual(events.map((e) => [e["event"], props(e)["success"]]), [
+      ["pipeline_extract", true], ["pipeline_normalize", true], ["pipeline_load", true],
+      ["pipeline_extract", true], ["pipeline_normalize", true], ["pipeline_load", false],
+    ]);
+    for (const e of events) {
+      assert.deepEqual(Object.keys(props(e)).sort(), ["destination_name", "elapsed", "event_category", "event_name", "success", "transaction_id"]);
+      assert.equal(props(e)["destination_name"], "duckdb");
+    }
+    // dlt starts a trace (and so a transaction id) for every top-level call: a step on its own is one.
+    assert.equal(new Set(events.map((e) => props(e)["transaction_id"])).size, 6);
+  } finally {
+    await rx.close();
+  }
+});

@@ -5,7 +5,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { pipeline, resource } from "../src/index.js";
+import { pipeline, PipelineStepFailed, resource } from "../src/index.js";
 import { tempDir } from "@dlt-ts/telemetry/testing";
 import { runNode } from "./cli-helpers.js";
 import { columns, exec, query, tableNames } from "./helpers/duck.js";
@@ -124,7 +124,7 @@ test("a failing load (a real DuckDB error mid-transaction) leaves the previous d
   assert.deepEqual(readdirSync(packages), []);
 });
 
-test("data: arrays, iterables, generators, async generators, resources; a step's error reaches the caller unchanged", async () => {
+test("data: arrays, iterables, generators, async generators, resources; a step's error reaches the caller as the cause of the step that failed", async () => {
   const p = fresh("shapes");
   await p.run(new Set([{ a: 1 }]), { tableName: "from_set" });
   await p.run(function* gen() { yield { a: 1 }; yield { a: 2 }; }, { tableName: "from_gen" });
@@ -137,8 +137,9 @@ test("data: arrays, iterables, generators, async generators, resources; a step's
   await p.run(function* batches() { yield [{ a: 1 }, { a: 2 }]; yield null; yield { a: 3 }; });
   assert.equal((await query(p.dbPath, "SELECT count(*) AS n FROM shapes_data.batches"))[0]?.["n"], 3);
   const boom = new TypeError("source broke");
-  await assert.rejects(p.run(function* bad() { yield { a: 1 }; throw boom; }, { tableName: "x" }), (e) => e === boom);
+  await assert.rejects(p.run(function* bad() { yield { a: 1 }; throw boom; }, { tableName: "x" }), (e) => e instanceof PipelineStepFailed && e.step === "extract" && e.cause === boom);
   await assert.rejects(p.run([{ a: 1 }, () => 1], { tableName: "x" }), /item 2 of table x is a function, not a JSON value/);
+  assert.deepEqual(p.listExtractedLoadPackages(), [], "an extract that failed leaves no package");
 });
 
 test("values survive the trip: quotes, commas, newlines, empty strings, unicode, big and small numbers, BigInt, offsets, JSON in a json column", async () => {
@@ -158,7 +159,7 @@ test("values survive the trip: quotes, commas, newlines, empty strings, unicode,
   assert.ok(rows.every((r) => r["ms"] === Date.parse("2024-05-01T10:00:00.250Z")));
   assert.deepEqual(rows.slice(0, 3).map((r) => r["j"]), ['[1,{"a":"x"}]', '{"k":"plain"}', "[]"]);
   assert.deepEqual(await query(p.dbPath, "SELECT count(*) AS n FROM information_schema.columns WHERE table_name = 'v' AND column_name LIKE '%__v_%'"), [{ n: 0 }]);
-  await assert.rejects(p.run([{ big: 2n ** 64n }], { tableName: "v2" }), /normalize: table v2: column big \(bigint\) cannot hold bigint value 18446744073709551616/);
+  await assert.rejects(p.run([{ big: 2n ** 64n }], { tableName: "v2" }), /step=normalize` when processing package [\s\S]*table v2: column big \(bigint\) cannot hold bigint value 18446744073709551616/);
 });
 
 test("a column appearing late in a big batch, coercion and variants as dlt does them, and keys made snake_case", async () => {

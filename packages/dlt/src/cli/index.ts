@@ -7,6 +7,8 @@
 import { Command, CommanderError } from "commander";
 import { VERSION } from "../package-json.js";
 import { registerInit } from "./commands/init.js";
+import { registerPipeline } from "./commands/pipeline.js";
+import { registerSchema } from "./commands/schema.js";
 import { registerTelemetry } from "./commands/telemetry.js";
 import { processIo, type CliIo } from "./io.js";
 import { CliSession } from "./session.js";
@@ -16,7 +18,7 @@ import { similar } from "./suggest.js";
 export type { CliIo } from "./io.js";
 
 /** Every command, in the order `dlt --help` lists them. */
-const COMMANDS: readonly ((program: Command, session: CliSession) => void)[] = [registerTelemetry, registerInit];
+const COMMANDS: readonly ((program: Command, session: CliSession) => void)[] = [registerTelemetry, registerInit, registerPipeline, registerSchema];
 
 /** A usage error of ours: printed as given, exit code 2. */
 const usageError = (message: string): CommanderError => new CommanderError(2, "dlt.usage", message);

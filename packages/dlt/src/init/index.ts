@@ -15,6 +15,13 @@ import { VERSION } from "../package-json.js";
 import { nextSteps } from "./next-steps.js";
 
 export const SUPPORTED_DESTINATIONS = ["duckdb"] as const;
+
+/** The sources `dlt init` has a template of (`dlt init --list-sources`); any other valid name gets the generic one. */
+export const TEMPLATE_SOURCES: readonly { readonly name: string; readonly description: string }[] = [
+  { name: "chess", description: "player profiles and game archives from the chess.com public API" },
+];
+/** What any other source name gets. */
+export const GENERIC_TEMPLATE = "a generic pipeline (an example resource to replace with your data)";
 const TEMPLATES = new URL("../../../templates/", import.meta.url);
 const SOURCE_NAME = /^[a-z_][a-z0-9_]*$/;
 
@@ -115,7 +122,7 @@ export async function initCommand(opts: {
   }
 
   const done: string[] = [];
-  const template = source === "chess" ? "chess_pipeline.ts.tpl" : "generic_pipeline.ts.tpl";
+  const template = TEMPLATE_SOURCES.some((t) => t.name === source) ? `${source}_pipeline.ts.tpl` : "generic_pipeline.ts.tpl";
   writeFileSync(
     scriptPath,
     readFileSync(new URL(template, TEMPLATES), "utf8").replaceAll("{{source}}", source).replaceAll("{{SOURCE}}", source.toUpperCase()),

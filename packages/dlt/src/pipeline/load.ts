@@ -3,7 +3,9 @@
  * ONE transaction: new tables and columns, replace/merge deletes, inserts, and dlt's system rows — a `_dlt_version`
  * row when the package's schema version is not there yet, a `_dlt_pipeline_state` row when the package carries a
  * new state, and last its `_dlt_loads` row with the schema's `version_hash`. A failure leaves the previous data
- * exactly as it was, and the package on disk for the next run.
+ * exactly as it was, and the package on disk for the next run. A package of `dlt pipeline <name> drop` first drops
+ * its tables and every stored version of its schema (dlt's `drop_tables(…, delete_schema=True)`), in the same
+ * transaction.
  *
  * Rows go in with `INSERT … SELECT … FROM read_csv(…)`: DuckDB parses the files natively with the column types
  * given (no sniffing), which is faster than appending value by value from JS.
@@ -55,7 +57,7 @@ function insertSql(into: string, t: TableSchema, f: TableFile, loadId: string, w
 
 function columnSql(c: ColumnSchema, withNotNull: boolean): string {
   const type = DUCKDB_TYPES[c.data_type!];
-  if (!type) throw new Error(`load: column ${c.name} has type ${String(c.data_type)}, which dlt-ts cannot create`);
+  if (!type) throw new Error(`column ${c.name} has type ${String(c.data_type)}, which dlt-ts cannot create`);
   return `${q(c.name)} ${type}${withNotNull && c.nullable === false ? " NOT NULL" : ""}`;
 }
 
@@ -111,7 +113,14 @@ async function fillRootIds(c: DuckDBConnection, ds: string, schema: StoredSchema
  * wins), rows with the same key are replaced together with their nested rows (found by `_dlt_root_id`), and only the
  * kept rows' nested rows are inserted.
  */
-async function merge(c: DuckDBConnection, ds: string, chain: TableSchema[], pkg: NormalizedPackage, existing: Map<string, Set<string>>): Promise<void> {
+async function merge(
+  c: DuckDBConnection,
+  ds: string,
+  chain: TableSchema[],
+  pkg: NormalizedPackage,
+  existing: Map<string, Set<string>>,
+  at: { table: string | undefined },
+): Promise<void> {
   const root = chain[0]!;
   const rootFile = pkg.files[root.name];
   if (!rootFile) return;
@@ -130,6 +139,7 @@ async function merge(c: DuckDBConnection, ds: string, chain: TableSchema[], pkg:
   await c.run(`INSERT INTO ${target} BY NAME SELECT * FROM ${stage}`);
   for (const t of chain.slice(1)) {
     const f = pkg.files[t.name];
+    at.table = t.name;
     if (f) await c.run(insertSql(`${ds}.${q(t.name)}`, t, f, pkg.loadId, ` WHERE ${C.rootId} IN (SELECT ${C.id} FROM ${stage})`));
   }
   await c.run(`DROP TABLE ${stage}`);
@@ -157,14 +167,20 @@ async function qualified(c: DuckDBConnection, dataset: string): Promise<string> 
   return `${q(String(r.getRows()[0]![0]))}.${q(dataset)}`;
 }
 
-/** Loads one package; `ds` is the dataset as a qualified SQL prefix, `dataset` its name. */
-async function loadOne(c: DuckDBConnection, ds: string, dataset: string, pkg: NormalizedPackage): Promise<boolean> {
+/**
+ * Loads one package; `ds` is the dataset as a qualified SQL prefix, `dataset` its name. `at.table` follows the table
+ * being loaded, so that a failure can name it.
+ */
+async function loadOne(c: DuckDBConnection, ds: string, dataset: string, pkg: NormalizedPackage, at: { table: string | undefined }): Promise<boolean> {
   const schema = pkg.schema;
+  at.table = undefined;
   await c.run("BEGIN TRANSACTION");
   try {
     await c.run(`CREATE SCHEMA IF NOT EXISTS ${ds}`);
     const existing = await existingColumns(c, dataset);
+    at.table = VERSION_TABLE;
     await ensureTable(c, ds, schema.tables[VERSION_TABLE]!, existing);
+    at.table = LOADS_TABLE;
     await ensureTable(c, ds, schema.tables[LOADS_TABLE]!, existing);
     // A package whose commit went through but whose folder outlived a crash is not loaded twice.
     const done = await c.runAndReadAll(`SELECT 1 FROM ${ds}.${LOADS_TABLE} WHERE load_id = ?`, [pkg.loadId]);
@@ -172,33 +188,50 @@ async function loadOne(c: DuckDBConnection, ds: string, dataset: string, pkg: No
       await c.run("ROLLBACK");
       return false;
     }
+    for (const t of pkg.droppedTables ?? []) {
+      at.table = t;
+      await c.run(`DROP TABLE IF EXISTS ${ds}.${q(t)}`);
+      existing.delete(t);
+    }
+    if (pkg.droppedTables) {
+      at.table = VERSION_TABLE;
+      await c.run(`DELETE FROM ${ds}.${VERSION_TABLE} WHERE schema_name = ?`, [schema.name]);
+    }
+    at.table = VERSION_TABLE;
     await storeSchemaVersion(c, ds, schema);
     for (const rootName of pkg.roots) {
       const chain = tableChain(schema, rootName);
       const root = chain[0];
-      if (!root) throw new Error(`load: package ${pkg.loadId} has no schema for table ${rootName}`);
+      if (!root) throw new Error(`package ${pkg.loadId} has no schema for table ${rootName}`);
       // Tables with rows in this package are created (as dlt does: a table never seen with data is not); tables
       // already there get the columns they lack.
       for (const t of chain) {
+        at.table = t.name;
         if (!pkg.files[t.name] && !existing.has(t.name)) continue;
         const added = await ensureTable(c, ds, t, existing);
         if (added.includes(C.rootId) && t.parent !== undefined) await fillRootIds(c, ds, schema, t);
       }
       const wd = writeDisposition(schema, root);
+      at.table = root.name;
       if (wd === "merge") {
-        await merge(c, ds, chain, pkg, existing);
+        await merge(c, ds, chain, pkg, existing, at);
         continue;
       }
       if (wd === "replace") {
-        for (const t of chain.slice().reverse()) if (existing.has(t.name)) await c.run(`DELETE FROM ${ds}.${q(t.name)}`);
+        for (const t of chain.slice().reverse()) {
+          at.table = t.name;
+          if (existing.has(t.name)) await c.run(`DELETE FROM ${ds}.${q(t.name)}`);
+        }
       }
       for (const t of chain) {
         const f = pkg.files[t.name];
+        at.table = t.name;
         if (f) await c.run(insertSql(`${ds}.${q(t.name)}`, t, f, pkg.loadId));
       }
     }
     if (pkg.stateDoc) {
       const s = pkg.stateDoc;
+      at.table = STATE_TABLE;
       await ensureTable(c, ds, schema.tables[STATE_TABLE]!, existing);
       await c.run(
         `INSERT INTO ${ds}.${STATE_TABLE} (version, engine_version, pipeline_name, state, created_at, version_hash, ${C.loadId}, ${C.id}) ` +
@@ -206,11 +239,13 @@ async function loadOne(c: DuckDBConnection, ds: string, dataset: string, pkg: No
         [s.version, s.engine_version, s.pipeline_name, s.state, s.created_at, s.version_hash, pkg.loadId, newRowId()],
       );
     }
+    at.table = LOADS_TABLE;
     await c.run(`INSERT INTO ${ds}.${LOADS_TABLE} (load_id, schema_name, status, inserted_at, schema_version_hash) VALUES (?, ?, 0, now(), ?)`, [
       pkg.loadId,
       schema.name,
       schema.version_hash,
     ]);
+    at.table = undefined;
     await c.run("COMMIT");
     return true;
   } catch (e) {
@@ -219,16 +254,20 @@ async function loadOne(c: DuckDBConnection, ds: string, dataset: string, pkg: No
   }
 }
 
+/** What the loader tells its caller as it goes. */
+export interface LoadProgress {
+  /** After a package's commit (`committed` false: it was loaded before, by a run that crashed after its commit). */
+  loaded(pkg: NormalizedPackage, committed: boolean): void;
+  /** A package failed and was rolled back, at `table` (the table whose statement failed, if it was a table's). */
+  failed(pkg: NormalizedPackage, table: string | undefined, error: unknown): void;
+}
+
 /**
- * Loads packages in order, each in its own transaction; `loaded` is called after each commit (the caller then
- * removes the package). Stops at the first failure, which is rethrown as DuckDB raised it.
+ * Loads packages in order, each in its own transaction; `progress.loaded` is called after each commit (the caller
+ * then moves the package to `loaded/`). Stops at the first failure, which `progress.failed` learns first and is then
+ * rethrown as DuckDB raised it.
  */
-export async function loadPackages(
-  dbPath: string,
-  dataset: string,
-  packages: readonly NormalizedPackage[],
-  loaded: (pkg: NormalizedPackage, committed: boolean) => void,
-): Promise<void> {
+export async function loadPackages(dbPath: string, dataset: string, packages: readonly NormalizedPackage[], progress: LoadProgress): Promise<void> {
   // DuckDB's buffer pool defaults to 80 % of RAM and a load holds its transaction's row groups, so without a cap
   // a large run's RSS follows the data size. The cap starts small (a narrow table loads in 64 MB, spilling to
   // DuckDB's temp directory); a wide table needs whole row groups of ~122k rows in memory, so on DuckDB's
@@ -245,16 +284,23 @@ export async function loadPackages(
       await c.run("SET TimeZone = 'UTC'");
       const ds = await qualified(c, dataset);
       let step = 0;
+      const at: { table: string | undefined } = { table: undefined };
       for (const pkg of packages) {
         for (;;) {
+          let committed: boolean;
           try {
-            loaded(pkg, await loadOne(c, ds, dataset, pkg));
-            break;
+            committed = await loadOne(c, ds, dataset, pkg, at);
           } catch (e) {
-            if (!/Out of Memory Error/.test(String(e)) || step >= ladder.length - 1) throw e;
+            if (!/Out of Memory Error/.test(String(e)) || step >= ladder.length - 1) {
+              progress.failed(pkg, at.table, e);
+              throw e;
+            }
             const next = ladder[++step]!;
             await c.run(next === "default" ? "RESET memory_limit" : `SET memory_limit = '${next}'`);
+            continue;
           }
+          progress.loaded(pkg, committed);
+          break;
         }
       }
     } finally {

@@ -178,7 +178,7 @@ export class Normalizer {
       const t = inferType(v, vt);
       const f = field(t, vt, v);
       // Only an integer beyond 64 bits fits no column of its own type (dlt fails such a load at the destination).
-      if (f === undefined) throw new Error(`normalize: table ${out.table.name}: column ${col} (${t}) cannot hold ${vt} value ${preview(v)}`);
+      if (f === undefined) throw new Error(`table ${out.table.name}: column ${col} (${t}) cannot hold ${vt} value ${preview(v)}`);
       cells[out.addColumn(col, t, false)] = f;
       return;
     }
@@ -192,7 +192,7 @@ export class Normalizer {
     if (j === undefined) j = out.addColumn(variant, inferType(v, vt), true);
     const g = field(out.types[j], vt, v);
     // dlt's CannotCoerceColumnException: a variant column's own type does not take the value either.
-    if (g === undefined) throw new Error(`normalize: table ${out.table.name}: column ${variant} (${out.types[j]}) cannot hold ${vt} value ${preview(v)}`);
+    if (g === undefined) throw new Error(`table ${out.table.name}: column ${variant} (${out.types[j]}) cannot hold ${vt} value ${preview(v)}`);
     cells[j] = g;
   }
 
@@ -238,7 +238,7 @@ export class Normalizer {
     for (const k of out.pk) {
       const i = out.index.get(k);
       if (i === undefined || cells[i] === undefined) {
-        throw new Error(`normalize: item ${itemNo} of table ${out.table.name} has no value for its primary key column ${k}`);
+        throw new Error(`item ${itemNo} of table ${out.table.name} has no value for its primary key column ${k}`);
       }
     }
     out.write(cells, idCell, parent, listIdx);
@@ -275,7 +275,7 @@ export class Normalizer {
       try {
         item = JSON.parse(line);
       } catch (e) {
-        throw new Error(`normalize: ${extracted} line ${n} is not JSON (${(e as Error).message})`);
+        throw new Error(`${extracted} line ${n} is not JSON (${(e as Error).message})`);
       }
       this.row(out, isPlainObject(item) ? item : { value: item }, lvl, undefined, 0, n);
       this.progress.tick();

@@ -1,20 +1,28 @@
 /**
- * `pipeline({...}).run(data)`: extract → normalize → load into DuckDB. Between the steps the data lives in a load
- * package on disk (`<data dir>/pipelines/<name>/packages/<load id>/`), so memory stays flat whatever the data size
- * and a package whose load failed is finished by the next run. The dataset is the one dlt would make of the same
- * data: its tables and columns, its system tables (`_dlt_version`, `_dlt_loads`, `_dlt_pipeline_state`), and a
- * pipeline state from which a pipeline without its local folder is restored (`sync.ts`). Each step sends one
- * `pipeline_<step>` telemetry event (see `report.ts`).
+ * `pipeline({...})`: extract → normalize → load into DuckDB, as one `run(data)` or as dlt's separate steps
+ * `extract(data)`, `normalize()`, `load()`. Between the steps the data lives in a load package on disk
+ * (`package.ts`), so memory stays flat whatever the data size, a step may run in another process than the one
+ * before it, and a package whose load failed is finished by the next load. The dataset is the one dlt would make of
+ * the same data: its tables and columns, its system tables (`_dlt_version`, `_dlt_loads`, `_dlt_pipeline_state`),
+ * and a pipeline state from which a pipeline without its local folder is restored (`sync.ts`).
+ *
+ * Each top-level call is traced as dlt's `with_runtime_trace` traces it (`trace.ts`): its steps share one
+ * `transaction_id`, each sends one `pipeline_<step>` telemetry event when it ends (`report.ts`), and the trace is
+ * kept as `lastTrace`. A step that fails throws {@link PipelineStepFailed} naming the step and the package.
  */
-import { mkdirSync, rmSync } from "node:fs";
-import { basename, dirname, join, resolve } from "node:path";
-import { extract, type Extracted } from "./extract.js";
+import { dirname, resolve } from "node:path";
+import { dropPackage, planDrop, type DropPlan } from "./drop.js";
+import { PipelineHasPendingData, PipelineNotFound, PipelineStepFailed, type PipelineStep } from "./errors.js";
+import { extract } from "./extract.js";
+import { extractInfo, loadInfo, normalizeInfo, type ExtractInfo, type FailedJob, type LoadInfo, type LoadJobInfo, type LoadPackageInfo, type NormalizeInfo } from "./info.js";
+import { newLoadId } from "./ids.js";
+import { readDataset } from "./inspect.js";
 import { loadPackages } from "./load.js";
 import { normalizeIdentifier, normalizePath } from "./naming.js";
 import { Normalizer } from "./normalize.js";
-import { PipelineDir, type NormalizedPackage, PACKAGE_FORMAT } from "./package.js";
+import { PipelineDir, pipelinesDir, PACKAGE_FORMAT, type ExtractedPackage, type NormalizedPackage, type TableHints } from "./package.js";
 import { Progress } from "./progress.js";
-import { reported, stepReporter } from "./report.js";
+import { reportStep } from "./report.js";
 import { isResource, resource, type Data, type Resource, type WriteDisposition } from "./resource.js";
 import {
   bumpVersion,
@@ -30,7 +38,10 @@ import {
   type TableSchema,
 } from "./schema.js";
 import { bumpStateVersion, newState, stateDoc, type PipelineState, type StateDoc } from "./state.js";
-import { syncDestination, type SyncResult } from "./sync.js";
+import { storedStateVersion, syncDestination, type SyncResult } from "./sync.js";
+import { mergeTraces, stepException, TraceRecorder, type PipelineTrace, type StepSummary, type TraceStepName } from "./trace.js";
+
+export type { ExtractInfo, NormalizeInfo, LoadInfo } from "./info.js";
 
 /** Where and how a pipeline loads. */
 export interface PipelineOptions {
@@ -61,28 +72,21 @@ export interface RunOptions {
   readonly maxTableNesting?: number;
 }
 
-/** What a run loaded. */
-export interface LoadInfo {
-  readonly pipelineName: string;
-  readonly datasetName: string;
-  readonly destination: "duckdb";
-  /** Absolute path of the DuckDB file. */
-  readonly dbPath: string;
-  /** Packages loaded by this run, in order (one a failed earlier run left behind comes first). */
-  readonly loadIds: readonly string[];
-  /** Rows loaded per table, nested tables included. */
-  readonly tables: Readonly<Record<string, number>>;
-  /** Total rows loaded. */
-  readonly rows: number;
-  /** Seconds each step took. */
-  readonly elapsed: { readonly extract: number; readonly normalize: number; readonly load: number };
-  /** One line, e.g. `Loaded 2 tables (1,234 rows) into chess.duckdb/chess_data in 1.2 s (load id 1732…)`. */
-  toString(): string;
-}
-
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-/** A pipeline into one DuckDB file and dataset. Create it with {@link pipeline}. */
+const addRows = (into: Record<string, number>, rows: Readonly<Record<string, number>>): void => {
+  for (const [t, n] of Object.entries(rows)) into[t] = (into[t] ?? 0) + n;
+};
+
+/** The folder of `<pipeline>.duckdb` a state remembers: of its last load, else of its first run. */
+function runDirOf(state: PipelineState): string | undefined {
+  const ctx = state._local["last_run_context"];
+  const runDir = typeof ctx === "object" && ctx !== null ? (ctx as Record<string, unknown>)["run_dir"] : undefined;
+  if (typeof runDir === "string") return runDir;
+  return typeof state._local.initial_cwd === "string" ? state._local.initial_cwd : undefined;
+}
+
+/** A pipeline into one DuckDB file and dataset. Create it with {@link pipeline}, or {@link attach} to one that ran. */
 export class Pipeline {
   readonly pipelineName: string;
   readonly datasetName: string;
@@ -90,11 +94,15 @@ export class Pipeline {
   readonly schemaName: string;
   /** Absolute path of `<pipelineName>.duckdb`. */
   readonly dbPath: string;
-  /** The pipeline's folder under the data dir: its state, schema and load packages. */
+  /** The pipeline's folder under the data dir: its state, schema, load packages and last trace. */
   readonly dir: string;
   private readonly pdir: PipelineDir;
   /** Whether this object synced with the destination already (dlt syncs once per pipeline object). */
   private synced = false;
+  /** The trace of the top-level call in progress (dlt's `_trace`). */
+  private current: TraceRecorder | undefined;
+  /** The last trace, once this object ran or read it (dlt's `_last_trace`). */
+  private last: PipelineTrace | undefined;
 
   constructor(private readonly options: PipelineOptions) {
     if (!IDENT.test(options.pipelineName)) {
@@ -112,30 +120,256 @@ export class Pipeline {
     this.dbPath = resolve(options.workingDir ?? process.cwd(), `${options.pipelineName}.duckdb`);
   }
 
-  /** The resources of a run: named resources as given, anything else as one resource named by `tableName`. */
-  private resources(data: Data | Resource | readonly Resource[], opts: RunOptions): Resource[] {
-    if (isResource(data)) return [data];
-    if (Array.isArray(data) && data.length > 0 && data.every(isResource)) return [...(data as Resource[])];
-    const name = opts.tableName ?? (typeof data === "function" && data.name !== "" ? data.name : undefined);
-    if (!name) throw new Error("run: give options.tableName, or pass named resources (resource(data, { name }))");
-    const { writeDisposition, primaryKey, maxTableNesting } = opts;
-    return [resource(data as Data, { name, ...(writeDisposition ? { writeDisposition } : {}), ...(primaryKey ? { primaryKey } : {}), ...(maxTableNesting !== undefined ? { maxTableNesting } : {}) })];
+  // ---------------------------------------------------------------------------------------------------- steps
+
+  /**
+   * Extracts, normalizes and loads `data`: JSON-like objects from an array, (async) iterable, (async) generator or
+   * a function returning one, or named resources. Packages a failed run left behind are normalized and loaded
+   * first. Without `data`, it finishes what is pending. A failed step throws {@link PipelineStepFailed} (its
+   * `cause` is the original error); the data already loaded stays as it was.
+   * @example
+   * const info = await pipeline({ pipelineName: "shop", destination: "duckdb" }).run([{ id: 1 }], { tableName: "items" });
+   * console.log(info.toString());
+   */
+  async run(data?: Data | Resource | readonly Resource[], opts: RunOptions = {}): Promise<LoadInfo> {
+    return this.locked(() =>
+      this.traced(
+        "run",
+        async () => {
+          const elapsed = { extract: 0, normalize: 0, load: 0 };
+          const timed = async <T>(step: keyof typeof elapsed, fn: () => Promise<T>): Promise<T> => {
+            const t0 = performance.now();
+            try {
+              return await fn();
+            } finally {
+              elapsed[step] = (performance.now() - t0) / 1000;
+            }
+          };
+          if (data !== undefined) await timed("extract", () => this.extractStep(data, opts));
+          else await this.syncOnce();
+          await timed("normalize", () => this.normalizeStep());
+          const loaded = await timed("load", () => this.loadStep());
+          return loadInfo(this, loaded.loadIds, { ...loaded.tables }, elapsed);
+        },
+        (info) => ({ loadIds: info.loadIds, rows: info.tables }),
+      ),
+    );
   }
 
   /**
+   * dlt's `extract`: reads `data` into a new load package on disk, to be normalized by {@link normalize} (now, or
+   * in another process). Sends `pipeline_extract`.
+   * @example
+   * await p.extract(resource(players, { writeDisposition: "merge", primaryKey: "id" }));
+   * await p.normalize();
+   * await p.load();
+   */
+  async extract(data: Data | Resource | readonly Resource[], opts: RunOptions = {}): Promise<ExtractInfo> {
+    return this.locked(() => this.extractStep(data, opts));
+  }
+
+  /**
+   * dlt's `normalize`: turns every extracted package into rows per table against the pipeline's schema, oldest
+   * first. A package that cannot be normalized is removed (its data is extracted again by a new run). Sends
+   * `pipeline_normalize`.
+   */
+  async normalize(): Promise<NormalizeInfo> {
+    return this.locked(() => this.normalizeStep());
+  }
+
+  /**
+   * dlt's `load`: loads every normalized package into DuckDB, oldest first, each in one transaction. A package
+   * whose load fails stays for the next load, with the table and DuckDB's error recorded (`listFailedJobs`). Sends
+   * `pipeline_load`.
+   */
+  async load(): Promise<LoadInfo> {
+    return this.locked(async () => {
+      const t0 = performance.now();
+      const loaded = await this.loadStep();
+      return loadInfo(this, loaded.loadIds, { ...loaded.tables }, { extract: 0, normalize: 0, load: (performance.now() - t0) / 1000 });
+    });
+  }
+
+  private async extractStep(data: Data | Resource | readonly Resource[], opts: RunOptions): Promise<ExtractInfo> {
+    const pkg = await this.traced(
+      "extract",
+      async () => {
+        const state = await this.syncOnce();
+        let loadId: string | undefined;
+        try {
+          this.withProps(state);
+          this.pdir.writeState(state);
+          const show = this.options.progress !== false && process.stderr.isTTY === true;
+          return await extract(this.pdir, this.resources(data, opts), new Progress("extract", "items", show), (id) => (loadId = id));
+        } catch (e) {
+          if (loadId) this.pdir.remove(loadId); // an extract that did not finish is no package
+          throw this.failed("extract", loadId, e);
+        }
+      },
+      (p) => ({ loadIds: [p.loadId], rows: itemsOf(p) }),
+    );
+    return extractInfo(this.pipelineName, [pkg.loadId], itemsOf(pkg));
+  }
+
+  private async normalizeStep(): Promise<NormalizeInfo> {
+    return this.traced(
+      "normalize",
+      async () => {
+        const loadIds: string[] = [];
+        const tables: Record<string, number> = {};
+        let current: string | undefined;
+        try {
+          this.pdir.removeIncomplete();
+          const extracted = this.pdir.extractedPackages();
+          if (extracted.length === 0) return normalizeInfo(this.pipelineName, loadIds, tables);
+          const state = this.state ?? newState(this.pipelineName, this.datasetName, dirname(this.dbPath));
+          const show = this.options.progress !== false && process.stderr.isTTY === true;
+          // Each package is normalized against the newest schema: of the last package waiting to be loaded (it was
+          // normalized against everything before it), else of the last load.
+          let last = this.pdir.normalizedPackages().at(-1)?.schema;
+          for (const ex of extracted) {
+            current = ex.loadId;
+            try {
+              const pkg = this.normalizePackage(ex, last, state, new Progress("normalize", "items", show));
+              last = pkg.schema;
+              loadIds.push(pkg.loadId);
+              addRows(tables, pkg.rows);
+            } catch (e) {
+              this.pdir.remove(ex.loadId); // nothing of it can be loaded: a new run extracts again
+              throw e;
+            }
+          }
+          return normalizeInfo(this.pipelineName, loadIds, tables);
+        } catch (e) {
+          throw this.failed("normalize", current, e);
+        }
+      },
+      (info) => ({ loadIds: info.loadIds, rows: info.tables }),
+    );
+  }
+
+  private async loadStep(): Promise<{ loadIds: string[]; tables: Record<string, number> }> {
+    return this.traced(
+      "load",
+      async () => {
+        const loadIds: string[] = [];
+        const tables: Record<string, number> = {};
+        let current: string | undefined;
+        try {
+          const packages = this.pdir.normalizedPackages();
+          await loadPackages(this.dbPath, this.datasetName, packages, {
+            loaded: (p, committed) => {
+              this.pdir.writeSchema(p.schema);
+              this.pdir.markLoaded(p, new Date());
+              if (!committed) return;
+              loadIds.push(p.loadId);
+              addRows(tables, p.rows);
+            },
+            failed: (p, table, error) => {
+              current = p.loadId;
+              this.pdir.recordFailure(p.loadId, { table, message: error instanceof Error ? error.message : String(error), failedAt: new Date().toISOString() });
+            },
+          });
+          const state = this.state;
+          if (state && packages.length > 0) {
+            // dlt's `_update_last_run_context`: where the DuckDB file is, so `attach` finds it from anywhere.
+            state._local.first_run = false;
+            state._local["last_run_context"] = { run_dir: dirname(this.dbPath) };
+            this.pdir.writeState(state);
+          }
+          return { loadIds, tables };
+        } catch (e) {
+          throw this.failed("load", current, e);
+        }
+      },
+      (r) => ({ loadIds: r.loadIds, rows: r.tables }),
+    );
+  }
+
+  /**
+   * Runs one traced step (dlt's `with_runtime_trace`): a call made outside any trace starts one, with a new
+   * `transaction_id`; a step inside a run joins the run's. The step's event is sent when it ends, and the trace is
+   * saved (merged with the last one when it has a single step) when the call that started it ends.
+   */
+  private async traced<T>(step: TraceStepName, body: () => Promise<T>, summary: (r: T) => StepSummary): Promise<T> {
+    const top = this.current === undefined;
+    const trace = (this.current ??= new TraceRecorder(this));
+    const started = { at: new Date(), ms: performance.now() };
+    try {
+      const r = await body();
+      trace.endStep(step, started, summary(r));
+      if (step !== "run") reportStep(this.options.destination, trace.transactionId, (performance.now() - trace.startedMs) / 1000, step, true);
+      return r;
+    } catch (e) {
+      const failed = e instanceof PipelineStepFailed ? e : undefined;
+      trace.endStep(step, started, { loadIds: failed?.loadId ? [failed.loadId] : [], rows: {} }, stepException(failed ? failed.cause : e, failed?.loadId));
+      if (step !== "run") reportStep(this.options.destination, trace.transactionId, (performance.now() - trace.startedMs) / 1000, step, false);
+      throw e;
+    } finally {
+      if (top) {
+        this.current = undefined;
+        this.last = mergeTraces(this.lastTrace, trace.finish());
+        try {
+          this.pdir.writeTrace(this.last);
+        } catch (e) {
+          // The run's own outcome stands; a trace that cannot be saved is said, not thrown (dlt warns too).
+          process.emitWarning(`dlt-ts: the trace of pipeline ${this.pipelineName} could not be saved: ${(e as Error).message}`);
+        }
+      }
+    }
+  }
+
+  /** The error a step throws: a {@link PipelineStepFailed} naming it (one from an inner step passes through). */
+  private failed(step: PipelineStep, loadId: string | undefined, e: unknown): PipelineStepFailed {
+    if (e instanceof PipelineStepFailed) return e;
+    let pending = false;
+    try {
+      pending = this.pdir.pendingPackages().length > 0;
+    } catch {
+      pending = true; // a package of another version is waiting
+    }
+    return new PipelineStepFailed(this.pipelineName, step, loadId, e, pending);
+  }
+
+  /** Runs `fn` holding the pipeline's run lock: runs, steps and commands that change the folder take turns. */
+  private async locked<T>(fn: () => Promise<T>): Promise<T> {
+    const release = this.pdir.lock(this.pipelineName);
+    try {
+      return await fn();
+    } finally {
+      release();
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------- state and sync
+
+  /**
    * Restores the pipeline's state and schemas from its destination where the destination's are newer (or missing
-   * here), as dlt's `sync_destination` does: what `run` does before its first extract, on demand. Use it on a new
-   * machine, or after the pipeline's folder was removed.
+   * here), as dlt's `sync_destination` does: what the first extract of a `Pipeline` object does first, on demand.
+   * Use it on a new machine, or after the pipeline's folder was removed.
    * @example
    * const { restoredStateVersion, restoredSchemas } = await pipeline({ pipelineName: "chess", destination: "duckdb" }).syncDestination();
    */
   async syncDestination(): Promise<SyncResult> {
-    const release = this.pdir.lock(this.pipelineName);
-    try {
-      return await this.sync();
-    } finally {
-      release();
+    return this.locked(() => this.sync());
+  }
+
+  /**
+   * What `dlt pipeline <name> sync` does (dlt drops the local state, then syncs): when the destination holds a
+   * state of this pipeline, everything this machine keeps of it (state, schemas, pending packages, trace) is
+   * replaced by the destination's state and schemas.
+   * @throws when the destination holds no state of this pipeline (the local folder is then left as it was).
+   */
+  async restoreFromDestination(): Promise<SyncResult> {
+    // Looked up before the lock is taken, which makes the pipeline's folder: a pipeline not found leaves none.
+    if ((await storedStateVersion(this)) === undefined) {
+      throw new Error(`pipeline ${this.pipelineName} was not found in dataset ${this.datasetName} of ${this.dbPath}: nothing was restored, and the local folder was left as it was`);
     }
+    return this.locked(async () => {
+      this.pdir.wipe();
+      this.last = undefined;
+      return this.sync();
+    });
   }
 
   private async sync(): Promise<SyncResult> {
@@ -144,73 +378,203 @@ export class Pipeline {
     return r;
   }
 
-  /**
-   * Extracts, normalizes and loads `data`: JSON-like objects from an array, (async) iterable, (async) generator or
-   * a function returning one, or named resources. A step's error reaches the caller unchanged; the data already
-   * loaded stays as it was.
-   * @example
-   * const info = await pipeline({ pipelineName: "shop", destination: "duckdb" }).run([{ id: 1 }], { tableName: "items" });
-   * console.log(info.toString());
-   */
-  async run(data: Data | Resource | readonly Resource[], opts: RunOptions = {}): Promise<LoadInfo> {
-    const started = performance.now();
-    const report = stepReporter(this.options.destination, started);
-    const show = this.options.progress !== false && process.stderr.isTTY === true;
-    const elapsed = { extract: 0, normalize: 0, load: 0 };
-    const timed = async <T>(step: keyof typeof elapsed, fn: () => Promise<T>): Promise<T> => {
-      const t0 = performance.now();
-      try {
-        return await reported(report, step, fn);
-      } finally {
-        elapsed[step] = (performance.now() - t0) / 1000;
-      }
-    };
-
-    let release: (() => void) | undefined;
+  /** The state after this object's one sync with the destination (a failure names the step `sync`). */
+  private async syncOnce(): Promise<PipelineState> {
+    if (this.synced) return this.state ?? newState(this.pipelineName, this.datasetName, dirname(this.dbPath));
     try {
-      let state!: PipelineState;
-      const extracted = await timed("extract", async () => {
-        release = this.pdir.lock(this.pipelineName);
-        state = this.synced ? this.state() : (await this.sync()).state;
-        this.withProps(state);
-        return extract(this.pdir, this.resources(data, opts), new Progress("extract", "items", show));
-      });
-      // Packages a failed run left behind: normalized against, then loaded first (so loads keep their order).
-      let waiting: NormalizedPackage[] = [];
-      const pkg = await timed("normalize", async () => {
-        try {
-          waiting = this.pdir.pending(extracted.loadId);
-          return this.normalize(extracted, waiting, state, new Progress("normalize", "items", show));
-        } catch (e) {
-          this.pdir.remove(extracted.loadId); // nothing of it can be loaded: a new run extracts again
-          throw e;
-        }
-      });
-
-      const tables: Record<string, number> = {};
-      const loadIds: string[] = [];
-      await timed("load", () =>
-        loadPackages(this.dbPath, this.datasetName, [...waiting, pkg], (p, committed) => {
-          this.pdir.writeSchema(p.schema);
-          this.pdir.remove(p.loadId);
-          if (!committed) return;
-          loadIds.push(p.loadId);
-          for (const [t, n] of Object.entries(p.rows)) tables[t] = (tables[t] ?? 0) + n;
-        }),
-      );
-      if (state._local.first_run) {
-        state._local.first_run = false;
-        this.pdir.writeState(state);
-      }
-      return loadInfo(this, loadIds, tables, elapsed);
-    } finally {
-      release?.();
+      return (await this.sync()).state;
+    } catch (e) {
+      throw this.failed("sync", undefined, e);
     }
   }
 
-  /** The local state, or a new one. */
-  private state(): PipelineState {
-    return this.pdir.readState() ?? newState(this.pipelineName, this.datasetName, dirname(this.dbPath));
+  /** The pipeline state on this machine (dlt's `state`), or undefined when the pipeline never ran here. */
+  get state(): PipelineState | undefined {
+    return this.pdir.readState();
+  }
+
+  /** The names of the schemas stored here. */
+  get schemaNames(): string[] {
+    return this.pdir.schemaNames();
+  }
+
+  /** A stored schema (default: the pipeline's default schema), as of the last load; undefined when none. */
+  schema(name?: string): StoredSchema | undefined {
+    const n = name ?? this.state?.default_schema_name ?? this.schemaName;
+    return this.pdir.readSchema(n);
+  }
+
+  /**
+   * The trace of the last run (dlt's `last_trace`): its steps with their timing, packages and rows per table, and
+   * the error of a step that failed. Kept in the pipeline's folder, so it is there for another process too.
+   */
+  get lastTrace(): PipelineTrace | undefined {
+    return (this.last ??= this.pdir.readTrace());
+  }
+
+  // --------------------------------------------------------------------------------------------- packages
+
+  /** Whether packages wait to be normalized or loaded (dlt's `has_pending_data`). */
+  get hasPendingData(): boolean {
+    return this.pdir.pendingPackages().length > 0;
+  }
+
+  /** Load ids of the packages waiting to be normalized, oldest first. */
+  listExtractedLoadPackages(): string[] {
+    return this.pdir.extractedPackages().map((p) => p.loadId);
+  }
+
+  /** Load ids of the packages waiting to be loaded (one whose load failed included), oldest first. */
+  listNormalizedLoadPackages(): string[] {
+    return this.pdir.normalizedPackages().map((p) => p.loadId);
+  }
+
+  /** Load ids of the completed packages, oldest first. */
+  listCompletedLoadPackages(): string[] {
+    return this.pdir.loadedPackages().map((p) => p.loadId);
+  }
+
+  /**
+   * A package: its state, jobs (one file per table) with their sizes and rows, and the failure of its last load.
+   * @throws when no package has this load id, naming it and the pipeline.
+   */
+  getLoadPackageInfo(loadId: string): LoadPackageInfo {
+    const pending = this.pdir.pendingPackages().find((p) => p.loadId === loadId);
+    if (pending) {
+      const failure = pending.state === "normalized" ? this.pdir.failure(loadId) : undefined;
+      const fileFormat = pending.state === "extracted" ? "ndjson" : "csv";
+      const jobs: LoadJobInfo[] = this.pdir.jobs(pending).map((j) => {
+        const failed = failure !== undefined && failure.table === j.table;
+        return { ...j, fileFormat, state: failed ? "failed_jobs" : "new_jobs", ...(failed ? { failedMessage: failure.message } : {}) };
+      });
+      const schema = pending.state === "normalized" ? pending.schema : undefined;
+      return {
+        loadId,
+        state: pending.state,
+        location: this.pdir.packageDir(loadId),
+        schemaName: schema?.name,
+        schemaVersion: schema?.version,
+        completedAt: undefined,
+        jobs,
+        failure,
+        droppedTables: pending.state === "normalized" ? (pending.droppedTables ?? []) : [],
+      };
+    }
+    const loaded = this.pdir.loadedPackages().find((p) => p.loadId === loadId);
+    if (loaded) {
+      return {
+        loadId,
+        state: "loaded",
+        location: this.pdir.loadedRecord(loadId),
+        schemaName: loaded.schemaName,
+        schemaVersion: loaded.schemaVersion,
+        completedAt: loaded.completedAt,
+        jobs: loaded.jobs.map((j) => ({ ...j, fileFormat: "csv", state: "completed_jobs" })),
+        failure: undefined,
+        droppedTables: loaded.droppedTables ?? [],
+      };
+    }
+    throw new Error(`load package ${loadId} was not found in pipeline ${this.pipelineName} (see \`dlt pipeline ${this.pipelineName} info\` for its packages)`);
+  }
+
+  /** The jobs whose last load failed, with DuckDB's error, in every package waiting to be loaded. */
+  listFailedJobs(): FailedJob[] {
+    const out: FailedJob[] = [];
+    for (const loadId of this.listNormalizedLoadPackages()) {
+      const info = this.getLoadPackageInfo(loadId);
+      const f = info.failure;
+      if (!f) continue;
+      const job = info.jobs.find((j) => j.state === "failed_jobs");
+      out.push({ loadId, table: f.table, file: job?.file, fileFormat: job?.fileFormat, message: f.message, failedAt: f.failedAt });
+    }
+    return out;
+  }
+
+  /**
+   * Deletes every package waiting to be normalized or loaded (dlt's `drop_pending_packages`). The state is not
+   * rolled back; its current version is loaded again with the next package, so the destination keeps up.
+   * Returns the load ids dropped.
+   */
+  async dropPendingPackages(): Promise<string[]> {
+    return this.locked(async () => {
+      const dropped = this.pdir.removePending();
+      const state = this.state;
+      if (dropped.length > 0 && state?._local._last_extracted_hash !== undefined) {
+        // dlt's `force_state_extract`: a state version that went into a dropped package goes with the next one.
+        delete state._local._last_extracted_hash;
+        this.pdir.writeState(state);
+      }
+      return dropped;
+    });
+  }
+
+  // ------------------------------------------------------------------------------------------------- drop
+
+  /**
+   * Plans dropping root tables (dlt's resources) with their nested tables: what `drop` will do, to show first (dlt's
+   * `pipeline_drop(...).info`). Syncs with the destination first, as dlt's drop does.
+   * @throws when packages are pending ({@link PipelineHasPendingData}: they would load the tables again), the
+   *   pipeline has no schema yet, or a table is not one of its root tables (naming it).
+   */
+  async prepareDrop(tables: readonly string[]): Promise<DropPlan> {
+    return this.locked(async () => {
+      const pending = this.pdir.pendingPackages();
+      if (pending.length > 0) throw new PipelineHasPendingData(this.pipelineName, pending.map((p) => p.loadId));
+      const state = await this.syncOnce();
+      const schema = this.schema(state.default_schema_name ?? this.schemaName);
+      if (!schema) throw new Error(`pipeline ${this.pipelineName} has not loaded anything yet: it has no tables to drop`);
+      const inDestination = new Set(Object.keys((await readDataset(this.dbPath, this.datasetName, 0)).tables));
+      return planDrop(this, schema, state, tables, inDestination);
+    });
+  }
+
+  /**
+   * Applies a drop planned by {@link prepareDrop}, as dlt does: one load package drops the tables in DuckDB,
+   * replaces the schema's stored versions with the new one and loads the new state, in one transaction; then the
+   * local schema and state follow. On a failure nothing changed.
+   * @throws when packages are pending ({@link PipelineHasPendingData}), the schema changed since the plan, or the
+   *   load failed ({@link PipelineStepFailed}).
+   */
+  async drop(plan: DropPlan): Promise<{ readonly loadId: string; readonly droppedTables: readonly string[] }> {
+    return this.locked(async () => {
+      const pending = this.pdir.pendingPackages();
+      if (pending.length > 0) throw new PipelineHasPendingData(this.pipelineName, pending.map((p) => p.loadId));
+      if (this.schema(plan.info.schemaName)?.version_hash !== plan.basedOn) {
+        throw new Error(`schema ${plan.info.schemaName} of pipeline ${this.pipelineName} changed since the drop was planned: plan it again`);
+      }
+      const at = new Date();
+      const pkg = dropPackage(plan, newLoadId(), at);
+      this.pdir.markNormalized(pkg);
+      try {
+        await loadPackages(this.dbPath, this.datasetName, [pkg], {
+          loaded: (p) => {
+            this.pdir.writeSchema(p.schema);
+            this.pdir.markLoaded(p, new Date());
+          },
+          failed: () => undefined,
+        });
+      } catch (e) {
+        this.pdir.remove(pkg.loadId); // as dlt: a drop that failed leaves nothing pending, so it can be run again
+        throw this.failed("load", pkg.loadId, e);
+      }
+      const state = plan.state;
+      state._local._last_extracted_hash = state._version_hash!;
+      state._local._last_extracted_at = pkg.stateDoc!.created_at;
+      this.pdir.writeState(state);
+      return { loadId: pkg.loadId, droppedTables: plan.info.tables };
+    });
+  }
+
+  // ---------------------------------------------------------------------------------------------- internals
+
+  /** The resources of a call: named resources as given, anything else as one resource named by `tableName`. */
+  private resources(data: Data | Resource | readonly Resource[], opts: RunOptions): Resource[] {
+    if (isResource(data)) return [data];
+    if (Array.isArray(data) && data.length > 0 && data.every(isResource)) return [...(data as Resource[])];
+    const name = opts.tableName ?? (typeof data === "function" && data.name !== "" ? data.name : undefined);
+    if (!name) throw new Error("give options.tableName, or pass named resources (resource(data, { name }))");
+    const { writeDisposition, primaryKey, maxTableNesting } = opts;
+    return [resource(data as Data, { name, ...(writeDisposition ? { writeDisposition } : {}), ...(primaryKey ? { primaryKey } : {}), ...(maxTableNesting !== undefined ? { maxTableNesting } : {}) })];
   }
 
   /** This pipeline's names in its state (dlt's `_props_to_state`), with the version bumped if anything changed. */
@@ -221,17 +585,14 @@ export class Pipeline {
     bumpStateVersion(state);
   }
 
-  private normalize(ex: Extracted, waiting: readonly NormalizedPackage[], state: PipelineState, progress: Progress): NormalizedPackage {
-    // The newest schema: of the last package waiting to be loaded (normalized against everything before it; a copy,
-    // as this run's changes must not alter how it loads), else of the last load.
-    const last = waiting.at(-1)?.schema;
-    const schema: StoredSchema = last ? structuredClone(last) : (this.pdir.readSchema(this.schemaName) ?? newSchema(this.schemaName));
-    const outDir = join(ex.dir, "normalized");
-    mkdirSync(outDir, { recursive: true });
-    const n = new Normalizer(schema, outDir, progress);
+  /** Normalizes one extracted package against `base` (else the schema of the last load) and marks it normalized. */
+  private normalizePackage(ex: ExtractedPackage, base: StoredSchema | undefined, state: PipelineState, progress: Progress): NormalizedPackage {
+    // A copy: this package's changes must not alter how the one before it loads.
+    const schema: StoredSchema = base ? structuredClone(base) : (this.pdir.readSchema(this.schemaName) ?? newSchema(this.schemaName));
+    const n = new Normalizer(schema, this.pdir.normalizedDir(ex.loadId), progress);
     let out: ReturnType<Normalizer["close"]>;
     try {
-      for (const r of ex.roots) n.root(this.rootTable(schema, r.table, r.resource), r.file);
+      for (const r of ex.roots) n.root(this.rootTable(schema, r.table, r.hints), r.file);
     } finally {
       out = n.close();
     }
@@ -253,7 +614,7 @@ export class Pipeline {
       ...(doc ? { stateDoc: doc } : {}),
     };
     this.pdir.markNormalized(pkg);
-    rmSync(join(ex.dir, "extracted"), { recursive: true, force: true });
+    this.pdir.removeExtracted(ex.loadId);
     if (doc) {
       state._local._last_extracted_hash = state._version_hash!;
       state._local._last_extracted_at = doc.created_at;
@@ -263,25 +624,25 @@ export class Pipeline {
   }
 
   /**
-   * The root table's schema with this run's write disposition, primary key and nesting level (earlier ones when
+   * The root table's schema with this package's write disposition, primary key and nesting level (earlier ones when
    * not given), as dlt applies a resource's hints to its table.
    */
-  private rootTable(schema: StoredSchema, name: string, res: Resource): TableSchema {
+  private rootTable(schema: StoredSchema, name: string, hints: TableHints): TableSchema {
     const t: TableSchema = (schema.tables[name] ??= { name, columns: {}, write_disposition: "append", resource: name });
-    if (t.parent !== undefined) throw new Error(`run: table ${name} is a nested table of ${t.parent} and cannot be loaded as a root table`);
-    if (res.writeDisposition) t.write_disposition = res.writeDisposition;
-    if (res.primaryKey.length > 0) {
+    if (t.parent !== undefined) throw new Error(`table ${name} is a nested table of ${t.parent} and cannot be loaded as a root table`);
+    if (hints.writeDisposition) t.write_disposition = hints.writeDisposition;
+    if (hints.primaryKey.length > 0) {
       // The primary key is one compound hint: naming it again replaces it (dlt's compound props).
       for (const c of Object.values(t.columns)) delete c.primary_key;
-      for (const k of res.primaryKey.map(normalizePath)) {
+      for (const k of hints.primaryKey.map(normalizePath)) {
         const c = (t.columns[k] ??= { name: k, nullable: false });
         c.nullable = false;
         c.primary_key = true;
       }
     }
-    if (res.maxTableNesting !== undefined) t["x-normalizer"] = { ...t["x-normalizer"], max_nesting: res.maxTableNesting };
+    if (hints.maxTableNesting !== undefined) t["x-normalizer"] = { ...t["x-normalizer"], max_nesting: hints.maxTableNesting };
     if (t.write_disposition === "merge" && !Object.values(t.columns).some((c) => c.primary_key)) {
-      throw new Error(`run: table ${name} uses merge but has no primary key`);
+      throw new Error(`table ${name} uses merge but has no primary key`);
     }
     if (requiresRootKey(schema, t)) {
       propagateRootKey(schema, name);
@@ -294,23 +655,11 @@ export class Pipeline {
   }
 }
 
-function loadInfo(p: Pipeline, loadIds: string[], tables: Record<string, number>, elapsed: LoadInfo["elapsed"]): LoadInfo {
-  const rows = Object.values(tables).reduce((a, b) => a + b, 0);
-  const total = elapsed.extract + elapsed.normalize + elapsed.load;
-  const line =
-    `Loaded ${Object.keys(tables).length} ${Object.keys(tables).length === 1 ? "table" : "tables"} (${rows.toLocaleString("en-US")} ${rows === 1 ? "row" : "rows"}) ` +
-    `into ${basename(p.dbPath)}/${p.datasetName} in ${total.toFixed(1)} s (load id ${loadIds.join(", ") || "none"})`;
-  return {
-    pipelineName: p.pipelineName,
-    datasetName: p.datasetName,
-    destination: "duckdb",
-    dbPath: p.dbPath,
-    loadIds,
-    tables,
-    rows,
-    elapsed,
-    toString: () => line,
-  };
+/** Items per root table of an extracted package. */
+function itemsOf(p: ExtractedPackage): Record<string, number> {
+  const items: Record<string, number> = {};
+  for (const r of p.roots) items[r.table] = (items[r.table] ?? 0) + r.items;
+  return items;
 }
 
 /**
@@ -321,4 +670,25 @@ function loadInfo(p: Pipeline, loadIds: string[], tables: Record<string, number>
  */
 export function pipeline(options: PipelineOptions): Pipeline {
   return new Pipeline(options);
+}
+
+/**
+ * A pipeline that ran on this machine, from its folder (dlt's `dlt.attach`): its dataset and the DuckDB file of its
+ * last load, as its state remembers them.
+ * @throws {@link PipelineNotFound} when it has no folder here.
+ * @example
+ * const trace = attach("chess").lastTrace;
+ */
+export function attach(pipelineName: string, options: { readonly progress?: boolean } = {}): Pipeline {
+  if (!IDENT.test(pipelineName)) throw new PipelineNotFound(pipelineName, pipelinesDir());
+  const state = PipelineDir.of(pipelineName).readState();
+  if (!state) throw new PipelineNotFound(pipelineName, pipelinesDir());
+  const workingDir = runDirOf(state);
+  return new Pipeline({
+    pipelineName,
+    destination: "duckdb",
+    datasetName: state.dataset_name,
+    ...(workingDir ? { workingDir } : {}),
+    ...(options.progress !== undefined ? { progress: options.progress } : {}),
+  });
 }

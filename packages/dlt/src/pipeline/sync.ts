@@ -83,6 +83,30 @@ async function storedSchema(c: DuckDBConnection, qs: string, have: Set<string>, 
 }
 
 /**
+ * The `_state_version` of the newest state of `pipelineName` stored in the destination (of a completed load), or
+ * undefined when the destination holds none (no DuckDB file, no dataset, or no state of this pipeline). Read only.
+ * @throws when the stored state cannot be read, naming the table and load.
+ */
+export async function storedStateVersion(target: Omit<SyncTarget, "pdir">): Promise<number | undefined> {
+  const { pipelineName, datasetName, dbPath } = target;
+  if (!existsSync(dbPath)) return undefined;
+  const instance = await DuckDBInstance.create(dbPath, { access_mode: "READ_ONLY" });
+  try {
+    const c = await instance.connect();
+    try {
+      const have = await tables(c, datasetName);
+      const cat = (await c.runAndReadAll("SELECT current_database()")).getRows()[0]![0];
+      const remote = await storedState(c, `${q(String(cat))}.${q(datasetName)}`, have, pipelineName, `${dbPath} (dataset ${datasetName})`);
+      return remote?._state_version;
+    } finally {
+      c.closeSync();
+    }
+  } finally {
+    instance.closeSync();
+  }
+}
+
+/**
  * Syncs the pipeline's folder with its destination: see the module comment. The caller holds the run lock.
  * @throws when the destination's state or schema cannot be read (naming the table and load), or belongs to
  *   another pipeline.
