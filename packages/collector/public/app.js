@@ -27,7 +27,9 @@
     // Relative to the page's <base href>: the collector may serve it under a base path.
     const r = await fetch(`api/${name}?${params}`, { credentials: "same-origin" });
     if (!r.ok) throw new Error(`${name}: HTTP ${r.status}`);
-    return (await r.json()).rows;
+    const body = await r.json();
+    if ("retain_days" in body) showRetention(body.retain_days);
+    return body.rows;
   }
 
   function bars(name, rows, key, value, label = (r) => r[key], suffix = "") {
@@ -131,6 +133,16 @@
     if (!url.searchParams.has("token")) return;
     url.searchParams.delete("token");
     history.replaceState(history.state, "", url.pathname + url.search + url.hash);
+  }
+
+  /** The collector's --retain-days, as the summary API gives it (null: kept until someone removes them). */
+  function showRetention(days) {
+    const el = $("#retention");
+    el.dataset.days = days == null ? "" : String(days);
+    el.textContent =
+      days == null
+        ? "Events are kept until removed (the collector has no --retain-days)."
+        : `Events are kept ${fmt(days)} day${days === 1 ? "" : "s"}: older days are removed daily.`;
   }
 
   async function refresh() {

@@ -11,6 +11,12 @@ import { timingSafeEqual, createHash } from "node:crypto";
 import type { EventStore } from "../store/types.js";
 import { QUERIES, type Filter } from "./queries.js";
 
+/** What the page says about the collector beside the data. */
+export interface DashboardInfo {
+  /** `--retain-days`: events are kept this many days; undefined: forever. */
+  readonly retainDays?: number | undefined;
+}
+
 const require = createRequire(import.meta.url);
 const PUBLIC = new URL("../../../public/", import.meta.url);
 
@@ -56,7 +62,7 @@ function parseTime(name: string, v: string | null, fallback: number): number {
  * The dashboard's routes for `listen({ extraRoutes })`. `readToken` undefined: open to all. `prefix` is the base path
  * without its trailing slash (`` for `/`): the page is given `<base href="P/">` so its relative URLs resolve under it.
  */
-export function dashboardRoutes(store: EventStore, readToken: string | undefined, prefix = "") {
+export function dashboardRoutes(store: EventStore, readToken: string | undefined, prefix = "", info: DashboardInfo = {}) {
   const json = (res: ServerResponse, status: number, body: unknown): void => {
     const text = JSON.stringify(body);
     res.writeHead(status, { "content-type": "application/json", "cache-control": "no-store" });
@@ -103,8 +109,8 @@ export function dashboardRoutes(store: EventStore, readToken: string | undefined
       return true;
     }
     const name = path.slice("/api/".length).replaceAll("-", "_");
-    const q = QUERIES.get(name);
-    if (!q) {
+    const api = QUERIES.get(name);
+    if (!api) {
       json(res, 404, { error: `no API ${url.pathname}; have ${[...QUERIES.keys()].join(", ")}` });
       return true;
     }
@@ -124,8 +130,10 @@ export function dashboardRoutes(store: EventStore, readToken: string | undefined
       return true;
     }
     const started = performance.now();
-    const rows = await q(store, filter);
-    json(res, 200, { rows, ms: Math.round(performance.now() - started) });
+    const rows = await store.dashboard(api, filter);
+    const ms = Math.round(performance.now() - started);
+    // The summary carries the retention, for the page's header line ("events are kept 90 days").
+    json(res, 200, api === "summary" ? { rows, ms, retain_days: info.retainDays ?? null } : { rows, ms });
     return true;
   };
 }
