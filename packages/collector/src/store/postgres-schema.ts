@@ -68,7 +68,8 @@ BEGIN
   IF v !~* '^\\s*[+-]?(([0-9][0-9_]*\\.?[0-9_]*|\\.[0-9][0-9_]*)(e[+-]?[0-9]+)?|inf|infinity|nan)\\s*$' THEN RETURN NULL; END IF;
   RETURN replace(v, '_', '')::double precision;
 EXCEPTION WHEN others THEN
-  RETURN NULL; -- out of a double's range
+  -- Out of a double's range, as DuckDB rounds it: a tiny value is 0, a huge one infinite.
+  RETURN (CASE WHEN v ~ '^\s*-' THEN '-' ELSE '' END || CASE WHEN v ~* 'e-' THEN '0' ELSE 'Infinity' END)::double precision;
 END
 $$;
 -- A JSON value as a double: numbers as they are (JavaScript wrote them, so they fit), strings as DuckDB casts them.
