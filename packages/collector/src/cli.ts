@@ -9,7 +9,7 @@ import { DEFAULTS, startCollector } from "./index.js";
 import { migrate } from "./migrate.js";
 import { basePrefix } from "./server.js";
 import { isPostgresUrl } from "./store/postgres.js";
-import { isWorker, report, startWorkers, WorkerStartError } from "./workers.js";
+import { isWorker, report, startWorkers } from "./workers.js";
 
 const int = (name: string, min: number) => (v: string): number => {
   const n = Number(v);
@@ -171,12 +171,17 @@ async function serve(): Promise<void> {
       process.on("SIGTERM", stop);
       process.on("SIGINT", stop);
     } catch (e) {
-      if (e instanceof WorkerStartError) process.exit(1); // the worker printed its one line
       fail(e);
     }
     return;
   }
 
+  // A stop asked for while the collector starts (a worker replaced during a stop, an impatient Ctrl-C) is kept and
+  // done once it has started, so it still drains and exits 0.
+  let stopAsked = false;
+  const early = (): void => void (stopAsked = true);
+  process.on("SIGTERM", early);
+  process.on("SIGINT", early);
   try {
     const c = await startCollector({
       host: o.host,
@@ -208,12 +213,18 @@ async function serve(): Promise<void> {
         },
       );
     };
+    process.off("SIGTERM", early);
+    process.off("SIGINT", early);
     process.on("SIGTERM", stop);
     process.on("SIGINT", stop);
+    if (stopAsked) stop();
   } catch (e) {
     // One line, naming what failed and why (StoreUnavailableError names the database file).
-    // A worker says it to the primary, which stops the start without saying it again.
-    if (isWorker()) await report({ failed: String((e as Error)?.message ?? e).replace(/\s+/g, " ") });
+    // A worker tells the primary, which says it once for all and stops the start.
+    if (isWorker()) {
+      await report({ failed: String((e as Error)?.message ?? e).replace(/\s+/g, " ") });
+      process.exit(1);
+    }
     fail(e);
   }
 

@@ -35,9 +35,14 @@ export class WorkerStartError extends Error {
 export function startWorkers(n: number, env: Record<string, string>, log: (line: string) => void): Promise<{ url: string; dashboardUrl: string | undefined; stop: () => Promise<number> }> {
   let stopping = false;
   const live = new Set<Worker>();
+  /** Workers that listen: a worker still starting holds no request, so a stop may simply end it. */
+  const ready = new WeakSet<Worker>();
   const fork = (): Worker => {
     const w = cluster.fork(env);
     live.add(w);
+    w.on("message", (m: WorkerMessage) => {
+      if ("listening" in m) ready.add(w);
+    });
     w.on("exit", (code, signal) => {
       live.delete(w);
       if (stopping || !started) return;
@@ -79,7 +84,7 @@ export function startWorkers(n: number, env: Record<string, string>, log: (line:
       (w) =>
         new Promise<number>((resolve) => {
           if (w.process.exitCode !== null) return resolve(w.process.exitCode);
-          w.once("exit", (code) => resolve(code ?? 1));
+          w.once("exit", (code, signal) => resolve(code === 0 || (!ready.has(w) && signal === "SIGTERM") ? 0 : 1));
           w.process.kill("SIGTERM");
         }),
     );
