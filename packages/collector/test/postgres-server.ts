@@ -62,9 +62,9 @@ async function freePort(): Promise<number> {
 }
 
 /** Starts a PostgreSQL server for this test file (or uses `DLT_TEST_PG_URL`). */
-export async function testPostgres(options: { embedded?: boolean } = {}): Promise<TestPostgres> {
+export async function testPostgres(options: { embedded?: boolean; durable?: boolean } = {}): Promise<TestPostgres> {
   const given = process.env["DLT_TEST_PG_URL"];
-  const server = given && !options.embedded ? await onServer(given) : await embedded();
+  const server = given && !options.embedded ? await onServer(given) : await embedded(options.durable === true);
   return server;
 }
 
@@ -100,7 +100,8 @@ async function onServer(url: string, extra: { stop?: () => Promise<void>; start?
   };
 }
 
-async function embedded(): Promise<TestPostgres> {
+/** `durable`: PostgreSQL's own defaults (fsync on), for benchmarks; tests run with fsync off. */
+async function embedded(durable = false): Promise<TestPostgres> {
   const bin = await binaries();
   const user = runAs();
   const dir = tempDir("pg-");
@@ -132,7 +133,7 @@ async function embedded(): Promise<TestPostgres> {
   const start = async (): Promise<void> => {
     for (let attempt = 0; ; attempt++) {
       try {
-        child = await launch(bin.postgres, data, port, env, asUser);
+        child = await launch(bin.postgres, data, port, env, asUser, durable);
         return;
       } catch (e) {
         // Another process took the port between freePort() and the bind: try another one (first start only).
@@ -164,7 +165,7 @@ async function embedded(): Promise<TestPostgres> {
 }
 
 /** Starts `postgres` and resolves once it accepts connections. */
-function launch(postgres: string, data: string, port: number, env: NodeJS.ProcessEnv, asUser: { uid?: number; gid?: number }): Promise<ChildProcess> {
+function launch(postgres: string, data: string, port: number, env: NodeJS.ProcessEnv, asUser: { uid?: number; gid?: number }, durable: boolean): Promise<ChildProcess> {
   mkdirSync(data, { recursive: true });
   const args = [
     "-D", data, "-p", String(port),
@@ -172,9 +173,9 @@ function launch(postgres: string, data: string, port: number, env: NodeJS.Proces
     // No unix socket: it would go to /tmp, outside the test's folder.
     "-c", "unix_socket_directories=",
     "-c", "max_connections=200",
-    "-c", "shared_buffers=64MB",
+    "-c", `shared_buffers=${durable ? "512MB" : "64MB"}`,
     // Tests need no crash safety of the server itself (a crash of the test machine loses the test, not data).
-    "-c", "fsync=off", "-c", "full_page_writes=off",
+    ...(durable ? [] : ["-c", "fsync=off", "-c", "full_page_writes=off"]),
   ];
   return new Promise((resolve, reject) => {
     const child = spawn(postgres, args, { env, stdio: ["ignore", "ignore", "pipe"], ...asUser });

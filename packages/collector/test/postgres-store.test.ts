@@ -80,14 +80,16 @@ test("a replay is stored once across a day boundary (two partitions), and a repl
   }
 });
 
-test(`dedup ids are kept ${DEDUP_DAYS} days: housekeeping prunes older ones, never the events`, async () => {
+test(`dedup ids are kept ${DEDUP_DAYS} days from when they were stored: then housekeeping prunes them, never the events`, async () => {
   const pg = await PostgresStore.open(await server.database());
   try {
     const now = Date.now();
-    await pg.insert([received(now - (DEDUP_DAYS + 1) * DAY), received(now - DAY), received(now)]);
-    await pg.housekeep(undefined, now);
+    await pg.insert([received(now - 3 * DAY), received(now)]);
+    await pg.housekeep(undefined, now + (DEDUP_DAYS - 1) * DAY);
     assert.deepEqual(await pg.query("SELECT count(*) AS n FROM event_ids"), [{ n: 2 }]);
-    assert.deepEqual(await pg.query("SELECT count(*) AS n FROM events"), [{ n: 3 }]);
+    await pg.housekeep(undefined, now + (DEDUP_DAYS + 1) * DAY);
+    assert.deepEqual(await pg.query("SELECT count(*) AS n FROM event_ids"), [{ n: 0 }]);
+    assert.deepEqual(await pg.query("SELECT count(*) AS n FROM events"), [{ n: 2 }]);
   } finally {
     await pg.close();
   }

@@ -9,7 +9,7 @@
  * - Dedup: a partitioned table's unique keys must include the partition key, and a replay arrives with a later
  *   `received_at`, so the events' primary key `(message_id, received_at)` cannot see it. `event_ids` (one row per
  *   `message_id`, not partitioned) is written in the same statement as the events, and only the ids it did not hold
- *   reach `events`. Its rows are kept `DEDUP_DAYS` (7 days: the dlt-ts client's spool keeps an undelivered event as
+ *   reach `events`. Its rows (with the time the id was stored) are kept `DEDUP_DAYS` (7 days: the dlt-ts client's spool keeps an undelivered event as
  *   long; Segment promises ~24 h), so it stays the size of a week of traffic. Concurrent collectors inserting the same
  *   id are serialized by its primary key (the second waits for the first's commit, then skips it); ids are inserted in
  *   sorted order so two overlapping groups cannot deadlock.
@@ -81,8 +81,9 @@ CREATE OR REPLACE FUNCTION _dlt_json_bool(v jsonb) RETURNS boolean LANGUAGE sql 
   SELECT CASE jsonb_typeof(v) WHEN 'boolean' THEN (v #>> '{}')::boolean WHEN 'number' THEN _dlt_bool(v #>> '{}')
     WHEN 'string' THEN _dlt_bool(v #>> '{}') END
 $$;
--- The collector writes its four times as ISO-8601 UTC (stamp.ts); anything else is NULL.
-CREATE OR REPLACE FUNCTION _dlt_time(v text) RETURNS timestamptz LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+-- The collector writes its four times as ISO-8601 UTC (stamp.ts); anything else is NULL. STABLE, as text::timestamptz
+-- is (a function declared less volatile than its body is not inlined).
+CREATE OR REPLACE FUNCTION _dlt_time(v text) RETURNS timestamptz LANGUAGE sql STABLE PARALLEL SAFE AS $$
   SELECT CASE WHEN v ~ '^[0-9]{4}-[01][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:[0-5][0-9](\\.[0-9]{1,6})?Z$' THEN v::timestamptz END
 $$;
 `;

@@ -87,18 +87,24 @@ const VALUES = EVENT_COLUMNS.map(([n]) => EXTRACT[n]!).join(", ");
 /**
  * The insert of a group, from the rows of `source` (`x`: one message's JSON text). One statement: the dedup ids and
  * the events commit together. Shared by the live path and `migrate` (a replay of a stored id, or an event that is
- * already there with the same `received_at`, is skipped).
+ * already there with the same `received_at`, is skipped). Measured shape (`bench/postgres-write.mjs`): only the text
+ * and the id are materialized (a CTE of 1,000 parsed `jsonb` values cost 30 ms of a 110 ms statement); each new
+ * message is parsed once more for its columns, behind `OFFSET 0` so that the ~40 references to `j` share one parse
+ * (without the fence the planner inlines `x::jsonb` into each of them). `event_ids.received_at` is when this
+ * database first stored the id: the dedup window runs from there.
  */
 export const insertFrom = (source: string): string => `
-  WITH batch AS (
-    SELECT j, j ->> 'messageId' AS id, coalesce(_dlt_time(j ->> 'receivedAt'), now()) AS received_at
-    FROM (SELECT x::jsonb AS j FROM ${source}) AS parsed
+  WITH batch AS MATERIALIZED (
+    SELECT x, (x::json) ->> 'messageId' AS id FROM ${source}
   ), fresh AS (
-    INSERT INTO event_ids (message_id, received_at) SELECT id, received_at FROM batch ORDER BY id
+    INSERT INTO event_ids (message_id, received_at) SELECT id, now() FROM batch ORDER BY id
     ON CONFLICT (message_id) DO NOTHING RETURNING message_id
   )
   INSERT INTO events (${NAMES})
-  SELECT ${VALUES} FROM batch JOIN fresh ON fresh.message_id = batch.id
+  SELECT ${VALUES} FROM (
+    SELECT j, j ->> 'messageId' AS id, coalesce(_dlt_time(j ->> 'receivedAt'), now()) AS received_at
+    FROM (SELECT x::jsonb AS j FROM batch JOIN fresh ON fresh.message_id = batch.id OFFSET 0) AS parsed OFFSET 0
+  ) AS m
   ON CONFLICT DO NOTHING`;
 
 /** The live path's insert: the group as one NDJSON text parameter (JSON text never holds a raw newline). */
