@@ -7,7 +7,8 @@
  * after an interrupted one, adds only what is missing.
  *
  * The file is read in DuckDB's own chunks (streamed, in storage order: no sort, so memory stays flat whatever the
- * file's size) and written in batches; the next batch is read while the previous one is being written.
+ * file's size) and written in batches, `concurrency` at a time on their own connections (PostgreSQL runs each
+ * statement on one core), while the next is read. The partitions of every day the file holds are made first.
  */
 import { existsSync } from "node:fs";
 import { DuckDBInstance } from "@duckdb/node-api";
@@ -21,6 +22,8 @@ export interface MigrateOptions {
   readonly to: string;
   /** Events per PostgreSQL statement (default 5,000). */
   readonly batchSize?: number;
+  /** Statements in flight at once (default 2). */
+  readonly concurrency?: number;
   /** Called after each batch with the events read so far and the total. */
   readonly progress?: (done: number, total: number) => void;
 }
@@ -47,22 +50,32 @@ export async function migrate(options: MigrateOptions): Promise<MigrateReport> {
     const duck = await instance.connect();
     const total = Number((await duck.runAndReadAll("SELECT count(*) FROM events")).getRows()[0]![0]);
     store = await PostgresStore.open(options.to);
+    const range = (await duck.runAndReadAll("SELECT epoch_ms(min(received_at)), epoch_ms(max(received_at)) FROM events")).getRows()[0]!;
+    if (range[0] !== null) await store.ensurePartitions(Number(range[0]), Number(range[1]));
     const count = async (): Promise<number> => Number((await store!.query("SELECT count(*) AS n FROM events"))[0]!["n"]);
     const targetBefore = await count();
     let added = 0;
     let done = 0;
-    let writing: Promise<void> = Promise.resolve();
+    const concurrency = options.concurrency ?? 2;
+    const writing = new Set<Promise<void>>();
+    let failed: unknown;
     let lines: string[] = [];
     const flush = async (): Promise<void> => {
       const batch = lines;
       lines = [];
-      await writing; // one batch in flight: reading the next overlaps writing this one
+      while (writing.size >= concurrency) await Promise.race(writing);
+      if (failed !== undefined) throw failed;
       const n = batch.length;
-      writing = store!.insertLines(batch.join("\n")).then((k) => {
-        added += k;
-        done += n;
-        options.progress?.(done, total);
-      });
+      const w: Promise<void> = store!.insertLines(batch.join("\n")).then(
+        (k) => {
+          added += k;
+          done += n;
+          options.progress?.(done, total);
+        },
+        (e: unknown) => void (failed ??= e),
+      );
+      writing.add(w);
+      void w.finally(() => writing.delete(w));
     };
     const result = await duck.stream("SELECT message FROM events");
     for (;;) {
@@ -74,7 +87,8 @@ export async function migrate(options: MigrateOptions): Promise<MigrateReport> {
       }
     }
     if (lines.length > 0) await flush();
-    await writing;
+    await Promise.all(writing);
+    if (failed !== undefined) throw failed;
     duck.closeSync();
     return { source: options.from, target: redactUrl(options.to), sourceEvents: total, targetBefore, targetAfter: await count(), added };
   } finally {
