@@ -2,7 +2,7 @@
  * `@dlt-ts/collector`: a self-hosted, Segment-compatible endpoint for dlt-ts telemetry (or any Segment client).
  *
  * @example
- * const c = await startCollector({ port: 0, dbPath: "telemetry.duckdb" });
+ * const c = await startCollector({ port: 0, db: "telemetry.duckdb" }); // or db: "postgres://…"
  * // point dlt (Python dlt, or dlt-ts) at it: RUNTIME__DLTHUB_TELEMETRY_ENDPOINT=c.url
  * const rows = await c.store.query("SELECT event, count(*) AS n FROM events GROUP BY event");
  * await c.close();

@@ -44,7 +44,8 @@ export interface MigrateReport {
 export async function migrate(options: MigrateOptions): Promise<MigrateReport> {
   if (!existsSync(options.from)) throw new Error(`${options.from}: no such file`);
   const batchSize = options.batchSize ?? 5_000;
-  const instance = await DuckDBInstance.create(options.from, { access_mode: "READ_ONLY" });
+  // A stream needs little of DuckDB's buffer pool (by default 80 % of RAM; measured 546 MB peak RSS for 1M events).
+  const instance = await DuckDBInstance.create(options.from, { access_mode: "READ_ONLY", memory_limit: "64MB" });
   let store: PostgresStore | undefined;
   try {
     const duck = await instance.connect();

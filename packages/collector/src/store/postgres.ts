@@ -160,7 +160,9 @@ export class PostgresStore implements EventStore {
       connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000,
       idleTimeoutMillis: 30_000,
       // UTC buckets for the dashboard; a server-side bound on every statement.
-      options: `-c timezone=UTC -c statement_timeout=${statementTimeout}`,
+      // work_mem: the dashboard's sorts (percentiles, distinct counts) over a month of events stay in memory (the
+      // default 4 MB spilled 15-37 MB per sort to disk at 1M events).
+      options: `-c timezone=UTC -c statement_timeout=${statementTimeout} -c work_mem=32MB`,
       // A bound on the client side too: a server that stops answering (a stopped host) never answers the timeout.
       query_timeout: statementTimeout + 2_000,
       application_name: "dlt-collector",
