@@ -122,7 +122,10 @@ const probeLine = (): string => {
  */
 export const withoutNul = (json: string): string => (json.includes("\\u0000") ? json.replace(/(?<!\\)((?:\\\\)*)\\u0000/g, "$1\\ufffd") : json);
 
-/** `?` placeholders (outside quotes) as PostgreSQL's `$n`, so tools and tests can query either store alike. */
+/**
+ * `?` placeholders (outside quotes) as PostgreSQL's `$n`, so tools and tests can query either store alike (so
+ * `jsonb`'s own `?` operators cannot be written in `query`: use `jsonb_exists()`).
+ */
 export function numbered(sql: string): string {
   let n = 0;
   return sql.replace(/'(?:[^']|'')*'|"(?:[^"]|"")*"|\?/g, (m) => (m === "?" ? `$${++n}` : m));
