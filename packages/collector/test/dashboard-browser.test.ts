@@ -15,7 +15,7 @@ let c: Collector;
 let browser: Browser;
 
 before(async () => {
-  c = await startCollector({ port: 0, dbPath: tempDb(), writeKeys: ["wk"], readToken: "dash-token" });
+  c = await startCollector({ port: 0, dbPath: tempDb(), writeKeys: ["wk"], readToken: "dash-token", retainDays: 90 });
   await seed(c.url, "wk");
   browser = await launchBrowser();
   mkdirSync(ARTIFACTS, { recursive: true });
@@ -27,6 +27,14 @@ after(async () => {
 
 const bars = (page: Page, plot: string): Promise<[string, string][]> =>
   page.$$eval(`[data-plot="${plot}"] [data-key]`, (els) => els.map((e) => [(e as HTMLElement).dataset["key"]!, (e as HTMLElement).dataset["value"] ?? (e as HTMLElement).dataset["p50"]!]));
+
+test("the page says how long events are kept (--retain-days)", async () => {
+  const page = await browser.newPage();
+  await page.goto(c.dashboardUrl!);
+  await page.waitForFunction(() => Number(document.body.dataset["loaded"] ?? 0) >= 1);
+  assert.equal(await page.textContent("#retention"), "Events are kept 90 days: older days are removed daily.");
+  await page.close();
+});
 
 test("every plot shows the seeded numbers; the range picker changes them", async () => {
   const page = await browser.newPage({ viewport: { width: 1280, height: 1800 } });
