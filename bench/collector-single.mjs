@@ -1,16 +1,15 @@
 // Collector under Python dlt's own traffic: one event per POST to the base URL (no type, messageId or timestamp;
 // Basic auth; `user-agent: dlt/1.26.0`), from a separate autocannon process with 256 connections, against (1) a
 // bare node:http server that only parses the bodies (baseline, same run) and (2) dlt-collector storing durably in
-// DuckDB. dlt gives up on a request after 1 s (anon_tracker.py: 1 s connect, 1 s read, no retry), so p99 and the
+// DuckDB, in PostgreSQL with one process and with --workers 2 (embedded PostgreSQL, durable defaults). dlt gives up on a request after 1 s (anon_tracker.py: 1 s connect, 1 s read, no retry), so p99 and the
 // worst latency are what decide whether events are lost. Reports events/s, p50/p99/max and the collector's RSS.
-// Usage: node bench/collector-single.mjs [seconds, default 20] [connections, default 256]
+// Usage: node bench/collector-single.mjs [seconds, default 20] [connections, default 256] [stores, default duckdb,pg1,pg2]
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { rssTreeMb, collectorStores } from "./fixtures/stores.mjs";
 
 const SECONDS = Number(process.argv[2] ?? 20);
 const CONNECTIONS = Number(process.argv[3] ?? 256);
+const STORES = (process.argv[4] ?? "duckdb,pg1,pg2").split(",");
 const KEY = "bench-key";
 const here = (p) => new URL(p, import.meta.url).pathname;
 
@@ -27,13 +26,7 @@ function start(args) {
   });
 }
 
-const rssMb = (pid) => {
-  try {
-    return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))[1]) / 1024;
-  } catch {
-    return NaN;
-  }
-};
+const rssMb = rssTreeMb;
 
 async function load(label, args) {
   const { child, url } = await start(args);
@@ -58,13 +51,15 @@ async function load(label, args) {
 
 console.log(`collector, single events as dlt sends them: ${SECONDS} s per side, ${CONNECTIONS} connections`);
 const base = await load("baseline (bare http + JSON.parse)", [here("./fixtures/bare-server.mjs")]);
-const dir = mkdtempSync(join(tmpdir(), "bench-collector-"));
+const stores = await collectorStores(STORES);
 try {
-  const col = await load("dlt-collector (DuckDB, durable)", [here("../packages/collector/bin/dlt-collector.js"), "--port", "0", "--db", join(dir, "events.duckdb"), "--write-key", KEY]);
-  console.log(
-    `ratio ${(col.eps / base.eps).toFixed(2)} of the baseline's events/s; p99 ${col.p99} ms against ${base.p99} ms ` +
-      `(${col.p99 < 1000 ? "under" : "OVER"} dlt's 1 s timeout; worst ${col.max} ms)`,
-  );
+  for (const s of stores.list) {
+    const col = await load(`dlt-collector (${s.label})`, [here("../packages/collector/bin/dlt-collector.js"), "--port", "0", ...(await s.args()), "--write-key", KEY]);
+    console.log(
+      `  ratio ${(col.eps / base.eps).toFixed(2)} of the baseline's events/s; p99 ${col.p99} ms against ${base.p99} ms ` +
+        `(${col.p99 < 1000 ? "under" : "OVER"} dlt's 1 s timeout; worst ${col.max} ms)`,
+    );
+  }
 } finally {
-  rmSync(dir, { recursive: true, force: true });
+  await stores.close();
 }

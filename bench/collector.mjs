@@ -1,15 +1,15 @@
 // Collector throughput: a separate load process (autocannon) sends batches of 100 realistic dlt events for N
 // seconds to (1) a bare node:http server that only parses the bodies (baseline) and (2) dlt-collector storing
-// durably in DuckDB. Reports events/s, p50/p99 latency and the collector's RSS over the run.
+// durably: in DuckDB, in PostgreSQL with one process, in PostgreSQL with --workers 2 (an embedded PostgreSQL on
+// this machine, its durable defaults). Reports events/s, p50/p99 latency and the collector's RSS over the run
+// (of all its processes).
 // Targets (2 cores): >= 0.6 of the baseline's events/s, >= 100,000 events/s, p99 <= 50 ms, RSS flat.
-// Usage: node bench/collector.mjs [seconds, default 20] [connections, default 8]
+// Usage: node bench/collector.mjs [seconds, default 20] [connections, default 8] [stores, default duckdb,pg1,pg2]
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 
 const SECONDS = Number(process.argv[2] ?? 20);
 const CONNECTIONS = Number(process.argv[3] ?? 8);
+const STORES = (process.argv[4] ?? "duckdb,pg1,pg2").split(",");
 const here = (p) => new URL(p, import.meta.url).pathname;
 
 function start(args) {
@@ -25,13 +25,8 @@ function start(args) {
   });
 }
 
-function rssMb(pid) {
-  try {
-    return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))[1]) / 1024;
-  } catch {
-    return NaN;
-  }
-}
+import { rssTreeMb, collectorStores } from "./fixtures/stores.mjs";
+const rssMb = rssTreeMb;
 
 async function load(label, args) {
   const { child, url } = await start(args);
@@ -60,12 +55,17 @@ async function load(label, args) {
 
 console.log(`collector: ${SECONDS} s per side, ${CONNECTIONS} connections, 100 events per request`);
 const base = await load("baseline (bare http + JSON.parse)", [here("./fixtures/bare-server.mjs")]);
-const dir = mkdtempSync(join(tmpdir(), "bench-collector-"));
-const col = await load("dlt-collector (DuckDB, durable)", [here("../packages/collector/bin/dlt-collector.js"), "--port", "0", "--db", join(dir, "events.duckdb")]);
-rmSync(dir, { recursive: true, force: true });
-const ratio = col.eps / base.eps;
-console.log(
-  `ratio ${ratio.toFixed(2)} (target >= 0.6: ${ratio >= 0.6 ? "OK" : "NOT MET"}); ` +
-    `${col.eps >= 100_000 ? "OK" : "NOT MET"} >= 100,000 events/s; p99 ${col.p99 <= 50 ? "OK" : "NOT MET"} <= 50 ms; ` +
-    `RSS ${col.late <= col.early * 1.2 + 20 ? "flat" : "GROWING"}`,
-);
+const stores = await collectorStores(STORES);
+try {
+  for (const s of stores.list) {
+    const col = await load(`dlt-collector (${s.label})`, [here("../packages/collector/bin/dlt-collector.js"), "--port", "0", ...(await s.args())]);
+    const ratio = col.eps / base.eps;
+    console.log(
+      `  ratio ${ratio.toFixed(2)} (target >= 0.6: ${ratio >= 0.6 ? "OK" : "NOT MET"}); ` +
+        `${col.eps >= 100_000 ? "OK" : "NOT MET"} >= 100,000 events/s; p99 ${col.p99 <= 50 ? "OK" : "NOT MET"} <= 50 ms; ` +
+        `RSS ${col.late <= col.early * 1.2 + 20 ? "flat" : "GROWING"}`,
+    );
+  }
+} finally {
+  await stores.close();
+}

@@ -1,12 +1,14 @@
 // Dashboard API speed on a million events: target every /api/<plot> call ≤ 200 ms.
 // Seeds N realistic dlt events (90 days, commands and pipeline steps, versions, OSes, CI, exec_info, both of dlt's
 // vocabularies, write-key labels, a ~600-byte stored message each) straight into the collector's `events` table with
-// SQL, starts `dlt-collector` on that file in its own process, and times each API the page calls, for the filters a
-// user picks: the default last 30 days, all time, an event filter, an hourly bucket, and version + OS + CI filters;
-// then the live view (`/api/events`): its first page, and pages deep into the table (cursors of the rows at 50 %,
-// 99.9 % of the table, and the same with an event filter). Baseline in the same run: `GET /health` (the HTTP round
-// trip without a query).
-// Usage: node bench/dashboard.mjs [events, default 1000000] [repeats, default 7]
+// SQL, starts `dlt-collector` on that database in its own process, and times each API the page calls, for the
+// filters a user picks: the default last 30 days, all time, an event filter, an hourly bucket, and version + OS + CI
+// filters; then the live view (`/api/events`): its first page, and pages deep into the table (cursors of the rows at
+// 50 %, 99.9 % of the table, and the same with an event filter). Baseline in the same run: `GET /health` (the HTTP
+// round trip without a query).
+// `postgres`: the same events (same SQL, in PostgreSQL's dialect) in an embedded PostgreSQL (durable defaults,
+// 512 MB shared_buffers), partitioned by day as the collector makes them, then ANALYZEd.
+// Usage: node bench/dashboard.mjs [events, default 1000000] [repeats, default 7] [duckdb|postgres, default duckdb]
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -16,6 +18,7 @@ import { median } from "./lib.mjs";
 
 const N = Number(process.argv[2] ?? 1_000_000);
 const REPEATS = Number(process.argv[3] ?? 7);
+const STORE = process.argv[4] ?? "duckdb";
 const BUDGET_MS = 200;
 const here = (p) => new URL(p, import.meta.url).pathname;
 const require = createRequire(here("../packages/collector/package.json"));
@@ -29,7 +32,45 @@ const now = Date.now();
 let cursors;
 
 // --- seed -------------------------------------------------------------------------------------------------------
-{
+let pgServer;
+let target = db;
+if (STORE === "postgres") {
+  const t0 = performance.now();
+  const { testPostgres } = await import(here("../packages/collector/dist/test/postgres-server.js"));
+  const { PostgresStore } = await import(here("../packages/collector/dist/src/store/postgres.js"));
+  pgServer = await testPostgres({ embedded: true, durable: true });
+  target = await pgServer.database();
+  const store = await PostgresStore.open(target);
+  await store.ensurePartitions(now - 91 * 86_400_000, now);
+  await store.close();
+  // The DuckDB seed below, in PostgreSQL's dialect (hashes differ, the spread is the same); a client of its own, as
+  // the store's connections have a 10 s statement timeout.
+  const pg = createRequire(here("../packages/collector/package.json"))("pg");
+  const client = new pg.Client({ connectionString: target });
+  await client.connect();
+  await client.query(`
+    INSERT INTO events (message_id, type, event, anonymous_id, user_id, "timestamp", original_timestamp, sent_at, received_at,
+      library_name, library_version, os_name, os_version, runtime_name, runtime_version, ci_run, cpu, exec_info,
+      event_category, event_name, success, elapsed, destination_name, pipeline_name, transaction_id, message)
+    SELECT 'm' || i, 'track', ev, md5(i::text), NULL, ts, ts, ts, ts,
+      'dlt-ts', CASE WHEN abs(hashint4(i)) % ${N} < i THEN '0.2.0' ELSE '0.1.0' END,
+      (ARRAY['Linux','Darwin','Windows'])[(i % 3) + 1], '6.1', 'node', (ARRAY['20','22'])[(i % 2) + 1],
+      i % 5 = 0, 2 + (i % 4) * 2,
+      CASE WHEN i % 7 = 0 THEN 'docker' WHEN i % 11 = 0 THEN 'kubernetes' END,
+      split_part(ev, '_', 1), split_part(ev, '_', 2), abs(hashint4(i)) % 20 <> 0, (abs(hashint4(i)) % 10000) / 1000.0,
+      CASE WHEN ev LIKE 'pipeline%' THEN (ARRAY['duckdb','postgres','bigquery'])[(i % 3) + 1] END,
+      CASE WHEN ev = 'command_init' THEN 'chess' END,
+      CASE WHEN ev LIKE 'pipeline%' THEN md5((i / 3)::text) END,
+      '{"type":"track"}'::jsonb
+    FROM (SELECT i, to_timestamp((${now} - (i::bigint * ${90 * 86_400_000} / ${N})) / 1000.0) AS ts,
+                 (ARRAY['command_init','command_telemetry','command_deploy','pipeline_extract','pipeline_normalize','pipeline_load',
+                        'pipeline_extract','pipeline_load'])[(i % 8) + 1] AS ev
+          FROM generate_series(0, ${N - 1}) AS i) AS s`);
+  await client.query("VACUUM ANALYZE events");
+  const n = (await client.query("SELECT count(*) AS n FROM events")).rows[0].n;
+  await client.end();
+  console.log(`seeded ${Number(n).toLocaleString("en-US")} events into PostgreSQL in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+} else {
   const t0 = performance.now();
   const instance = await DuckDBInstance.create(db);
   const c = await instance.connect();
@@ -80,7 +121,7 @@ let cursors;
 }
 
 // --- collector in its own process ---------------------------------------------------------------------------------
-const collector = spawn(process.execPath, [here("../packages/collector/bin/dlt-collector.js"), "--port", "0", "--db", db, "--write-key", "wk", "--read-token", "rt"], {
+const collector = spawn(process.execPath, [here("../packages/collector/bin/dlt-collector.js"), "--port", "0", "--db", target, "--write-key", "wk", "--read-token", "rt"], {
   stdio: ["ignore", "pipe", "ignore"],
 });
 const url = await new Promise((resolve, reject) => {
@@ -160,5 +201,6 @@ try {
 } finally {
   collector.kill("SIGTERM");
   await new Promise((r) => collector.on("exit", r));
+  await pgServer?.close();
   rmSync(dir, { recursive: true, force: true });
 }

@@ -14,6 +14,9 @@ const scripts = [
   ["collector-single.mjs"],
   ["collector-slow.mjs"],
   ["dashboard.mjs"],
+  ["dashboard.mjs", "1000000", "7", "postgres"],
+  ["postgres-write.mjs"],
+  ["migrate.mjs"],
   ["spool.mjs"],
 ];
 for (const [name, ...args] of scripts) {

@@ -88,7 +88,9 @@
       } catch {}
       throw new Error(`${path}: ${reason}`);
     }
-    return r.json();
+    const body = await r.json();
+    if ("retain_days" in body) showRetention(body.retain_days);
+    return body;
   }
   const api = async (name, params) => (await getJson(name, params)).rows;
 
@@ -99,6 +101,16 @@
     if (!url.searchParams.has("token")) return;
     url.searchParams.delete("token");
     history.replaceState(history.state, "", url.pathname + url.search + url.hash);
+  }
+
+  /** The collector's --retain-days, as the summary API gives it (null: kept until someone removes them). */
+  function showRetention(days) {
+    const el = $("#retention");
+    el.dataset.days = days == null ? "" : String(days);
+    el.textContent =
+      days == null
+        ? "Events are kept until removed (the collector has no --retain-days)."
+        : `Events are kept ${fmt(days)} day${days === 1 ? "" : "s"}: older days are removed daily.`;
   }
 
   /** The filters every API takes besides the time range. */

@@ -1,9 +1,16 @@
-/** `dlt-collector`: start the collector from the command line. Every flag has an env twin (`DLT_COLLECTOR_*`). */
+/**
+ * `dlt-collector`: start the collector from the command line (every flag has an env twin, `DLT_COLLECTOR_*`), with
+ * `--workers N` processes on one port; `dlt-collector migrate` copies a DuckDB file into PostgreSQL.
+ */
 import { readFileSync } from "node:fs";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { randomBytes } from "node:crypto";
 import { DEFAULTS, startCollector } from "./index.js";
+import { migrate } from "./migrate.js";
 import { basePrefix } from "./server.js";
 import { parseWriteKey, type WriteKey } from "./auth.js";
+import { isPostgresUrl } from "./store/postgres.js";
+import { isWorker, report, startWorkers } from "./workers.js";
 
 const int = (name: string, min: number) => (v: string): number => {
   const n = Number(v);
@@ -35,7 +42,15 @@ const program = new Command("dlt-collector")
     new Option("--base-path <path>", "path everything is served under, e.g. /telemetry behind a proxy (dlt's endpoint is then http://host/telemetry)")
       .env("DLT_COLLECTOR_BASE_PATH").default(DEFAULTS.basePath).argParser(path),
   )
-  .addOption(new Option("--db <path>", "DuckDB database file").env("DLT_COLLECTOR_DB").default(DEFAULTS.dbPath))
+  .addOption(
+    new Option("--db <path|url>", "DuckDB database file, or a PostgreSQL URL (postgres://user:password@host:5432/db; a password is better in the env variable or PGPASSWORD)")
+      .env("DLT_COLLECTOR_DB").default(DEFAULTS.dbPath),
+  )
+  .addOption(option("--workers <n>", "collector processes on one port (PostgreSQL only)", "DLT_COLLECTOR_WORKERS", 1, 1))
+  .addOption(
+    new Option("--retain-days <n>", "keep events this many days (whole UTC days, by arrival; removed at start and daily); default forever")
+      .env("DLT_COLLECTOR_RETAIN_DAYS").argParser(int("--retain-days", 1)),
+  )
   .addOption(
     new Option(
       "--write-key <[label=]key>",
@@ -63,72 +78,175 @@ const program = new Command("dlt-collector")
   .addOption(option("--headers-timeout-ms <ms>", "time to receive a request's headers", "DLT_COLLECTOR_HEADERS_TIMEOUT_MS", DEFAULTS.headersTimeoutMs, 100))
   .addOption(option("--request-timeout-ms <ms>", "time to receive a whole request, body included", "DLT_COLLECTOR_REQUEST_TIMEOUT_MS", DEFAULTS.requestTimeoutMs, 100))
   .exitOverride()
-  .showHelpAfterError("(run `dlt-collector --help` for usage)");
+  .showHelpAfterError("(run `dlt-collector --help` for usage)")
+  .action(() => serve());
 
-try {
-  program.parse();
-} catch (e) {
-  // Help and version exit 0; a usage error (commander printed its one line and the hint) exits 2, as `dlt` does.
-  const code = e instanceof CommanderError ? e.code : "";
-  process.exit(code === "commander.helpDisplayed" || code === "commander.version" || code === "commander.help" ? 0 : 2);
-}
-const o = program.opts<{
-  host: string;
-  port: number;
-  basePath: string;
-  db: string;
-  writeKey?: WriteKey[];
-  readToken?: string;
-  dashboard: boolean;
-  maxBodyBytes: number;
-  maxPendingEvents: number;
-  maxConnections: number;
-  maxInflightBytes: number;
-  headersTimeoutMs: number;
-  requestTimeoutMs: number;
-}>();
+program
+  .command("migrate")
+  .description("copy every event of a DuckDB file into PostgreSQL (idempotent: a second run adds nothing); prints the counts on both sides")
+  .requiredOption("--from <file>", "the DuckDB file (read-only: stop the collector that uses it, or copy it)")
+  .requiredOption("--to <url>", "the PostgreSQL URL, postgres://user:password@host:5432/db")
+  .exitOverride()
+  .showHelpAfterError("(run `dlt-collector migrate --help` for usage)")
+  .action((opts: { from: string; to: string }) => runMigrate(opts.from, opts.to));
 
-try {
-  const c = await startCollector({
-    host: o.host,
-    port: o.port,
-    basePath: o.basePath,
-    dbPath: o.db,
-    writeKeys: o.writeKey ?? [],
-    maxBodyBytes: o.maxBodyBytes,
-    maxPendingEvents: o.maxPendingEvents,
-    maxConnections: o.maxConnections,
-    maxInflightBytes: o.maxInflightBytes,
-    headersTimeoutMs: o.headersTimeoutMs,
-    requestTimeoutMs: o.requestTimeoutMs,
-    dashboard: o.dashboard,
-    ...(o.readToken ? { readToken: o.readToken } : {}),
-  });
-  if (!o.writeKey || o.writeKey.length === 0) {
-    process.stderr.write(
-      "WARNING: no write key configured: this collector accepts events from ANYONE who can reach it.\n" +
-        "         Pass --write-key KEY (or DLT_COLLECTOR_WRITE_KEYS) to require one.\n",
-    );
-  }
-  process.stdout.write(`listening on ${c.url}\n`);
-  if (o.writeKey?.length) process.stdout.write(`write keys: ${[...new Set(o.writeKey.map((k) => k.label))].join(", ")} (labels, stored with each event)\n`);
-  if (c.dashboardUrl) process.stdout.write(`dashboard: ${c.dashboardUrl}\n`);
-  let stopping = false;
-  const stop = (): void => {
-    if (stopping) return;
-    stopping = true;
-    c.close().then(
-      () => process.exit(0),
-      (e: unknown) => {
-        process.stderr.write(`dlt-collector: stopping failed: ${String((e as Error)?.message ?? e).replace(/\s+/g, " ")}\n`);
-        process.exit(1);
-      },
-    );
-  };
-  process.on("SIGTERM", stop);
-  process.on("SIGINT", stop);
-} catch (e) {
-  // One line, naming what failed and why (StoreUnavailableError names the database file).
+/** One line on stderr, no directories of the host lost (this is the operator's own terminal). */
+const fail = (e: unknown): never => {
   process.stderr.write(`dlt-collector: ${String((e as Error)?.message ?? e).replace(/\s+/g, " ")}\n`);
   process.exit(1);
+};
+
+try {
+  await program.parseAsync();
+} catch (e) {
+  // Help and version exit 0; a usage error (commander printed its one line and the hint) exits 2, as `dlt` does.
+  if (!(e instanceof CommanderError)) fail(e);
+  const code = (e as CommanderError).code;
+  process.exit(code === "commander.helpDisplayed" || code === "commander.version" || code === "commander.help" ? 0 : 2);
+}
+
+async function runMigrate(from: string, to: string): Promise<void> {
+  if (!isPostgresUrl(to)) {
+    process.stderr.write(`error: --to must be a PostgreSQL URL (postgres://…), got ${JSON.stringify(to.slice(0, 100))}\n(run \`dlt-collector migrate --help\` for usage)\n`);
+    process.exit(2);
+  }
+  // A progress line only on a terminal: a log file or a pipe gets the counts at the end, not a stream of \r.
+  const tty = process.stderr.isTTY === true;
+  const started = performance.now();
+  let lastShown = 0;
+  const progress = (done: number, total: number): void => {
+    const now = performance.now();
+    if (now - lastShown < 200 && done < total) return;
+    lastShown = now;
+    const rate = Math.round(done / ((now - started) / 1000));
+    const pct = total > 0 ? Math.floor((100 * done) / total) : 100;
+    process.stderr.write(`\rmigrating: ${fmt(done)} of ${fmt(total)} events (${pct} %), ${fmt(rate)} events/s\x1b[K`);
+  };
+  try {
+    const r = await migrate({ from, to, ...(tty ? { progress } : {}) });
+    if (tty) process.stderr.write("\r\x1b[K");
+    const seconds = (performance.now() - started) / 1000;
+    process.stdout.write(
+      `DuckDB ${r.source}: ${fmt(r.sourceEvents)} events\n` +
+        `PostgreSQL ${r.target}: ${fmt(r.targetAfter)} events (${fmt(r.targetBefore)} before; ${fmt(r.added)} added by this run, ` +
+        `${fmt(r.sourceEvents - r.added)} already there) in ${seconds.toFixed(1)} s\n`,
+    );
+    process.exit(0);
+  } catch (e) {
+    if (tty) process.stderr.write("\n");
+    fail(e);
+  }
+}
+
+function fmt(n: number): string {
+  return n.toLocaleString("en-US");
+}
+
+async function serve(): Promise<void> {
+  const o = program.opts<{
+    host: string;
+    port: number;
+    basePath: string;
+    db: string;
+    writeKey?: WriteKey[];
+    readToken?: string;
+    dashboard: boolean;
+    maxBodyBytes: number;
+    maxPendingEvents: number;
+    maxConnections: number;
+    maxInflightBytes: number;
+    headersTimeoutMs: number;
+    requestTimeoutMs: number;
+    workers: number;
+    retainDays?: number;
+  }>();
+
+  if (o.workers > 1 && !isPostgresUrl(o.db)) {
+    process.stderr.write("error: --workers needs a PostgreSQL --db (postgres://…): a DuckDB file takes one process\n(run `dlt-collector --help` for usage)\n");
+    process.exit(2);
+  }
+  const keyed = (o.writeKey ?? []).length > 0;
+  if (o.workers > 1 && !isWorker()) {
+    // The primary: the workers share one read token (a random one when write keys need it), and the stop.
+    const readToken = o.readToken ?? (keyed ? randomBytes(18).toString("base64url") : undefined);
+    try {
+      const w = await startWorkers(o.workers, readToken ? { DLT_COLLECTOR_READ_TOKEN: readToken } : {}, (line) => void process.stderr.write(`dlt-collector: ${line}\n`));
+      announce(w.url, w.dashboardUrl, `${o.workers} workers`);
+      let stopping = false;
+      const stop = (): void => {
+        if (stopping) return;
+        stopping = true;
+        void w.stop().then((code) => process.exit(code));
+      };
+      process.on("SIGTERM", stop);
+      process.on("SIGINT", stop);
+    } catch (e) {
+      fail(e);
+    }
+    return;
+  }
+
+  // A stop asked for while the collector starts (a worker replaced during a stop, an impatient Ctrl-C) is kept and
+  // done once it has started, so it still drains and exits 0.
+  let stopAsked = false;
+  const early = (): void => void (stopAsked = true);
+  process.on("SIGTERM", early);
+  process.on("SIGINT", early);
+  try {
+    const c = await startCollector({
+      host: o.host,
+      port: o.port,
+      basePath: o.basePath,
+      db: o.db,
+      ...(o.retainDays !== undefined ? { retainDays: o.retainDays } : {}),
+      writeKeys: o.writeKey ?? [],
+      maxBodyBytes: o.maxBodyBytes,
+      maxPendingEvents: o.maxPendingEvents,
+      maxConnections: o.maxConnections,
+      maxInflightBytes: o.maxInflightBytes,
+      headersTimeoutMs: o.headersTimeoutMs,
+      requestTimeoutMs: o.requestTimeoutMs,
+      dashboard: o.dashboard,
+      ...(o.readToken ? { readToken: o.readToken } : {}),
+    });
+    if (isWorker()) void report({ listening: c.url, dashboardUrl: c.dashboardUrl });
+    else announce(c.url, c.dashboardUrl);
+    let stopping = false;
+    const stop = (): void => {
+      if (stopping) return;
+      stopping = true;
+      c.close().then(
+        () => process.exit(0),
+        (e: unknown) => {
+          process.stderr.write(`dlt-collector: stopping failed: ${String((e as Error)?.message ?? e).replace(/\s+/g, " ")}\n`);
+          process.exit(1);
+        },
+      );
+    };
+    process.off("SIGTERM", early);
+    process.off("SIGINT", early);
+    process.on("SIGTERM", stop);
+    process.on("SIGINT", stop);
+    if (stopAsked) stop();
+  } catch (e) {
+    // One line, naming what failed and why (StoreUnavailableError names the database file).
+    // A worker tells the primary, which says it once for all and stops the start.
+    if (isWorker()) {
+      await report({ failed: String((e as Error)?.message ?? e).replace(/\s+/g, " ") });
+      process.exit(1);
+    }
+    fail(e);
+  }
+
+  function announce(url: string, dashboardUrl: string | undefined, workers?: string): void {
+    if (!keyed) {
+      process.stderr.write(
+        "WARNING: no write key configured: this collector accepts events from ANYONE who can reach it.\n" +
+          "         Pass --write-key KEY (or DLT_COLLECTOR_WRITE_KEYS) to require one.\n",
+      );
+    }
+    process.stdout.write(`listening on ${url}${workers ? ` (${workers})` : ""}\n`);
+    if (keyed) process.stdout.write(`write keys: ${[...new Set(o.writeKey!.map((k) => k.label))].join(", ")} (labels, stored with each event)\n`);
+    if (dashboardUrl) process.stdout.write(`dashboard: ${dashboardUrl}\n`);
+  }
 }

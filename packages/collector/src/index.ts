@@ -2,7 +2,7 @@
  * `@dlt-ts/collector`: a self-hosted, Segment-compatible endpoint for dlt-ts telemetry (or any Segment client).
  *
  * @example
- * const c = await startCollector({ port: 0, dbPath: "telemetry.duckdb" });
+ * const c = await startCollector({ port: 0, db: "telemetry.duckdb" }); // or db: "postgres://…"
  * // point dlt (Python dlt, or dlt-ts) at it: RUNTIME__DLTHUB_TELEMETRY_ENDPOINT=c.url
  * const rows = await c.store.query("SELECT event, count(*) AS n FROM events GROUP BY event");
  * await c.close();
@@ -13,15 +13,19 @@ import { dashboardRoutes } from "./dashboard/routes.js";
 import { causeOf } from "./health.js";
 import { writeKeysOf, type WriteKey } from "./auth.js";
 import { DuckDbStore } from "./store/duckdb.js";
+import { isPostgresUrl, PostgresStore, redactUrl } from "./store/postgres.js";
 import type { EventStore } from "./store/types.js";
 
-export type { EventStore, Cell } from "./store/types.js";
+export type { EventStore, Cell, Housekeeping } from "./store/types.js";
+export { retentionCutoff } from "./store/types.js";
+export { PostgresStore, isPostgresUrl, type PostgresOptions } from "./store/postgres.js";
+export { DEDUP_DAYS } from "./store/postgres-schema.js";
 export type { StoredMessage } from "./stamp.js";
 export { validateMessage, MESSAGE_TYPES, MAX_MESSAGE_BYTES } from "./validate.js";
 export { DuckDbStore, CREATE_EVENTS, type DuckDbOptions } from "./store/duckdb.js";
 export type { ClientLimits } from "./limits.js";
 export { parseWriteKey, hashLabel, type WriteKey } from "./auth.js";
-export { QUERIES, type Filter } from "./dashboard/queries.js";
+export { QUERIES, DASHBOARD_APIS, type DashboardApi, type DashboardSql, type Filter, type Rows } from "./dashboard/queries.js";
 
 /** How to start a collector. Every field has a default (`DEFAULTS`). */
 export interface CollectorOptions {
@@ -35,8 +39,18 @@ export interface CollectorOptions {
    * its `/v1/batch`, `/v1/track` … (Segment's routes); the dashboard is served there too.
    */
   readonly basePath?: string;
-  /** DuckDB file (default `telemetry.duckdb` in the working directory). */
+  /**
+   * The database: a DuckDB file path (default `telemetry.duckdb` in the working directory), or a PostgreSQL URL
+   * (`postgres://user:password@host:5432/db`) for several collectors on one database.
+   */
+  readonly db?: string;
+  /** The same as `db` (its earlier name). */
   readonly dbPath?: string;
+  /**
+   * Keep events this many days (by the day they were received, UTC; whole days go at once), removed at start and
+   * daily; default: forever.
+   */
+  readonly retainDays?: number;
   /**
    * Accepted write keys; none accepts every request. Each event stores the label of the key that let it in (column
    * `write_key_label`; the dashboard shows it, never the key): `{ label: "ci", key }`, or a bare key, labelled
@@ -66,7 +80,7 @@ export interface CollectorOptions {
   readonly drainTimeoutMs?: number;
   /** Where storage failures are logged, one line each (default stderr, prefixed `dlt-collector: `). */
   readonly log?: (line: string) => void;
-  /** A store of your own (e.g. PostgreSQL); default DuckDB at `dbPath`. */
+  /** A store of your own; default the one `db` names. */
   readonly store?: EventStore;
   /** Serve the dashboard at the base path (default true). */
   readonly dashboard?: boolean;
@@ -120,14 +134,19 @@ export class StoreUnavailableError extends Error {
   }
 }
 
+/** Opens the store `db` names: a `postgres://` URL is PostgreSQL, anything else a DuckDB file. */
+export function openStore(db: string): Promise<EventStore> {
+  return isPostgresUrl(db) ? PostgresStore.open(db) : DuckDbStore.open(db);
+}
+
 /** Opens the store and tries a write: a database that cannot take events fails the start, not every request. */
-async function openStore(options: CollectorOptions): Promise<EventStore> {
-  const dbPath = options.dbPath ?? DEFAULTS.dbPath;
+async function openAndProbe(options: CollectorOptions): Promise<EventStore> {
+  const db = options.db ?? options.dbPath ?? DEFAULTS.dbPath;
   let store: EventStore;
   try {
-    store = options.store ?? (await DuckDbStore.open(dbPath));
+    store = options.store ?? (await openStore(db));
   } catch (e) {
-    throw new StoreUnavailableError(dbPath, causeOf(e));
+    throw new StoreUnavailableError(isPostgresUrl(db) ? redactUrl(db) : db, causeOf(e));
   }
   try {
     await store.probe();
@@ -138,11 +157,55 @@ async function openStore(options: CollectorOptions): Promise<EventStore> {
   return store;
 }
 
+/**
+ * Runs the store's housekeeping (retention, PostgreSQL's partitions ahead and dedup ids) at start and then daily. A
+ * failed round is logged and tried again at the next; it never stops the collector.
+ */
+class Housekeeper {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly store: EventStore,
+    private readonly retainDays: number | undefined,
+    private readonly log: (line: string) => void,
+  ) {}
+
+  async run(): Promise<void> {
+    const r = await this.store.housekeep(this.retainDays);
+    if (r.removed > 0) this.log(`retention (${this.retainDays} days): removed ${r.removed} events received before ${new Date(r.cutoff!).toISOString()}`);
+  }
+
+  daily(): void {
+    this.timer = setInterval(() => {
+      this.running = this.run().catch((e: unknown) => this.log(`housekeeping failed (tried again in a day): ${causeOf(e)}`));
+    }, 86_400_000);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  settled(): Promise<void> {
+    return this.running;
+  }
+}
+
 export async function startCollector(options: CollectorOptions = {}): Promise<Collector> {
   const basePath = options.basePath ?? DEFAULTS.basePath;
   const prefix = basePrefix(basePath);
   const writeKeys = writeKeysOf(options.writeKeys ?? []);
-  const store = await openStore(options);
+  const store = await openAndProbe(options);
+  const log = options.log ?? ((line: string) => void process.stderr.write(`dlt-collector: ${line}\n`));
+  const retainDays = options.retainDays;
+  const housekeeping = new Housekeeper(store, retainDays, log);
+  try {
+    await housekeeping.run();
+  } catch (e) {
+    await store.close();
+    throw new StoreUnavailableError(store.location, causeOf(e));
+  }
   const keyed = writeKeys.length > 0;
   const readToken = options.readToken ?? (keyed ? randomBytes(18).toString("base64url") : undefined);
   const dashboard = options.dashboard !== false;
@@ -160,20 +223,25 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Co
       requestTimeoutMs: options.requestTimeoutMs ?? DEFAULTS.requestTimeoutMs,
       drainIdleMs: options.drainIdleMs ?? DEFAULTS.drainIdleMs,
       drainTimeoutMs: options.drainTimeoutMs ?? DEFAULTS.drainTimeoutMs,
-      log: options.log ?? ((line) => void process.stderr.write(`dlt-collector: ${line}\n`)),
-      ...(dashboard ? { extraRoutes: dashboardRoutes(store, readToken, prefix, { writeKeyLabels: [...new Set(writeKeys.map((k) => k.label))] }) } : {}),
+      log,
+      ...(dashboard
+        ? { extraRoutes: dashboardRoutes(store, readToken, prefix, { writeKeyLabels: [...new Set(writeKeys.map((k) => k.label))], retainDays }) }
+        : {}),
     });
   } catch (e) {
     await store.close();
     throw e;
   }
+  housekeeping.daily();
   return {
     url: http.url,
     store,
     dashboardUrl: dashboard ? `${http.url}/${readToken ? `?token=${encodeURIComponent(readToken)}` : ""}` : undefined,
     commits: () => http.committer.commits,
     async close() {
+      housekeeping.stop();
       await http.close();
+      await housekeeping.settled();
       await store.close();
     },
   };

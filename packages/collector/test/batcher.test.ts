@@ -18,6 +18,8 @@ test("a request the store refuses fails alone; the requests that shared its comm
     probe: () => duck.probe(),
     insert: (ms) => (ms.includes(poison) ? Promise.reject(new Error("unreadable message")) : duck.insert(ms)),
     query: (sql, params) => duck.query(sql, params),
+    dashboard: (api, f) => duck.dashboard(api, f),
+    housekeep: (days) => duck.housekeep(days),
     close: () => duck.close(),
   };
   const committer = new GroupCommitter(store, 10_000);

@@ -21,7 +21,7 @@ let browser: Browser;
 let seededAt: number;
 
 before(async () => {
-  c = await startCollector({ port: 0, dbPath: tempDb(), writeKeys: [{ label: "ci", key: CI_KEY }, "wk"], readToken: "dash-token" });
+  c = await startCollector({ port: 0, dbPath: tempDb(), writeKeys: [{ label: "ci", key: CI_KEY }, "wk"], readToken: "dash-token", retainDays: 90 });
   seededAt = Date.now();
   await seed(c.url, "wk");
   await seedMore(c.url, CI_KEY);
@@ -120,6 +120,14 @@ test("every view shows the seeded numbers; the default range fits data younger t
     const days = (await span(plot)) / DAY;
     assert.ok(days >= 29 && days <= 31, `${plot} spans ${days.toFixed(2)} days, not the 30 chosen`);
   }
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test("the page says how long events are kept (--retain-days)", async () => {
+  const { page, errors } = await open(`${c.url}/?token=dash-token`);
+  await loaded(page);
+  assert.equal(await page.textContent("#retention"), "Events are kept 90 days: older days are removed daily.");
   assert.deepEqual(errors, []);
   await page.close();
 });

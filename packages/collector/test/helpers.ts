@@ -76,7 +76,7 @@ export function post(
 }
 
 /** Starts `dlt-collector` as a real child process; resolves with its URL once it prints `listening on`. */
-export function startChild(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ child: ChildProcess; url: string; stderr: () => string }> {
+export function startChild(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ child: ChildProcess; url: string; stderr: () => string; stdout: () => string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [COLLECTOR_BIN, ...args], { env: { PATH: process.env["PATH"], TMPDIR: tmpdir(), ...env }, stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
@@ -85,7 +85,7 @@ export function startChild(args: string[], env: NodeJS.ProcessEnv = {}): Promise
     child.stdout!.on("data", (d: Buffer) => {
       out += d.toString();
       const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) resolve({ child, url: m[1]!, stderr: () => err });
+      if (m) resolve({ child, url: m[1]!, stderr: () => err, stdout: () => out });
     });
     child.on("exit", (code) => reject(new Error(`collector exited with ${code}: ${err}`)));
   });

@@ -5,9 +5,11 @@ const hex = (n: number): string => n.toString(16).padStart(32, "0");
 
 /**
  * Known events: in the last 24 h 3 command_init (1 failed), 5 command_telemetry, 2 pipeline runs into duckdb (the
- * second's load failed); 10 days ago 4 command_init and 1 pipeline run into postgres. Returns the anonymous ids used.
+ * second's load failed); 10 days ago 4 command_init and 1 pipeline run into postgres. Returns the anonymous ids used
+ * and the events sent; `again` sends those very events (ids, times) instead of new ones, to seed a second store.
+ * No `sentAt`: the stored timestamps are exactly the ones sent, whichever store and whenever.
  */
-export async function seed(url: string, auth?: string): Promise<string[]> {
+export async function seed(url: string, auth?: string, again?: Record<string, unknown>[]): Promise<{ anon: string[]; sent: Record<string, unknown>[] }> {
   const now = Date.now();
   const recent = now - 2 * 3600_000;
   const old = now - 10 * DAY;
@@ -30,9 +32,10 @@ export async function seed(url: string, auth?: string): Promise<string[]> {
   }
   for (let i = 0; i < 4; i++) batch.push(ev(old, "command_init", { pipeline_name: "x", destination_name: "duckdb" }, { library: { name: "dlt-ts", version: "0.0.9" } }));
   for (const step of ["extract", "normalize", "load"]) batch.push(ev(old, `pipeline_${step}`, { transaction_id: hex(3), destination_name: "postgres" }));
-  const r = await post(url, `${new URL(url).pathname.replace(/\/$/, "")}/v1/batch`, { batch, sentAt: new Date().toISOString() }, auth ? { auth } : {});
+  const sent = again ?? batch;
+  const r = await post(url, `${new URL(url).pathname.replace(/\/$/, "")}/v1/batch`, { batch: sent }, auth ? { auth } : {});
   if (r.status !== 200) throw new Error(`seed failed: ${r.status} ${JSON.stringify(r.json)}`);
-  return anon;
+  return { anon: again ? sent.map((e) => e["anonymousId"] as string) : anon, sent };
 }
 
 /** What `seedMore` sends: Python dlt 1.x's own events, as its client posts them (see dlt-wire.test.ts). */

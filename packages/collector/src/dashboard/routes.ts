@@ -10,7 +10,7 @@ import { createRequire } from "node:module";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { timingSafeEqual, createHash } from "node:crypto";
 import type { EventStore } from "../store/types.js";
-import { DEFAULT_EVENTS_LIMIT, MAX_EVENTS_LIMIT, QUERIES, type EventCursor, type Filter } from "./queries.js";
+import { MAX_EVENTS_LIMIT, pageSize, QUERIES, type EventCursor, type Filter } from "./queries.js";
 
 const require = createRequire(import.meta.url);
 const PUBLIC = new URL("../../../public/", import.meta.url);
@@ -87,6 +87,8 @@ function parseText(name: string, v: string | null): string | undefined {
 export interface DashboardInfo {
   /** Labels of the accepted write keys (never the keys); empty when the collector takes events from anyone. */
   readonly writeKeyLabels?: readonly string[];
+  /** `--retain-days`: events are kept this many days; undefined: forever. */
+  readonly retainDays?: number | undefined;
 }
 
 /**
@@ -145,8 +147,8 @@ export function dashboardRoutes(store: EventStore, readToken: string | undefined
       json(res, 200, setup);
       return true;
     }
-    const q = QUERIES.get(name);
-    if (!q) {
+    const api = QUERIES.get(name);
+    if (!api) {
       json(res, 404, { error: `no API ${url.pathname}; have ${[...QUERIES.keys(), "setup"].join(", ")}` });
       return true;
     }
@@ -172,12 +174,15 @@ export function dashboardRoutes(store: EventStore, readToken: string | undefined
       return true;
     }
     const started = performance.now();
-    const rows = await q(store, filter);
+    const rows = await store.dashboard(api, filter);
     const ms = Math.round(performance.now() - started);
-    if (name === "events") {
+    if (api === "events") {
       // The next page starts after the last row, when this page is full.
-      const next = rows.length === (filter.limit ?? DEFAULT_EVENTS_LIMIT) ? (rows[rows.length - 1]?.["cursor"] ?? null) : null;
+      const next = rows.length === pageSize(filter) ? (rows[rows.length - 1]?.["cursor"] ?? null) : null;
       json(res, 200, { rows, next, ms });
+    } else if (api === "summary") {
+      // The summary carries the retention, for the page's line under the numbers ("events are kept 90 days").
+      json(res, 200, { rows, ms, retain_days: info.retainDays ?? null });
     } else json(res, 200, { rows, ms });
     return true;
   };

@@ -14,8 +14,10 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DuckDBConnection, DuckDBInstance, type DuckDBPreparedStatement, type DuckDBValue } from "@duckdb/node-api";
+import type { DashboardApi, Filter, Rows } from "../dashboard/queries.js";
 import type { StoredMessage } from "../stamp.js";
-import type { Cell, EventStore } from "./types.js";
+import { DUCKDB_DASHBOARD } from "./duckdb-dashboard.js";
+import { retentionCutoff, type Cell, type EventStore, type Housekeeping } from "./types.js";
 
 /**
  * The `events` table: each column, its type, and how it is read from the message. `x(path)` is the text at a JSON
@@ -132,6 +134,13 @@ async function connect(path: string, options: DuckDbOptions): Promise<Handles> {
     instance.closeSync();
     throw e;
   }
+}
+
+/** A value of DuckDB's JS conversion as the dashboard answers it: BIGINTs and DECIMALs as numbers. */
+function jsCell(v: unknown): Cell {
+  if (typeof v === "bigint") return Number(v);
+  if (v === null || typeof v === "string" || typeof v === "number" || typeof v === "boolean") return v;
+  return Number(v);
 }
 
 export class DuckDbStore implements EventStore {
@@ -252,6 +261,26 @@ export class DuckDbStore implements EventStore {
       throw e;
     });
     return Number((await statement.run()).rowsChanged);
+  }
+
+  async dashboard(api: DashboardApi, filter: Filter): Promise<Rows> {
+    const { sql, params } = DUCKDB_DASHBOARD[api](filter);
+    const r = await this.handles.reader.runAndReadAll(sql, params);
+    return r.getRowObjectsJS().map((row) => {
+      const out: Record<string, Cell> = {};
+      for (const [k, v] of Object.entries(row)) out[k] = jsCell(v);
+      return out;
+    });
+  }
+
+  /** Deletes whole UTC days past the retention, as PostgreSQL drops their partitions (see `retentionCutoff`). */
+  housekeep(retainDays: number | undefined, now = Date.now()): Promise<Housekeeping> {
+    if (retainDays === undefined) return Promise.resolve({ removed: 0, cutoff: undefined });
+    const cutoff = retentionCutoff(retainDays, now);
+    return this.inTurn(async () => {
+      const r = await this.handles.writer.run("DELETE FROM events WHERE received_at < make_timestamp(CAST(? AS BIGINT) * 1000)", [cutoff]);
+      return { removed: Number(r.rowsChanged), cutoff };
+    });
   }
 
   async query(sql: string, params: readonly (string | number | boolean | null)[] = []): Promise<Record<string, Cell>[]> {

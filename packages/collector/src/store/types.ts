@@ -1,7 +1,25 @@
+import type { DashboardApi, Filter, Rows } from "../dashboard/queries.js";
 import type { StoredMessage } from "../stamp.js";
 
 /** A value a query returns. */
 export type Cell = string | number | boolean | null;
+
+/** What one round of housekeeping did. */
+export interface Housekeeping {
+  /** Events removed by the retention (0 when events are kept forever). */
+  readonly removed: number;
+  /** Events received before this time (epoch ms, the start of a UTC day) are gone; undefined: kept forever. */
+  readonly cutoff: number | undefined;
+}
+
+const DAY_MS = 86_400_000;
+
+/**
+ * Where a retention of `days` cuts at `now`: the start of the UTC day that holds `now − days`. Every event is kept at
+ * least `days` days and at most one day more, and whole days go at once (PostgreSQL drops a day's partition; DuckDB
+ * deletes the same rows).
+ */
+export const retentionCutoff = (days: number, now: number): number => Math.floor((now - days * DAY_MS) / DAY_MS) * DAY_MS;
 
 /**
  * Where events are kept. One small interface so DuckDB (embedded, default) and PostgreSQL (several collectors, one
@@ -20,7 +38,15 @@ export interface EventStore {
    * while the store is failing, to see it recover without waiting for traffic.
    */
   probe(): Promise<void>;
-  /** Read-only SQL for the dashboard and tests; `?` placeholders. */
+  /** One dashboard API over the filter, with the store's own SQL for it (numbers as numbers). */
+  dashboard(api: DashboardApi, filter: Filter): Promise<Rows>;
+  /**
+   * Removes events received before `retentionCutoff(retainDays, now)` (nothing when `retainDays` is undefined) and
+   * does the store's own upkeep (PostgreSQL: partitions for the days ahead, old dedup ids). Run at start and daily;
+   * safe to run from several collectors at once.
+   */
+  housekeep(retainDays: number | undefined, now?: number): Promise<Housekeeping>;
+  /** Read-only SQL for tools and tests, in the store's dialect; `?` placeholders. */
   query(sql: string, params?: readonly (string | number | boolean | null)[]): Promise<Record<string, Cell>[]>;
   /** Flushes and closes. */
   close(): Promise<void>;

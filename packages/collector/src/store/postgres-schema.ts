@@ -1,0 +1,125 @@
+/**
+ * The PostgreSQL store's schema: the `events` table partitioned by day, the dedup table, the lenient-cast functions
+ * the typed columns need, and the migrations that make it, applied under an advisory lock so that any number of
+ * collectors may start at once on one database.
+ *
+ * - `events` is partitioned by `received_at` (RANGE, one partition per UTC day, `events_pYYYYMMDD`), not by the
+ *   client's `timestamp`: `received_at` is the collector's clock, so the partitions created ahead always hold what
+ *   arrives (a client's clock can say year 1 or 9999), and retention drops a whole partition.
+ * - Dedup: a partitioned table's unique keys must include the partition key, and a replay arrives with a later
+ *   `received_at`, so the events' primary key `(message_id, received_at)` cannot see it. `event_ids` (one row per
+ *   `message_id`, not partitioned) is written in the same statement as the events, and only the ids it did not hold
+ *   reach `events`. Its rows (with the time the id was stored) are kept `DEDUP_DAYS` (7 days: the dlt-ts client's spool keeps an undelivered event as
+ *   long; Segment promises ~24 h), so it stays the size of a week of traffic. Concurrent collectors inserting the same
+ *   id are serialized by its primary key (the second waits for the first's commit, then skips it); ids are inserted in
+ *   sorted order so two overlapping groups cannot deadlock.
+ * - The primary key `(message_id, received_at)` makes `migrate` idempotent for events of any age: a copied event
+ *   keeps its `received_at`, so a second run finds it whether or not its dedup id was pruned.
+ */
+
+/** Dedup ids are kept this long: a replay within it is stored once, across partitions (days). */
+export const DEDUP_DAYS = 7;
+
+/** The events table's columns, in order, and their types. */
+export const EVENT_COLUMNS: readonly (readonly [name: string, type: string])[] = [
+  ["message_id", "text NOT NULL"],
+  ["type", "text NOT NULL"],
+  ["event", "text"],
+  ["anonymous_id", "text"],
+  ["user_id", "text"],
+  ["timestamp", "timestamptz NOT NULL"],
+  ["original_timestamp", "timestamptz"],
+  ["sent_at", "timestamptz"],
+  ["received_at", "timestamptz NOT NULL"],
+  ["library_name", "text"],
+  ["library_version", "text"],
+  ["os_name", "text"],
+  ["os_version", "text"],
+  ["runtime_name", "text"],
+  ["runtime_version", "text"],
+  ["ci_run", "boolean"],
+  ["cpu", "integer"],
+  ["exec_info", "text"],
+  ["event_category", "text"],
+  ["event_name", "text"],
+  ["success", "boolean"],
+  ["elapsed", "double precision"],
+  ["destination_name", "text"],
+  ["destination_type", "text"],
+  ["pipeline_name", "text"],
+  ["source_name", "text"],
+  ["transaction_id", "text"],
+  ["message", "jsonb NOT NULL"],
+];
+
+/**
+ * Casts as DuckDB's `TRY_CAST` does them (the two stores must give the same typed columns, and so the same dashboard),
+ * NULL where DuckDB's would be NULL, never an error: a value must never fail a commit.
+ */
+const FUNCTIONS = `
+-- DuckDB's TRY_CAST(text AS BOOLEAN): true/t/yes/y/1 and false/f/no/n/0, any case, nothing else.
+CREATE OR REPLACE FUNCTION _dlt_bool(v text) RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT CASE lower(v) WHEN 'true' THEN true WHEN 't' THEN true WHEN 'yes' THEN true WHEN 'y' THEN true WHEN '1' THEN true
+    WHEN 'false' THEN false WHEN 'f' THEN false WHEN 'no' THEN false WHEN 'n' THEN false WHEN '0' THEN false END
+$$;
+-- DuckDB's TRY_CAST(text AS DOUBLE): spaces around, a sign, digits with _ separators, an exponent, inf/nan.
+CREATE OR REPLACE FUNCTION _dlt_float(v text) RETURNS double precision LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+BEGIN
+  IF v !~* '^\\s*[+-]?(([0-9][0-9_]*\\.?[0-9_]*|\\.[0-9][0-9_]*)(e[+-]?[0-9]+)?|inf|infinity|nan)\\s*$' THEN RETURN NULL; END IF;
+  RETURN replace(v, '_', '')::double precision;
+EXCEPTION WHEN others THEN
+  -- Out of a double's range, as DuckDB rounds it: a tiny value is 0, a huge one infinite.
+  RETURN (CASE WHEN v ~ '^\s*-' THEN '-' ELSE '' END || CASE WHEN v ~* 'e-' THEN '0' ELSE 'Infinity' END)::double precision;
+END
+$$;
+-- A JSON value as a double: numbers as they are (JavaScript wrote them, so they fit), strings as DuckDB casts them.
+CREATE OR REPLACE FUNCTION _dlt_json_float(v jsonb) RETURNS double precision LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT CASE jsonb_typeof(v) WHEN 'number' THEN (v #>> '{}')::double precision WHEN 'string' THEN _dlt_float(v #>> '{}') END
+$$;
+-- A JSON value as a boolean: DuckDB casts the value's text (true, "yes", 1 are true; 2, "on" are NULL).
+CREATE OR REPLACE FUNCTION _dlt_json_bool(v jsonb) RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT CASE jsonb_typeof(v) WHEN 'boolean' THEN (v #>> '{}')::boolean WHEN 'number' THEN _dlt_bool(v #>> '{}')
+    WHEN 'string' THEN _dlt_bool(v #>> '{}') END
+$$;
+-- The collector writes its four times as ISO-8601 UTC (stamp.ts); anything else is NULL. STABLE, as text::timestamptz
+-- is (a function declared less volatile than its body is not inlined).
+CREATE OR REPLACE FUNCTION _dlt_time(v text) RETURNS timestamptz LANGUAGE sql STABLE PARALLEL SAFE AS $$
+  SELECT CASE WHEN v ~ '^[0-9]{4}-[01][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:[0-5][0-9](\\.[0-9]{1,6})?Z$' THEN v::timestamptz END
+$$;
+`;
+
+/**
+ * Each migration, in order; `_dlt_collector_schema` records how many have run. Append, never edit: a database made
+ * by an earlier version runs only the new ones.
+ */
+export const MIGRATIONS: readonly string[] = [
+  `${FUNCTIONS}
+   CREATE TABLE IF NOT EXISTS events (${EVENT_COLUMNS.map(([n, t]) => `"${n}" ${t}`).join(", ")},
+     PRIMARY KEY (message_id, received_at)) PARTITION BY RANGE (received_at);
+   -- The dashboard's time ranges: a BRIN index is a few pages per partition and costs inserts next to nothing.
+   CREATE INDEX IF NOT EXISTS events_timestamp ON events USING brin ("timestamp");
+   CREATE TABLE IF NOT EXISTS event_ids (message_id text PRIMARY KEY, received_at timestamptz NOT NULL);
+   CREATE INDEX IF NOT EXISTS event_ids_received_at ON event_ids (received_at);
+   CREATE TABLE IF NOT EXISTS _dlt_collector_probe (id integer PRIMARY KEY, checked_at timestamptz NOT NULL);`,
+];
+
+/** The advisory lock every schema change takes (an arbitrary constant: "dlt-coll" in ASCII). */
+export const SCHEMA_LOCK = 0x646c742d636f6c6cn;
+
+/** The partition that holds a UTC day (epoch ms at its start). */
+export function partitionName(dayStart: number): string {
+  return `events_p${new Date(dayStart).toISOString().slice(0, 10).replaceAll("-", "")}`;
+}
+
+/** The day (epoch ms of its start) a partition holds, from its name; undefined for a table we did not name. */
+export function partitionDay(name: string): number | undefined {
+  const m = /^events_p(\d{4})(\d{2})(\d{2})$/.exec(name);
+  return m ? Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])) : undefined;
+}
+
+/** `CREATE TABLE … PARTITION OF events` for a day, if missing. */
+export function createPartition(dayStart: number): string {
+  const from = new Date(dayStart).toISOString();
+  const to = new Date(dayStart + 86_400_000).toISOString();
+  return `CREATE TABLE IF NOT EXISTS "${partitionName(dayStart)}" PARTITION OF events FOR VALUES FROM ('${from}') TO ('${to}')`;
+}

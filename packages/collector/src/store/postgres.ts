@@ -1,0 +1,322 @@
+/**
+ * The PostgreSQL store: for more than one machine. Any number of collectors (and `--workers` processes) share one
+ * database; no state lives in a collector that another would need. Its schema is in `postgres-schema.ts`.
+ *
+ * A group of stamped messages is one statement, so one transaction: the messages go as one text parameter (NDJSON,
+ * the same lines the DuckDB store writes to its scratch file), PostgreSQL splits and parses them (`jsonb`), records
+ * their ids in `event_ids` and inserts the events whose ids were new, extracting the typed columns itself — the
+ * JavaScript side builds no rows. Measured against `COPY` into a staging table and multi-row `VALUES`
+ * (`bench/postgres-write.mjs`, figures in `bench/RESULTS.md`).
+ *
+ * Failure: the pool's connect timeout and the server's `statement_timeout` bound a write, so a database that is down
+ * or stalled fails the group (the collector answers 503 + Retry-After and `/health` says why) instead of holding
+ * requests; the pool opens new connections when the database is back, so the collector recovers without a restart.
+ */
+import pg from "pg";
+import type { DashboardApi, Filter, Rows } from "../dashboard/queries.js";
+import type { StoredMessage } from "../stamp.js";
+import { POSTGRES_DASHBOARD } from "./postgres-dashboard.js";
+import { createPartition, DEDUP_DAYS, EVENT_COLUMNS, MIGRATIONS, partitionDay, SCHEMA_LOCK } from "./postgres-schema.js";
+import { retentionCutoff, type Cell, type EventStore, type Housekeeping } from "./types.js";
+
+const DAY_MS = 86_400_000;
+
+/** Whether `db` names a PostgreSQL database (a URL) rather than a DuckDB file. */
+export const isPostgresUrl = (db: string): boolean => /^postgres(ql)?:\/\//i.test(db);
+
+/** The URL as an operator may see it: without its password. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = "***";
+    return u.toString();
+  } catch {
+    return "a PostgreSQL database (unparsable URL)";
+  }
+}
+
+/** How to open the store. */
+export interface PostgresOptions {
+  /** Connections in the pool (default 4: one committing, the rest for the dashboard, health and upkeep). */
+  readonly poolSize?: number;
+  /** How long a write or query may run before it fails (default 10 s). */
+  readonly statementTimeoutMs?: number;
+  /** How long to wait for a connection (default 5 s). */
+  readonly connectTimeoutMs?: number;
+  /** Days of partitions created ahead of today (default 3). */
+  readonly daysAhead?: number;
+}
+
+// The typed columns, extracted from `j` (the message as jsonb) as DuckDB's store extracts them (see duckdb.ts).
+const t = (path: string): string => `left(j #>> '{${path.replaceAll(".", ",")}}', 200)`;
+const v = (path: string): string => `(j #> '{${path.replaceAll(".", ",")}}')`;
+const time = (path: string): string => `_dlt_time(j #>> '{${path}}')`;
+const EXTRACT: Record<string, string> = {
+  message_id: "id",
+  type: `j ->> 'type'`,
+  event: t("event"),
+  anonymous_id: t("anonymousId"),
+  user_id: t("userId"),
+  timestamp: `coalesce(${time("timestamp")}, ${time("receivedAt")}, now())`,
+  original_timestamp: time("originalTimestamp"),
+  sent_at: time("sentAt"),
+  received_at: "received_at",
+  library_name: t("context.library.name"),
+  library_version: t("context.library.version"),
+  os_name: t("context.os.name"),
+  os_version: t("context.os.version"),
+  runtime_name: `coalesce(${t("context.runtime.name")}, CASE WHEN ${v("context.python")} IS NOT NULL AND jsonb_typeof(${v("context.python")}) <> 'null' THEN 'python' END)`,
+  runtime_version: `left(coalesce(j #>> '{context,runtime,version}', j #>> '{context,python}'), 200)`,
+  ci_run: `_dlt_json_bool(${v("context.ci_run")})`,
+  cpu: `(SELECT CASE WHEN c >= 1 AND c < 2147483648 THEN trunc(c)::integer END FROM (SELECT _dlt_json_float(${v("context.cpu")}) AS c) AS x)`,
+  exec_info: `CASE WHEN jsonb_typeof(${v("context.exec_info")}) = 'array' THEN left(array_to_string(ARRAY(SELECT jsonb_array_elements_text(${v("context.exec_info")})), ','), 500) END`,
+  event_category: t("properties.event_category"),
+  event_name: t("properties.event_name"),
+  success: `_dlt_json_bool(${v("properties.success")})`,
+  elapsed: `_dlt_json_float(${v("properties.elapsed")})`,
+  destination_name: t("properties.destination_name"),
+  destination_type: t("properties.destination_type"),
+  pipeline_name: t("properties.pipeline_name"),
+  source_name: t("properties.source_name"),
+  transaction_id: t("properties.transaction_id"),
+  message: "j",
+};
+const NAMES = EVENT_COLUMNS.map(([n]) => `"${n}"`).join(", ");
+const VALUES = EVENT_COLUMNS.map(([n]) => EXTRACT[n]!).join(", ");
+
+/**
+ * The insert of a group, from the rows of `source` (`x`: one message's JSON text). One statement: the dedup ids and
+ * the events commit together. Shared by the live path and `migrate` (a replay of a stored id, or an event that is
+ * already there with the same `received_at`, is skipped). Measured shape (`bench/postgres-write.mjs`): only the text
+ * and the id are materialized (a CTE of 1,000 parsed `jsonb` values cost 30 ms of a 110 ms statement); each new
+ * message is parsed once more for its columns, behind `OFFSET 0` so that the ~40 references to `j` share one parse
+ * (without the fence the planner inlines `x::jsonb` into each of them). `event_ids.received_at` is when this
+ * database first stored the id: the dedup window runs from there.
+ */
+export const insertFrom = (source: string): string => `
+  WITH batch AS MATERIALIZED (
+    SELECT x, (x::json) ->> 'messageId' AS id FROM ${source}
+  ), fresh AS (
+    INSERT INTO event_ids (message_id, received_at) SELECT id, now() FROM batch ORDER BY id
+    ON CONFLICT (message_id) DO NOTHING RETURNING message_id
+  )
+  INSERT INTO events (${NAMES})
+  SELECT ${VALUES} FROM (
+    SELECT j, j ->> 'messageId' AS id, coalesce(_dlt_time(j ->> 'receivedAt'), now()) AS received_at
+    FROM (SELECT x::jsonb AS j FROM batch JOIN fresh ON fresh.message_id = batch.id OFFSET 0) AS parsed OFFSET 0
+  ) AS m
+  ON CONFLICT DO NOTHING`;
+
+/** The live path's insert: the group as one NDJSON text parameter (JSON text never holds a raw newline). */
+const INSERT = insertFrom(`unnest(string_to_array($1::text, E'\\n')) AS lines(x)`);
+
+/** The probe's message (received now, so into today's partition): inserted through the real insert path, then rolled back. */
+const probeLine = (): string => {
+  const now = new Date().toISOString();
+  return JSON.stringify({ type: "track", messageId: "dlt-collector-probe", event: "probe", anonymousId: "probe", timestamp: now, receivedAt: now });
+};
+
+/**
+ * PostgreSQL's `jsonb` refuses the escape `\u0000` (its text type cannot hold NUL), which JSON and DuckDB allow: it
+ * becomes U+FFFD, as lone surrogates do (stamp.ts), so such a message is stored rather than failing its group.
+ */
+export const withoutNul = (json: string): string => (json.includes("\\u0000") ? json.replace(/(?<!\\)((?:\\\\)*)\\u0000/g, "$1\\ufffd") : json);
+
+/**
+ * `?` placeholders (outside quotes) as PostgreSQL's `$n`, so tools and tests can query either store alike (so
+ * `jsonb`'s own `?` operators cannot be written in `query`: use `jsonb_exists()`).
+ */
+export function numbered(sql: string): string {
+  let n = 0;
+  return sql.replace(/'(?:[^']|'')*'|"(?:[^"]|"")*"|\?/g, (m) => (m === "?" ? `$${++n}` : m));
+}
+
+/** "no partition of relation found for row": a group holds a day no partition was made for yet. */
+const isMissingPartition = (e: unknown): boolean => (e as { code?: string })?.code === "23514" && /no partition/i.test(String((e as Error).message));
+
+// Numbers as numbers: counts (int8) and rounded rates (numeric) are JavaScript numbers, as the DuckDB store gives them.
+const TYPES = {
+  getTypeParser(oid: number, format?: "text" | "binary") {
+    if (oid === 20 || oid === 1700) return (s: string) => Number(s);
+    return pg.types.getTypeParser(oid, format as "text");
+  },
+} as unknown as pg.CustomTypesConfig;
+
+export class PostgresStore implements EventStore {
+  private constructor(
+    private readonly pool: pg.Pool,
+    readonly location: string,
+    private readonly daysAhead: number,
+    /** Days (epoch ms at their start) known to have a partition. */
+    private readonly partitions: Set<number>,
+  ) {}
+
+  /**
+   * Connects, creates or migrates the schema (under an advisory lock: several collectors may start at once), and
+   * creates the partitions of yesterday, today and `daysAhead` days ahead.
+   */
+  static async open(url: string, options: PostgresOptions = {}): Promise<PostgresStore> {
+    const statementTimeout = options.statementTimeoutMs ?? 10_000;
+    const pool = new pg.Pool({
+      connectionString: url,
+      max: options.poolSize ?? 4,
+      connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000,
+      idleTimeoutMillis: 30_000,
+      // UTC buckets for the dashboard; a server-side bound on every statement.
+      // work_mem: the dashboard's sorts (percentiles, distinct counts) over a month of events stay in memory (the
+      // default 4 MB spilled 15-37 MB per sort to disk at 1M events).
+      options: `-c timezone=UTC -c statement_timeout=${statementTimeout} -c work_mem=32MB`,
+      // A bound on the client side too: a server that stops answering (a stopped host) never answers the timeout.
+      query_timeout: statementTimeout + 2_000,
+      application_name: "dlt-collector",
+      types: TYPES,
+    });
+    // An idle connection the server closes (a restart) emits 'error' on the pool: the pool drops it and opens another
+    // on demand; without a listener the process would die.
+    pool.on("error", () => undefined);
+    const store = new PostgresStore(pool, redactUrl(url), options.daysAhead ?? 3, new Set());
+    try {
+      await store.migrate();
+      await store.ensurePartitions(Date.now() - DAY_MS, Date.now() + store.daysAhead * DAY_MS);
+    } catch (e) {
+      await pool.end().catch(() => undefined);
+      throw e;
+    }
+    return store;
+  }
+
+  /** Runs the migrations this database lacks, one collector at a time (a transaction-scoped advisory lock). */
+  private async migrate(): Promise<void> {
+    await this.transaction(async (c) => {
+      await c.query("SELECT pg_advisory_xact_lock($1)", [SCHEMA_LOCK.toString()]);
+      await c.query("CREATE TABLE IF NOT EXISTS _dlt_collector_schema (version integer NOT NULL)");
+      const r = await c.query<{ version: number }>("SELECT version FROM _dlt_collector_schema");
+      const done = r.rows[0]?.version ?? 0;
+      for (let i = done; i < MIGRATIONS.length; i++) await c.query(MIGRATIONS[i]!);
+      if (r.rows.length === 0) await c.query("INSERT INTO _dlt_collector_schema VALUES ($1)", [MIGRATIONS.length]);
+      else if (done < MIGRATIONS.length) await c.query("UPDATE _dlt_collector_schema SET version = $1", [MIGRATIONS.length]);
+    });
+  }
+
+  private async transaction<T>(work: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+    const c = await this.pool.connect();
+    let broken: unknown;
+    try {
+      await c.query("BEGIN");
+      const result = await work(c);
+      await c.query("COMMIT");
+      return result;
+    } catch (e) {
+      broken = e;
+      await c.query("ROLLBACK").catch(() => undefined);
+      throw e;
+    } finally {
+      // A connection whose query failed at the network level is not given back to the pool.
+      c.release(broken !== undefined && !(broken as { code?: string }).code ? (broken as Error) : undefined);
+    }
+  }
+
+  /** Creates the partitions of the UTC days from `from` to `to` (epoch ms) that are not known to exist. */
+  async ensurePartitions(from: number, to: number): Promise<void> {
+    const days: number[] = [];
+    for (let d = Math.floor(from / DAY_MS) * DAY_MS; d <= to; d += DAY_MS) if (!this.partitions.has(d)) days.push(d);
+    if (days.length === 0) return;
+    await this.transaction(async (c) => {
+      // Serialized with other collectors: two concurrent CREATE … IF NOT EXISTS of one name can still collide.
+      await c.query("SELECT pg_advisory_xact_lock($1)", [SCHEMA_LOCK.toString()]);
+      for (const d of days) await c.query(createPartition(d));
+    });
+    for (const d of days) this.partitions.add(d);
+  }
+
+  async insert(messages: readonly StoredMessage[]): Promise<number> {
+    if (messages.length === 0) return 0;
+    // The first of duplicates within one group wins (replays of stored ids are skipped by event_ids).
+    const seen = new Set<string>();
+    const lines: string[] = [];
+    for (const m of messages) {
+      if (seen.has(m.messageId)) continue;
+      seen.add(m.messageId);
+      lines.push(withoutNul(m.json));
+    }
+    return this.insertLines(lines.join("\n"));
+  }
+
+  /** Inserts NDJSON lines of stamped messages; a day without a partition (a clock past the days made ahead, or
+   * `migrate` of old events) gets one, and the group is tried again. */
+  async insertLines(ndjson: string): Promise<number> {
+    try {
+      return (await this.pool.query(INSERT, [ndjson])).rowCount ?? 0;
+    } catch (e) {
+      if (!isMissingPartition(e)) throw e;
+      const days = ndjson.split("\n").map((line) => Date.parse((JSON.parse(line) as { receivedAt?: string }).receivedAt ?? "") || Date.now());
+      await this.ensurePartitions(Math.min(...days), Math.max(...days));
+      return (await this.pool.query(INSERT, [ndjson])).rowCount ?? 0;
+    }
+  }
+
+  async probe(): Promise<void> {
+    await this.ensurePartitions(Date.now(), Date.now());
+    const c = await this.pool.connect();
+    let broken: unknown;
+    try {
+      // The insert path itself (parsing, extraction, dedup table, the partition), then rolled back.
+      await c.query("BEGIN");
+      try {
+        await c.query(INSERT, [probeLine()]);
+      } finally {
+        await c.query("ROLLBACK").catch((e: unknown) => (broken = e));
+      }
+      // A committed write: a database that is read-only (a standby, a full disk, revoked grants) fails here.
+      await c.query("INSERT INTO _dlt_collector_probe VALUES (1, now()) ON CONFLICT (id) DO UPDATE SET checked_at = now()");
+    } catch (e) {
+      broken ??= e;
+      throw e;
+    } finally {
+      c.release(broken !== undefined && !(broken as { code?: string }).code ? (broken as Error) : undefined);
+    }
+  }
+
+  async dashboard(api: DashboardApi, filter: Filter): Promise<Rows> {
+    const { sql, params } = POSTGRES_DASHBOARD[api](filter);
+    return (await this.pool.query<Record<string, Cell>>(sql, params)).rows;
+  }
+
+  /**
+   * Drops the partitions of whole days past the retention, prunes dedup ids older than `DEDUP_DAYS`, and creates the
+   * partitions ahead. Dropping a partition needs a brief exclusive lock on `events`: it waits at most 5 s for
+   * running inserts, else this round is skipped (and tried the next day, or at the next start).
+   */
+  async housekeep(retainDays: number | undefined, now = Date.now()): Promise<Housekeeping> {
+    await this.ensurePartitions(now - DAY_MS, now + this.daysAhead * DAY_MS);
+    let removed = 0;
+    const cutoff = retainDays === undefined ? undefined : retentionCutoff(retainDays, now);
+    if (cutoff !== undefined) {
+      const parts = await this.pool.query<{ name: string }>(
+        "SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'events'::regclass",
+      );
+      const old = parts.rows.map((r) => r.name).filter((n) => (partitionDay(n) ?? Infinity) < cutoff);
+      for (const name of old.sort()) {
+        removed += await this.transaction(async (c) => {
+          await c.query("SELECT pg_advisory_xact_lock($1)", [SCHEMA_LOCK.toString()]);
+          await c.query("SET LOCAL lock_timeout = '5s'");
+          const n = await c.query<{ n: number }>(`SELECT count(*) AS n FROM "${name}"`).catch(() => ({ rows: [{ n: 0 }] }));
+          await c.query(`DROP TABLE IF EXISTS "${name}"`);
+          return Number(n.rows[0]?.n ?? 0);
+        });
+        const day = partitionDay(name);
+        if (day !== undefined) this.partitions.delete(day);
+      }
+    }
+    await this.pool.query("DELETE FROM event_ids WHERE received_at < $1", [new Date(now - DEDUP_DAYS * DAY_MS).toISOString()]);
+    return { removed, cutoff };
+  }
+
+  async query(sql: string, params: readonly (string | number | boolean | null)[] = []): Promise<Record<string, Cell>[]> {
+    return (await this.pool.query<Record<string, Cell>>(numbered(sql), params as unknown[])).rows;
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}

