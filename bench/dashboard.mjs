@@ -51,22 +51,47 @@ if (STORE === "postgres") {
   await client.query(`
     INSERT INTO events (message_id, type, event, anonymous_id, user_id, "timestamp", original_timestamp, sent_at, received_at,
       library_name, library_version, os_name, os_version, runtime_name, runtime_version, ci_run, cpu, exec_info,
-      event_category, event_name, success, elapsed, destination_name, pipeline_name, transaction_id, message)
-    SELECT 'm' || i, 'track', ev, md5(i::text), NULL, ts, ts, ts, ts,
-      'dlt-ts', CASE WHEN abs(hashint4(i)) % ${N} < i THEN '0.2.0' ELSE '0.1.0' END,
-      (ARRAY['Linux','Darwin','Windows'])[(i % 3) + 1], '6.1', 'node', (ARRAY['20','22'])[(i % 2) + 1],
-      i % 5 = 0, 2 + (i % 4) * 2,
-      CASE WHEN i % 7 = 0 THEN 'docker' WHEN i % 11 = 0 THEN 'kubernetes' END,
-      split_part(ev, '_', 1), split_part(ev, '_', 2), abs(hashint4(i)) % 20 <> 0, (abs(hashint4(i)) % 10000) / 1000.0,
-      CASE WHEN ev LIKE 'pipeline%' THEN (ARRAY['duckdb','postgres','bigquery'])[(i % 3) + 1] END,
-      CASE WHEN ev = 'command_init' THEN 'chess' END,
-      CASE WHEN ev LIKE 'pipeline%' THEN md5((i / 3)::text) END,
-      '{"type":"track"}'::jsonb
-    FROM (SELECT i, to_timestamp((${now} - (i::bigint * ${90 * 86_400_000} / ${N})) / 1000.0) AS ts,
-                 (ARRAY['command_init','command_telemetry','command_deploy','pipeline_extract','pipeline_normalize','pipeline_load',
-                        'pipeline_extract','pipeline_load'])[(i % 8) + 1] AS ev
-          FROM generate_series(0, ${N - 1}) AS i) AS s`);
+      event_category, event_name, success, elapsed, destination_name, destination_type, pipeline_name, source_name,
+      transaction_id, write_key_label, message)
+    SELECT message_id, 'track', ev, anonymous_id, NULL, ts, ts, ts, ts, 'dlt-ts', library_version, os_name, '6.1', 'node',
+      runtime_version, ci_run, cpu, exec_info, category, name, success, elapsed, destination_name, destination_type,
+      pipeline_name, source_name, transaction_id, write_key_label,
+      -- A stored message of a realistic size (~600 bytes), different for every row.
+      jsonb_build_object('type', 'track', 'messageId', message_id, 'anonymousId', anonymous_id, 'event', ev,
+        'properties', jsonb_build_object('event_category', category, 'event_name', name, 'elapsed', elapsed, 'success', success,
+          'destination_name', 'duckdb', 'transaction_id', md5((i / 3)::text)),
+        'context', jsonb_build_object('ci_run', ci_run, 'cpu', cpu, 'exec_info', jsonb_build_array('docker'),
+          'library', jsonb_build_object('name', 'dlt-ts', 'version', library_version), 'os', jsonb_build_object('name', os_name, 'version', '6.1'),
+          'runtime', jsonb_build_object('name', 'node', 'version', runtime_version || '.11.1')),
+        'timestamp', iso, 'receivedAt', iso, 'sentAt', iso, 'writeKeyLabel', write_key_label)
+    FROM (
+      SELECT *, split_part(ev, '_', 1) AS category, split_part(ev, '_', 2) AS name,
+        -- Half the clients speak dlt 1.x's vocabulary (source_name, destination_type), half the spec's.
+        CASE WHEN ev LIKE 'pipeline%' OR (ev = 'command_init' AND i % 2 = 0) THEN (ARRAY['duckdb','postgres','bigquery'])[(i % 3) + 1] END AS destination_name,
+        CASE WHEN ev = 'command_init' AND i % 2 = 1 THEN (ARRAY['duckdb','postgres','bigquery'])[(i % 3) + 1]
+             WHEN ev LIKE 'pipeline%' AND i % 2 = 1 THEN 'dlt.destinations.' || (ARRAY['duckdb','postgres','bigquery'])[(i % 3) + 1] END AS destination_type,
+        CASE WHEN ev = 'command_init' AND i % 2 = 0 THEN (ARRAY['chess','github','pipedrive','sql_database'])[(i % 4) + 1] END AS pipeline_name,
+        CASE WHEN ev = 'command_init' AND i % 2 = 1 THEN (ARRAY['chess','github','pipedrive','sql_database'])[(i % 4) + 1] END AS source_name,
+        CASE WHEN ev LIKE 'pipeline%' THEN md5((i / 3)::text) END AS transaction_id
+      FROM (
+        SELECT i, ts, to_char(ts, 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS iso, 'm' || i AS message_id, md5(i::text) AS anonymous_id,
+          (ARRAY['command_init','command_telemetry','command_deploy','pipeline_extract','pipeline_normalize','pipeline_load',
+                 'pipeline_extract','pipeline_load'])[(i % 8) + 1] AS ev,
+          CASE WHEN abs(hashint4(i)) % ${N} < i THEN '0.2.0' ELSE '0.1.0' END AS library_version,
+          (ARRAY['Linux','Darwin','Windows'])[(i % 3) + 1] AS os_name, (ARRAY['20','22'])[(i % 2) + 1] AS runtime_version,
+          i % 5 = 0 AS ci_run, 2 + (i % 4) * 2 AS cpu,
+          CASE WHEN i % 7 = 0 THEN 'docker' WHEN i % 11 = 0 THEN 'kubernetes' END AS exec_info,
+          abs(hashint4(i)) % 20 <> 0 AS success, (abs(hashint4(i)) % 10000) / 1000.0 AS elapsed,
+          (ARRAY['ci','prod','key-3f2a9c1b'])[(i % 3) + 1] AS write_key_label
+        FROM (SELECT i, to_timestamp((${now} - (i::bigint * ${90 * 86_400_000} / ${N})) / 1000.0) AS ts FROM generate_series(0, ${N - 1}) AS i) AS t
+      ) AS u
+    ) AS s`);
   await client.query("VACUUM ANALYZE events");
+  // Cursors deep into the live view's order (newest first), as a user paging back would reach them.
+  const at = async (offset, where = "TRUE") =>
+    (await client.query(`SELECT (extract(epoch FROM received_at) * 1000000)::bigint || '.' || message_id AS c FROM events WHERE ${where}
+                         ORDER BY received_at DESC, message_id COLLATE "C" DESC LIMIT 1 OFFSET ${offset}`)).rows[0].c;
+  cursors = { half: await at(N >> 1), deep: await at(Math.floor(N * 0.999)), deepLoad: await at(Math.floor((N / 4) * 0.999), "event = 'pipeline_load'") };
   const n = (await client.query("SELECT count(*) AS n FROM events")).rows[0].n;
   await client.end();
   console.log(`seeded ${Number(n).toLocaleString("en-US")} events into PostgreSQL in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
@@ -122,7 +147,7 @@ if (STORE === "postgres") {
 
 // --- collector in its own process ---------------------------------------------------------------------------------
 const collector = spawn(process.execPath, [here("../packages/collector/bin/dlt-collector.js"), "--port", "0", "--db", target, "--write-key", "wk", "--read-token", "rt"], {
-  stdio: ["ignore", "pipe", "ignore"],
+  stdio: ["ignore", "pipe", "inherit"], // its errors (a failed query) show
 });
 const url = await new Promise((resolve, reject) => {
   let out = "";

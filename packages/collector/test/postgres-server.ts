@@ -24,8 +24,12 @@ const PASSWORD = "pg-test-secret";
 
 /** A PostgreSQL server for a test file. */
 export interface TestPostgres {
-  /** A fresh, empty database on the server: its URL (with user and password). Dropped when the server closes. */
-  database(): Promise<string>;
+  /**
+   * A fresh, empty database on the server: its URL (with user and password). Dropped when the server closes.
+   * `icuLocale` (e.g. `en-US`) gives it that language's collation (PostgreSQL 15+), as production databases often
+   * have, where the tests' server is made with the C locale.
+   */
+  database(options?: { icuLocale?: string }): Promise<string>;
   /** Stops the server (fast shutdown: clients are cut), as when a database host goes down. Embedded only. */
   stop(): Promise<void>;
   /** Starts it again on the same port and data. Embedded only. */
@@ -81,9 +85,10 @@ async function onServer(url: string, extra: { stop?: () => Promise<void>; start?
     }
   };
   return {
-    async database() {
+    async database(options = {}) {
       const name = `dlt_test_${process.pid}_${made.length}_${Math.random().toString(36).slice(2, 8)}`;
-      await admin((c) => c.query(`CREATE DATABASE ${name}`));
+      const locale = options.icuLocale ? ` TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE '${options.icuLocale.replaceAll("'", "")}' LOCALE 'C'` : "";
+      await admin((c) => c.query(`CREATE DATABASE ${name}${locale}`));
       made.push(name);
       const u = new URL(url);
       u.pathname = `/${name}`;

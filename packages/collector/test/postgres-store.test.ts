@@ -3,11 +3,14 @@
 // create at once, and messages PostgreSQL's jsonb would refuse.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
+import pg from "pg";
 import { stamp, type StoredMessage } from "../src/stamp.js";
 import { DuckDbStore } from "../src/store/duckdb.js";
 import { PostgresStore } from "../src/store/postgres.js";
-import { DEDUP_DAYS, partitionName } from "../src/store/postgres-schema.js";
-import { dltEvent, tempDb } from "./helpers.js";
+import { createPartition, DEDUP_DAYS, MIGRATIONS, partitionName } from "../src/store/postgres-schema.js";
+import { startCollector } from "../src/index.js";
+import { apiAnswer } from "./dashboard-client.js";
+import { dltEvent, post, tempDb } from "./helpers.js";
 import { testPostgres, type TestPostgres } from "./postgres-server.js";
 
 const DAY = 86_400_000;
@@ -22,15 +25,15 @@ const received = (at: number, event: Record<string, unknown> = dltEvent()): Stor
 
 /** Every column but the message, as comparable text. */
 async function columns(store: { query: DuckDbStore["query"] }, cast: (c: string) => string): Promise<Record<string, unknown>[]> {
-  const names = ["message_id", "type", "event", "anonymous_id", "user_id", "timestamp", "original_timestamp", "sent_at", "received_at", "library_name", "library_version", "os_name", "os_version", "runtime_name", "runtime_version", "ci_run", "cpu", "exec_info", "event_category", "event_name", "success", "elapsed", "destination_name", "destination_type", "pipeline_name", "source_name", "transaction_id"];
+  const names = ["message_id", "type", "event", "anonymous_id", "user_id", "timestamp", "original_timestamp", "sent_at", "received_at", "library_name", "library_version", "os_name", "os_version", "runtime_name", "runtime_version", "ci_run", "cpu", "exec_info", "event_category", "event_name", "success", "elapsed", "destination_name", "destination_type", "pipeline_name", "source_name", "transaction_id", "write_key_label"];
   return store.query(`SELECT ${names.map((n) => `${cast(`"${n}"`)} AS "${n}"`).join(", ")} FROM events ORDER BY message_id`);
 }
 
 test("the typed columns are the DuckDB store's, odd values included (NULL where DuckDB has NULL)", async () => {
   const odd: Record<string, unknown>[] = [
-    dltEvent(),
-    dltEvent({ properties: { success: "yes", elapsed: "1_000.5", event_category: "pipeline" }, context: { cpu: "8.9", ci_run: 1, exec_info: ["a,b", 2, null, true], python: "3.12.3" } }),
-    dltEvent({ properties: { success: 2, elapsed: "1e999" }, context: { cpu: 0.5, ci_run: "on", exec_info: "docker", runtime: { name: "bun" } } }),
+    dltEvent({ writeKeyLabel: "ci" }),
+    dltEvent({ writeKeyLabel: 7, properties: { success: "yes", elapsed: "1_000.5", event_category: "pipeline" }, context: { cpu: "8.9", ci_run: 1, exec_info: ["a,b", 2, null, true], python: "3.12.3" } }),
+    dltEvent({ writeKeyLabel: "k".repeat(300), properties: { success: 2, elapsed: "1e999" }, context: { cpu: 0.5, ci_run: "on", exec_info: "docker", runtime: { name: "bun" } } }),
     dltEvent({ properties: { success: "F", elapsed: " 2.5 " }, context: { cpu: 3e10, ci_run: "N", exec_info: [], os: { name: "x".repeat(300) } } }),
     dltEvent({ properties: { success: null, elapsed: true, destination_type: "dlt.destinations.duckdb" }, context: { cpu: "nan", ci_run: null, library: { name: 7, version: true } } }),
     dltEvent({ properties: { elapsed: "-inf", source_name: "chess" }, context: {} }),
@@ -115,7 +118,7 @@ test("eight collectors opening one new database at once: one schema, every one o
   try {
     const counts = await Promise.all(stores.map((s) => s.insert([received(Date.now())])));
     assert.deepEqual(counts, Array(8).fill(1));
-    assert.deepEqual(await stores[0]!.query("SELECT count(*) AS n, max(version) AS v FROM _dlt_collector_schema"), [{ n: 1, v: 1 }]);
+    assert.deepEqual(await stores[0]!.query("SELECT count(*) AS n, max(version) AS v FROM _dlt_collector_schema"), [{ n: 1, v: MIGRATIONS.length }]);
     await Promise.all(stores.map((s) => s.probe()));
   } finally {
     await Promise.all(stores.map((s) => s.close()));
@@ -131,5 +134,31 @@ test("a message with \\u0000 in a string (which jsonb refuses) is stored, the NU
     assert.deepEqual(await pg.query("SELECT event, message #>> '{properties,s}' AS s FROM events"), [{ event: "a\ufffdb", s: "\\u0000 stays text" }]);
   } finally {
     await pg.close();
+  }
+});
+
+test("a database made before write-key labels (schema 1) gets the column when a collector opens it; its events keep none", async () => {
+  const url = await server.database();
+  const old = new pg.Client({ connectionString: url });
+  await old.connect();
+  try {
+    // The database as the first release of the PostgreSQL store left it, with one event.
+    await old.query("BEGIN");
+    await old.query(MIGRATIONS[0]!);
+    await old.query("CREATE TABLE _dlt_collector_schema (version integer NOT NULL); INSERT INTO _dlt_collector_schema VALUES (1)");
+    await old.query(createPartition(Math.floor(Date.now() / DAY) * DAY));
+    await old.query(`INSERT INTO events (message_id, type, "timestamp", received_at, message) VALUES ('old', 'track', now(), now(), '{}')`);
+    await old.query("COMMIT");
+  } finally {
+    await old.end();
+  }
+  const c = await startCollector({ port: 0, db: url, writeKeys: [{ label: "prod", key: "k-prod" }], readToken: "rt" });
+  try {
+    assert.equal((await post(c.url, "/v1/batch", { batch: [dltEvent()] }, { auth: "k-prod" })).status, 200);
+    const rows = (await apiAnswer(c.url, "events", { from: "0" }, "rt")).rows;
+    assert.deepEqual(rows.map((r) => [r["message_id"] === "old" ? "old" : "new", r["write_key_label"]]), [["new", "prod"], ["old", null]]);
+    assert.deepEqual(await c.store.query("SELECT version FROM _dlt_collector_schema"), [{ version: MIGRATIONS.length }]);
+  } finally {
+    await c.close();
   }
 });

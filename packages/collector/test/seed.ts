@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { dltEvent, post } from "./helpers.js";
 
 const DAY = 86_400_000;
@@ -41,14 +42,22 @@ export async function seed(url: string, auth?: string, again?: Record<string, un
 /** What `seedMore` sends: Python dlt 1.x's own events, as its client posts them (see dlt-wire.test.ts). */
 export const PYTHON_DLT = { library: "dlt 1.5.0", os: "Darwin 23.4.0", runtime: "python 3.12.3" } as const;
 
+/** What `seedMore` sent: the anonymous id it used and the bodies it posted (to post them again elsewhere). */
+export interface MoreSent {
+  readonly anonymousId: string;
+  readonly sent: readonly Record<string, unknown>[];
+}
+
 /**
  * Adds Python dlt 1.x's vocabulary and context, 5 hours ago, each event posted alone to the base URL without `type`
  * or `messageId` (dlt's `anon_tracker.py`): 2 command_init of source `github` into `bigquery` (`source_name` /
  * `destination_type`; the second failed) and one pipeline run into bigquery (`destination_name` and
  * `destination_type: dlt.destinations.bigquery`) whose load failed. All on macOS, Python 3.12.3, dlt 1.5.0, in CI
- * (GitHub Actions). With `seed`: 26 events, 4 failed. Returns the anonymous id used (dlt 1.x keeps one per data dir).
+ * (GitHub Actions). With `seed`: 26 events, 4 failed. Returns the anonymous id used (dlt 1.x keeps one per data dir)
+ * and the bodies. To seed a second store with the very same events: `withIds` gives each body a `messageId` (which
+ * dlt does not send: else each store would make up its own), and `again` posts a previous call's bodies.
  */
-export async function seedMore(url: string, auth?: string): Promise<string> {
+export async function seedMore(url: string, auth?: string, options: { withIds?: boolean; again?: MoreSent } = {}): Promise<MoreSent> {
   const at = new Date(Date.now() - 5 * 3600_000).toISOString();
   const anonymousId = "6e7f1a3b9c2d4e5f8a7b6c5d4e3f2a1b";
   const context = {
@@ -68,11 +77,14 @@ export async function seedMore(url: string, auth?: string): Promise<string> {
       },
     })),
   ];
+  // dlt sends no timestamp; this one is given so the events sit 5 hours back.
+  const sent =
+    options.again?.sent ??
+    events.map((e, i) => ({ anonymousId, ...e, context, timestamp: at, ...(options.withIds ? { messageId: `python-dlt-${i}-${randomUUID()}` } : {}) }));
   const base = new URL(url).pathname.replace(/\/?$/, "/");
-  for (const e of events) {
-    // dlt sends no timestamp; this one is given so the events sit 5 hours back.
-    const r = await post(url, base, { anonymousId, ...e, context, timestamp: at }, auth ? { auth } : {});
+  for (const body of sent) {
+    const r = await post(url, base, body, auth ? { auth } : {});
     if (r.status !== 200) throw new Error(`seedMore failed: ${r.status} ${JSON.stringify(r.json)}`);
   }
-  return anonymousId;
+  return { anonymousId, sent };
 }

@@ -121,7 +121,7 @@ export const DUCKDB_DASHBOARD: DashboardSql = {
       // read connection raises to 1,000 (see duckdb.ts): past DuckDB's default of 50 this read every stored message.
       sql: `SELECT epoch_ms(received_at) AS received_at, coalesce(event, type) AS event, write_key_label, message_id,
               CAST(epoch_us(received_at) AS VARCHAR) || '.' || message_id AS cursor, message
-       FROM events WHERE ${w.sql} ORDER BY received_at DESC, message_id DESC LIMIT ${pageSize(f)}`,
+       FROM events WHERE ${w.sql} ORDER BY events.received_at DESC, events.message_id DESC LIMIT ${pageSize(f)}`,
       params: w.params,
     };
   },

@@ -1,32 +1,47 @@
 /**
  * The dashboard's SQL on PostgreSQL (see `dashboard/queries.ts`), written to give DuckDB's answers: `$n`
  * placeholders; explicit `GROUP BY`; `percentile_cont … WITHIN GROUP` for DuckDB's `quantile_cont` (both interpolate
- * linearly); `round(…::numeric)`; text output `COLLATE "C"`, so ordered in byte order, as DuckDB sorts; a database's own locale
- * would put `a` before `B`) with NULLs last. Time buckets are UTC: the store's connections run with `timezone=UTC`.
+ * linearly); `round(…::numeric)`; text output `COLLATE "C"`, so ordered in byte order, as DuckDB sorts (a database's
+ * own locale would put `a` before `B`) with NULLs last; epoch milliseconds and microseconds from `extract(epoch …)`
+ * (exact: it is `numeric`), floored as DuckDB's `epoch_ms` is. Time buckets are UTC: the store's connections run
+ * with `timezone=UTC`.
  */
-import type { DashboardSql, Filter, SqlQuery } from "../dashboard/queries.js";
+import { ALL_TIME, pageSize, type DashboardSql, type Filter, type SqlQuery } from "../dashboard/queries.js";
 
-function where(f: Filter, extra = ""): SqlQuery {
-  const params: (string | number)[] = [f.from, f.to];
-  let sql = `"timestamp" >= to_timestamp($1::float8 / 1000) AND "timestamp" < to_timestamp($2::float8 / 1000)`;
-  if (f.event) {
-    params.push(f.event);
-    sql += ` AND event = $${params.length}`;
-  }
+/** A library and its version as one name, as the version filter and the version APIs spell it. */
+const VERSION = "coalesce(library_name, '?') || ' ' || coalesce(library_version, '?')";
+
+/**
+ * PostgreSQL's timestamps start in 4713 BC (DuckDB's and JavaScript's go further back): an earlier bound of a range
+ * (`ALL_TIME`, or `from` far in the past) means the same as this one, where an event cannot be.
+ */
+const PG_MIN_MS = -210_866_803_200_000;
+
+/** Epoch ms of a timestamp expression, floored (DuckDB's `epoch_ms`). */
+const epochMs = (e: string): string => `floor(extract(epoch FROM ${e}) * 1000)::bigint`;
+
+/** The filter as SQL with `$n` placeholders. `time` is the column the range applies to: `received_at` for the live view. */
+function where(f: Filter, extra = "", time: "timestamp" | "received_at" = "timestamp"): { sql: string; params: (string | number)[] } {
+  const params: (string | number)[] = [Math.max(f.from, PG_MIN_MS), Math.max(f.to, PG_MIN_MS)];
+  const col = `"${time}"`;
+  let sql = `${col} >= to_timestamp($1::float8 / 1000) AND ${col} < to_timestamp($2::float8 / 1000)`;
+  const param = (v: string | number): string => {
+    params.push(v);
+    return `$${params.length}`;
+  };
+  if (f.event) sql += ` AND event = ${param(f.event)}`;
+  if (f.version) sql += ` AND ${VERSION} = ${param(f.version)}`;
+  if (f.os) sql += ` AND os_name = ${param(f.os)}`;
+  if (f.ci !== undefined) sql += f.ci ? " AND ci_run" : " AND NOT ci_run";
   if (extra) sql += ` AND ${extra}`;
   return { sql, params };
 }
 
-const bucketExpr = (f: Filter): string => `(extract(epoch FROM date_trunc('${f.bucket === "hour" ? "hour" : "day"}', "timestamp")) * 1000)::bigint`;
+const bucketExpr = (f: Filter): string => epochMs(`date_trunc('${f.bucket === "hour" ? "hour" : "day"}', "timestamp")`);
 
 /** See DuckDB's DESTINATION: `destination_name`, else the last part of `destination_type`. */
-const DESTINATION = `coalesce(destination_name, nullif(substring(destination_type FROM '[^.]+$'), ''), 'unknown')`;
+const DESTINATION = `coalesce(destination_name, nullif(split_part(destination_type, '.', -1), ''), 'unknown')`;
 const C = `COLLATE "C"`;
-
-/** An API of issue 14 before its PostgreSQL SQL is written (the commit after this merge writes it). */
-const notYet = (api: string) => (): SqlQuery => {
-  throw new Error(`${api}: not on PostgreSQL yet`);
-};
 
 const over = (f: Filter, sql: (where: string) => string, extra = ""): SqlQuery => {
   const w = where(f, extra);
@@ -78,10 +93,7 @@ export const POSTGRES_DASHBOARD: DashboardSql = {
       "elapsed IS NOT NULL",
     ),
   versions: (f) =>
-    over(
-      f,
-      (w) => `SELECT (coalesce(library_name, '?') || ' ' || coalesce(library_version, '?')) ${C} AS version, count(*) AS n FROM events WHERE ${w} GROUP BY 1 ORDER BY n DESC, version`,
-    ),
+    over(f, (w) => `SELECT (${VERSION}) ${C} AS version, count(*) AS n FROM events WHERE ${w} GROUP BY 1 ORDER BY n DESC, version`),
   platforms: (f) =>
     over(
       f,
@@ -101,14 +113,83 @@ export const POSTGRES_DASHBOARD: DashboardSql = {
     ),
   event_names: (f) =>
     over({ ...f, event: undefined }, (w) => `SELECT coalesce(event, type) ${C} AS event, count(*) AS n FROM events WHERE ${w} GROUP BY 1 ORDER BY event`),
-  events: notYet("events"),
-  failures: notYet("failures"),
-  failure_rate: notYet("failure_rate"),
-  version_share: notYet("version_share"),
-  runtimes: notYet("runtimes"),
-  os_versions: notYet("os_versions"),
-  inits: notYet("inits"),
-  steps_by_destination: notYet("steps_by_destination"),
-  filter_values: notYet("filter_values"),
-  extent: notYet("extent"),
+
+  events: (f) => {
+    const w = where(f, "", "received_at");
+    if (f.before) {
+      // The cursor's µs as a timestamp in whole microseconds (exact by construction, not by float8 rounding); the row
+      // comparison is the index's own order (events_received), so the page is read from the index where it points.
+      w.params.push(f.before.receivedUs, f.before.messageId);
+      const [us, id] = [w.params.length - 1, w.params.length];
+      const at = `to_timestamp(0) + $${us}::bigint * interval '1 microsecond'`;
+      // `received_at <= …` too: it lets PostgreSQL skip the newer days' partitions, which the row comparison does not.
+      w.sql += ` AND received_at <= ${at} AND (received_at, message_id ${C}) < (${at}, $${id}::text)`;
+    }
+    return {
+      // The message as jsonb's text: the same JSON as DuckDB's, its keys in jsonb's order (by length, then bytes).
+      sql: `SELECT ${epochMs("received_at")} AS received_at, coalesce(event, type) AS event, write_key_label, message_id,
+              (extract(epoch FROM received_at) * 1000000)::bigint || '.' || message_id AS cursor, message::text AS message
+       FROM events WHERE ${w.sql} ORDER BY events.received_at DESC, events.message_id ${C} DESC LIMIT ${pageSize(f)}`,
+      params: w.params,
+    };
+  },
+  failures: (f) =>
+    over(
+      f,
+      (w) => `SELECT CASE WHEN GROUPING(event) = 0 THEN 'event' WHEN GROUPING(library_name) = 0 THEN 'version'
+                   WHEN GROUPING(os_name) = 0 THEN 'os' ELSE 'runtime' END ${C} AS dimension,
+              (CASE WHEN GROUPING(event) = 0 THEN coalesce(event, '?')
+                   WHEN GROUPING(library_name) = 0 THEN ${VERSION}
+                   WHEN GROUPING(os_name) = 0 THEN coalesce(os_name, '?') || coalesce(' ' || os_version, '')
+                   ELSE coalesce(runtime_name, '?') || coalesce(' ' || runtime_version, '') END) ${C} AS value,
+              count(*) AS n, count(*) FILTER (WHERE NOT success) AS failed
+       FROM events WHERE ${w}
+       GROUP BY GROUPING SETS ((event), (library_name, library_version), (os_name, os_version), (runtime_name, runtime_version))
+       ORDER BY dimension, failed DESC, n DESC, value`,
+      "success IS NOT NULL",
+    ),
+  failure_rate: (f) =>
+    over(
+      f,
+      (w) => `SELECT ${bucketExpr(f)} AS t, count(*) AS n, count(*) FILTER (WHERE NOT success) AS failed FROM events WHERE ${w} GROUP BY 1 ORDER BY 1`,
+      "success IS NOT NULL",
+    ),
+  version_share: (f) =>
+    over(f, (w) => `SELECT ${bucketExpr(f)} AS t, (${VERSION}) ${C} AS version, count(*) AS n FROM events WHERE ${w} GROUP BY 1, 2 ORDER BY 1, 2`),
+  runtimes: (f) =>
+    over(
+      f,
+      (w) => `SELECT (coalesce(runtime_name, '?') || coalesce(' ' || runtime_version, '')) ${C} AS runtime, count(*) AS n FROM events WHERE ${w} GROUP BY 1 ORDER BY n DESC, runtime`,
+    ),
+  os_versions: (f) =>
+    over(f, (w) => `SELECT (coalesce(os_name, '?') || coalesce(' ' || os_version, '')) ${C} AS os, count(*) AS n FROM events WHERE ${w} GROUP BY 1 ORDER BY n DESC, os`),
+  inits: (f) =>
+    over(
+      f,
+      (w) => `SELECT coalesce(source_name, pipeline_name, 'unknown') ${C} AS source, ${DESTINATION} ${C} AS destination,
+              count(*) AS n, count(*) FILTER (WHERE NOT success) AS failed
+       FROM events WHERE ${w} GROUP BY 1, 2 ORDER BY n DESC, source, destination`,
+      "event = 'command_init'",
+    ),
+  steps_by_destination: (f) =>
+    // Grouped on the stored columns first, so DESTINATION runs per group, not per event.
+    over(
+      f,
+      (w) => `SELECT ${DESTINATION} ${C} AS destination, step ${C} AS step, sum(n) AS n, sum(failed) AS failed
+       FROM (SELECT destination_name, destination_type, event_name AS step, count(*) AS n, count(*) FILTER (WHERE NOT success) AS failed
+             FROM events WHERE ${w} GROUP BY 1, 2, 3) g
+       GROUP BY 1, 2 ORDER BY destination, step NULLS LAST`,
+      "event_category = 'pipeline'",
+    ),
+  filter_values: (f) =>
+    // One set of parameters serves both halves: `$n` may be used twice.
+    over(
+      { ...f, event: undefined, version: undefined, os: undefined, ci: undefined },
+      (w) => `SELECT 'version' ${C} AS kind, (${VERSION}) ${C} AS value, count(*) AS n FROM events WHERE ${w} GROUP BY 2
+       UNION ALL
+       SELECT 'os' ${C} AS kind, os_name ${C} AS value, count(*) AS n FROM events WHERE ${w} AND os_name IS NOT NULL GROUP BY 2
+       ORDER BY kind DESC, n DESC, value`,
+    ),
+  extent: (f) =>
+    over({ ...f, ...ALL_TIME }, (w) => `SELECT ${epochMs(`min("timestamp")`)} AS first, ${epochMs(`max("timestamp")`)} AS last, count(*) AS n FROM events WHERE ${w}`),
 };

@@ -20,8 +20,8 @@
 /** Dedup ids are kept this long: a replay within it is stored once, across partitions (days). */
 export const DEDUP_DAYS = 7;
 
-/** The events table's columns, in order, and their types. */
-export const EVENT_COLUMNS: readonly (readonly [name: string, type: string])[] = [
+/** The events table's columns as the first migration made them (kept as they were: migrations are never edited). */
+const FIRST_COLUMNS: readonly (readonly [name: string, type: string])[] = [
   ["message_id", "text NOT NULL"],
   ["type", "text NOT NULL"],
   ["event", "text"],
@@ -50,6 +50,13 @@ export const EVENT_COLUMNS: readonly (readonly [name: string, type: string])[] =
   ["source_name", "text"],
   ["transaction_id", "text"],
   ["message", "jsonb NOT NULL"],
+];
+
+/** The events table's columns and their types: the first migration's and those added since. */
+export const EVENT_COLUMNS: readonly (readonly [name: string, type: string])[] = [
+  ...FIRST_COLUMNS,
+  // The label of the write key that let the event in (`writeKeyLabel`, set at ingest; never the key): migration 2.
+  ["write_key_label", "text"],
 ];
 
 /**
@@ -94,13 +101,19 @@ $$;
  */
 export const MIGRATIONS: readonly string[] = [
   `${FUNCTIONS}
-   CREATE TABLE IF NOT EXISTS events (${EVENT_COLUMNS.map(([n, t]) => `"${n}" ${t}`).join(", ")},
+   CREATE TABLE IF NOT EXISTS events (${FIRST_COLUMNS.map(([n, t]) => `"${n}" ${t}`).join(", ")},
      PRIMARY KEY (message_id, received_at)) PARTITION BY RANGE (received_at);
    -- The dashboard's time ranges: a BRIN index is a few pages per partition and costs inserts next to nothing.
    CREATE INDEX IF NOT EXISTS events_timestamp ON events USING brin ("timestamp");
    CREATE TABLE IF NOT EXISTS event_ids (message_id text PRIMARY KEY, received_at timestamptz NOT NULL);
    CREATE INDEX IF NOT EXISTS event_ids_received_at ON event_ids (received_at);
    CREATE TABLE IF NOT EXISTS _dlt_collector_probe (id integer PRIMARY KEY, checked_at timestamptz NOT NULL);`,
+  // 2: the dashboard's issue 14. The write key's label, as the DuckDB store has it (older events keep NULL, as there).
+  // The live view's order: newest received first, ties by id in byte order (DuckDB's), so a page is an ordered index
+  // scan of the newest partitions that stops at its LIMIT, deep in the table as on top, instead of a sort of every
+  // row (measured in bench/RESULTS.md). Building it on a full table takes a while, once, under the lock.
+  `ALTER TABLE events ADD COLUMN IF NOT EXISTS write_key_label text;
+   CREATE INDEX IF NOT EXISTS events_received ON events (received_at, message_id COLLATE "C");`,
 ];
 
 /** The advisory lock every schema change takes (an arbitrary constant: "dlt-coll" in ASCII). */

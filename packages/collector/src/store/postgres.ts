@@ -79,6 +79,7 @@ const EXTRACT: Record<string, string> = {
   pipeline_name: t("properties.pipeline_name"),
   source_name: t("properties.source_name"),
   transaction_id: t("properties.transaction_id"),
+  write_key_label: t("writeKeyLabel"),
   message: "j",
 };
 const NAMES = EVENT_COLUMNS.map(([n]) => `"${n}"`).join(", ");
