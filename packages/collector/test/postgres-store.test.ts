@@ -162,3 +162,24 @@ test("a database made before write-key labels (schema 1) gets the column when a 
     await c.close();
   }
 });
+
+test("the dashboard's queries leave a connection to writes: many at once all answer, and a write meanwhile does not wait for them", async () => {
+  // Two connections, and a short wait for one: queries queued in the pool would fail after it.
+  const store = await PostgresStore.open(await server.database(), { poolSize: 2, connectTimeoutMs: 300 });
+  try {
+    // 100,000 events received today, over a day of timestamps: each all-time query scans them all.
+    await store.query(`INSERT INTO events (message_id, type, event, "timestamp", received_at, success, message)
+      SELECT 'm' || i, 'track', 'pipeline_load', now() - i * interval '1 second', now(), i % 3 = 0, '{}' FROM generate_series(1, 100000) AS i`);
+    const all = { from: 0, to: Date.now() + DAY, bucket: "hour" as const };
+    const order: string[] = [];
+    const reads = Array.from({ length: 30 }, (_, i) =>
+      store.dashboard((["summary", "failures", "events_over_time"] as const)[i % 3]!, all).then(() => void order.push("read")),
+    );
+    const write = store.insert([received(Date.now())]).then((n) => void order.push(`write ${n}`));
+    await Promise.all([...reads, write]);
+    assert.equal(order.length, 31, "every query answered");
+    assert.ok(order.indexOf("write 1") < 30, `the write waited for every read: ${order.indexOf("write 1")}`);
+  } finally {
+    await store.close();
+  }
+});

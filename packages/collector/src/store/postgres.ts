@@ -37,7 +37,7 @@ export function redactUrl(url: string): string {
 
 /** How to open the store. */
 export interface PostgresOptions {
-  /** Connections in the pool (default 4: one committing, the rest for the dashboard, health and upkeep). */
+  /** Connections in the pool (default 4: the dashboard takes at most all but one, so a commit always finds one). */
   readonly poolSize?: number;
   /** How long a write or query may run before it fails (default 10 s). */
   readonly statementTimeoutMs?: number;
@@ -143,14 +143,46 @@ const TYPES = {
   },
 } as unknown as pg.CustomTypesConfig;
 
+/** At most `size` tasks at once; the others wait their turn, in order, for as long as it takes. */
+class Turns {
+  private running = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(private readonly size: number) {}
+
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.running < this.size) this.running++;
+    else await new Promise<void>((resolve) => this.waiting.push(resolve));
+    try {
+      return await task();
+    } finally {
+      // The turn passes to the next waiting task, or is given back.
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.running--;
+    }
+  }
+}
+
 export class PostgresStore implements EventStore {
+  /**
+   * The dashboard's queries take at most all connections but one, and wait their turn here rather than in the pool:
+   * the page asks for 20 APIs at once, each a scan that takes seconds on a million events, and in the pool they
+   * would take every connection (a commit would wait behind them: slow 200s, then 503s) and the last ones would
+   * fail after the pool's connect timeout (500s on the page).
+   */
+  private readonly reads: Turns;
+
   private constructor(
     private readonly pool: pg.Pool,
     readonly location: string,
     private readonly daysAhead: number,
     /** Days (epoch ms at their start) known to have a partition. */
     private readonly partitions: Set<number>,
-  ) {}
+    poolSize: number,
+  ) {
+    this.reads = new Turns(Math.max(1, poolSize - 1));
+  }
 
   /**
    * Connects, creates or migrates the schema (under an advisory lock: several collectors may start at once), and
@@ -175,7 +207,7 @@ export class PostgresStore implements EventStore {
     // An idle connection the server closes (a restart) emits 'error' on the pool: the pool drops it and opens another
     // on demand; without a listener the process would die.
     pool.on("error", () => undefined);
-    const store = new PostgresStore(pool, redactUrl(url), options.daysAhead ?? 3, new Set());
+    const store = new PostgresStore(pool, redactUrl(url), options.daysAhead ?? 3, new Set(), options.poolSize ?? 4);
     try {
       await store.migrate();
       await store.ensurePartitions(Date.now() - DAY_MS, Date.now() + store.daysAhead * DAY_MS);
@@ -280,7 +312,7 @@ export class PostgresStore implements EventStore {
 
   async dashboard(api: DashboardApi, filter: Filter): Promise<Rows> {
     const { sql, params } = POSTGRES_DASHBOARD[api](filter);
-    return (await this.pool.query<Record<string, Cell>>(sql, params)).rows;
+    return this.reads.run(async () => (await this.pool.query<Record<string, Cell>>(sql, params)).rows);
   }
 
   /**
