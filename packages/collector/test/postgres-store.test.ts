@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import pg from "pg";
 import { stamp, type StoredMessage } from "../src/stamp.js";
 import { DuckDbStore } from "../src/store/duckdb.js";
-import { PostgresStore } from "../src/store/postgres.js";
+import { PostgresStore, serverVersionProblem } from "../src/store/postgres.js";
 import { createPartition, DEDUP_DAYS, MIGRATIONS, partitionName } from "../src/store/postgres-schema.js";
 import { startCollector } from "../src/index.js";
 import { apiAnswer } from "./dashboard-client.js";
@@ -182,4 +182,12 @@ test("the dashboard's queries leave a connection to writes: many at once all ans
   } finally {
     await store.close();
   }
+});
+
+test("a server older than PostgreSQL 14 is refused with one line naming its version; this one is accepted", async () => {
+  assert.equal(serverVersionProblem(130_016, "13.16"), "PostgreSQL 13.16 is too old: the collector needs PostgreSQL 14 or newer");
+  assert.equal(serverVersionProblem(Number.NaN, "?"), "PostgreSQL ? is too old: the collector needs PostgreSQL 14 or newer");
+  assert.equal(serverVersionProblem(140_000, "14.0"), undefined);
+  const store = await PostgresStore.open(await server.database());
+  await store.close();
 });

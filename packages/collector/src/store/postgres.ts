@@ -133,6 +133,15 @@ export function numbered(sql: string): string {
 }
 
 /** "no partition of relation found for row": a group holds a day no partition was made for yet. */
+/** The oldest server the SQL runs on: the dashboard's `split_part(…, -1)` (the last part) came with PostgreSQL 14. */
+export const MIN_SERVER_VERSION_NUM = 140_000;
+
+/** Why this server cannot hold the collector's events, or undefined when it can. */
+export function serverVersionProblem(versionNum: number, version: string): string | undefined {
+  if (Number.isFinite(versionNum) && versionNum >= MIN_SERVER_VERSION_NUM) return undefined;
+  return `PostgreSQL ${version} is too old: the collector needs PostgreSQL 14 or newer`;
+}
+
 const isMissingPartition = (e: unknown): boolean => (e as { code?: string })?.code === "23514" && /no partition/i.test(String((e as Error).message));
 
 // Numbers as numbers: counts (int8) and rounded rates (numeric) are JavaScript numbers, as the DuckDB store gives them.
@@ -221,6 +230,11 @@ export class PostgresStore implements EventStore {
   /** Runs the migrations this database lacks, one collector at a time (a transaction-scoped advisory lock). */
   private async migrate(): Promise<void> {
     await this.transaction(async (c) => {
+      const version = await c.query<{ server_version_num: string; server_version: string }>(
+        "SELECT current_setting('server_version_num') AS server_version_num, current_setting('server_version') AS server_version",
+      );
+      const problem = serverVersionProblem(Number(version.rows[0]?.server_version_num), version.rows[0]?.server_version ?? "?");
+      if (problem) throw new Error(problem);
       await c.query("SELECT pg_advisory_xact_lock($1)", [SCHEMA_LOCK.toString()]);
       await c.query("CREATE TABLE IF NOT EXISTS _dlt_collector_schema (version integer NOT NULL)");
       const r = await c.query<{ version: number }>("SELECT version FROM _dlt_collector_schema");
