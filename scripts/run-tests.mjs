@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Runs every compiled test file with node's own test runner (TAP, whatever the Node version, for CI to read).
-// Usage: node scripts/run-tests.mjs [substring …]  — only files whose path contains one of the substrings.
+// Usage: node scripts/run-tests.mjs [substring …] [--except substring …]
+//   only files whose path contains one of the substrings (all when none), minus those containing an --except one.
 //
 // Tests talk to loopback only: a request that would leave the machine goes to a dead proxy on 127.0.0.1 instead.
 // The tests get a private TMPDIR for the run. Tests clean up what they create: anything still in it at the end
@@ -10,7 +11,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
 
-const filters = process.argv.slice(2);
+const filters = [];
+const except = [];
+for (let i = 2; i < process.argv.length; i++) {
+  if (process.argv[i] === "--except") except.push(process.argv[++i] ?? "");
+  else filters.push(process.argv[i]);
+}
 const files = [];
 function walk(dir) {
   let entries;
@@ -22,7 +28,10 @@ function walk(dir) {
   }
 }
 for (const pkg of readdirSync("packages")) walk(join("packages", pkg, "dist", "test"));
-const selected = files.filter((f) => filters.length === 0 || filters.some((s) => f.includes(s))).sort();
+const selected = files
+  .filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)))
+  .filter((f) => !except.some((s) => s !== "" && f.includes(s)))
+  .sort();
 if (selected.length === 0) {
   console.error("no test files found (did `tsc -b` run?)");
   process.exit(1);
