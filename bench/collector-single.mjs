@@ -5,26 +5,13 @@
 // worst latency are what decide whether events are lost. Reports events/s, p50/p99/max and the collector's RSS.
 // Usage: node bench/collector-single.mjs [seconds, default 20] [connections, default 256] [stores, default duckdb,pg1,pg2]
 import { spawn } from "node:child_process";
-import { rssTreeMb, collectorStores } from "./fixtures/stores.mjs";
+import { rssTreeMb, collectorStores, startCollectorProcess as start } from "./fixtures/stores.mjs";
 
 const SECONDS = Number(process.argv[2] ?? 20);
 const CONNECTIONS = Number(process.argv[3] ?? 256);
 const STORES = (process.argv[4] ?? "duckdb,pg1,pg2").split(",");
 const KEY = "bench-key";
 const here = (p) => new URL(p, import.meta.url).pathname;
-
-function start(args) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "ignore"] });
-    let out = "";
-    child.stdout.on("data", (d) => {
-      out += d;
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) resolve({ child, url: m[1] });
-    });
-    child.on("exit", (c) => reject(new Error(`exited ${c}`)));
-  });
-}
 
 const rssMb = rssTreeMb;
 

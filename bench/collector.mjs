@@ -12,20 +12,7 @@ const CONNECTIONS = Number(process.argv[3] ?? 8);
 const STORES = (process.argv[4] ?? "duckdb,pg1,pg2").split(",");
 const here = (p) => new URL(p, import.meta.url).pathname;
 
-function start(args) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "ignore"] });
-    let out = "";
-    child.stdout.on("data", (d) => {
-      out += d;
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) resolve({ child, url: m[1] });
-    });
-    child.on("exit", (c) => reject(new Error(`exited ${c}`)));
-  });
-}
-
-import { rssTreeMb, collectorStores } from "./fixtures/stores.mjs";
+import { rssTreeMb, collectorStores, startCollectorProcess as start } from "./fixtures/stores.mjs";
 const rssMb = rssTreeMb;
 
 async function load(label, args) {

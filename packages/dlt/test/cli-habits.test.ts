@@ -6,8 +6,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { startFakeCollector, tempDir } from "@dlt-ts/telemetry/testing";
-import { main, type CliIo } from "../src/cli/index.js";
-import { freshUser, runDlt } from "./cli-helpers.js";
+import { dltInProcess as dlt, freshUser, runDlt } from "./cli-helpers.js";
 
 // This file owns its process env: nothing it runs in-process may send or write outside a temp HOME.
 const home = tempDir("dlt-habits-");
@@ -15,12 +14,6 @@ process.env["HOME"] = home;
 process.env["DLT_DATA_DIR"] = join(home, ".dlt");
 process.env["DO_NOT_TRACK"] = "1";
 
-async function dlt(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const r = { code: 0, out: "", err: "" };
-  const io: CliIo = { out: (t) => void (r.out += t), err: (t) => void (r.err += t), errIsTty: false };
-  r.code = await main(argv, io);
-  return r;
-}
 
 test("`dlt help` is `dlt --help`, and `dlt help init` is `dlt init --help`", async () => {
   const help = await dlt("help");

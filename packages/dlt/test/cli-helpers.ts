@@ -3,6 +3,7 @@ import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { tempDir, withoutPrivileges } from "@dlt-ts/telemetry/testing";
+import { main, type CliIo } from "../src/cli/index.js";
 
 /** The `dlt` executable of this checkout. */
 export const DLT_BIN = fileURLToPath(new URL("../../bin/dlt.js", import.meta.url));
@@ -40,6 +41,14 @@ export function runCommand(command: string, args: readonly string[], opts: RunOp
     child.on("error", reject);
     child.on("close", (code) => resolve({ code, stdout, stderr }));
   });
+}
+
+/** Runs `dlt argv…` in this process (`main` with its output captured; stderr is not a terminal). */
+export async function dltInProcess(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const r = { code: 0, out: "", err: "" };
+  const io: CliIo = { out: (t) => void (r.out += t), err: (t) => void (r.err += t), errIsTty: false };
+  r.code = await main(argv, io);
+  return r;
 }
 
 /** Runs `node args…` as a real child process. */

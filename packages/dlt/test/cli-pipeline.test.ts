@@ -10,9 +10,8 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { startFakeCollector, tempDir } from "@dlt-ts/telemetry/testing";
-import { main, type CliIo } from "../src/cli/index.js";
 import { attach, pipeline, type Pipeline } from "../src/index.js";
-import { DLT_BIN, runDlt } from "./cli-helpers.js";
+import { DLT_BIN, dltInProcess as dlt, runDlt } from "./cli-helpers.js";
 import { exec, query, tableNames } from "./helpers/duck.js";
 
 // This file owns its process env: nothing it runs in-process may send or write outside its temp folder.
@@ -22,12 +21,6 @@ process.env["HOME"] = dir;
 process.env["DLT_DATA_DIR"] = DATA;
 process.env["DO_NOT_TRACK"] = "1";
 
-async function dlt(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const r = { code: 0, out: "", err: "" };
-  const io: CliIo = { out: (t) => void (r.out += t), err: (t) => void (r.err += t), errIsTty: false };
-  r.code = await main(argv, io);
-  return r;
-}
 
 const json = <T = Record<string, unknown>>(text: string): T => JSON.parse(text) as T;
 

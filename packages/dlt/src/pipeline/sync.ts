@@ -90,14 +90,26 @@ async function storedSchema(c: DuckDBConnection, qs: string, have: Set<string>, 
 export async function storedStateVersion(target: Omit<SyncTarget, "pdir">): Promise<number | undefined> {
   const { pipelineName, datasetName, dbPath } = target;
   if (!existsSync(dbPath)) return undefined;
+  return readDataset(dbPath, datasetName, async ({ c, qs, have, where }) => (await storedState(c, qs, have, pipelineName, where))?._state_version);
+}
+
+/** What `read` needs of a dataset opened read only: a connection, its qualified name, its tables, and its name in errors. */
+interface OpenDataset {
+  readonly c: DuckDBConnection;
+  readonly qs: string;
+  readonly have: Set<string>;
+  readonly where: string;
+}
+
+/** Opens the DuckDB file read only for `read`, and closes it whatever `read` does. */
+async function readDataset<T>(dbPath: string, datasetName: string, read: (d: OpenDataset) => Promise<T>): Promise<T> {
   const instance = await DuckDBInstance.create(dbPath, { access_mode: "READ_ONLY" });
   try {
     const c = await instance.connect();
     try {
       const have = await tables(c, datasetName);
       const cat = (await c.runAndReadAll("SELECT current_database()")).getRows()[0]![0];
-      const remote = await storedState(c, `${q(String(cat))}.${q(datasetName)}`, have, pipelineName, `${dbPath} (dataset ${datasetName})`);
-      return remote?._state_version;
+      return await read({ c, qs: `${q(String(cat))}.${q(datasetName)}`, have, where: `${dbPath} (dataset ${datasetName})` });
     } finally {
       c.closeSync();
     }
@@ -117,44 +129,32 @@ export async function syncDestination(target: SyncTarget): Promise<SyncResult> {
   let restoredStateVersion: number | undefined;
   const restoredSchemas: string[] = [];
   if (existsSync(dbPath)) {
-    const instance = await DuckDBInstance.create(dbPath, { access_mode: "READ_ONLY" });
-    try {
-      const c = await instance.connect();
-      try {
-        const have = await tables(c, datasetName);
-        const cat = (await c.runAndReadAll("SELECT current_database()")).getRows()[0]![0];
-        const qs = `${q(String(cat))}.${q(datasetName)}`;
-        const where = `${dbPath} (dataset ${datasetName})`;
-        const remote = await storedState(c, qs, have, pipelineName, where);
-        let names = state.schema_names;
-        let always = false;
-        if (remote && remote._state_version >= state._state_version && remote._version_hash !== state._version_hash) {
-          if (remote.pipeline_name !== pipelineName) throw new Error(`${where}: the stored state is pipeline ${remote.pipeline_name}'s, not ${pipelineName}'s`);
-          remote._local = { ...state._local, first_run: false, _last_extracted_hash: remote._version_hash!, _last_extracted_at: new Date().toISOString() };
-          remote.dataset_name = datasetName; // the dataset asked for wins over the stored one, as in dlt
-          state = remote;
-          restoredStateVersion = remote._state_version;
-          names = remote.schema_names;
-          always = true;
-        }
-        const fetched: StoredSchema[] = [];
-        for (const name of names) {
-          if (!always && pdir.readSchema(name)) continue;
-          const s = await storedSchema(c, qs, have, name, where);
-          if (s && s.name !== name) throw new Error(`${where}: ${VERSION_TABLE} holds schema ${s.name} under the name ${name}`);
-          if (s) fetched.push(s);
-        }
-        if (always) pdir.clearSchemas();
-        for (const s of fetched) {
-          pdir.writeSchema(s);
-          restoredSchemas.push(s.name);
-        }
-      } finally {
-        c.closeSync();
+    await readDataset(dbPath, datasetName, async ({ c, qs, have, where }) => {
+      const remote = await storedState(c, qs, have, pipelineName, where);
+      let names = state.schema_names;
+      let always = false;
+      if (remote && remote._state_version >= state._state_version && remote._version_hash !== state._version_hash) {
+        if (remote.pipeline_name !== pipelineName) throw new Error(`${where}: the stored state is pipeline ${remote.pipeline_name}'s, not ${pipelineName}'s`);
+        remote._local = { ...state._local, first_run: false, _last_extracted_hash: remote._version_hash!, _last_extracted_at: new Date().toISOString() };
+        remote.dataset_name = datasetName; // the dataset asked for wins over the stored one, as in dlt
+        state = remote;
+        restoredStateVersion = remote._state_version;
+        names = remote.schema_names;
+        always = true;
       }
-    } finally {
-      instance.closeSync();
-    }
+      const fetched: StoredSchema[] = [];
+      for (const name of names) {
+        if (!always && pdir.readSchema(name)) continue;
+        const s = await storedSchema(c, qs, have, name, where);
+        if (s && s.name !== name) throw new Error(`${where}: ${VERSION_TABLE} holds schema ${s.name} under the name ${name}`);
+        if (s) fetched.push(s);
+      }
+      if (always) pdir.clearSchemas();
+      for (const s of fetched) {
+        pdir.writeSchema(s);
+        restoredSchemas.push(s.name);
+      }
+    });
   }
   bumpStateVersion(state);
   pdir.writeState(state);
