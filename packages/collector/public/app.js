@@ -604,13 +604,19 @@
   // --- wiring -----------------------------------------------------------------------------------------------------
   const status = (text) => ($("#updated").textContent = text);
 
+  /** Refreshes under way: the timer starts none while one runs (a store slower than the interval would pile them up). */
+  let refreshing = 0;
   async function refresh() {
+    refreshing++;
+    document.body.dataset.refreshes = String(Number(document.body.dataset.refreshes ?? 0) + 1);
     try {
       await refreshOverview();
       if (state.view === "live") await pollLive();
       status(`updated ${new Date().toLocaleTimeString("en-GB")}`);
     } catch (e) {
       status(String(e.message));
+    } finally {
+      refreshing--;
     }
   }
 
@@ -639,7 +645,9 @@
   // One timer: the live view every tick, everything (the overview, the empty state) every few ticks.
   let ticks = 0;
   setInterval(() => {
-    if (document.hidden) return;
+    // A refresh still under way (PostgreSQL takes seconds over months of events): no second one on top of it; a
+    // filter the user changes still refreshes at once, and the older answers are dropped (generation).
+    if (document.hidden || refreshing > 0) return;
     ticks++;
     // An empty collector is polled as often as the live view: its first event should show at once.
     if (empty || ticks % (OVERVIEW_POLL_MS / LIVE_POLL_MS) === 0) refresh();

@@ -7,7 +7,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import type { Browser, Page } from "playwright-core";
+import type { Browser, Page, Route } from "playwright-core";
 import { startCollector, hashLabel, type Collector } from "../src/index.js";
 import { launchBrowser } from "./browser.js";
 import { dltEvent, post, tempDb } from "./helpers.js";
@@ -235,6 +235,36 @@ test("live events: newest first with the key's label, new ones prepended as they
   await page.waitForFunction(() => Array.from(document.querySelectorAll("#live-list li")).every((li) => (li as HTMLElement).dataset["event"] === "pipeline_extract"));
   assert.equal(await page.locator("#live-list li").count(), 4);
   assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test("a store slower than the refresh interval gets one refresh at a time, not a pile of them", async () => {
+  const page = await browser.newPage();
+  await page.clock.install();
+  // The overview's summaries are held (a slow store): every refresh the page starts asks for them first.
+  const held: Route[] = [];
+  let firstAsked: () => void;
+  const asked = new Promise<void>((resolve) => (firstAsked = resolve));
+  await page.route("**/api/summary?**", (route) => {
+    held.push(route);
+    firstAsked();
+  });
+  await page.goto(`${c.url}/?token=dash-token`);
+  await asked;
+  await page.clock.pauseAt(Date.now() + 1_000);
+  const refreshes = (): Promise<number> => page.evaluate(() => Number(document.body.dataset["refreshes"] ?? 0));
+  assert.equal(await refreshes(), 1);
+  await page.clock.runFor(65_000); // six overview intervals: their timers fire during runFor
+  assert.equal(await refreshes(), 1, "no refresh started while one was under way");
+  // Once the store answers, the page draws and polls again on its interval.
+  for (const r of held.splice(0)) await r.fallback();
+  await page.unroute("**/api/summary?**");
+  await loaded(page);
+  const requests: string[] = [];
+  page.on("request", (r) => void (r.url().includes("/api/summary?") && requests.push(r.url())));
+  await page.clock.runFor(10_000);
+  await page.waitForFunction((n) => Number(document.body.dataset["loaded"] ?? 0) >= n, 2);
+  assert.ok(requests.length >= 1, "polling resumed");
   await page.close();
 });
 
