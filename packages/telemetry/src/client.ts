@@ -5,7 +5,7 @@ import { buildContext, type MessageContext } from "./context.js";
 import { handOff, type HandOffResult } from "./handoff.js";
 import { describeRequest, requestBodies } from "./request.js";
 import { DEFAULT_SPOOL_LIMITS, type SpoolLimits } from "./spool.js";
-import { DEFAULT_BREAKER, isOpen, readBreaker, recordSuccess, type BreakerPolicy } from "./state.js";
+import { DEFAULT_BREAKER, isOpen, readBreaker, recordSuccess, type BreakerPolicy } from "./breaker.js";
 import { buildMessage, serializeMessages, type PendingEvent } from "./message.js";
 import { resolveSettings, type ResolvedSettings } from "./settings.js";
 import type { Properties, TelemetryStatus } from "./types.js";

@@ -1,7 +1,7 @@
 /** Everything that decides what telemetry does on this machine, for a host's `--explain`. Reads only. */
 import { resolveSettings, type ResolvedSettings, type SettingsLayer } from "./settings.js";
 import { droppedCount, listSpool, spoolDir } from "./spool.js";
-import { isOpen, readBreaker, type BreakerState } from "./state.js";
+import { isOpen, readBreaker, type BreakerState } from "./breaker.js";
 import type { TelemetryOptions } from "./client.js";
 import { redactUrl } from "./url.js";
 

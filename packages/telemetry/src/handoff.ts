@@ -11,7 +11,8 @@ import { setPriority, tmpdir } from "node:os";
 import { fileURLToPath } from "node:url";
 import type { DeliveryJob } from "./deliver.js";
 import { spoolWrite, type SpoolLimits } from "./spool.js";
-import { isOpen, readBreaker, startUnderLock, type BreakerPolicy } from "./state.js";
+import { isOpen, readBreaker, type BreakerPolicy } from "./breaker.js";
+import { startUnderLock } from "./sender-lock.js";
 
 /** The sender's entry point, next to this module. */
 const SENDER = fileURLToPath(new URL("./sender-main.js", import.meta.url));

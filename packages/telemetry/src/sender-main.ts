@@ -9,7 +9,8 @@ import { unlinkSync } from "node:fs";
 import { deliver, type DeliveryJob } from "./deliver.js";
 import type { SenderConfig } from "./handoff.js";
 import { claim, countDropped, enforceLimits, listSpool, readSpooled, recoverOrphans, spoolDir, spoolWrite, unclaim } from "./spool.js";
-import { acquireLock, isOpen, ownsLock, pidAlive, readBreaker, recordFailure, recordSuccess, releaseLock } from "./state.js";
+import { isOpen, readBreaker, recordFailure, recordSuccess } from "./breaker.js";
+import { acquireLock, ownsLock, pidAlive, releaseLock } from "./sender-lock.js";
 
 const started = Date.now();
 /** Files claimed per round: their messages go out in shared batches. */

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { createTelemetry } from "../src/index.js";
 import { readBounded } from "../src/files.js";
 import { countDropped, enforceLimits, listSpool } from "../src/spool.js";
-import { recordFailure, readBreaker } from "../src/state.js";
+import { recordFailure, readBreaker } from "../src/breaker.js";
 import { testHost } from "./options.js";
 
 /** A data dir with its telemetry folder, and a file of the user's that a planted link points to. */
