@@ -10,7 +10,7 @@ import { createRequire } from "node:module";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { timingSafeEqual, createHash } from "node:crypto";
 import type { EventStore } from "../store/types.js";
-import { MAX_EVENTS_LIMIT, pageSize, QUERIES, type EventCursor, type Filter } from "./queries.js";
+import { MAX_EVENTS_LIMIT, pageSize, QUERIES, type EventCursor, type Filter, type Rows } from "./queries.js";
 
 const require = createRequire(import.meta.url);
 const PUBLIC = new URL("../../../public/", import.meta.url);
@@ -174,7 +174,14 @@ export function dashboardRoutes(store: EventStore, readToken: string | undefined
       return true;
     }
     const started = performance.now();
-    const rows = await store.dashboard(api, filter);
+    let rows: Rows;
+    try {
+      rows = await store.dashboard(api, filter);
+    } catch (e) {
+      // A store that is down or too slow for this view: say so (the page shows it), not a bare 500.
+      json(res, 503, { error: `${name}: the store did not answer: ${(e as Error).message}` });
+      return true;
+    }
     const ms = Math.round(performance.now() - started);
     if (api === "events") {
       // The next page starts after the last row, when this page is full.

@@ -41,6 +41,11 @@ export interface PostgresOptions {
   readonly poolSize?: number;
   /** How long a write or query may run before it fails (default 10 s). */
   readonly statementTimeoutMs?: number;
+  /**
+   * How long a dashboard query may run (default 60 s): an all-time view scans every stored event (2.6 s on a million,
+   * bench/RESULTS.md), so a write's 10 s would fail the dashboard of a few million events.
+   */
+  readonly dashboardTimeoutMs?: number;
   /** How long to wait for a connection (default 5 s). */
   readonly connectTimeoutMs?: number;
   /** Days of partitions created ahead of today (default 3). */
@@ -189,6 +194,7 @@ export class PostgresStore implements EventStore {
     /** Days (epoch ms at their start) known to have a partition. */
     private readonly partitions: Set<number>,
     poolSize: number,
+    private readonly dashboardTimeoutMs: number,
   ) {
     this.reads = new Turns(Math.max(1, poolSize - 1));
   }
@@ -216,7 +222,7 @@ export class PostgresStore implements EventStore {
     // An idle connection the server closes (a restart) emits 'error' on the pool: the pool drops it and opens another
     // on demand; without a listener the process would die.
     pool.on("error", () => undefined);
-    const store = new PostgresStore(pool, redactUrl(url), options.daysAhead ?? 3, new Set(), options.poolSize ?? 4);
+    const store = new PostgresStore(pool, redactUrl(url), options.daysAhead ?? 3, new Set(), options.poolSize ?? 4, options.dashboardTimeoutMs ?? 60_000);
     try {
       await store.migrate();
       await store.ensurePartitions(Date.now() - DAY_MS, Date.now() + store.daysAhead * DAY_MS);
@@ -326,7 +332,15 @@ export class PostgresStore implements EventStore {
 
   async dashboard(api: DashboardApi, filter: Filter): Promise<Rows> {
     const { sql, params } = POSTGRES_DASHBOARD[api](filter);
-    return this.reads.run(async () => (await this.pool.query<Record<string, Cell>>(sql, params)).rows);
+    return this.reads.run(() =>
+      this.transaction(async (c) => {
+        // Its own bound, on the server (SET LOCAL: this transaction only) and on the client.
+        await c.query(`SET LOCAL statement_timeout = ${this.dashboardTimeoutMs}`);
+        // node-postgres reads a query's own query_timeout (lib/client.js); its types do not list it.
+        const query: pg.QueryConfig<unknown[]> & { query_timeout: number } = { text: sql, values: params, query_timeout: this.dashboardTimeoutMs + 2_000 };
+        return (await c.query<Record<string, Cell>>(query)).rows;
+      }),
+    );
   }
 
   /**
