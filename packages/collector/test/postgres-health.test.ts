@@ -112,7 +112,7 @@ test("a dashboard query the database does not answer in time: 503 with the reaso
       const started = Date.now();
       const r = await get(`${c.url}/api/summary`);
       assert.equal(r.status, 503, r.text);
-      assert.match(String((JSON.parse(r.text) as { error: string }).error), /^summary: the store did not answer: .*statement timeout/);
+      assert.match(String((JSON.parse(r.text) as { error: string }).error), /^the store did not answer: .*statement timeout/);
       assert.ok(Date.now() - started < 5_000, "bounded by the dashboard's timeout, not the write's 10 s");
       await locker.query("ROLLBACK");
       assert.equal((await apiAnswer(c.url, "summary")).rows.length, 1);

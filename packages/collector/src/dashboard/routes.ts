@@ -179,7 +179,7 @@ export function dashboardRoutes(store: EventStore, readToken: string | undefined
       rows = await store.dashboard(api, filter);
     } catch (e) {
       // A store that is down or too slow for this view: say so (the page shows it), not a bare 500.
-      json(res, 503, { error: `${name}: the store did not answer: ${(e as Error).message}` });
+      json(res, 503, { error: `the store did not answer: ${(e as Error).message}` });
       return true;
     }
     const ms = Math.round(performance.now() - started);
