@@ -4,8 +4,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import pg from "pg";
-import { startCollector } from "../src/index.js";
-import { PostgresStore } from "../src/store/postgres.js";
+import { startCollector, type Collector, type CollectorOptions } from "../src/index.js";
+import { PostgresStore, type PostgresOptions } from "../src/store/postgres.js";
 import { apiAnswer, get } from "./dashboard-client.js";
 import { dltEvent, exited, post, startChild } from "./helpers.js";
 import { testPostgres } from "./postgres-server.js";
@@ -65,26 +65,24 @@ test("the database goes down: 503 + Retry-After, one log line, /health 503; back
   }
 });
 
-test("a database too slow to answer (a lock held elsewhere): 503 after the statement timeout, then 200 once it is free", async () => {
+/**
+ * A collector on a database of its own, and a second connection (`locker`) that can hold a lock the collector's
+ * statements wait behind; everything is closed after `body`.
+ */
+async function withLocker(
+  storeOptions: PostgresOptions,
+  collectorOptions: Omit<CollectorOptions, "store">,
+  body: (c: Collector, locker: pg.Client) => Promise<void>,
+): Promise<void> {
   const server = await testPostgres();
   try {
     const db = await server.database();
-    const store = await PostgresStore.open(db, { statementTimeoutMs: 500 });
-    const logged: string[] = [];
-    const c = await startCollector({ port: 0, store, dashboard: false, log: (l) => logged.push(l) });
+    const store = await PostgresStore.open(db, storeOptions);
+    const c = await startCollector({ ...collectorOptions, store });
     const locker = new pg.Client({ connectionString: db });
     await locker.connect();
     try {
-      await locker.query("BEGIN");
-      await locker.query("LOCK TABLE event_ids IN ACCESS EXCLUSIVE MODE");
-      const started = Date.now();
-      const r = await post(c.url, "/", dltEvent());
-      assert.equal(r.status, 503);
-      assert.equal(r.headers["retry-after"], "5");
-      assert.ok(Date.now() - started < 5_000, "bounded by the statement timeout");
-      assert.match(logged.join("\n"), /storage failing: .*statement timeout/);
-      await locker.query("ROLLBACK");
-      assert.equal((await post(c.url, "/", dltEvent())).status, 200);
+      await body(c, locker);
     } finally {
       await locker.end();
       await c.close();
@@ -92,38 +90,38 @@ test("a database too slow to answer (a lock held elsewhere): 503 after the state
   } finally {
     await server.close();
   }
+}
+
+test("a database too slow to answer (a lock held elsewhere): 503 after the statement timeout, then 200 once it is free", async () => {
+  const logged: string[] = [];
+  await withLocker({ statementTimeoutMs: 500 }, { port: 0, dashboard: false, log: (l) => logged.push(l) }, async (c, locker) => {
+    await locker.query("BEGIN");
+    await locker.query("LOCK TABLE event_ids IN ACCESS EXCLUSIVE MODE");
+    const started = Date.now();
+    const r = await post(c.url, "/", dltEvent());
+    assert.equal(r.status, 503);
+    assert.equal(r.headers["retry-after"], "5");
+    assert.ok(Date.now() - started < 5_000, "bounded by the statement timeout");
+    assert.match(logged.join("\n"), /storage failing: .*statement timeout/);
+    await locker.query("ROLLBACK");
+    assert.equal((await post(c.url, "/", dltEvent())).status, 200);
+  });
 });
 
-test("a dashboard query the database does not answer in time: 503 with the reason after the dashboard's own timeout, writes unaffected", async () => {
-  const server = await testPostgres();
-  try {
-    const db = await server.database();
-    // Writes keep their 10 s; the dashboard gets its own bound (60 s by default, 300 ms here).
-    const store = await PostgresStore.open(db, { dashboardTimeoutMs: 300 });
-    const c = await startCollector({ port: 0, store, log: () => undefined });
-    const locker = new pg.Client({ connectionString: db });
-    await locker.connect();
-    try {
-      assert.equal((await post(c.url, "/", dltEvent())).status, 200);
-      await locker.query("BEGIN");
-      // Reads wait behind this lock; the collector's insert goes through the dedup table first and waits too, so the
-      // write is checked after the lock is gone.
-      await locker.query("LOCK TABLE events IN ACCESS EXCLUSIVE MODE");
-      const started = Date.now();
-      const r = await get(`${c.url}/api/summary`);
-      assert.equal(r.status, 503, r.text);
-      assert.match(String((JSON.parse(r.text) as { error: string }).error), /^the store did not answer: .*statement timeout/);
-      assert.ok(Date.now() - started < 5_000, "bounded by the dashboard's timeout, not the write's 10 s");
-      await locker.query("ROLLBACK");
-      assert.equal((await apiAnswer(c.url, "summary")).rows.length, 1);
-      assert.equal((await post(c.url, "/", dltEvent())).status, 200);
-    } finally {
-      await locker.end();
-      await c.close();
-    }
-  } finally {
-    await server.close();
-  }
+test("a dashboard query the database does not answer in time: 503 with the reason after the dashboard's own timeout, then answers", async () => {
+  // Writes keep their 10 s; the dashboard gets its own bound (60 s by default, 300 ms here).
+  await withLocker({ dashboardTimeoutMs: 300 }, { port: 0, log: () => undefined }, async (c, locker) => {
+    assert.equal((await post(c.url, "/", dltEvent())).status, 200);
+    await locker.query("BEGIN");
+    await locker.query("LOCK TABLE events IN ACCESS EXCLUSIVE MODE");
+    const started = Date.now();
+    const r = await get(`${c.url}/api/summary`);
+    assert.equal(r.status, 503, r.text);
+    assert.match(String((JSON.parse(r.text) as { error: string }).error), /^the store did not answer: .*statement timeout/);
+    assert.ok(Date.now() - started < 5_000, "bounded by the dashboard's timeout, not the write's 10 s");
+    await locker.query("ROLLBACK");
+    assert.equal((await apiAnswer(c.url, "summary")).rows.length, 1);
+  });
 });
 
 test("a database that cannot be reached fails the start: one line naming it (without its password), exit 1", async () => {
