@@ -3,7 +3,7 @@
 // without Node's own ES-module loader start-up, which every ESM host pays anyway, and the cost for a CommonJS host
 // (`require`, the package's CommonJS build). Target: <= 5 ms.
 // Usage: node bench/startup.mjs [runs per side, default 40]
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { median, timeProcess } from "./lib.mjs";
@@ -47,3 +47,4 @@ console.log(
   `  CommonJS host (require): ${median(withLibCjs).toFixed(1)} ms, cost over node -e 0: ${deltaCjs.toFixed(2)} ms ` +
     `(ratio ${(median(withLibCjs) / median(bare)).toFixed(3)})  ${deltaCjs <= 5 ? "OK" : "OVER TARGET"} (<= 5 ms)`,
 );
+rmSync(home, { recursive: true, force: true });
