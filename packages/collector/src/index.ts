@@ -7,7 +7,7 @@
  * const rows = await c.store.query("SELECT event, count(*) AS n FROM events GROUP BY event");
  * await c.close();
  */
-import { listen, basePrefix, type CollectorServer } from "./server.js";
+import { listen, basePrefix, KEEP_ALIVE_MS, type CollectorServer } from "./server.js";
 import { randomBytes } from "node:crypto";
 import { dashboardRoutes } from "./dashboard/routes.js";
 import { causeOf } from "./health.js";
@@ -74,7 +74,10 @@ export interface CollectorOptions {
   readonly headersTimeoutMs?: number;
   /** Time to receive a whole request, ms (default 30 s). */
   readonly requestTimeoutMs?: number;
-  /** On close: how long an idle connection is kept for a request its client may be sending (default 1 s). */
+  /**
+   * On close: how long an idle connection is kept for a request its client may be sending (default 5 s: the keep-alive
+   * timeout clients were told, so none sends on a connection the drain is closing).
+   */
   readonly drainIdleMs?: number;
   /** On close: how long requests under way may take before their connections are cut (default 10 s). */
   readonly drainTimeoutMs?: number;
@@ -119,7 +122,7 @@ export const DEFAULTS = {
   maxInflightBytes: 16 * 1024 * 1024,
   headersTimeoutMs: 10_000,
   requestTimeoutMs: 30_000,
-  drainIdleMs: 1000,
+  drainIdleMs: KEEP_ALIVE_MS,
   drainTimeoutMs: 10_000,
 } as const;
 

@@ -22,6 +22,13 @@ import type { WriteKey } from "./auth.js";
 export type ExtraRoutes = (req: IncomingMessage, res: ServerResponse, url: URL, path: string) => Promise<boolean> | boolean;
 
 /** Limits and keys of a collector. */
+/**
+ * How long an idle keep-alive connection is kept (Node sends it as `Keep-Alive: timeout=5`). Clients plan their reuse
+ * on it: undici reuses a connection until this minus its threshold (1–2 s), so a server that closes an idle connection
+ * sooner can close it just as the client sends on it ("other side closed"). The drain's idle grace is no shorter.
+ */
+export const KEEP_ALIVE_MS = 5000;
+
 export interface ServerOptions extends ClientLimits {
   /** Accepted write keys and their labels; none configured accepts every request. */
   readonly writeKeys: readonly WriteKey[];
@@ -151,7 +158,7 @@ export async function listen(store: EventStore, host: string, port: number, opts
       requestTimeout: opts.requestTimeoutMs,
       // Node checks both timeouts only this often (default 30 s): a slow client would hold its socket that much longer.
       connectionsCheckingInterval: Math.max(100, Math.min(1000, opts.headersTimeoutMs / 4)),
-      keepAliveTimeout: 5000,
+      keepAliveTimeout: KEEP_ALIVE_MS,
     },
     (req, res) => handle(req, res, false),
   );
