@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { StoreHealth } from "../src/health.js";
 import { startCollector } from "../src/index.js";
 import { withoutPrivileges } from "@dlt-ts/telemetry/testing";
-import { COLLECTOR_BIN, dltEvent, exited, post, startChild, tempDb, tempDir } from "./helpers.js";
+import { COLLECTOR_BIN, dltEvent, exited, pollUntil, post, startChild, tempDb, tempDir } from "./helpers.js";
 
 test("StoreHealth logs each distinct cause once, sums them up with counts on recovery, and probes only while failing", async () => {
   const lines: string[] = [];
@@ -135,7 +135,7 @@ test("a storage failure at run time: 503s, logged once with a count, /health 503
     assert.match(failing[0]!, /^dlt-collector: storage failing: .*(EFBIG|File too large)/i);
 
     fsize("unlimited"); // space again: /health sees it without waiting for traffic
-    const well = await pollUntil(() => post(url, "/health", undefined, { method: "GET" }), (r) => r.status === 200);
+    const well = await pollUntil(() => post(url, "/health", undefined, { method: "GET" }), (r) => r.status === 200, 10_000);
     assert.deepEqual([well.status, well.json], [200, { ok: true }]);
     const recovered = /storage recovered after [\d.]+ s; failed writes: (\d+) × .*(EFBIG|File too large)/i.exec(stderr());
     assert.ok(recovered, stderr());
@@ -147,12 +147,3 @@ test("a storage failure at run time: 503s, logged once with a count, /health 503
   }
   assert.equal(await exited(child), 0);
 });
-
-async function pollUntil<T>(get: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 10_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await get();
-    if (ok(v) || Date.now() > end) return v;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}

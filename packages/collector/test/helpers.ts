@@ -165,3 +165,16 @@ export class RawClient {
     return this.closed;
   }
 }
+
+/**
+ * Calls `get` until `ok` accepts its value or `timeoutMs` has passed, `everyMs` apart; returns the last value (the
+ * caller asserts on it, so a timeout fails with what was seen).
+ */
+export async function pollUntil<T>(get: () => T | Promise<T>, ok: (v: T) => boolean, timeoutMs: number, everyMs = 50): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await get();
+    if (ok(v) || Date.now() > end) return v;
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}

@@ -4,7 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { startCollector, type CollectorOptions } from "../src/index.js";
-import { dltEvent, post, RawClient, tempDb } from "./helpers.js";
+import { dltEvent, pollUntil, post, RawClient, tempDb } from "./helpers.js";
 
 async function withCollector(options: CollectorOptions, run: (url: string) => Promise<void>): Promise<void> {
   const c = await startCollector({ port: 0, dbPath: tempDb(), dashboard: false, ...options });
@@ -98,7 +98,7 @@ test("past the cap on open connections, a new one is answered 503 + Retry-After 
     for (const h of held) h.write(body);
     for (const h of held) await h.waitFor(/\{"success":true\}$/, 5000);
     await held[0]!.destroy();
-    const r = await pollUntil(() => post(url, "/v1/batch", { batch: [dltEvent()] }), (r) => r.status === 200);
+    const r = await pollUntil(() => post(url, "/v1/batch", { batch: [dltEvent()] }), (r) => r.status === 200, 5000, 20);
     assert.equal(r.status, 200);
     await held[1]!.destroy();
   });
@@ -110,7 +110,7 @@ test("at the cap, a connection that has sat idle (slowloris headers) gives its p
     const slow = [new RawClient(url), new RawClient(url)];
     for (const s of slow) s.write("POST /v1/batch HTTP/1.1\r\nhost: collector\r\n");
     // Once they have been idle long enough, a client that sends its request at once is served in the place of one.
-    const r = await pollUntil(() => post(url, "/v1/batch", { batch: [dltEvent()] }), (r) => r.status === 200);
+    const r = await pollUntil(() => post(url, "/v1/batch", { batch: [dltEvent()] }), (r) => r.status === 200, 5000, 20);
     assert.equal(r.status, 200);
     await Promise.race(slow.map((s) => s.waitClosed(2000)));
     assert.equal(slow.filter((s) => s.received === "").length, 2, "an evicted connection is closed without an answer");
@@ -149,12 +149,3 @@ test("body bytes in flight are capped across requests: past the cap 503 + Retry-
     assert.equal((await post(url, "/v1/batch", JSON.parse(body))).status, 200);
   });
 });
-
-async function pollUntil<T>(get: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 5000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await get();
-    if (ok(v) || Date.now() > end) return v;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}

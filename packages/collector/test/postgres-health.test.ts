@@ -7,17 +7,8 @@ import pg from "pg";
 import { startCollector, type Collector, type CollectorOptions } from "../src/index.js";
 import { PostgresStore, type PostgresOptions } from "../src/store/postgres.js";
 import { apiAnswer, get } from "./dashboard-client.js";
-import { dltEvent, exited, post, startChild } from "./helpers.js";
+import { dltEvent, exited, pollUntil, post, startChild } from "./helpers.js";
 import { testPostgres } from "./postgres-server.js";
-
-async function pollUntil<T>(get: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 15_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await get();
-    if (ok(v) || Date.now() > end) return v;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 test("the database goes down: 503 + Retry-After, one log line, /health 503; back up: 200 again without a restart", async () => {
   // Its own embedded server even when DLT_TEST_PG_URL is set: this test stops it.
@@ -43,7 +34,7 @@ test("the database goes down: 503 + Retry-After, one log line, /health 503; back
       assert.doesNotMatch(stderr(), /pg-test-secret/, "the password is never logged");
 
       await server.start();
-      const well = await pollUntil(() => post(url, "/health", undefined, { method: "GET" }), (r) => r.status === 200);
+      const well = await pollUntil(() => post(url, "/health", undefined, { method: "GET" }), (r) => r.status === 200, 15_000);
       assert.deepEqual([well.status, well.json], [200, { ok: true }]);
       assert.match(stderr(), /storage recovered after [\d.]+ s; failed writes: \d+ ×/);
       const after = dltEvent();

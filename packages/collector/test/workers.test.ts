@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import pg from "pg";
-import { COLLECTOR_BIN, dltEvent, exited, post, startChild, tempDb } from "./helpers.js";
+import { COLLECTOR_BIN, dltEvent, exited, pollUntil, post, startChild, tempDb } from "./helpers.js";
 import { testPostgres } from "./postgres-server.js";
 
 /** Pids of the live processes whose parent is `pid`. */
@@ -24,15 +24,6 @@ function childrenOf(pid: number): number[] {
   return out.sort();
 }
 
-async function until<T>(get: () => T, ok: (v: T) => boolean, timeoutMs = 15_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = get();
-    if (ok(v) || Date.now() > end) return v;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 test("--workers 2: two processes serve one port; a killed worker is replaced; SIGTERM drains all, exit 0", async () => {
   const server = await testPostgres();
   try {
@@ -48,7 +39,7 @@ test("--workers 2: two processes serve one port; a killed worker is replaced; SI
         assert.equal((await post(url, "/v1/track", e, { auth: "k" })).status, 200);
       }
       process.kill(workers[0]!, "SIGKILL");
-      const replaced = await until(() => childrenOf(child.pid!), (w) => w.length === 2 && !w.includes(workers[0]!));
+      const replaced = await pollUntil(() => childrenOf(child.pid!), (w) => w.length === 2 && !w.includes(workers[0]!), 15_000);
       assert.equal(replaced.length, 2, "the dead worker is replaced");
       assert.match(stderr(), new RegExp(`worker ${workers[0]} exited \\(SIGKILL\\); starting another`));
       for (let i = 0; i < 10; i++) {
@@ -65,7 +56,7 @@ test("--workers 2: two processes serve one port; a killed worker is replaced; SI
         await c.end();
       }
       // One read token for all workers (a random one, printed once): any worker opens the dashboard with it.
-      const token = /dashboard: \S+\?token=(\S+)/.exec(await until(stdout, (o) => /dashboard: /.test(o)))?.[1];
+      const token = /dashboard: \S+\?token=(\S+)/.exec(await pollUntil(stdout, (o) => /dashboard: /.test(o), 15_000))?.[1];
       assert.ok(token, "a dashboard token was printed");
       for (let i = 0; i < 6; i++) assert.equal((await post(url, `/api/summary?token=${token}`, undefined, { method: "GET" })).status, 200);
       child.kill("SIGTERM");

@@ -90,7 +90,7 @@ async function storedSchema(c: DuckDBConnection, qs: string, have: Set<string>, 
 export async function storedStateVersion(target: Omit<SyncTarget, "pdir">): Promise<number | undefined> {
   const { pipelineName, datasetName, dbPath } = target;
   if (!existsSync(dbPath)) return undefined;
-  return readDataset(dbPath, datasetName, async ({ c, qs, have, where }) => (await storedState(c, qs, have, pipelineName, where))?._state_version);
+  return withDatasetReadOnly(dbPath, datasetName, async ({ c, qs, have, where }) => (await storedState(c, qs, have, pipelineName, where))?._state_version);
 }
 
 /** What `read` needs of a dataset opened read only: a connection, its qualified name, its tables, and its name in errors. */
@@ -102,7 +102,7 @@ interface OpenDataset {
 }
 
 /** Opens the DuckDB file read only for `read`, and closes it whatever `read` does. */
-async function readDataset<T>(dbPath: string, datasetName: string, read: (d: OpenDataset) => Promise<T>): Promise<T> {
+async function withDatasetReadOnly<T>(dbPath: string, datasetName: string, read: (d: OpenDataset) => Promise<T>): Promise<T> {
   const instance = await DuckDBInstance.create(dbPath, { access_mode: "READ_ONLY" });
   try {
     const c = await instance.connect();
@@ -129,7 +129,7 @@ export async function syncDestination(target: SyncTarget): Promise<SyncResult> {
   let restoredStateVersion: number | undefined;
   const restoredSchemas: string[] = [];
   if (existsSync(dbPath)) {
-    await readDataset(dbPath, datasetName, async ({ c, qs, have, where }) => {
+    await withDatasetReadOnly(dbPath, datasetName, async ({ c, qs, have, where }) => {
       const remote = await storedState(c, qs, have, pipelineName, where);
       let names = state.schema_names;
       let always = false;
