@@ -24,7 +24,7 @@ const here = (p) => new URL(p, import.meta.url).pathname;
 const require = createRequire(here("../packages/collector/package.json"));
 const { DuckDBInstance } = await import(require.resolve("@duckdb/node-api"));
 const { CREATE_EVENTS } = await import(here("../packages/collector/dist/src/store/duckdb.js"));
-const { QUERIES } = await import(here("../packages/collector/dist/src/dashboard/queries.js"));
+const { QUERIES } = await import(here("../packages/collector/dist/src/dashboard/apis.js"));
 
 const dir = mkdtempSync(join(tmpdir(), "bench-dashboard-"));
 const db = join(dir, "telemetry.duckdb");

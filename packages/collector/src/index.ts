@@ -16,7 +16,7 @@ import { DuckDbStore } from "./store/duckdb.js";
 import { isPostgresUrl, PostgresStore, redactUrl } from "./store/postgres.js";
 import type { EventStore } from "./store/types.js";
 
-export type { EventStore, Cell, Housekeeping } from "./store/types.js";
+export type { EventStore, Housekeeping } from "./store/types.js";
 export { retentionCutoff } from "./store/types.js";
 export { PostgresStore, isPostgresUrl, type PostgresOptions } from "./store/postgres.js";
 export { DEDUP_DAYS } from "./store/postgres-schema.js";
@@ -25,7 +25,7 @@ export { validateMessage, MESSAGE_TYPES, MAX_MESSAGE_BYTES } from "./validate.js
 export { DuckDbStore, CREATE_EVENTS, type DuckDbOptions } from "./store/duckdb.js";
 export type { ClientLimits } from "./limits.js";
 export { parseWriteKey, hashLabel, type WriteKey } from "./auth.js";
-export { QUERIES, DASHBOARD_APIS, type DashboardApi, type DashboardSql, type Filter, type Rows } from "./dashboard/queries.js";
+export { QUERIES, DASHBOARD_APIS, type Cell, type DashboardApi, type DashboardSql, type Filter, type Rows } from "./dashboard/apis.js";
 
 /** How to start a collector. Every field has a default (`DEFAULTS`). */
 export interface CollectorOptions {

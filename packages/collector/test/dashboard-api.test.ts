@@ -5,7 +5,7 @@
 // covers it.
 import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { DASHBOARD_APIS } from "../src/dashboard/queries.js";
+import { DASHBOARD_APIS } from "../src/dashboard/apis.js";
 import { hashLabel, startCollector, type Collector } from "../src/index.js";
 import { apiAnswer, get, numeric, type Row } from "./dashboard-client.js";
 import { dltEvent, post, tempDb } from "./helpers.js";

@@ -5,7 +5,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { tmpdir } from "node:os";
-import { DASHBOARD_APIS } from "../src/dashboard/queries.js";
+import { DASHBOARD_APIS } from "../src/dashboard/apis.js";
 import { stamp } from "../src/stamp.js";
 import { DuckDbStore } from "../src/store/duckdb.js";
 import { PostgresStore } from "../src/store/postgres.js";

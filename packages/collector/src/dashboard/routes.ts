@@ -10,7 +10,7 @@ import { createRequire } from "node:module";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { timingSafeEqual, createHash } from "node:crypto";
 import type { EventStore } from "../store/types.js";
-import { MAX_EVENTS_LIMIT, pageSize, QUERIES, type EventCursor, type Filter, type Rows } from "./queries.js";
+import { MAX_EVENTS_LIMIT, pageSize, QUERIES, type EventCursor, type Filter, type Rows } from "./apis.js";
 
 const require = createRequire(import.meta.url);
 const PUBLIC = new URL("../../../public/", import.meta.url);

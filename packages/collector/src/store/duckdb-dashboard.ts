@@ -1,8 +1,8 @@
 /**
- * The dashboard's SQL on DuckDB (see `dashboard/queries.ts`): `?` placeholders, `GROUP BY ALL`, `epoch_ms` /
+ * The dashboard's SQL on DuckDB (see `dashboard/apis.ts`): `?` placeholders, `GROUP BY ALL`, `epoch_ms` /
  * `epoch_us` / `make_timestamp` for epoch conversions, `quantile_cont`, `string_split` + `unnest`.
  */
-import { ALL_TIME, pageSize, type DashboardSql, type Filter, type SqlQuery } from "../dashboard/queries.js";
+import { ALL_TIME, pageSize, type DashboardSql, type Filter, type SqlQuery } from "../dashboard/apis.js";
 
 /** A library and its version as one name, as the version filter and the version APIs spell it. */
 const VERSION = "coalesce(library_name, '?') || ' ' || coalesce(library_version, '?')";

@@ -14,10 +14,10 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DuckDBConnection, DuckDBInstance, type DuckDBPreparedStatement, type DuckDBValue } from "@duckdb/node-api";
-import type { DashboardApi, Filter, Rows } from "../dashboard/queries.js";
+import type { Cell, DashboardApi, Filter, Rows } from "../dashboard/apis.js";
 import type { StoredMessage } from "../stamp.js";
 import { DUCKDB_DASHBOARD } from "./duckdb-dashboard.js";
-import { retentionCutoff, type Cell, type EventStore, type Housekeeping } from "./types.js";
+import { retentionCutoff, type EventStore, type Housekeeping } from "./types.js";
 
 /**
  * The `events` table: each column, its type, and how it is read from the message. `x(path)` is the text at a JSON

@@ -1,12 +1,12 @@
 /**
- * The dashboard's SQL on PostgreSQL (see `dashboard/queries.ts`), written to give DuckDB's answers: `$n`
+ * The dashboard's SQL on PostgreSQL (see `dashboard/apis.ts`), written to give DuckDB's answers: `$n`
  * placeholders; explicit `GROUP BY`; `percentile_cont … WITHIN GROUP` for DuckDB's `quantile_cont` (both interpolate
  * linearly); `round(…::numeric)`; text output `COLLATE "C"`, so ordered in byte order, as DuckDB sorts (a database's
  * own locale would put `a` before `B`) with NULLs last; epoch milliseconds and microseconds from `extract(epoch …)`
  * (exact: it is `numeric`), floored as DuckDB's `epoch_ms` is. Time buckets are UTC: the store's connections run
  * with `timezone=UTC`.
  */
-import { ALL_TIME, pageSize, type DashboardSql, type Filter, type SqlQuery } from "../dashboard/queries.js";
+import { ALL_TIME, pageSize, type DashboardSql, type Filter, type SqlQuery } from "../dashboard/apis.js";
 
 /** A library and its version as one name, as the version filter and the version APIs spell it. */
 const VERSION = "coalesce(library_name, '?') || ' ' || coalesce(library_version, '?')";

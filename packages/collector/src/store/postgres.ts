@@ -13,11 +13,11 @@
  * requests; the pool opens new connections when the database is back, so the collector recovers without a restart.
  */
 import pg from "pg";
-import type { DashboardApi, Filter, Rows } from "../dashboard/queries.js";
+import type { Cell, DashboardApi, Filter, Rows } from "../dashboard/apis.js";
 import type { StoredMessage } from "../stamp.js";
 import { POSTGRES_DASHBOARD } from "./postgres-dashboard.js";
 import { createPartition, DEDUP_DAYS, EVENT_COLUMNS, MIGRATIONS, partitionDay, SCHEMA_LOCK } from "./postgres-schema.js";
-import { retentionCutoff, type Cell, type EventStore, type Housekeeping } from "./types.js";
+import { retentionCutoff, type EventStore, type Housekeeping } from "./types.js";
 
 const DAY_MS = 86_400_000;
 

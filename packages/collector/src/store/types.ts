@@ -1,8 +1,5 @@
-import type { DashboardApi, Filter, Rows } from "../dashboard/queries.js";
+import type { Cell, DashboardApi, Filter, Rows } from "../dashboard/apis.js";
 import type { StoredMessage } from "../stamp.js";
-
-/** A value a query returns. */
-export type Cell = string | number | boolean | null;
 
 /** What one round of housekeeping did. */
 export interface Housekeeping {

@@ -1,12 +1,11 @@
 /**
- * The dashboard's APIs: their names, their filter, and the shape every store answers with. The SQL itself belongs to
- * each store (`store/duckdb-dashboard.ts`, `store/postgres-dashboard.ts`), one function per API in a
- * `DashboardSql` record: adding an API here is a compile error in every store until each has its query, and
+ * The dashboard's APIs: their names, their filter, and the rows every store answers with. The SQL itself belongs to
+ * each store (`store/duckdb-dashboard.ts`, `store/postgres-dashboard.ts`), one function per API in a `DashboardSql`
+ * record: adding an API here is a compile error in every store until each has its query, and
  * `test/dashboard-api.test.ts` runs every API against every store with the same seeded events. Write keys are never
  * stored, so never selected; raw anonymous ids only by `events` (the live view), which returns stored messages as
- * they are.
+ * they are. This module imports nothing: the stores import it.
  */
-import type { Cell } from "../store/types.js";
 
 /** Every API, in the order the page lists them: `GET <base>/api/<name>`. */
 export const DASHBOARD_APIS = [
@@ -113,6 +112,9 @@ export const pageSize = (f: Filter): number => Math.min(MAX_EVENTS_LIMIT, Math.m
 
 /** The whole time axis (JavaScript's range of dates): for queries that ignore the chosen range. */
 export const ALL_TIME = { from: -8.64e15, to: 8.64e15 } as const;
+
+/** A value a query returns. */
+export type Cell = string | number | boolean | null;
 
 /** Rows of an API's answer: numbers are JavaScript numbers on every store (counts, rates, epoch ms). */
 export type Rows = Record<string, Cell>[];
