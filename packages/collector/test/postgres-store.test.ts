@@ -5,6 +5,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import pg from "pg";
 import { stamp, type StoredMessage } from "../src/stamp.js";
+import { COLUMNS } from "../src/store/columns.js";
 import { DuckDbStore } from "../src/store/duckdb.js";
 import { PostgresStore, serverVersionProblem } from "../src/store/postgres.js";
 import { createPartition, DEDUP_DAYS, MIGRATIONS, partitionName } from "../src/store/postgres-schema.js";
@@ -25,7 +26,7 @@ const received = (at: number, event: Record<string, unknown> = dltEvent()): Stor
 
 /** Every column but the message, as comparable text. */
 async function columns(store: { query: DuckDbStore["query"] }, cast: (c: string) => string): Promise<Record<string, unknown>[]> {
-  const names = ["message_id", "type", "event", "anonymous_id", "user_id", "timestamp", "original_timestamp", "sent_at", "received_at", "library_name", "library_version", "os_name", "os_version", "runtime_name", "runtime_version", "ci_run", "cpu", "exec_info", "event_category", "event_name", "success", "elapsed", "destination_name", "destination_type", "pipeline_name", "source_name", "transaction_id", "write_key_label"];
+  const names = COLUMNS.filter((c) => c.kind !== "message").map((c) => c.name);
   return store.query(`SELECT ${names.map((n) => `${cast(`"${n}"`)} AS "${n}"`).join(", ")} FROM events ORDER BY message_id`);
 }
 

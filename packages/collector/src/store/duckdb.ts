@@ -16,71 +16,52 @@ import { join } from "node:path";
 import { DuckDBConnection, DuckDBInstance, type DuckDBPreparedStatement, type DuckDBValue } from "@duckdb/node-api";
 import type { Cell, DashboardApi, Filter, Rows } from "../dashboard/apis.js";
 import type { StoredMessage } from "../stamp.js";
+import { COLUMNS, firstOf, isNullable, literal, typeIn, valueIn, type Column, type StoreKinds } from "./columns.js";
 import { DUCKDB_DASHBOARD } from "./duckdb-dashboard.js";
 import { retentionCutoff, type EventStore, type Housekeeping } from "./types.js";
 
 /**
- * The `events` table: each column, its type, and how it is read from the message. `x(path)` is the text at a JSON
- * path (`json_extract_string`: strings unquoted, other values as JSON text, NULL when absent), all paths extracted
- * with one parse. Values of another JSON type than expected are cast where they can be (`"true"`, `"1.5"`) and
- * NULL otherwise: a message never fails a commit because of its values.
+ * The JSON paths the columns read, all extracted with one parse (`json_extract_string` of a list of paths, as `x`):
+ * `textAt(path)` is the text at a path (strings unquoted, other values as JSON text, NULL when absent), `x[i]`, and
+ * adds the path to the list the first time.
  */
-const COLUMNS: readonly (readonly [name: string, type: string, expr: (x: (path: string) => string) => string])[] = [
-  ["message_id", "VARCHAR PRIMARY KEY", (x) => x("messageId")],
-  ["type", "VARCHAR NOT NULL", (x) => x("type")],
-  ["event", "VARCHAR", (x) => text(x("event"))],
-  ["anonymous_id", "VARCHAR", (x) => text(x("anonymousId"))],
-  ["user_id", "VARCHAR", (x) => text(x("userId"))],
-  // The collector writes these four as ISO-8601 UTC (see stamp.ts).
-  ["timestamp", "TIMESTAMP NOT NULL", (x) => `coalesce(${time(x("timestamp"))}, ${time(x("receivedAt"))}, now()::TIMESTAMP)`],
-  ["original_timestamp", "TIMESTAMP", (x) => time(x("originalTimestamp"))],
-  ["sent_at", "TIMESTAMP", (x) => time(x("sentAt"))],
-  ["received_at", "TIMESTAMP NOT NULL", (x) => `coalesce(${time(x("receivedAt"))}, now()::TIMESTAMP)`],
-  ["library_name", "VARCHAR", (x) => text(x("context.library.name"))],
-  ["library_version", "VARCHAR", (x) => text(x("context.library.version"))],
-  ["os_name", "VARCHAR", (x) => text(x("context.os.name"))],
-  ["os_version", "VARCHAR", (x) => text(x("context.os.version"))],
-  // dlt's Python context has `python: "3.10.10"`; ours has `runtime: {name, version}`.
-  ["runtime_name", "VARCHAR", (x) => `coalesce(${text(x("context.runtime.name"))}, CASE WHEN ${x("context.python")} IS NOT NULL THEN 'python' END)`],
-  ["runtime_version", "VARCHAR", (x) => text(`coalesce(${x("context.runtime.version")}, ${x("context.python")})`)],
-  ["ci_run", "BOOLEAN", (x) => `TRY_CAST(${x("context.ci_run")} AS BOOLEAN)`],
-  // A count of cores: a number (or numeric text) of at least 1 that fits an INTEGER, else NULL.
-  ["cpu", "INTEGER", (x) => `CASE WHEN TRY_CAST(${x("context.cpu")} AS DOUBLE) >= 1 THEN TRY_CAST(trunc(TRY_CAST(${x("context.cpu")} AS DOUBLE)) AS INTEGER) END`],
-  // `context.exec_info` is a list of environment names: stored comma-joined.
-  ["exec_info", "VARCHAR", (x) => `left(array_to_string(TRY_CAST(${x("context.exec_info")} AS VARCHAR[]), ','), 500)`],
-  ["event_category", "VARCHAR", (x) => text(x("properties.event_category"))],
-  ["event_name", "VARCHAR", (x) => text(x("properties.event_name"))],
-  ["success", "BOOLEAN", (x) => `TRY_CAST(${x("properties.success")} AS BOOLEAN)`],
-  ["elapsed", "DOUBLE", (x) => `TRY_CAST(${x("properties.elapsed")} AS DOUBLE)`],
-  // Two vocabularies of dlt's events: the spec's (dlt 0.2–0.4, and dlt-ts) `command_init` carries `pipeline_name`
-  // (the source asked for) and `destination_name`; dlt 1.x's carries `source_name` and `destination_type` (`duckdb`).
-  // dlt 1.x's pipeline steps carry both `destination_name` (`duckdb`, or the name the user gave it) and
-  // `destination_type` (`dlt.destinations.duckdb`). Each is kept as sent; the dashboard reads them together.
-  ["destination_name", "VARCHAR", (x) => text(x("properties.destination_name"))],
-  ["destination_type", "VARCHAR", (x) => text(x("properties.destination_type"))],
-  ["pipeline_name", "VARCHAR", (x) => text(x("properties.pipeline_name"))],
-  ["source_name", "VARCHAR", (x) => text(x("properties.source_name"))],
-  ["transaction_id", "VARCHAR", (x) => text(x("properties.transaction_id"))],
-  // The label of the write key that let the event in (set by the collector at ingest, see ingest.ts; never the key).
-  ["write_key_label", "VARCHAR", (x) => text(x("writeKeyLabel"))],
-  ["message", "VARCHAR NOT NULL", () => "json"],
-];
-
-/** Dimensions the dashboard groups by are capped, so one odd client cannot bloat them. */
-const text = (e: string): string => `left(${e}, 200)`;
-const time = (e: string): string => `TRY_CAST(${e} AS TIMESTAMP)`;
-
-/** `CREATE TABLE` of the events table (names are what the dashboard queries). */
-export const CREATE_EVENTS = `CREATE TABLE IF NOT EXISTS events (${COLUMNS.map(([n, t]) => `"${n}" ${t}`).join(", ")})`;
-
 const PATHS: string[] = [];
-const extract = (path: string): string => {
+function textAt(path: string): string {
   if (!PATHS.includes(path)) PATHS.push(path);
   return `x[${PATHS.indexOf(path) + 1}]`;
+}
+const capped = (e: string, max: number): string => `left(${e}, ${max})`;
+const time = (e: string): string => `TRY_CAST(${e} AS TIMESTAMP)`;
+
+/** The stored columns (`columns.ts`) as DuckDB types and extracts them; `TRY_CAST` is NULL for what it cannot cast. */
+export const DUCKDB_KINDS: StoreKinds = {
+  text: { type: "VARCHAR", value: (c) => textAt(c.path) },
+  cappedText: { type: "VARCHAR", value: (c) => capped(firstOf(c.paths.map(textAt)), c.max) },
+  textOrMarker: {
+    type: "VARCHAR",
+    value: (c) => `coalesce(${capped(textAt(c.path), c.max)}, CASE WHEN ${textAt(c.marker.path)} IS NOT NULL THEN ${literal(c.marker.text)} END)`,
+  },
+  timestamp: { type: "TIMESTAMP", value: (c) => firstOf([...c.paths.map((p) => time(textAt(p))), ...(isNullable(c) ? [] : ["now()::TIMESTAMP"])]) },
+  boolean: { type: "BOOLEAN", value: (c) => `TRY_CAST(${textAt(c.path)} AS BOOLEAN)` },
+  cores: {
+    type: "INTEGER",
+    value: (c) => `CASE WHEN TRY_CAST(${textAt(c.path)} AS DOUBLE) >= 1 THEN TRY_CAST(trunc(TRY_CAST(${textAt(c.path)} AS DOUBLE)) AS INTEGER) END`,
+  },
+  double: { type: "DOUBLE", value: (c) => `TRY_CAST(${textAt(c.path)} AS DOUBLE)` },
+  list: { type: "VARCHAR", value: (c) => `left(array_to_string(TRY_CAST(${textAt(c.path)} AS VARCHAR[]), ','), ${c.max})` },
+  message: { type: "VARCHAR", value: () => "json" },
 };
-const SELECT = COLUMNS.map(([, , expr]) => expr(extract)).join(", ");
+
+/** A column as `CREATE TABLE` and `ADD COLUMN` declare it. */
+const definition = (c: Column): string => `"${c.name}" ${typeIn(DUCKDB_KINDS, c)}${c.key ? " PRIMARY KEY" : isNullable(c) ? "" : " NOT NULL"}`;
+
+/** `CREATE TABLE` of the events table (names are what the dashboard queries). */
+export const CREATE_EVENTS = `CREATE TABLE IF NOT EXISTS events (${COLUMNS.map(definition).join(", ")})`;
+
+const SELECT = COLUMNS.map((c) => valueIn(DUCKDB_KINDS, c)).join(", ");
 // Columns named: a database made by an earlier version gets the new columns appended at open (ADD COLUMN).
-const INTO = `events (${COLUMNS.map(([n]) => `"${n}"`).join(", ")})`;
+const INTO = `events (${COLUMNS.map((c) => `"${c.name}"`).join(", ")})`;
+// PATHS is whole once SELECT is built (at load).
 const FROM = (file: string): string =>
   `(SELECT json, json_extract_string(json, [${PATHS.map((p) => `'$.${p}'`).join(", ")}]) AS x FROM read_ndjson_objects('${file.replaceAll("'", "''")}'))`;
 
@@ -118,9 +99,9 @@ async function connect(path: string, options: DuckDbOptions): Promise<Handles> {
     // after a crash. Close checkpoints.
     await writer.run(`SET checkpoint_threshold = '${options.checkpointThreshold ?? "256MB"}'`);
     await writer.run(CREATE_EVENTS);
-    for (const [name, type] of COLUMNS) {
+    for (const column of COLUMNS) {
       // A file made by an earlier version lacks the newer columns (none of them is a key or NOT NULL).
-      if (!/PRIMARY KEY|NOT NULL/.test(type)) await writer.run(`ALTER TABLE events ADD COLUMN IF NOT EXISTS "${name}" ${type}`);
+      if (isNullable(column)) await writer.run(`ALTER TABLE events ADD COLUMN IF NOT EXISTS ${definition(column)}`);
     }
     await writer.run(`CREATE TABLE IF NOT EXISTS ${PROBE_TABLE} (id INTEGER PRIMARY KEY, checked_at TIMESTAMP)`);
     // No secondary index: DuckDB's ART indexes do not serve range scans (zone maps do) and cost every insert.

@@ -17,46 +17,53 @@
  *   keeps its `received_at`, so a second run finds it whether or not its dedup id was pruned.
  */
 
+import { COLUMNS, firstOf, isNullable, literal, typeIn, type Column, type ColumnName, type StoreKinds } from "./columns.js";
+
 /** Dedup ids are kept this long: a replay within it is stored once, across partitions (days). */
 export const DEDUP_DAYS = 7;
 
-/** The events table's columns as the first migration made them (kept as they were: migrations are never edited). */
-const FIRST_COLUMNS: readonly (readonly [name: string, type: string])[] = [
-  ["message_id", "text NOT NULL"],
-  ["type", "text NOT NULL"],
-  ["event", "text"],
-  ["anonymous_id", "text"],
-  ["user_id", "text"],
-  ["timestamp", "timestamptz NOT NULL"],
-  ["original_timestamp", "timestamptz"],
-  ["sent_at", "timestamptz"],
-  ["received_at", "timestamptz NOT NULL"],
-  ["library_name", "text"],
-  ["library_version", "text"],
-  ["os_name", "text"],
-  ["os_version", "text"],
-  ["runtime_name", "text"],
-  ["runtime_version", "text"],
-  ["ci_run", "boolean"],
-  ["cpu", "integer"],
-  ["exec_info", "text"],
-  ["event_category", "text"],
-  ["event_name", "text"],
-  ["success", "boolean"],
-  ["elapsed", "double precision"],
-  ["destination_name", "text"],
-  ["destination_type", "text"],
-  ["pipeline_name", "text"],
-  ["source_name", "text"],
-  ["transaction_id", "text"],
-  ["message", "jsonb NOT NULL"],
-];
+/** The text at a JSON path of `j` (`#>>`: strings unquoted, other values as JSON text, NULL when absent). */
+const text = (path: string): string => `j #>> '{${path.replaceAll(".", ",")}}'`;
+/** The `jsonb` value at a JSON path of `j`. */
+const json = (path: string): string => `(j #> '{${path.replaceAll(".", ",")}}')`;
+const capped = (e: string, max: number): string => `left(${e}, ${max})`;
 
-/** The events table's columns and their types: the first migration's and those added since. */
-export const EVENT_COLUMNS: readonly (readonly [name: string, type: string])[] = [
-  ...FIRST_COLUMNS,
-  // The label of the write key that let the event in (`writeKeyLabel`, set at ingest; never the key): migration 2.
-  ["write_key_label", "text"],
+/**
+ * The stored columns (`columns.ts`) as PostgreSQL types and extracts them, from `j` (the message as `jsonb`), with the
+ * functions of `FUNCTIONS`: the same values as DuckDB's store gives (see duckdb.ts).
+ */
+export const POSTGRES_KINDS: StoreKinds = {
+  text: { type: "text", value: (c) => text(c.path) },
+  cappedText: { type: "text", value: (c) => capped(firstOf(c.paths.map(text)), c.max) },
+  textOrMarker: {
+    type: "text",
+    value: (c) =>
+      `coalesce(${capped(text(c.path), c.max)}, CASE WHEN ${json(c.marker.path)} IS NOT NULL AND jsonb_typeof(${json(c.marker.path)}) <> 'null' THEN ${literal(c.marker.text)} END)`,
+  },
+  timestamp: { type: "timestamptz", value: (c) => firstOf([...c.paths.map((p) => `_dlt_time(${text(p)})`), ...(isNullable(c) ? [] : ["now()"])]) },
+  boolean: { type: "boolean", value: (c) => `_dlt_json_bool(${json(c.path)})` },
+  cores: {
+    type: "integer",
+    value: (c) => `(SELECT CASE WHEN c >= 1 AND c < 2147483648 THEN trunc(c)::integer END FROM (SELECT _dlt_json_float(${json(c.path)}) AS c) AS x)`,
+  },
+  double: { type: "double precision", value: (c) => `_dlt_json_float(${json(c.path)})` },
+  list: {
+    type: "text",
+    value: (c) =>
+      `CASE WHEN jsonb_typeof(${json(c.path)}) = 'array' THEN left(array_to_string(ARRAY(SELECT jsonb_array_elements_text(${json(c.path)})), ','), ${c.max}) END`,
+  },
+  message: { type: "jsonb", value: () => "j" },
+};
+
+/** A column as `CREATE TABLE` declares it (the primary key is the table's: `(message_id, received_at)`). */
+const definition = (c: Column): string => `"${c.name}" ${typeIn(POSTGRES_KINDS, c)}${isNullable(c) ? "" : " NOT NULL"}`;
+
+/** The events table's columns as the first migration made them (kept as they were: migrations are never edited). */
+const FIRST_COLUMNS: readonly ColumnName[] = [
+  "message_id", "type", "event", "anonymous_id", "user_id", "timestamp", "original_timestamp", "sent_at", "received_at",
+  "library_name", "library_version", "os_name", "os_version", "runtime_name", "runtime_version", "ci_run", "cpu",
+  "exec_info", "event_category", "event_name", "success", "elapsed", "destination_name", "destination_type",
+  "pipeline_name", "source_name", "transaction_id", "message",
 ];
 
 /**
@@ -97,11 +104,13 @@ $$;
 
 /**
  * Each migration, in order; `_dlt_collector_schema` records how many have run. Append, never edit: a database made
- * by an earlier version runs only the new ones.
+ * by an earlier version runs only the new ones. A new column is its row in `columns.ts` and a migration appended here
+ * that adds it (`test/columns.test.ts` fails until every store's table has the columns of `columns.ts`, and while a
+ * migration's text differs from what it was).
  */
 export const MIGRATIONS: readonly string[] = [
   `${FUNCTIONS}
-   CREATE TABLE IF NOT EXISTS events (${FIRST_COLUMNS.map(([n, t]) => `"${n}" ${t}`).join(", ")},
+   CREATE TABLE IF NOT EXISTS events (${FIRST_COLUMNS.flatMap((name) => COLUMNS.filter((c) => c.name === name).map(definition)).join(", ")},
      PRIMARY KEY (message_id, received_at)) PARTITION BY RANGE (received_at);
    -- The dashboard's time ranges: a BRIN index is a few pages per partition and costs inserts next to nothing.
    CREATE INDEX IF NOT EXISTS events_timestamp ON events USING brin ("timestamp");

@@ -15,8 +15,9 @@
 import pg from "pg";
 import type { Cell, DashboardApi, Filter, Rows } from "../dashboard/apis.js";
 import type { StoredMessage } from "../stamp.js";
+import { COLUMNS, valueIn } from "./columns.js";
 import { POSTGRES_DASHBOARD } from "./postgres-dashboard.js";
-import { createPartition, DEDUP_DAYS, EVENT_COLUMNS, MIGRATIONS, partitionDay, SCHEMA_LOCK } from "./postgres-schema.js";
+import { createPartition, DEDUP_DAYS, MIGRATIONS, partitionDay, POSTGRES_KINDS, SCHEMA_LOCK } from "./postgres-schema.js";
 import { retentionCutoff, type EventStore, type Housekeeping } from "./types.js";
 
 const DAY_MS = 86_400_000;
@@ -52,43 +53,9 @@ export interface PostgresOptions {
   readonly daysAhead?: number;
 }
 
-// The typed columns, extracted from `j` (the message as jsonb) as DuckDB's store extracts them (see duckdb.ts).
-const t = (path: string): string => `left(j #>> '{${path.replaceAll(".", ",")}}', 200)`;
-const v = (path: string): string => `(j #> '{${path.replaceAll(".", ",")}}')`;
-const time = (path: string): string => `_dlt_time(j #>> '{${path}}')`;
-const EXTRACT: Record<string, string> = {
-  message_id: "id",
-  type: `j ->> 'type'`,
-  event: t("event"),
-  anonymous_id: t("anonymousId"),
-  user_id: t("userId"),
-  timestamp: `coalesce(${time("timestamp")}, ${time("receivedAt")}, now())`,
-  original_timestamp: time("originalTimestamp"),
-  sent_at: time("sentAt"),
-  received_at: "received_at",
-  library_name: t("context.library.name"),
-  library_version: t("context.library.version"),
-  os_name: t("context.os.name"),
-  os_version: t("context.os.version"),
-  runtime_name: `coalesce(${t("context.runtime.name")}, CASE WHEN ${v("context.python")} IS NOT NULL AND jsonb_typeof(${v("context.python")}) <> 'null' THEN 'python' END)`,
-  runtime_version: `left(coalesce(j #>> '{context,runtime,version}', j #>> '{context,python}'), 200)`,
-  ci_run: `_dlt_json_bool(${v("context.ci_run")})`,
-  cpu: `(SELECT CASE WHEN c >= 1 AND c < 2147483648 THEN trunc(c)::integer END FROM (SELECT _dlt_json_float(${v("context.cpu")}) AS c) AS x)`,
-  exec_info: `CASE WHEN jsonb_typeof(${v("context.exec_info")}) = 'array' THEN left(array_to_string(ARRAY(SELECT jsonb_array_elements_text(${v("context.exec_info")})), ','), 500) END`,
-  event_category: t("properties.event_category"),
-  event_name: t("properties.event_name"),
-  success: `_dlt_json_bool(${v("properties.success")})`,
-  elapsed: `_dlt_json_float(${v("properties.elapsed")})`,
-  destination_name: t("properties.destination_name"),
-  destination_type: t("properties.destination_type"),
-  pipeline_name: t("properties.pipeline_name"),
-  source_name: t("properties.source_name"),
-  transaction_id: t("properties.transaction_id"),
-  write_key_label: t("writeKeyLabel"),
-  message: "j",
-};
-const NAMES = EVENT_COLUMNS.map(([n]) => `"${n}"`).join(", ");
-const VALUES = EVENT_COLUMNS.map(([n]) => EXTRACT[n]!).join(", ");
+// The stored columns and their values from `j`, the message as jsonb (see POSTGRES_KINDS).
+const NAMES = COLUMNS.map((c) => `"${c.name}"`).join(", ");
+const VALUES = COLUMNS.map((c) => valueIn(POSTGRES_KINDS, c)).join(", ");
 
 /**
  * The insert of a group, from the rows of `source` (`x`: one message's JSON text). One statement: the dedup ids and
@@ -107,10 +74,7 @@ export const insertFrom = (source: string): string => `
     ON CONFLICT (message_id) DO NOTHING RETURNING message_id
   )
   INSERT INTO events (${NAMES})
-  SELECT ${VALUES} FROM (
-    SELECT j, j ->> 'messageId' AS id, coalesce(_dlt_time(j ->> 'receivedAt'), now()) AS received_at
-    FROM (SELECT x::jsonb AS j FROM batch JOIN fresh ON fresh.message_id = batch.id OFFSET 0) AS parsed OFFSET 0
-  ) AS m
+  SELECT ${VALUES} FROM (SELECT x::jsonb AS j FROM batch JOIN fresh ON fresh.message_id = batch.id OFFSET 0) AS m
   ON CONFLICT DO NOTHING`;
 
 /** The live path's insert: the group as one NDJSON text parameter (JSON text never holds a raw newline). */
