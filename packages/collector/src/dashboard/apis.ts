@@ -1,10 +1,10 @@
 /**
  * The dashboard's APIs: their names, their filter, and the rows every store answers with. The SQL itself belongs to
- * each store (`store/duckdb-dashboard.ts`, `store/postgres-dashboard.ts`), one function per API in a `DashboardSql`
- * record: adding an API here is a compile error in every store until each has its query, and
- * `test/dashboard-api.test.ts` runs every API against every store with the same seeded events. Write keys are never
- * stored, so never selected; raw anonymous ids only by `events` (the live view), which returns stored messages as
- * they are. This module imports nothing: the stores import it.
+ * each store (`store/duckdb-dashboard.ts`, `store/postgres-dashboard.ts`, with what they share in
+ * `store/dashboard-sql.ts`), one function per API in a `DashboardSql` record: adding an API here is a compile error
+ * in every store until each has its query, and `test/dashboard-api.test.ts` runs every API against every store with
+ * the same seeded events. Write keys are never stored, so never selected; raw anonymous ids only by `events` (the
+ * live view), which returns stored messages as they are. This module imports nothing: the stores import it.
  */
 
 /** Every API, in the order the page lists them: `GET <base>/api/<name>`. */

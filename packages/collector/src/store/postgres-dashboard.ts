@@ -1,15 +1,13 @@
 /**
- * The dashboard's SQL on PostgreSQL (see `dashboard/apis.ts`), written to give DuckDB's answers: `$n`
- * placeholders; explicit `GROUP BY`; `percentile_cont … WITHIN GROUP` for DuckDB's `quantile_cont` (both interpolate
- * linearly); `round(…::numeric)`; text output `COLLATE "C"`, so ordered in byte order, as DuckDB sorts (a database's
- * own locale would put `a` before `B`) with NULLs last; epoch milliseconds and microseconds from `extract(epoch …)`
- * (exact: it is `numeric`), floored as DuckDB's `epoch_ms` is. Time buckets are UTC: the store's connections run
- * with `timezone=UTC`.
+ * The dashboard's SQL on PostgreSQL (see `dashboard/apis.ts`; what both stores write alike is in `dashboard-sql.ts`),
+ * written to give DuckDB's answers: `$n` placeholders; explicit `GROUP BY`; `percentile_cont … WITHIN GROUP` for
+ * DuckDB's `quantile_cont` (both interpolate linearly); `round(…::numeric)`; text output `COLLATE "C"`, so ordered in
+ * byte order, as DuckDB sorts (a database's own locale would put `a` before `B`) with NULLs last; epoch milliseconds
+ * and microseconds from `extract(epoch …)` (exact: it is `numeric`), floored as DuckDB's `epoch_ms` is. Time buckets
+ * are UTC: the store's connections run with `timezone=UTC`.
  */
-import { ALL_TIME, pageSize, type DashboardSql, type Filter, type SqlQuery } from "../dashboard/apis.js";
-
-/** A library and its version as one name, as the version filter and the version APIs spell it. */
-const VERSION = "coalesce(library_name, '?') || ' ' || coalesce(library_version, '?')";
+import { ALL_TIME, pageSize, type DashboardSql, type Filter } from "../dashboard/apis.js";
+import { CI, DESTINATION, EVENT, FAILURE_DIMENSION, FAILURE_GROUPS, FAILURE_RATE, FAILURE_VALUE, filterSql, ONLY, OS, RUNTIME, RUNTIME_MAJOR, SOURCE, SUMMARY, VERSION } from "./dashboard-sql.js";
 
 /**
  * PostgreSQL's timestamps start in 4713 BC (DuckDB's and JavaScript's go further back): an earlier bound of a range
@@ -20,47 +18,22 @@ const PG_MIN_MS = -210_866_803_200_000;
 /** Epoch ms of a timestamp expression, floored (DuckDB's `epoch_ms`). */
 const epochMs = (e: string): string => `floor(extract(epoch FROM ${e}) * 1000)::bigint`;
 
-/** The filter as SQL with `$n` placeholders. `time` is the column the range applies to: `received_at` for the live view. */
-function where(f: Filter, extra = "", time: "timestamp" | "received_at" = "timestamp"): { sql: string; params: (string | number)[] } {
-  const params: (string | number)[] = [Math.max(f.from, PG_MIN_MS), Math.max(f.to, PG_MIN_MS)];
-  const col = `"${time}"`;
-  let sql = `${col} >= to_timestamp($1::float8 / 1000) AND ${col} < to_timestamp($2::float8 / 1000)`;
-  const param = (v: string | number): string => {
-    params.push(v);
-    return `$${params.length}`;
-  };
-  if (f.event) sql += ` AND event = ${param(f.event)}`;
-  if (f.version) sql += ` AND ${VERSION} = ${param(f.version)}`;
-  if (f.os) sql += ` AND os_name = ${param(f.os)}`;
-  if (f.ci !== undefined) sql += f.ci ? " AND ci_run" : " AND NOT ci_run";
-  if (extra) sql += ` AND ${extra}`;
-  return { sql, params };
-}
+const { where, over } = filterSql({
+  placeholder: (n) => `$${n}`,
+  range: (time, f, param) =>
+    `"${time}" >= to_timestamp(${param(Math.max(f.from, PG_MIN_MS))}::float8 / 1000) AND "${time}" < to_timestamp(${param(Math.max(f.to, PG_MIN_MS))}::float8 / 1000)`,
+});
 
 const bucketExpr = (f: Filter): string => epochMs(`date_trunc('${f.bucket === "hour" ? "hour" : "day"}', "timestamp")`);
 
-/** See DuckDB's DESTINATION: `destination_name`, else the last part of `destination_type`. */
-const DESTINATION = `coalesce(destination_name, nullif(split_part(destination_type, '.', -1), ''), 'unknown')`;
 const C = `COLLATE "C"`;
 
-const over = (f: Filter, sql: (where: string) => string, extra = ""): SqlQuery => {
-  const w = where(f, extra);
-  return { sql: sql(w.sql), params: w.params };
-};
-
 export const POSTGRES_DASHBOARD: DashboardSql = {
-  summary: (f) =>
-    over(
-      f,
-      (w) => `SELECT count(*) AS events, count(DISTINCT transaction_id) AS pipeline_runs,
-              count(*) FILTER (WHERE event_category = 'command') AS commands,
-              round(avg(CASE WHEN success THEN 1.0 WHEN NOT success THEN 0.0 END), 4) AS success_rate
-       FROM events WHERE ${w}`,
-    ),
+  summary: (f) => over(f, SUMMARY),
   events_over_time: (f) =>
-    over(f, (w) => `SELECT ${bucketExpr(f)} AS t, coalesce(event, type) ${C} AS event, count(*) AS n FROM events WHERE ${w} GROUP BY 1, 2 ORDER BY t, event`),
+    over(f, (w) => `SELECT ${bucketExpr(f)} AS t, ${EVENT} ${C} AS event, count(*) AS n FROM events WHERE ${w} GROUP BY 1, 2 ORDER BY t, event`),
   commands: (f) =>
-    over(f, (w) => `SELECT event_name ${C} AS command, count(*) AS n FROM events WHERE ${w} GROUP BY 1 ORDER BY n DESC, command NULLS LAST`, "event_category = 'command'"),
+    over(f, (w) => `SELECT event_name ${C} AS command, count(*) AS n FROM events WHERE ${w} GROUP BY 1 ORDER BY n DESC, command NULLS LAST`, ONLY.commands),
   destinations: (f) =>
     over(
       f,
@@ -68,20 +41,15 @@ export const POSTGRES_DASHBOARD: DashboardSql = {
               count(DISTINCT transaction_id) FILTER (WHERE event_category = 'pipeline') AS runs,
               count(*) FILTER (WHERE event = 'command_init') AS inits
        FROM events WHERE ${w} GROUP BY 1 ORDER BY runs DESC, inits DESC, destination`,
-      "(event_category = 'pipeline' OR event = 'command_init')",
+      ONLY.destinations,
     ),
-  sources: (f) =>
-    over(
-      f,
-      (w) => `SELECT coalesce(source_name, pipeline_name, 'unknown') ${C} AS source, count(*) AS n FROM events WHERE ${w} GROUP BY 1 ORDER BY n DESC, source`,
-      "event = 'command_init'",
-    ),
+  sources: (f) => over(f, (w) => `SELECT ${SOURCE} ${C} AS source, count(*) AS n FROM events WHERE ${w} GROUP BY 1 ORDER BY n DESC, source`, ONLY.inits),
   success_rate: (f) =>
     over(
       f,
       (w) => `SELECT ${bucketExpr(f)} AS t, event ${C} AS event, count(*) AS n, round(avg(CASE WHEN success THEN 1.0 ELSE 0.0 END), 4) AS rate
        FROM events WHERE ${w} GROUP BY 1, 2 ORDER BY t, event NULLS LAST`,
-      "success IS NOT NULL",
+      ONLY.reported,
     ),
   elapsed: (f) =>
     over(
@@ -90,29 +58,24 @@ export const POSTGRES_DASHBOARD: DashboardSql = {
               round((percentile_cont(0.5) WITHIN GROUP (ORDER BY elapsed))::numeric, 3) AS p50,
               round((percentile_cont(0.95) WITHIN GROUP (ORDER BY elapsed))::numeric, 3) AS p95
        FROM events WHERE ${w} GROUP BY 1 ORDER BY event NULLS LAST`,
-      "elapsed IS NOT NULL",
+      ONLY.timed,
     ),
-  versions: (f) =>
-    over(f, (w) => `SELECT (${VERSION}) ${C} AS version, count(*) AS n FROM events WHERE ${w} GROUP BY 1 ORDER BY n DESC, version`),
+  versions: (f) => over(f, (w) => `SELECT (${VERSION}) ${C} AS version, count(*) AS n FROM events WHERE ${w} GROUP BY 1 ORDER BY n DESC, version`),
   platforms: (f) =>
     over(
       f,
-      (w) => `SELECT coalesce(os_name, '?') ${C} AS os, (coalesce(runtime_name, '?') || ' ' || coalesce(split_part(runtime_version, '.', 1), '?')) ${C} AS runtime, count(*) AS n
+      (w) => `SELECT coalesce(os_name, '?') ${C} AS os, (${RUNTIME_MAJOR}) ${C} AS runtime, count(*) AS n
        FROM events WHERE ${w} GROUP BY 1, 2 ORDER BY n DESC, os, runtime`,
     ),
-  ci: (f) =>
-    over(
-      f,
-      (w) => `SELECT CASE WHEN ci_run THEN 'ci' WHEN NOT ci_run THEN 'not ci' ELSE 'unknown' END ${C} AS ci, count(*) AS n FROM events WHERE ${w} GROUP BY 1 ORDER BY n DESC, ci`,
-    ),
+  ci: (f) => over(f, (w) => `SELECT ${CI} ${C} AS ci, count(*) AS n FROM events WHERE ${w} GROUP BY 1 ORDER BY n DESC, ci`),
   exec_info: (f) =>
     over(
       f,
       (w) => `SELECT env ${C} AS env, count(*) AS n FROM (SELECT unnest(string_to_array(exec_info, ',')) AS env FROM events WHERE ${w}) AS e GROUP BY 1 ORDER BY n DESC, env`,
-      "exec_info IS NOT NULL AND exec_info <> ''",
+      ONLY.environments,
     ),
   event_names: (f) =>
-    over({ ...f, event: undefined }, (w) => `SELECT coalesce(event, type) ${C} AS event, count(*) AS n FROM events WHERE ${w} GROUP BY 1 ORDER BY event`),
+    over({ ...f, event: undefined }, (w) => `SELECT ${EVENT} ${C} AS event, count(*) AS n FROM events WHERE ${w} GROUP BY 1 ORDER BY event`),
 
   events: (f) => {
     const w = where(f, "", "received_at");
@@ -127,7 +90,7 @@ export const POSTGRES_DASHBOARD: DashboardSql = {
     }
     return {
       // The message as jsonb's text: the same JSON as DuckDB's, its keys in jsonb's order (by length, then bytes).
-      sql: `SELECT ${epochMs("received_at")} AS received_at, coalesce(event, type) AS event, write_key_label, message_id,
+      sql: `SELECT ${epochMs("received_at")} AS received_at, ${EVENT} AS event, write_key_label, message_id,
               (extract(epoch FROM received_at) * 1000000)::bigint || '.' || message_id AS cursor, message::text AS message
        FROM events WHERE ${w.sql} ORDER BY events.received_at DESC, events.message_id ${C} DESC LIMIT ${pageSize(f)}`,
       params: w.params,
@@ -136,40 +99,26 @@ export const POSTGRES_DASHBOARD: DashboardSql = {
   failures: (f) =>
     over(
       f,
-      (w) => `SELECT CASE WHEN GROUPING(event) = 0 THEN 'event' WHEN GROUPING(library_name) = 0 THEN 'version'
-                   WHEN GROUPING(os_name) = 0 THEN 'os' ELSE 'runtime' END ${C} AS dimension,
-              (CASE WHEN GROUPING(event) = 0 THEN coalesce(event, '?')
-                   WHEN GROUPING(library_name) = 0 THEN ${VERSION}
-                   WHEN GROUPING(os_name) = 0 THEN coalesce(os_name, '?') || coalesce(' ' || os_version, '')
-                   ELSE coalesce(runtime_name, '?') || coalesce(' ' || runtime_version, '') END) ${C} AS value,
+      (w) => `SELECT ${FAILURE_DIMENSION} ${C} AS dimension,
+              (${FAILURE_VALUE}) ${C} AS value,
               count(*) AS n, count(*) FILTER (WHERE NOT success) AS failed
        FROM events WHERE ${w}
-       GROUP BY GROUPING SETS ((event), (library_name, library_version), (os_name, os_version), (runtime_name, runtime_version))
+       GROUP BY ${FAILURE_GROUPS}
        ORDER BY dimension, failed DESC, n DESC, value`,
-      "success IS NOT NULL",
+      ONLY.reported,
     ),
-  failure_rate: (f) =>
-    over(
-      f,
-      (w) => `SELECT ${bucketExpr(f)} AS t, count(*) AS n, count(*) FILTER (WHERE NOT success) AS failed FROM events WHERE ${w} GROUP BY 1 ORDER BY 1`,
-      "success IS NOT NULL",
-    ),
+  failure_rate: (f) => over(f, FAILURE_RATE(bucketExpr(f)), ONLY.reported),
   version_share: (f) =>
     over(f, (w) => `SELECT ${bucketExpr(f)} AS t, (${VERSION}) ${C} AS version, count(*) AS n FROM events WHERE ${w} GROUP BY 1, 2 ORDER BY 1, 2`),
-  runtimes: (f) =>
-    over(
-      f,
-      (w) => `SELECT (coalesce(runtime_name, '?') || coalesce(' ' || runtime_version, '')) ${C} AS runtime, count(*) AS n FROM events WHERE ${w} GROUP BY 1 ORDER BY n DESC, runtime`,
-    ),
-  os_versions: (f) =>
-    over(f, (w) => `SELECT (coalesce(os_name, '?') || coalesce(' ' || os_version, '')) ${C} AS os, count(*) AS n FROM events WHERE ${w} GROUP BY 1 ORDER BY n DESC, os`),
+  runtimes: (f) => over(f, (w) => `SELECT (${RUNTIME}) ${C} AS runtime, count(*) AS n FROM events WHERE ${w} GROUP BY 1 ORDER BY n DESC, runtime`),
+  os_versions: (f) => over(f, (w) => `SELECT (${OS}) ${C} AS os, count(*) AS n FROM events WHERE ${w} GROUP BY 1 ORDER BY n DESC, os`),
   inits: (f) =>
     over(
       f,
-      (w) => `SELECT coalesce(source_name, pipeline_name, 'unknown') ${C} AS source, ${DESTINATION} ${C} AS destination,
+      (w) => `SELECT ${SOURCE} ${C} AS source, ${DESTINATION} ${C} AS destination,
               count(*) AS n, count(*) FILTER (WHERE NOT success) AS failed
        FROM events WHERE ${w} GROUP BY 1, 2 ORDER BY n DESC, source, destination`,
-      "event = 'command_init'",
+      ONLY.inits,
     ),
   steps_by_destination: (f) =>
     // Grouped on the stored columns first, so DESTINATION runs per group, not per event.
@@ -179,7 +128,7 @@ export const POSTGRES_DASHBOARD: DashboardSql = {
        FROM (SELECT destination_name, destination_type, event_name AS step, count(*) AS n, count(*) FILTER (WHERE NOT success) AS failed
              FROM events WHERE ${w} GROUP BY 1, 2, 3) g
        GROUP BY 1, 2 ORDER BY destination, step NULLS LAST`,
-      "event_category = 'pipeline'",
+      ONLY.steps,
     ),
   filter_values: (f) =>
     // One set of parameters serves both halves: `$n` may be used twice.
