@@ -74,6 +74,20 @@ export interface RunOptions {
 
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
+/** Seconds each step of a call took, as {@link LoadInfo} reports them: 0 for a step the call did not run. */
+type StepSeconds = { -readonly [S in keyof LoadInfo["elapsed"]]: number };
+const noSeconds = (): StepSeconds => ({ extract: 0, normalize: 0, load: 0 });
+
+/** Runs `work`, keeping the seconds it took in `seconds[step]` (also when it fails). */
+async function measureStep<T>(seconds: StepSeconds, step: keyof StepSeconds, work: () => Promise<T>): Promise<T> {
+  const started = performance.now();
+  try {
+    return await work();
+  } finally {
+    seconds[step] = (performance.now() - started) / 1000;
+  }
+}
+
 const addRows = (into: Record<string, number>, rows: Readonly<Record<string, number>>): void => {
   for (const [t, n] of Object.entries(rows)) into[t] = (into[t] ?? 0) + n;
 };
@@ -96,7 +110,7 @@ export class Pipeline {
   readonly dbPath: string;
   /** The pipeline's folder under the data dir: its state, schema, load packages and last trace. */
   readonly dir: string;
-  private readonly pdir: PipelineDir;
+  private readonly folder: PipelineDir;
   /** Whether this object synced with the destination already (dlt syncs once per pipeline object). */
   private synced = false;
   /** The trace of the top-level call in progress (dlt's `_trace`). */
@@ -113,9 +127,9 @@ export class Pipeline {
     }
     this.pipelineName = options.pipelineName;
     this.schemaName = normalizeIdentifier(options.pipelineName);
-    this.pdir = PipelineDir.of(options.pipelineName);
-    this.dir = this.pdir.dir;
-    const dataset = options.datasetName ?? this.pdir.readState()?.dataset_name ?? `${options.pipelineName}_dataset`;
+    this.folder = PipelineDir.of(options.pipelineName);
+    this.dir = this.folder.dir;
+    const dataset = options.datasetName ?? this.folder.readState()?.dataset_name ?? `${options.pipelineName}_dataset`;
     this.datasetName = normalizeIdentifier(dataset);
     this.dbPath = resolve(options.workingDir ?? process.cwd(), `${options.pipelineName}.duckdb`);
   }
@@ -136,19 +150,11 @@ export class Pipeline {
       this.traced(
         "run",
         async () => {
-          const elapsed = { extract: 0, normalize: 0, load: 0 };
-          const timed = async <T>(step: keyof typeof elapsed, fn: () => Promise<T>): Promise<T> => {
-            const t0 = performance.now();
-            try {
-              return await fn();
-            } finally {
-              elapsed[step] = (performance.now() - t0) / 1000;
-            }
-          };
-          if (data !== undefined) await timed("extract", () => this.extractStep(data, opts));
+          const elapsed = noSeconds();
+          if (data !== undefined) await measureStep(elapsed, "extract", () => this.extractStep(data, opts));
           else await this.syncOnce();
-          await timed("normalize", () => this.normalizeStep());
-          const loaded = await timed("load", () => this.loadStep());
+          await measureStep(elapsed, "normalize", () => this.normalizeStep());
+          const loaded = await measureStep(elapsed, "load", () => this.loadStep());
           return loadInfo(this, loaded.loadIds, { ...loaded.tables }, elapsed);
         },
         (info) => ({ loadIds: info.loadIds, rows: info.tables }),
@@ -184,9 +190,9 @@ export class Pipeline {
    */
   async load(): Promise<LoadInfo> {
     return this.locked(async () => {
-      const t0 = performance.now();
-      const loaded = await this.loadStep();
-      return loadInfo(this, loaded.loadIds, { ...loaded.tables }, { extract: 0, normalize: 0, load: (performance.now() - t0) / 1000 });
+      const elapsed = noSeconds();
+      const loaded = await measureStep(elapsed, "load", () => this.loadStep());
+      return loadInfo(this, loaded.loadIds, { ...loaded.tables }, elapsed);
     });
   }
 
@@ -198,11 +204,11 @@ export class Pipeline {
         let loadId: string | undefined;
         try {
           this.withProps(state);
-          this.pdir.writeState(state);
+          this.folder.writeState(state);
           const show = this.options.progress !== false && process.stderr.isTTY === true;
-          return await extract(this.pdir, this.resources(data, opts), new Progress("extract", "items", show), (id) => (loadId = id));
+          return await extract(this.folder, this.resources(data, opts), new Progress("extract", "items", show), (id) => (loadId = id));
         } catch (e) {
-          if (loadId) this.pdir.remove(loadId); // an extract that did not finish is no package
+          if (loadId) this.folder.remove(loadId); // an extract that did not finish is no package
           throw this.failed("extract", loadId, e);
         }
       },
@@ -219,14 +225,14 @@ export class Pipeline {
         const tables: Record<string, number> = {};
         let current: string | undefined;
         try {
-          this.pdir.removeIncomplete();
-          const extracted = this.pdir.extractedPackages();
+          this.folder.removeIncomplete();
+          const extracted = this.folder.extractedPackages();
           if (extracted.length === 0) return normalizeInfo(this.pipelineName, loadIds, tables);
           const state = this.state ?? newState(this.pipelineName, this.datasetName, dirname(this.dbPath));
           const show = this.options.progress !== false && process.stderr.isTTY === true;
           // Each package is normalized against the newest schema: of the last package waiting to be loaded (it was
           // normalized against everything before it), else of the last load.
-          let last = this.pdir.normalizedPackages().at(-1)?.schema;
+          let last = this.folder.normalizedPackages().at(-1)?.schema;
           for (const ex of extracted) {
             current = ex.loadId;
             try {
@@ -235,7 +241,7 @@ export class Pipeline {
               loadIds.push(pkg.loadId);
               addRows(tables, pkg.rows);
             } catch (e) {
-              this.pdir.remove(ex.loadId); // nothing of it can be loaded: a new run extracts again
+              this.folder.remove(ex.loadId); // nothing of it can be loaded: a new run extracts again
               throw e;
             }
           }
@@ -256,18 +262,18 @@ export class Pipeline {
         const tables: Record<string, number> = {};
         let current: string | undefined;
         try {
-          const packages = this.pdir.normalizedPackages();
+          const packages = this.folder.normalizedPackages();
           await loadPackages(this.dbPath, this.datasetName, packages, {
             loaded: (p, committed) => {
-              this.pdir.writeSchema(p.schema);
-              this.pdir.markLoaded(p, new Date());
+              this.folder.writeSchema(p.schema);
+              this.folder.markLoaded(p, new Date());
               if (!committed) return;
               loadIds.push(p.loadId);
               addRows(tables, p.rows);
             },
             failed: (p, table, error) => {
               current = p.loadId;
-              this.pdir.recordFailure(p.loadId, { table, message: error instanceof Error ? error.message : String(error), failedAt: new Date().toISOString() });
+              this.folder.recordFailure(p.loadId, { table, message: error instanceof Error ? error.message : String(error), failedAt: new Date().toISOString() });
             },
           });
           const state = this.state;
@@ -275,7 +281,7 @@ export class Pipeline {
             // dlt's `_update_last_run_context`: where the DuckDB file is, so `attach` finds it from anywhere.
             state._local.first_run = false;
             state._local["last_run_context"] = { run_dir: dirname(this.dbPath) };
-            this.pdir.writeState(state);
+            this.folder.writeState(state);
           }
           return { loadIds, tables };
         } catch (e) {
@@ -310,7 +316,7 @@ export class Pipeline {
         this.current = undefined;
         this.last = mergeTraces(this.lastTrace, trace.finish());
         try {
-          this.pdir.writeTrace(this.last);
+          this.folder.writeTrace(this.last);
         } catch (e) {
           // The run's own outcome stands; a trace that cannot be saved is said, not thrown (dlt warns too).
           process.emitWarning(`dlt-ts: the trace of pipeline ${this.pipelineName} could not be saved: ${(e as Error).message}`);
@@ -324,7 +330,7 @@ export class Pipeline {
     if (e instanceof PipelineStepFailed) return e;
     let pending = false;
     try {
-      pending = this.pdir.pendingPackages().length > 0;
+      pending = this.folder.pendingPackages().length > 0;
     } catch {
       pending = true; // a package of another version is waiting
     }
@@ -333,7 +339,7 @@ export class Pipeline {
 
   /** Runs `fn` holding the pipeline's run lock: runs, steps and commands that change the folder take turns. */
   private async locked<T>(fn: () => Promise<T>): Promise<T> {
-    const release = this.pdir.lock(this.pipelineName);
+    const release = this.folder.lock(this.pipelineName);
     try {
       return await fn();
     } finally {
@@ -366,14 +372,14 @@ export class Pipeline {
       throw new Error(`pipeline ${this.pipelineName} was not found in dataset ${this.datasetName} of ${this.dbPath}: nothing was restored, and the local folder was left as it was`);
     }
     return this.locked(async () => {
-      this.pdir.wipe();
+      this.folder.wipe();
       this.last = undefined;
       return this.sync();
     });
   }
 
   private async sync(): Promise<SyncResult> {
-    const r = await syncDestination({ pipelineName: this.pipelineName, datasetName: this.datasetName, dbPath: this.dbPath, pdir: this.pdir });
+    const r = await syncDestination({ pipelineName: this.pipelineName, datasetName: this.datasetName, dbPath: this.dbPath, folder: this.folder });
     this.synced = true;
     return r;
   }
@@ -390,18 +396,18 @@ export class Pipeline {
 
   /** The pipeline state on this machine (dlt's `state`), or undefined when the pipeline never ran here. */
   get state(): PipelineState | undefined {
-    return this.pdir.readState();
+    return this.folder.readState();
   }
 
   /** The names of the schemas stored here. */
   get schemaNames(): string[] {
-    return this.pdir.schemaNames();
+    return this.folder.schemaNames();
   }
 
   /** A stored schema (default: the pipeline's default schema), as of the last load; undefined when none. */
   schema(name?: string): StoredSchema | undefined {
     const n = name ?? this.state?.default_schema_name ?? this.schemaName;
-    return this.pdir.readSchema(n);
+    return this.folder.readSchema(n);
   }
 
   /**
@@ -409,29 +415,29 @@ export class Pipeline {
    * the error of a step that failed. Kept in the pipeline's folder, so it is there for another process too.
    */
   get lastTrace(): PipelineTrace | undefined {
-    return (this.last ??= this.pdir.readTrace());
+    return (this.last ??= this.folder.readTrace());
   }
 
   // --------------------------------------------------------------------------------------------- packages
 
   /** Whether packages wait to be normalized or loaded (dlt's `has_pending_data`). */
   get hasPendingData(): boolean {
-    return this.pdir.pendingPackages().length > 0;
+    return this.folder.pendingPackages().length > 0;
   }
 
   /** Load ids of the packages waiting to be normalized, oldest first. */
   listExtractedLoadPackages(): string[] {
-    return this.pdir.extractedPackages().map((p) => p.loadId);
+    return this.folder.extractedPackages().map((p) => p.loadId);
   }
 
   /** Load ids of the packages waiting to be loaded (one whose load failed included), oldest first. */
   listNormalizedLoadPackages(): string[] {
-    return this.pdir.normalizedPackages().map((p) => p.loadId);
+    return this.folder.normalizedPackages().map((p) => p.loadId);
   }
 
   /** Load ids of the completed packages, oldest first. */
   listCompletedLoadPackages(): string[] {
-    return this.pdir.loadedPackages().map((p) => p.loadId);
+    return this.folder.loadedPackages().map((p) => p.loadId);
   }
 
   /**
@@ -439,11 +445,11 @@ export class Pipeline {
    * @throws when no package has this load id, naming it and the pipeline.
    */
   getLoadPackageInfo(loadId: string): LoadPackageInfo {
-    const pending = this.pdir.pendingPackages().find((p) => p.loadId === loadId);
+    const pending = this.folder.pendingPackages().find((p) => p.loadId === loadId);
     if (pending) {
-      const failure = pending.state === "normalized" ? this.pdir.failure(loadId) : undefined;
+      const failure = pending.state === "normalized" ? this.folder.failure(loadId) : undefined;
       const fileFormat = pending.state === "extracted" ? "ndjson" : "csv";
-      const jobs: LoadJobInfo[] = this.pdir.jobs(pending).map((j) => {
+      const jobs: LoadJobInfo[] = this.folder.jobs(pending).map((j) => {
         const failed = failure !== undefined && failure.table === j.table;
         return { ...j, fileFormat, state: failed ? "failed_jobs" : "new_jobs", ...(failed ? { failedMessage: failure.message } : {}) };
       });
@@ -451,7 +457,7 @@ export class Pipeline {
       return {
         loadId,
         state: pending.state,
-        location: this.pdir.packageDir(loadId),
+        location: this.folder.packageDir(loadId),
         schemaName: schema?.name,
         schemaVersion: schema?.version,
         completedAt: undefined,
@@ -460,12 +466,12 @@ export class Pipeline {
         droppedTables: pending.state === "normalized" ? (pending.droppedTables ?? []) : [],
       };
     }
-    const loaded = this.pdir.loadedPackages().find((p) => p.loadId === loadId);
+    const loaded = this.folder.loadedPackages().find((p) => p.loadId === loadId);
     if (loaded) {
       return {
         loadId,
         state: "loaded",
-        location: this.pdir.loadedRecord(loadId),
+        location: this.folder.loadedRecord(loadId),
         schemaName: loaded.schemaName,
         schemaVersion: loaded.schemaVersion,
         completedAt: loaded.completedAt,
@@ -497,12 +503,12 @@ export class Pipeline {
    */
   async dropPendingPackages(): Promise<string[]> {
     return this.locked(async () => {
-      const dropped = this.pdir.removePending();
+      const dropped = this.folder.removePending();
       const state = this.state;
       if (dropped.length > 0 && state?._local._last_extracted_hash !== undefined) {
         // dlt's `force_state_extract`: a state version that went into a dropped package goes with the next one.
         delete state._local._last_extracted_hash;
-        this.pdir.writeState(state);
+        this.folder.writeState(state);
       }
       return dropped;
     });
@@ -518,7 +524,7 @@ export class Pipeline {
    */
   async prepareDrop(tables: readonly string[]): Promise<DropPlan> {
     return this.locked(async () => {
-      const pending = this.pdir.pendingPackages();
+      const pending = this.folder.pendingPackages();
       if (pending.length > 0) throw new PipelineHasPendingData(this.pipelineName, pending.map((p) => p.loadId));
       const state = await this.syncOnce();
       const schema = this.schema(state.default_schema_name ?? this.schemaName);
@@ -537,30 +543,30 @@ export class Pipeline {
    */
   async drop(plan: DropPlan): Promise<{ readonly loadId: string; readonly droppedTables: readonly string[] }> {
     return this.locked(async () => {
-      const pending = this.pdir.pendingPackages();
+      const pending = this.folder.pendingPackages();
       if (pending.length > 0) throw new PipelineHasPendingData(this.pipelineName, pending.map((p) => p.loadId));
       if (this.schema(plan.info.schemaName)?.version_hash !== plan.basedOn) {
         throw new Error(`schema ${plan.info.schemaName} of pipeline ${this.pipelineName} changed since the drop was planned: plan it again`);
       }
       const at = new Date();
       const pkg = dropPackage(plan, newLoadId(), at);
-      this.pdir.markNormalized(pkg);
+      this.folder.markNormalized(pkg);
       try {
         await loadPackages(this.dbPath, this.datasetName, [pkg], {
           loaded: (p) => {
-            this.pdir.writeSchema(p.schema);
-            this.pdir.markLoaded(p, new Date());
+            this.folder.writeSchema(p.schema);
+            this.folder.markLoaded(p, new Date());
           },
           failed: () => undefined,
         });
       } catch (e) {
-        this.pdir.remove(pkg.loadId); // as dlt: a drop that failed leaves nothing pending, so it can be run again
+        this.folder.remove(pkg.loadId); // as dlt: a drop that failed leaves nothing pending, so it can be run again
         throw this.failed("load", pkg.loadId, e);
       }
       const state = plan.state;
       state._local._last_extracted_hash = state._version_hash!;
       state._local._last_extracted_at = pkg.stateDoc!.created_at;
-      this.pdir.writeState(state);
+      this.folder.writeState(state);
       return { loadId: pkg.loadId, droppedTables: plan.info.tables };
     });
   }
@@ -588,8 +594,8 @@ export class Pipeline {
   /** Normalizes one extracted package against `base` (else the schema of the last load) and marks it normalized. */
   private normalizePackage(ex: ExtractedPackage, base: StoredSchema | undefined, state: PipelineState, progress: Progress): NormalizedPackage {
     // A copy: this package's changes must not alter how the one before it loads.
-    const schema: StoredSchema = base ? structuredClone(base) : (this.pdir.readSchema(this.schemaName) ?? newSchema(this.schemaName));
-    const n = new Normalizer(schema, this.pdir.normalizedDir(ex.loadId), progress);
+    const schema: StoredSchema = base ? structuredClone(base) : (this.folder.readSchema(this.schemaName) ?? newSchema(this.schemaName));
+    const n = new Normalizer(schema, this.folder.normalizedDir(ex.loadId), progress);
     let out: ReturnType<Normalizer["close"]>;
     try {
       for (const r of ex.roots) n.root(this.rootTable(schema, r.table, r.hints), r.file);
@@ -613,13 +619,13 @@ export class Pipeline {
       schema,
       ...(doc ? { stateDoc: doc } : {}),
     };
-    this.pdir.markNormalized(pkg);
-    this.pdir.removeExtracted(ex.loadId);
+    this.folder.markNormalized(pkg);
+    this.folder.removeExtracted(ex.loadId);
     if (doc) {
       state._local._last_extracted_hash = state._version_hash!;
       state._local._last_extracted_at = doc.created_at;
     }
-    this.pdir.writeState(state);
+    this.folder.writeState(state);
     return pkg;
   }
 
