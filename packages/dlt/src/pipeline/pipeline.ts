@@ -14,7 +14,7 @@ import { dirname, resolve } from "node:path";
 import { dropPackage, planDrop, type DropPlan } from "./drop.js";
 import { PipelineHasPendingData, PipelineNotFound, PipelineStepFailed, type PipelineStep } from "./errors.js";
 import { extract } from "./extract.js";
-import { extractInfo, loadInfo, normalizeInfo, type ExtractInfo, type FailedJob, type LoadInfo, type LoadJobInfo, type LoadPackageInfo, type NormalizeInfo } from "./info.js";
+import { extractInfo, failedJobs, loadInfo, loadPackageInfo, normalizeInfo, type ExtractInfo, type FailedJob, type LoadInfo, type LoadPackageInfo, type NormalizeInfo } from "./info.js";
 import { newLoadId } from "./ids.js";
 import { readDataset } from "./inspect.js";
 import { loadPackages } from "./load.js";
@@ -445,55 +445,12 @@ export class Pipeline {
    * @throws when no package has this load id, naming it and the pipeline.
    */
   getLoadPackageInfo(loadId: string): LoadPackageInfo {
-    const pending = this.folder.pendingPackages().find((p) => p.loadId === loadId);
-    if (pending) {
-      const failure = pending.state === "normalized" ? this.folder.failure(loadId) : undefined;
-      const fileFormat = pending.state === "extracted" ? "ndjson" : "csv";
-      const jobs: LoadJobInfo[] = this.folder.jobs(pending).map((j) => {
-        const failed = failure !== undefined && failure.table === j.table;
-        return { ...j, fileFormat, state: failed ? "failed_jobs" : "new_jobs", ...(failed ? { failedMessage: failure.message } : {}) };
-      });
-      const schema = pending.state === "normalized" ? pending.schema : undefined;
-      return {
-        loadId,
-        state: pending.state,
-        location: this.folder.packageDir(loadId),
-        schemaName: schema?.name,
-        schemaVersion: schema?.version,
-        completedAt: undefined,
-        jobs,
-        failure,
-        droppedTables: pending.state === "normalized" ? (pending.droppedTables ?? []) : [],
-      };
-    }
-    const loaded = this.folder.loadedPackages().find((p) => p.loadId === loadId);
-    if (loaded) {
-      return {
-        loadId,
-        state: "loaded",
-        location: this.folder.loadedRecord(loadId),
-        schemaName: loaded.schemaName,
-        schemaVersion: loaded.schemaVersion,
-        completedAt: loaded.completedAt,
-        jobs: loaded.jobs.map((j) => ({ ...j, fileFormat: "csv", state: "completed_jobs" })),
-        failure: undefined,
-        droppedTables: loaded.droppedTables ?? [],
-      };
-    }
-    throw new Error(`load package ${loadId} was not found in pipeline ${this.pipelineName} (see \`dlt pipeline ${this.pipelineName} info\` for its packages)`);
+    return loadPackageInfo(this.folder, this.pipelineName, loadId);
   }
 
   /** The jobs whose last load failed, with DuckDB's error, in every package waiting to be loaded. */
   listFailedJobs(): FailedJob[] {
-    const out: FailedJob[] = [];
-    for (const loadId of this.listNormalizedLoadPackages()) {
-      const info = this.getLoadPackageInfo(loadId);
-      const f = info.failure;
-      if (!f) continue;
-      const job = info.jobs.find((j) => j.state === "failed_jobs");
-      out.push({ loadId, table: f.table, file: job?.file, fileFormat: job?.fileFormat, message: f.message, failedAt: f.failedAt });
-    }
-    return out;
+    return failedJobs(this.folder, this.pipelineName);
   }
 
   /**
