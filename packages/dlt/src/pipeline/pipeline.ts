@@ -37,7 +37,7 @@ import {
   type StoredSchema,
   type TableSchema,
 } from "./schema.js";
-import { bumpStateVersion, newState, stateDoc, type PipelineState, type StateDoc } from "./state.js";
+import { forceStateExtract, markStateExtracted, newState, propsToState, recordRunContext, runDirOf, unextractedStateDoc, type PipelineState } from "./state.js";
 import { storedStateVersion, syncDestination, type SyncResult } from "./sync.js";
 import { mergeTraces, stepException, TraceRecorder, type PipelineTrace, type StepSummary, type TraceStepName } from "./trace.js";
 
@@ -91,14 +91,6 @@ async function measureStep<T>(seconds: StepSeconds, step: keyof StepSeconds, wor
 const addRows = (into: Record<string, number>, rows: Readonly<Record<string, number>>): void => {
   for (const [t, n] of Object.entries(rows)) into[t] = (into[t] ?? 0) + n;
 };
-
-/** The folder of `<pipeline>.duckdb` a state remembers: of its last load, else of its first run. */
-function runDirOf(state: PipelineState): string | undefined {
-  const ctx = state._local["last_run_context"];
-  const runDir = typeof ctx === "object" && ctx !== null ? (ctx as Record<string, unknown>)["run_dir"] : undefined;
-  if (typeof runDir === "string") return runDir;
-  return typeof state._local.initial_cwd === "string" ? state._local.initial_cwd : undefined;
-}
 
 /** A pipeline into one DuckDB file and dataset. Create it with {@link pipeline}, or {@link attach} to one that ran. */
 export class Pipeline {
@@ -203,7 +195,7 @@ export class Pipeline {
         const state = await this.syncOnce();
         let loadId: string | undefined;
         try {
-          this.withProps(state);
+          propsToState(state, this);
           this.folder.writeState(state);
           const show = this.options.progress !== false && process.stderr.isTTY === true;
           return await extract(this.folder, this.resources(data, opts), new Progress("extract", "items", show), (id) => (loadId = id));
@@ -278,9 +270,7 @@ export class Pipeline {
           });
           const state = this.state;
           if (state && packages.length > 0) {
-            // dlt's `_update_last_run_context`: where the DuckDB file is, so `attach` finds it from anywhere.
-            state._local.first_run = false;
-            state._local["last_run_context"] = { run_dir: dirname(this.dbPath) };
+            recordRunContext(state, dirname(this.dbPath));
             this.folder.writeState(state);
           }
           return { loadIds, tables };
@@ -462,11 +452,7 @@ export class Pipeline {
     return this.locked(async () => {
       const dropped = this.folder.removePending();
       const state = this.state;
-      if (dropped.length > 0 && state?._local._last_extracted_hash !== undefined) {
-        // dlt's `force_state_extract`: a state version that went into a dropped package goes with the next one.
-        delete state._local._last_extracted_hash;
-        this.folder.writeState(state);
-      }
+      if (dropped.length > 0 && state && forceStateExtract(state)) this.folder.writeState(state);
       return dropped;
     });
   }
@@ -521,8 +507,7 @@ export class Pipeline {
         throw this.failed("load", pkg.loadId, e);
       }
       const state = plan.state;
-      state._local._last_extracted_hash = state._version_hash!;
-      state._local._last_extracted_at = pkg.stateDoc!.created_at;
+      markStateExtracted(state, pkg.stateDoc!);
       this.folder.writeState(state);
       return { loadId: pkg.loadId, droppedTables: plan.info.tables };
     });
@@ -540,14 +525,6 @@ export class Pipeline {
     return [resource(data as Data, { name, ...(writeDisposition ? { writeDisposition } : {}), ...(primaryKey ? { primaryKey } : {}), ...(maxTableNesting !== undefined ? { maxTableNesting } : {}) })];
   }
 
-  /** This pipeline's names in its state (dlt's `_props_to_state`), with the version bumped if anything changed. */
-  private withProps(state: PipelineState): void {
-    state.dataset_name = this.datasetName;
-    state.default_schema_name ??= this.schemaName;
-    if (!state.schema_names.includes(this.schemaName)) state.schema_names = [...state.schema_names, this.schemaName].sort();
-    bumpStateVersion(state);
-  }
-
   /** Normalizes one extracted package against `base` (else the schema of the last load) and marks it normalized. */
   private normalizePackage(ex: ExtractedPackage, base: StoredSchema | undefined, state: PipelineState, progress: Progress): NormalizedPackage {
     // A copy: this package's changes must not alter how the one before it loads.
@@ -560,11 +537,8 @@ export class Pipeline {
       out = n.close();
     }
     // A state version not yet in any package goes with this one (dlt extracts the state when its hash changed).
-    let doc: StateDoc | undefined;
-    if (state._version_hash !== state._local._last_extracted_hash) {
-      doc = stateDoc(state, new Date());
-      schema.tables[STATE_TABLE] ??= stateTable();
-    }
+    const doc = unextractedStateDoc(state, new Date());
+    if (doc) schema.tables[STATE_TABLE] ??= stateTable();
     bumpVersion(schema);
     const pkg: NormalizedPackage = {
       format: PACKAGE_FORMAT,
@@ -578,10 +552,7 @@ export class Pipeline {
     };
     this.folder.markNormalized(pkg);
     this.folder.removeExtracted(ex.loadId);
-    if (doc) {
-      state._local._last_extracted_hash = state._version_hash!;
-      state._local._last_extracted_at = doc.created_at;
-    }
+    if (doc) markStateExtracted(state, doc);
     this.folder.writeState(state);
     return pkg;
   }
