@@ -103,6 +103,17 @@ export interface FailedJob {
   readonly failedAt: string;
 }
 
+/** What a step did so far: the packages it finished and their rows (or items) per table, as its info reports them. */
+export class StepTotals {
+  readonly loadIds: string[] = [];
+  readonly tables: Record<string, number> = {};
+
+  add(loadId: string, rows: Readonly<Record<string, number>>): void {
+    this.loadIds.push(loadId);
+    for (const [t, n] of Object.entries(rows)) this.tables[t] = (this.tables[t] ?? 0) + n;
+  }
+}
+
 const count = (n: number, one: string, many: string): string => `${n.toLocaleString("en-US")} ${n === 1 ? one : many}`;
 const sum = (r: Readonly<Record<string, number>>): number => Object.values(r).reduce((a, b) => a + b, 0);
 const ids = (loadIds: readonly string[]): string => (loadIds.length === 1 ? "load id" : "load ids") + ` ${loadIds.join(", ") || "none"}`;

@@ -14,30 +14,18 @@ import { dirname, resolve } from "node:path";
 import { dropPackage, planDrop, type DropPlan } from "./drop.js";
 import { PipelineHasPendingData, PipelineNotFound, PipelineStepFailed, type PipelineStep } from "./errors.js";
 import { extract } from "./extract.js";
-import { extractInfo, failedJobs, loadInfo, loadPackageInfo, normalizeInfo, type ExtractInfo, type FailedJob, type LoadInfo, type LoadPackageInfo, type NormalizeInfo } from "./info.js";
+import { extractInfo, failedJobs, loadInfo, loadPackageInfo, normalizeInfo, StepTotals, type ExtractInfo, type FailedJob, type LoadInfo, type LoadPackageInfo, type NormalizeInfo } from "./info.js";
 import { newLoadId } from "./ids.js";
 import { readDataset } from "./inspect.js";
 import { loadPackages } from "./load.js";
-import { normalizeIdentifier, normalizePath } from "./naming.js";
-import { Normalizer } from "./normalize.js";
-import { PipelineDir, pipelinesDir, PACKAGE_FORMAT, type ExtractedPackage, type NormalizedPackage, type TableHints } from "./package.js";
+import { normalizeIdentifier } from "./naming.js";
+import { normalizePackages } from "./normalize-packages.js";
+import { PipelineDir, pipelinesDir, type ExtractedPackage } from "./package.js";
 import { Progress } from "./progress.js";
 import { reportStep } from "./report.js";
 import { isResource, resource, type Data, type Resource, type WriteDisposition } from "./resource.js";
-import {
-  bumpVersion,
-  C,
-  dltColumn,
-  isUnder,
-  newSchema,
-  propagateRootKey,
-  requiresRootKey,
-  STATE_TABLE,
-  stateTable,
-  type StoredSchema,
-  type TableSchema,
-} from "./schema.js";
-import { forceStateExtract, markStateExtracted, newState, propsToState, recordRunContext, runDirOf, unextractedStateDoc, type PipelineState } from "./state.js";
+import type { StoredSchema } from "./schema.js";
+import { forceStateExtract, markStateExtracted, newState, propsToState, recordRunContext, runDirOf, type PipelineState } from "./state.js";
 import { storedStateVersion, syncDestination, type SyncResult } from "./sync.js";
 import { mergeTraces, stepException, TraceRecorder, type PipelineTrace, type StepSummary, type TraceStepName } from "./trace.js";
 
@@ -87,10 +75,6 @@ async function measureStep<T>(seconds: StepSeconds, step: keyof StepSeconds, wor
     seconds[step] = (performance.now() - started) / 1000;
   }
 }
-
-const addRows = (into: Record<string, number>, rows: Readonly<Record<string, number>>): void => {
-  for (const [t, n] of Object.entries(rows)) into[t] = (into[t] ?? 0) + n;
-};
 
 /** A pipeline into one DuckDB file and dataset. Create it with {@link pipeline}, or {@link attach} to one that ran. */
 export class Pipeline {
@@ -197,8 +181,7 @@ export class Pipeline {
         try {
           propsToState(state, this);
           this.folder.writeState(state);
-          const show = this.options.progress !== false && process.stderr.isTTY === true;
-          return await extract(this.folder, this.resources(data, opts), new Progress("extract", "items", show), (id) => (loadId = id));
+          return await extract(this.folder, this.resources(data, opts), this.progress("extract"), (id) => (loadId = id));
         } catch (e) {
           if (loadId) this.folder.remove(loadId); // an extract that did not finish is no package
           throw this.failed("extract", loadId, e);
@@ -213,31 +196,10 @@ export class Pipeline {
     return this.traced(
       "normalize",
       async () => {
-        const loadIds: string[] = [];
-        const tables: Record<string, number> = {};
         let current: string | undefined;
         try {
-          this.folder.removeIncomplete();
-          const extracted = this.folder.extractedPackages();
-          if (extracted.length === 0) return normalizeInfo(this.pipelineName, loadIds, tables);
-          const state = this.state ?? newState(this.pipelineName, this.datasetName, dirname(this.dbPath));
-          const show = this.options.progress !== false && process.stderr.isTTY === true;
-          // Each package is normalized against the newest schema: of the last package waiting to be loaded (it was
-          // normalized against everything before it), else of the last load.
-          let last = this.folder.normalizedPackages().at(-1)?.schema;
-          for (const ex of extracted) {
-            current = ex.loadId;
-            try {
-              const pkg = this.normalizePackage(ex, last, state, new Progress("normalize", "items", show));
-              last = pkg.schema;
-              loadIds.push(pkg.loadId);
-              addRows(tables, pkg.rows);
-            } catch (e) {
-              this.folder.remove(ex.loadId); // nothing of it can be loaded: a new run extracts again
-              throw e;
-            }
-          }
-          return normalizeInfo(this.pipelineName, loadIds, tables);
+          const normalized = normalizePackages({ folder: this.folder, schemaName: this.schemaName, state: () => this.localState() }, () => this.progress("normalize"), (id) => (current = id));
+          return normalizeInfo(this.pipelineName, normalized.loadIds, normalized.tables);
         } catch (e) {
           throw this.failed("normalize", current, e);
         }
@@ -246,12 +208,11 @@ export class Pipeline {
     );
   }
 
-  private async loadStep(): Promise<{ loadIds: string[]; tables: Record<string, number> }> {
+  private async loadStep(): Promise<StepTotals> {
     return this.traced(
       "load",
       async () => {
-        const loadIds: string[] = [];
-        const tables: Record<string, number> = {};
+        const loaded = new StepTotals();
         let current: string | undefined;
         try {
           const packages = this.folder.normalizedPackages();
@@ -259,9 +220,7 @@ export class Pipeline {
             loaded: (p, committed) => {
               this.folder.writeSchema(p.schema);
               this.folder.markLoaded(p, new Date());
-              if (!committed) return;
-              loadIds.push(p.loadId);
-              addRows(tables, p.rows);
+              if (committed) loaded.add(p.loadId, p.rows);
             },
             failed: (p, table, error) => {
               current = p.loadId;
@@ -273,7 +232,7 @@ export class Pipeline {
             recordRunContext(state, dirname(this.dbPath));
             this.folder.writeState(state);
           }
-          return { loadIds, tables };
+          return loaded;
         } catch (e) {
           throw this.failed("load", current, e);
         }
@@ -376,12 +335,17 @@ export class Pipeline {
 
   /** The state after this object's one sync with the destination (a failure names the step `sync`). */
   private async syncOnce(): Promise<PipelineState> {
-    if (this.synced) return this.state ?? newState(this.pipelineName, this.datasetName, dirname(this.dbPath));
+    if (this.synced) return this.localState();
     try {
       return (await this.sync()).state;
     } catch (e) {
       throw this.failed("sync", undefined, e);
     }
+  }
+
+  /** The state on this machine, or the one a pipeline that never ran here starts with (not written yet). */
+  private localState(): PipelineState {
+    return this.folder.readState() ?? newState(this.pipelineName, this.datasetName, dirname(this.dbPath));
   }
 
   /** The pipeline state on this machine (dlt's `state`), or undefined when the pipeline never ran here. */
@@ -515,6 +479,11 @@ export class Pipeline {
 
   // ---------------------------------------------------------------------------------------------- internals
 
+  /** A progress line for a step: shown when asked for (the default) and stderr is a TTY. */
+  private progress(step: "extract" | "normalize"): Progress {
+    return new Progress(step, "items", this.options.progress !== false && process.stderr.isTTY === true);
+  }
+
   /** The resources of a call: named resources as given, anything else as one resource named by `tableName`. */
   private resources(data: Data | Resource | readonly Resource[], opts: RunOptions): Resource[] {
     if (isResource(data)) return [data];
@@ -523,69 +492,6 @@ export class Pipeline {
     if (!name) throw new Error("give options.tableName, or pass named resources (resource(data, { name }))");
     const { writeDisposition, primaryKey, maxTableNesting } = opts;
     return [resource(data as Data, { name, ...(writeDisposition ? { writeDisposition } : {}), ...(primaryKey ? { primaryKey } : {}), ...(maxTableNesting !== undefined ? { maxTableNesting } : {}) })];
-  }
-
-  /** Normalizes one extracted package against `base` (else the schema of the last load) and marks it normalized. */
-  private normalizePackage(ex: ExtractedPackage, base: StoredSchema | undefined, state: PipelineState, progress: Progress): NormalizedPackage {
-    // A copy: this package's changes must not alter how the one before it loads.
-    const schema: StoredSchema = base ? structuredClone(base) : (this.folder.readSchema(this.schemaName) ?? newSchema(this.schemaName));
-    const n = new Normalizer(schema, this.folder.normalizedDir(ex.loadId), progress);
-    let out: ReturnType<Normalizer["close"]>;
-    try {
-      for (const r of ex.roots) n.root(this.rootTable(schema, r.table, r.hints), r.file);
-    } finally {
-      out = n.close();
-    }
-    // A state version not yet in any package goes with this one (dlt extracts the state when its hash changed).
-    const doc = unextractedStateDoc(state, new Date());
-    if (doc) schema.tables[STATE_TABLE] ??= stateTable();
-    bumpVersion(schema);
-    const pkg: NormalizedPackage = {
-      format: PACKAGE_FORMAT,
-      loadId: ex.loadId,
-      state: "normalized",
-      roots: [...new Set(ex.roots.map((r) => r.table))],
-      files: out.files,
-      rows: out.rows,
-      schema,
-      ...(doc ? { stateDoc: doc } : {}),
-    };
-    this.folder.markNormalized(pkg);
-    this.folder.removeExtracted(ex.loadId);
-    if (doc) markStateExtracted(state, doc);
-    this.folder.writeState(state);
-    return pkg;
-  }
-
-  /**
-   * The root table's schema with this package's write disposition, primary key and nesting level (earlier ones when
-   * not given), as dlt applies a resource's hints to its table.
-   */
-  private rootTable(schema: StoredSchema, name: string, hints: TableHints): TableSchema {
-    const t: TableSchema = (schema.tables[name] ??= { name, columns: {}, write_disposition: "append", resource: name });
-    if (t.parent !== undefined) throw new Error(`table ${name} is a nested table of ${t.parent} and cannot be loaded as a root table`);
-    if (hints.writeDisposition) t.write_disposition = hints.writeDisposition;
-    if (hints.primaryKey.length > 0) {
-      // The primary key is one compound hint: naming it again replaces it (dlt's compound props).
-      for (const c of Object.values(t.columns)) delete c.primary_key;
-      for (const k of hints.primaryKey.map(normalizePath)) {
-        const c = (t.columns[k] ??= { name: k, nullable: false });
-        c.nullable = false;
-        c.primary_key = true;
-      }
-    }
-    if (hints.maxTableNesting !== undefined) t["x-normalizer"] = { ...t["x-normalizer"], max_nesting: hints.maxTableNesting };
-    if (t.write_disposition === "merge" && !Object.values(t.columns).some((c) => c.primary_key)) {
-      throw new Error(`table ${name} uses merge but has no primary key`);
-    }
-    if (requiresRootKey(schema, t)) {
-      propagateRootKey(schema, name);
-      // Nested tables loaded before the root key was needed get it too, so a merge finds all their rows.
-      for (const nt of Object.values(schema.tables)) {
-        if (nt.parent !== undefined && isUnder(nt.name, name) && nt.columns[C.id]) nt.columns[C.rootId] ??= dltColumn(C.rootId);
-      }
-    }
-    return t;
   }
 }
 
