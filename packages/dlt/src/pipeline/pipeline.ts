@@ -11,11 +11,10 @@
  * kept as `lastTrace`. A step that fails throws {@link PipelineStepFailed} naming the step and the package.
  */
 import { dirname, resolve } from "node:path";
-import { dropPackage, planDrop, type DropPlan } from "./drop.js";
-import { PipelineHasPendingData, PipelineNotFound, PipelineStepFailed, type PipelineStep } from "./errors.js";
+import { applyDrop, planDrop, type DropPlan, type DropResult } from "./drop.js";
+import { PipelineHasPendingData, PipelineNotFound, PipelineStepFailed, stepFailed, type PipelineStep } from "./errors.js";
 import { extract } from "./extract.js";
 import { extractInfo, failedJobs, loadInfo, loadPackageInfo, normalizeInfo, StepTotals, type ExtractInfo, type FailedJob, type LoadInfo, type LoadPackageInfo, type NormalizeInfo } from "./info.js";
-import { newLoadId } from "./ids.js";
 import { readDataset } from "./inspect.js";
 import { loadPackages } from "./load.js";
 import { normalizeIdentifier } from "./naming.js";
@@ -25,7 +24,7 @@ import { Progress } from "./progress.js";
 import { reportStep } from "./report.js";
 import { isResource, resource, type Data, type Resource, type WriteDisposition } from "./resource.js";
 import type { StoredSchema } from "./schema.js";
-import { forceStateExtract, markStateExtracted, newState, propsToState, recordRunContext, runDirOf, type PipelineState } from "./state.js";
+import { forceStateExtract, newState, propsToState, recordRunContext, runDirOf, type PipelineState } from "./state.js";
 import { storedStateVersion, syncDestination, type SyncResult } from "./sync.js";
 import { mergeTraces, stepException, TraceRecorder, type PipelineTrace, type StepSummary, type TraceStepName } from "./trace.js";
 
@@ -276,14 +275,13 @@ export class Pipeline {
 
   /** The error a step throws: a {@link PipelineStepFailed} naming it (one from an inner step passes through). */
   private failed(step: PipelineStep, loadId: string | undefined, e: unknown): PipelineStepFailed {
-    if (e instanceof PipelineStepFailed) return e;
-    let pending = false;
-    try {
-      pending = this.folder.pendingPackages().length > 0;
-    } catch {
-      pending = true; // a package of another version is waiting
-    }
-    return new PipelineStepFailed(this.pipelineName, step, loadId, e, pending);
+    return stepFailed(this.folder, this.pipelineName, step, loadId, e);
+  }
+
+  /** Throws {@link PipelineHasPendingData} when packages are pending: a drop would be undone by their load. */
+  private refusePending(): void {
+    const pending = this.folder.pendingPackages();
+    if (pending.length > 0) throw new PipelineHasPendingData(this.pipelineName, pending.map((p) => p.loadId));
   }
 
   /** Runs `fn` holding the pipeline's run lock: runs, steps and commands that change the folder take turns. */
@@ -431,8 +429,7 @@ export class Pipeline {
    */
   async prepareDrop(tables: readonly string[]): Promise<DropPlan> {
     return this.locked(async () => {
-      const pending = this.folder.pendingPackages();
-      if (pending.length > 0) throw new PipelineHasPendingData(this.pipelineName, pending.map((p) => p.loadId));
+      this.refusePending();
       const state = await this.syncOnce();
       const schema = this.schema(state.default_schema_name ?? this.schemaName);
       if (!schema) throw new Error(`pipeline ${this.pipelineName} has not loaded anything yet: it has no tables to drop`);
@@ -448,32 +445,10 @@ export class Pipeline {
    * @throws when packages are pending ({@link PipelineHasPendingData}), the schema changed since the plan, or the
    *   load failed ({@link PipelineStepFailed}).
    */
-  async drop(plan: DropPlan): Promise<{ readonly loadId: string; readonly droppedTables: readonly string[] }> {
+  async drop(plan: DropPlan): Promise<DropResult> {
     return this.locked(async () => {
-      const pending = this.folder.pendingPackages();
-      if (pending.length > 0) throw new PipelineHasPendingData(this.pipelineName, pending.map((p) => p.loadId));
-      if (this.schema(plan.info.schemaName)?.version_hash !== plan.basedOn) {
-        throw new Error(`schema ${plan.info.schemaName} of pipeline ${this.pipelineName} changed since the drop was planned: plan it again`);
-      }
-      const at = new Date();
-      const pkg = dropPackage(plan, newLoadId(), at);
-      this.folder.markNormalized(pkg);
-      try {
-        await loadPackages(this.dbPath, this.datasetName, [pkg], {
-          loaded: (p) => {
-            this.folder.writeSchema(p.schema);
-            this.folder.markLoaded(p, new Date());
-          },
-          failed: () => undefined,
-        });
-      } catch (e) {
-        this.folder.remove(pkg.loadId); // as dlt: a drop that failed leaves nothing pending, so it can be run again
-        throw this.failed("load", pkg.loadId, e);
-      }
-      const state = plan.state;
-      markStateExtracted(state, pkg.stateDoc!);
-      this.folder.writeState(state);
-      return { loadId: pkg.loadId, droppedTables: plan.info.tables };
+      this.refusePending();
+      return applyDrop(this.folder, this, plan);
     });
   }
 
