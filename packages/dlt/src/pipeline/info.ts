@@ -4,7 +4,7 @@
  * A package's info is read from the pipeline's folder: its manifest while pending, its record once loaded.
  */
 import { basename } from "node:path";
-import type { LoadFailure, PipelineDir } from "./package.js";
+import type { ExtractedPackage, LoadFailure, PipelineDir } from "./package.js";
 
 /** What `extract` made: one package with the items of each resource. */
 export interface ExtractInfo {
@@ -118,7 +118,11 @@ const count = (n: number, one: string, many: string): string => `${n.toLocaleStr
 const sum = (r: Readonly<Record<string, number>>): number => Object.values(r).reduce((a, b) => a + b, 0);
 const ids = (loadIds: readonly string[]): string => (loadIds.length === 1 ? "load id" : "load ids") + ` ${loadIds.join(", ") || "none"}`;
 
-export function extractInfo(pipelineName: string, loadIds: readonly string[], tables: Record<string, number>): ExtractInfo {
+/** What extracting `pkg` made: its items per root table. */
+export function extractInfo(pipelineName: string, pkg: ExtractedPackage): ExtractInfo {
+  const loadIds = [pkg.loadId];
+  const tables: Record<string, number> = {};
+  for (const r of pkg.roots) tables[r.table] = (tables[r.table] ?? 0) + r.items;
   const items = sum(tables);
   const line = `Extracted ${count(items, "item", "items")} for ${count(Object.keys(tables).length, "table", "tables")} (${ids(loadIds)})`;
   return { pipelineName, loadIds, tables, items, toString: () => line };

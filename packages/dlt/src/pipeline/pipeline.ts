@@ -19,14 +19,14 @@ import { readDataset } from "./inspect.js";
 import { loadPackages } from "./load.js";
 import { normalizeIdentifier } from "./naming.js";
 import { normalizePackages } from "./normalize-packages.js";
-import { PipelineDir, pipelinesDir, type ExtractedPackage } from "./package.js";
+import { PipelineDir, pipelinesDir } from "./package.js";
 import { Progress } from "./progress.js";
 import { reportStep } from "./report.js";
 import { isResource, resource, type Data, type Resource, type WriteDisposition } from "./resource.js";
 import type { StoredSchema } from "./schema.js";
 import { forceStateExtract, newState, propsToState, recordRunContext, runDirOf, type PipelineState } from "./state.js";
 import { storedStateVersion, syncDestination, type SyncResult } from "./sync.js";
-import { mergeTraces, stepException, TraceRecorder, type PipelineTrace, type StepSummary, type TraceStepName } from "./trace.js";
+import { mergeTraces, stepException, TraceRecorder, type PipelineTrace, type StepException, type StepSummary, type TraceStepName } from "./trace.js";
 
 export type { ExtractInfo, NormalizeInfo, LoadInfo } from "./info.js";
 
@@ -64,6 +64,9 @@ const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** Seconds each step of a call took, as {@link LoadInfo} reports them: 0 for a step the call did not run. */
 type StepSeconds = { -readonly [S in keyof LoadInfo["elapsed"]]: number };
 const noSeconds = (): StepSeconds => ({ extract: 0, normalize: 0, load: 0 });
+
+/** What a step ends with, as its trace records it: the packages it made or processed, the rows (items) per table. */
+type StepResult = { readonly loadIds: readonly string[]; readonly tables: Readonly<Record<string, number>> };
 
 /** Runs `work`, keeping the seconds it took in `seconds[step]` (also when it fails). */
 async function measureStep<T>(seconds: StepSeconds, step: keyof StepSeconds, work: () => Promise<T>): Promise<T> {
@@ -122,18 +125,14 @@ export class Pipeline {
    */
   async run(data?: Data | Resource | readonly Resource[], opts: RunOptions = {}): Promise<LoadInfo> {
     return this.locked(() =>
-      this.traced(
-        "run",
-        async () => {
-          const elapsed = noSeconds();
-          if (data !== undefined) await measureStep(elapsed, "extract", () => this.extractStep(data, opts));
-          else await this.syncOnce();
-          await measureStep(elapsed, "normalize", () => this.normalizeStep());
-          const loaded = await measureStep(elapsed, "load", () => this.loadStep());
-          return loadInfo(this, loaded.loadIds, { ...loaded.tables }, elapsed);
-        },
-        (info) => ({ loadIds: info.loadIds, rows: info.tables }),
-      ),
+      this.step("run", async () => {
+        const elapsed = noSeconds();
+        if (data !== undefined) await measureStep(elapsed, "extract", () => this.extractStep(data, opts));
+        else await this.syncOnce();
+        await measureStep(elapsed, "normalize", () => this.normalizeStep());
+        const loaded = await measureStep(elapsed, "load", () => this.loadStep());
+        return loadInfo(this, loaded.loadIds, { ...loaded.tables }, elapsed);
+      }),
     );
   }
 
@@ -171,94 +170,74 @@ export class Pipeline {
     });
   }
 
-  private async extractStep(data: Data | Resource | readonly Resource[], opts: RunOptions): Promise<ExtractInfo> {
-    const pkg = await this.traced(
-      "extract",
-      async () => {
-        const state = await this.syncOnce();
-        let loadId: string | undefined;
-        try {
-          propsToState(state, this);
-          this.folder.writeState(state);
-          return await extract(this.folder, this.resources(data, opts), this.progress("extract"), (id) => (loadId = id));
-        } catch (e) {
-          if (loadId) this.folder.remove(loadId); // an extract that did not finish is no package
-          throw this.failed("extract", loadId, e);
-        }
-      },
-      (p) => ({ loadIds: [p.loadId], rows: itemsOf(p) }),
-    );
-    return extractInfo(this.pipelineName, [pkg.loadId], itemsOf(pkg));
+  private extractStep(data: Data | Resource | readonly Resource[], opts: RunOptions): Promise<ExtractInfo> {
+    return this.step("extract", async (processing) => {
+      const state = await this.syncOnce();
+      propsToState(state, this);
+      this.folder.writeState(state);
+      return extractInfo(this.pipelineName, await extract(this.folder, this.resources(data, opts), this.progress("extract"), processing));
+    });
   }
 
-  private async normalizeStep(): Promise<NormalizeInfo> {
-    return this.traced(
-      "normalize",
-      async () => {
-        let current: string | undefined;
-        try {
-          const normalized = normalizePackages({ folder: this.folder, schemaName: this.schemaName, state: () => this.localState() }, () => this.progress("normalize"), (id) => (current = id));
-          return normalizeInfo(this.pipelineName, normalized.loadIds, normalized.tables);
-        } catch (e) {
-          throw this.failed("normalize", current, e);
-        }
-      },
-      (info) => ({ loadIds: info.loadIds, rows: info.tables }),
-    );
+  private normalizeStep(): Promise<NormalizeInfo> {
+    return this.step("normalize", async (processing) => {
+      const target = { folder: this.folder, schemaName: this.schemaName, state: () => this.localState() };
+      const normalized = normalizePackages(target, () => this.progress("normalize"), processing);
+      return normalizeInfo(this.pipelineName, normalized.loadIds, normalized.tables);
+    });
   }
 
-  private async loadStep(): Promise<StepTotals> {
-    return this.traced(
-      "load",
-      async () => {
-        const loaded = new StepTotals();
-        let current: string | undefined;
-        try {
-          const packages = this.folder.normalizedPackages();
-          await loadPackages(this.dbPath, this.datasetName, packages, {
-            loaded: (p, committed) => {
-              this.folder.writeSchema(p.schema);
-              this.folder.markLoaded(p, new Date());
-              if (committed) loaded.add(p.loadId, p.rows);
-            },
-            failed: (p, table, error) => {
-              current = p.loadId;
-              this.folder.recordFailure(p.loadId, { table, message: error instanceof Error ? error.message : String(error), failedAt: new Date().toISOString() });
-            },
-          });
-          const state = this.state;
-          if (state && packages.length > 0) {
-            recordRunContext(state, dirname(this.dbPath));
-            this.folder.writeState(state);
-          }
-          return loaded;
-        } catch (e) {
-          throw this.failed("load", current, e);
-        }
-      },
-      (r) => ({ loadIds: r.loadIds, rows: r.tables }),
-    );
+  private loadStep(): Promise<StepTotals> {
+    return this.step("load", async (processing) => {
+      const loaded = new StepTotals();
+      const packages = this.folder.normalizedPackages();
+      await loadPackages(this.dbPath, this.datasetName, packages, {
+        loaded: (p, committed) => {
+          this.folder.writeSchema(p.schema);
+          this.folder.markLoaded(p, new Date());
+          if (committed) loaded.add(p.loadId, p.rows);
+        },
+        failed: (p, table, error) => {
+          processing(p.loadId);
+          this.folder.recordFailure(p.loadId, { table, message: error instanceof Error ? error.message : String(error), failedAt: new Date().toISOString() });
+        },
+      });
+      const state = this.state;
+      if (state && packages.length > 0) {
+        recordRunContext(state, dirname(this.dbPath));
+        this.folder.writeState(state);
+      }
+      return loaded;
+    });
   }
 
   /**
-   * Runs one traced step (dlt's `with_runtime_trace`): a call made outside any trace starts one, with a new
-   * `transaction_id`; a step inside a run joins the run's. The step's event is sent when it ends, and the trace is
-   * saved (merged with the last one when it has a single step) when the call that started it ends.
+   * Runs one step — the one place where a step starts, reports and ends — traced as dlt's `with_runtime_trace`
+   * traces it: a call made outside any trace starts one, with a new `transaction_id`; a step inside a run joins the
+   * run's. `work` says which package it is processing, so that its failure is a {@link PipelineStepFailed} naming
+   * the step and the package (a failure of `run` is one of its steps', and passes through). The step's event is
+   * sent when it ends, and the trace is saved (merged with the last one when it has a single step) when the call
+   * that started it ends.
    */
-  private async traced<T>(step: TraceStepName, body: () => Promise<T>, summary: (r: T) => StepSummary): Promise<T> {
+  private async step<R extends StepResult>(name: TraceStepName, work: (processing: (loadId: string) => void) => Promise<R>): Promise<R> {
     const top = this.current === undefined;
     const trace = (this.current ??= new TraceRecorder(this));
     const started = { at: new Date(), ms: performance.now() };
+    const ended = (summary: StepSummary, exception?: StepException): void => {
+      trace.endStep(name, started, summary, exception);
+      const elapsed = (performance.now() - trace.startedMs) / 1000;
+      if (name !== "run") reportStep(this.options.destination, trace.transactionId, elapsed, name, exception === undefined);
+    };
+    let loadId: string | undefined;
     try {
-      const r = await body();
-      trace.endStep(step, started, summary(r));
-      if (step !== "run") reportStep(this.options.destination, trace.transactionId, (performance.now() - trace.startedMs) / 1000, step, true);
-      return r;
+      const result = await work((id) => (loadId = id));
+      ended({ loadIds: result.loadIds, rows: result.tables });
+      return result;
     } catch (e) {
-      const failed = e instanceof PipelineStepFailed ? e : undefined;
-      trace.endStep(step, started, { loadIds: failed?.loadId ? [failed.loadId] : [], rows: {} }, stepException(failed ? failed.cause : e, failed?.loadId));
-      if (step !== "run") reportStep(this.options.destination, trace.transactionId, (performance.now() - trace.startedMs) / 1000, step, false);
-      throw e;
+      const error = name === "run" ? e : this.failed(name, loadId, e);
+      const failed = error instanceof PipelineStepFailed ? error : undefined;
+      ended({ loadIds: failed?.loadId ? [failed.loadId] : [], rows: {} }, stepException(failed ? failed.cause : e, failed?.loadId));
+      throw error;
     } finally {
       if (top) {
         this.current = undefined;
@@ -468,13 +447,6 @@ export class Pipeline {
     const { writeDisposition, primaryKey, maxTableNesting } = opts;
     return [resource(data as Data, { name, ...(writeDisposition ? { writeDisposition } : {}), ...(primaryKey ? { primaryKey } : {}), ...(maxTableNesting !== undefined ? { maxTableNesting } : {}) })];
   }
-}
-
-/** Items per root table of an extracted package. */
-function itemsOf(p: ExtractedPackage): Record<string, number> {
-  const items: Record<string, number> = {};
-  for (const r of p.roots) items[r.table] = (items[r.table] ?? 0) + r.items;
-  return items;
 }
 
 /**
