@@ -16,7 +16,7 @@ import { PipelineHasPendingData, PipelineNotFound, PipelineStepFailed, stepFaile
 import { extract } from "./extract.js";
 import { extractInfo, failedJobs, loadInfo, loadPackageInfo, normalizeInfo, StepTotals, type ExtractInfo, type FailedJob, type LoadInfo, type LoadPackageInfo, type NormalizeInfo } from "./info.js";
 import { readDataset } from "./inspect.js";
-import { loadPackages } from "./load.js";
+import { loadPending } from "./load.js";
 import { normalizeIdentifier } from "./naming.js";
 import { normalizePackages } from "./normalize-packages.js";
 import { PipelineDir, pipelinesDir } from "./package.js";
@@ -24,7 +24,7 @@ import { Progress } from "./progress.js";
 import { reportStep } from "./report.js";
 import { isResource, resource, type Data, type Resource, type WriteDisposition } from "./resource.js";
 import type { StoredSchema } from "./schema.js";
-import { forceStateExtract, newState, propsToState, recordRunContext, runDirOf, type PipelineState } from "./state.js";
+import { forceStateExtract, newState, propsToState, runDirOf, type PipelineState } from "./state.js";
 import { storedStateVersion, syncDestination, type SyncResult } from "./sync.js";
 import { mergeTraces, stepException, TraceRecorder, type PipelineTrace, type StepException, type StepSummary, type TraceStepName } from "./trace.js";
 
@@ -188,27 +188,7 @@ export class Pipeline {
   }
 
   private loadStep(): Promise<StepTotals> {
-    return this.step("load", async (processing) => {
-      const loaded = new StepTotals();
-      const packages = this.folder.normalizedPackages();
-      await loadPackages(this.dbPath, this.datasetName, packages, {
-        loaded: (p, committed) => {
-          this.folder.writeSchema(p.schema);
-          this.folder.markLoaded(p, new Date());
-          if (committed) loaded.add(p.loadId, p.rows);
-        },
-        failed: (p, table, error) => {
-          processing(p.loadId);
-          this.folder.recordFailure(p.loadId, { table, message: error instanceof Error ? error.message : String(error), failedAt: new Date().toISOString() });
-        },
-      });
-      const state = this.state;
-      if (state && packages.length > 0) {
-        recordRunContext(state, dirname(this.dbPath));
-        this.folder.writeState(state);
-      }
-      return loaded;
-    });
+    return this.step("load", (processing) => loadPending(this.folder, this, processing));
   }
 
   /**
