@@ -22,13 +22,14 @@ import { normalizePackages } from "./normalize-packages.js";
 import { PipelineDir, pipelinesDir } from "./package.js";
 import { Progress } from "./progress.js";
 import { reportStep } from "./report.js";
-import { isResource, resource, type Data, type Resource, type WriteDisposition } from "./resource.js";
+import { resourcesOf, type Data, type Resource, type RunOptions } from "./resource.js";
 import type { StoredSchema } from "./schema.js";
 import { forceStateExtract, newState, propsToState, runDirOf, type PipelineState } from "./state.js";
 import { storedStateVersion, syncDestination, type SyncResult } from "./sync.js";
 import { mergeTraces, stepException, TraceRecorder, type PipelineTrace, type StepException, type StepSummary, type TraceStepName } from "./trace.js";
 
 export type { ExtractInfo, NormalizeInfo, LoadInfo } from "./info.js";
+export type { RunOptions } from "./resource.js";
 
 /** Where and how a pipeline loads. */
 export interface PipelineOptions {
@@ -45,18 +46,6 @@ export interface PipelineOptions {
    * true; elsewhere, and for short steps, `run` prints nothing). `false` keeps a terminal quiet too.
    */
   readonly progress?: boolean;
-}
-
-/** How to load data that is not a named resource (a resource's own settings win). */
-export interface RunOptions {
-  /** Table to load into (default: the name of a named function given as data). */
-  readonly tableName?: string;
-  /** `append` (default), `replace` (the table and its nested tables) or `merge` (upsert on `primaryKey`). */
-  readonly writeDisposition?: WriteDisposition;
-  /** Column(s) identifying a row; required for `merge`. */
-  readonly primaryKey?: string | readonly string[];
-  /** Levels of nesting turned into columns and nested tables (dlt's `max_table_nesting`); deeper values stay JSON. */
-  readonly maxTableNesting?: number;
 }
 
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -175,7 +164,7 @@ export class Pipeline {
       const state = await this.syncOnce();
       propsToState(state, this);
       this.folder.writeState(state);
-      return extractInfo(this.pipelineName, await extract(this.folder, this.resources(data, opts), this.progress("extract"), processing));
+      return extractInfo(this.pipelineName, await extract(this.folder, resourcesOf(data, opts), this.progress("extract"), processing));
     });
   }
 
@@ -416,16 +405,6 @@ export class Pipeline {
   /** A progress line for a step: shown when asked for (the default) and stderr is a TTY. */
   private progress(step: "extract" | "normalize"): Progress {
     return new Progress(step, "items", this.options.progress !== false && process.stderr.isTTY === true);
-  }
-
-  /** The resources of a call: named resources as given, anything else as one resource named by `tableName`. */
-  private resources(data: Data | Resource | readonly Resource[], opts: RunOptions): Resource[] {
-    if (isResource(data)) return [data];
-    if (Array.isArray(data) && data.length > 0 && data.every(isResource)) return [...(data as Resource[])];
-    const name = opts.tableName ?? (typeof data === "function" && data.name !== "" ? data.name : undefined);
-    if (!name) throw new Error("give options.tableName, or pass named resources (resource(data, { name }))");
-    const { writeDisposition, primaryKey, maxTableNesting } = opts;
-    return [resource(data as Data, { name, ...(writeDisposition ? { writeDisposition } : {}), ...(primaryKey ? { primaryKey } : {}), ...(maxTableNesting !== undefined ? { maxTableNesting } : {}) })];
   }
 }
 
