@@ -6,13 +6,17 @@
  * the same data: its tables and columns, its system tables (`_dlt_version`, `_dlt_loads`, `_dlt_pipeline_state`),
  * and a pipeline state from which a pipeline without its local folder is restored (`sync.ts`).
  *
- * Each top-level call is traced as dlt's `with_runtime_trace` traces it (`trace.ts`): its steps share one
- * `transaction_id`, each sends one `pipeline_<step>` telemetry event when it ends (`report.ts`), and the trace is
- * kept as `lastTrace`. A step that fails throws {@link PipelineStepFailed} naming the step and the package.
+ * `Pipeline` is a facade, as dlt's `Pipeline` hands each step to its runner: the steps' work is `extract.ts`,
+ * `normalize-packages.ts` and `load.ts`'s; `step.ts` is where each step starts, reports and ends; the state's
+ * bookkeeping is `state.ts`'s, package info `info.ts`'s, dropping tables `drop.ts`'s, restoring `sync.ts`'s.
+ *
+ * Each top-level call is traced as dlt's `with_runtime_trace` traces it (`step.ts`, `trace.ts`): its steps share
+ * one `transaction_id`, each sends one `pipeline_<step>` telemetry event when it ends (`report.ts`), and the trace
+ * is kept as `lastTrace`. A step that fails throws {@link PipelineStepFailed} naming the step and the package.
  */
 import { dirname, resolve } from "node:path";
 import { applyDrop, planDrop, type DropPlan, type DropResult } from "./drop.js";
-import { PipelineHasPendingData, PipelineNotFound, PipelineStepFailed, stepFailed, type PipelineStep } from "./errors.js";
+import { PipelineHasPendingData, PipelineNotFound, stepFailed, type PipelineStepFailed } from "./errors.js";
 import { extract } from "./extract.js";
 import { extractInfo, failedJobs, loadInfo, loadPackageInfo, normalizeInfo, StepTotals, type ExtractInfo, type FailedJob, type LoadInfo, type LoadPackageInfo, type NormalizeInfo } from "./info.js";
 import { readDataset } from "./inspect.js";
@@ -21,12 +25,12 @@ import { normalizeIdentifier } from "./naming.js";
 import { normalizePackages } from "./normalize-packages.js";
 import { PipelineDir, pipelinesDir } from "./package.js";
 import { Progress } from "./progress.js";
-import { reportStep } from "./report.js";
 import { resourcesOf, type Data, type Resource, type RunOptions } from "./resource.js";
 import type { StoredSchema } from "./schema.js";
 import { forceStateExtract, newState, propsToState, runDirOf, type PipelineState } from "./state.js";
 import { storedStateVersion, syncDestination, type SyncResult } from "./sync.js";
-import { mergeTraces, stepException, TraceRecorder, type PipelineTrace, type StepException, type StepSummary, type TraceStepName } from "./trace.js";
+import { measureStep, noSeconds, StepRunner } from "./step.js";
+import type { PipelineTrace } from "./trace.js";
 
 export type { ExtractInfo, NormalizeInfo, LoadInfo } from "./info.js";
 export type { RunOptions } from "./resource.js";
@@ -50,23 +54,6 @@ export interface PipelineOptions {
 
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-/** Seconds each step of a call took, as {@link LoadInfo} reports them: 0 for a step the call did not run. */
-type StepSeconds = { -readonly [S in keyof LoadInfo["elapsed"]]: number };
-const noSeconds = (): StepSeconds => ({ extract: 0, normalize: 0, load: 0 });
-
-/** What a step ends with, as its trace records it: the packages it made or processed, the rows (items) per table. */
-type StepResult = { readonly loadIds: readonly string[]; readonly tables: Readonly<Record<string, number>> };
-
-/** Runs `work`, keeping the seconds it took in `seconds[step]` (also when it fails). */
-async function measureStep<T>(seconds: StepSeconds, step: keyof StepSeconds, work: () => Promise<T>): Promise<T> {
-  const started = performance.now();
-  try {
-    return await work();
-  } finally {
-    seconds[step] = (performance.now() - started) / 1000;
-  }
-}
-
 /** A pipeline into one DuckDB file and dataset. Create it with {@link pipeline}, or {@link attach} to one that ran. */
 export class Pipeline {
   readonly pipelineName: string;
@@ -80,10 +67,8 @@ export class Pipeline {
   private readonly folder: PipelineDir;
   /** Whether this object synced with the destination already (dlt syncs once per pipeline object). */
   private synced = false;
-  /** The trace of the top-level call in progress (dlt's `_trace`). */
-  private current: TraceRecorder | undefined;
-  /** The last trace, once this object ran or read it (dlt's `_last_trace`). */
-  private last: PipelineTrace | undefined;
+  /** Where every step starts, reports and ends, with the trace. */
+  private readonly steps: StepRunner;
 
   constructor(private readonly options: PipelineOptions) {
     if (!IDENT.test(options.pipelineName)) {
@@ -99,6 +84,8 @@ export class Pipeline {
     const dataset = options.datasetName ?? this.folder.readState()?.dataset_name ?? `${options.pipelineName}_dataset`;
     this.datasetName = normalizeIdentifier(dataset);
     this.dbPath = resolve(options.workingDir ?? process.cwd(), `${options.pipelineName}.duckdb`);
+    const { pipelineName, datasetName, dbPath, folder } = this;
+    this.steps = new StepRunner({ pipelineName, datasetName, dbPath, destination: options.destination, folder });
   }
 
   // ---------------------------------------------------------------------------------------------------- steps
@@ -114,7 +101,7 @@ export class Pipeline {
    */
   async run(data?: Data | Resource | readonly Resource[], opts: RunOptions = {}): Promise<LoadInfo> {
     return this.locked(() =>
-      this.step("run", async () => {
+      this.steps.run("run", async () => {
         const elapsed = noSeconds();
         if (data !== undefined) await measureStep(elapsed, "extract", () => this.extractStep(data, opts));
         else await this.syncOnce();
@@ -160,7 +147,7 @@ export class Pipeline {
   }
 
   private extractStep(data: Data | Resource | readonly Resource[], opts: RunOptions): Promise<ExtractInfo> {
-    return this.step("extract", async (processing) => {
+    return this.steps.run("extract", async (processing) => {
       const state = await this.syncOnce();
       propsToState(state, this);
       this.folder.writeState(state);
@@ -169,7 +156,7 @@ export class Pipeline {
   }
 
   private normalizeStep(): Promise<NormalizeInfo> {
-    return this.step("normalize", async (processing) => {
+    return this.steps.run("normalize", async (processing) => {
       const target = { folder: this.folder, schemaName: this.schemaName, state: () => this.localState() };
       const normalized = normalizePackages(target, () => this.progress("normalize"), processing);
       return normalizeInfo(this.pipelineName, normalized.loadIds, normalized.tables);
@@ -177,53 +164,7 @@ export class Pipeline {
   }
 
   private loadStep(): Promise<StepTotals> {
-    return this.step("load", (processing) => loadPending(this.folder, this, processing));
-  }
-
-  /**
-   * Runs one step — the one place where a step starts, reports and ends — traced as dlt's `with_runtime_trace`
-   * traces it: a call made outside any trace starts one, with a new `transaction_id`; a step inside a run joins the
-   * run's. `work` says which package it is processing, so that its failure is a {@link PipelineStepFailed} naming
-   * the step and the package (a failure of `run` is one of its steps', and passes through). The step's event is
-   * sent when it ends, and the trace is saved (merged with the last one when it has a single step) when the call
-   * that started it ends.
-   */
-  private async step<R extends StepResult>(name: TraceStepName, work: (processing: (loadId: string) => void) => Promise<R>): Promise<R> {
-    const top = this.current === undefined;
-    const trace = (this.current ??= new TraceRecorder(this));
-    const started = { at: new Date(), ms: performance.now() };
-    const ended = (summary: StepSummary, exception?: StepException): void => {
-      trace.endStep(name, started, summary, exception);
-      const elapsed = (performance.now() - trace.startedMs) / 1000;
-      if (name !== "run") reportStep(this.options.destination, trace.transactionId, elapsed, name, exception === undefined);
-    };
-    let loadId: string | undefined;
-    try {
-      const result = await work((id) => (loadId = id));
-      ended({ loadIds: result.loadIds, rows: result.tables });
-      return result;
-    } catch (e) {
-      const error = name === "run" ? e : this.failed(name, loadId, e);
-      const failed = error instanceof PipelineStepFailed ? error : undefined;
-      ended({ loadIds: failed?.loadId ? [failed.loadId] : [], rows: {} }, stepException(failed ? failed.cause : e, failed?.loadId));
-      throw error;
-    } finally {
-      if (top) {
-        this.current = undefined;
-        this.last = mergeTraces(this.lastTrace, trace.finish());
-        try {
-          this.folder.writeTrace(this.last);
-        } catch (e) {
-          // The run's own outcome stands; a trace that cannot be saved is said, not thrown (dlt warns too).
-          process.emitWarning(`dlt-ts: the trace of pipeline ${this.pipelineName} could not be saved: ${(e as Error).message}`);
-        }
-      }
-    }
-  }
-
-  /** The error a step throws: a {@link PipelineStepFailed} naming it (one from an inner step passes through). */
-  private failed(step: PipelineStep, loadId: string | undefined, e: unknown): PipelineStepFailed {
-    return stepFailed(this.folder, this.pipelineName, step, loadId, e);
+    return this.steps.run("load", (processing) => loadPending(this.folder, this, processing));
   }
 
   /** Throws {@link PipelineHasPendingData} when packages are pending: a drop would be undone by their load. */
@@ -268,7 +209,7 @@ export class Pipeline {
     }
     return this.locked(async () => {
       this.folder.wipe();
-      this.last = undefined;
+      this.steps.forgetLastTrace();
       return this.sync();
     });
   }
@@ -285,7 +226,7 @@ export class Pipeline {
     try {
       return (await this.sync()).state;
     } catch (e) {
-      throw this.failed("sync", undefined, e);
+      throw stepFailed(this.folder, this.pipelineName, "sync", undefined, e);
     }
   }
 
@@ -315,7 +256,7 @@ export class Pipeline {
    * the error of a step that failed. Kept in the pipeline's folder, so it is there for another process too.
    */
   get lastTrace(): PipelineTrace | undefined {
-    return (this.last ??= this.folder.readTrace());
+    return this.steps.lastTrace;
   }
 
   // --------------------------------------------------------------------------------------------- packages
