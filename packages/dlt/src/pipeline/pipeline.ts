@@ -28,8 +28,8 @@ import { Progress } from "./progress.js";
 import { resourcesOf, type Data, type Resource, type RunOptions } from "./resource.js";
 import type { StoredSchema } from "./schema.js";
 import { forceStateExtract, newState, propsToState, runDirOf, type PipelineState } from "./state.js";
-import { storedStateVersion, syncDestination, type SyncResult } from "./sync.js";
 import { measureStep, noSeconds, StepRunner } from "./step.js";
+import { storedStateVersion, syncDestination, type SyncResult } from "./sync.js";
 import type { PipelineTrace } from "./trace.js";
 
 export type { ExtractInfo, NormalizeInfo, LoadInfo } from "./info.js";
