@@ -390,6 +390,13 @@ test("only the dashboard's own names are routes: Object's properties are 404s, n
   }
 });
 
+test("the page gets the API names from the collector's own list", async () => {
+  const r = await get(`${stores.duckdb.url}/assets/apis.js`);
+  assert.equal(r.status, 200);
+  assert.equal(r.headers["content-type"], "text/javascript; charset=utf-8");
+  assert.equal(r.text, `export const DASHBOARD_APIS = ${JSON.stringify(DASHBOARD_APIS)};\n`);
+});
+
 test("with write keys configured the dashboard needs the read token, never a write key", async () => {
   const k = await startCollector({ port: 0, dbPath: tempDb(), writeKeys: ["wk"], readToken: "rt-secret" });
   try {

@@ -1,28 +1,37 @@
 /**
  * The dashboard, served by the collector under its base path `P`: `GET P/` (page), `P/assets/*` (bundled: uPlot,
- * the page's script and its icon, no CDN), `P/api/<plot>` (JSON computed with SQL; `P/api/events` pages through the
- * stored events), `P/api/setup` (what the page needs to tell a client how to send). When write keys are configured the dashboard
- * needs a read token — not a write key, because write keys ship inside every client that sends events and so cannot
- * guard reading them. Asset and API names are own entries of Maps: `/api/constructor` is a 404 like any unknown name.
+ * the page's modules, style and icon, no CDN), `P/api/<plot>` (JSON computed with SQL; `P/api/events` pages through
+ * the stored events), `P/api/setup` (what the page needs to tell a client how to send). When write keys are configured
+ * the dashboard needs a read token — not a write key, because write keys ship inside every client that sends events
+ * and so cannot guard reading them. Asset and API names are own entries of Maps: `/api/constructor` is a 404 like
+ * any unknown name.
  */
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { timingSafeEqual, createHash } from "node:crypto";
 import type { EventStore } from "../store/types.js";
-import { MAX_EVENTS_LIMIT, pageSize, QUERIES, type EventCursor, type Filter, type Rows } from "./queries.js";
+import { DASHBOARD_APIS, MAX_EVENTS_LIMIT, pageSize, QUERIES, type EventCursor, type Filter, type Rows } from "./queries.js";
 
 const require = createRequire(import.meta.url);
 const PUBLIC = new URL("../../../public/", import.meta.url);
+/** The page's modules, compiled by `tsc -b` from `public/*.ts` (`public/tsconfig.json`). */
+const PAGE_MODULES = new URL("../../public/", import.meta.url);
 
 const JS = "text/javascript; charset=utf-8";
 const CSS = "text/css; charset=utf-8";
-const ASSETS = new Map<string, () => { body: Buffer; type: string }>([
-  ["uplot.js", () => ({ body: readFileSync(require.resolve("uplot/dist/uPlot.iife.min.js")), type: JS })],
-  ["uplot.css", () => ({ body: readFileSync(require.resolve("uplot/dist/uPlot.min.css")), type: CSS })],
-  ["app.js", () => ({ body: readFileSync(new URL("app.js", PUBLIC)), type: JS })],
-  ["app.css", () => ({ body: readFileSync(new URL("app.css", PUBLIC)), type: CSS })],
-  ["favicon.svg", () => ({ body: readFileSync(new URL("favicon.svg", PUBLIC)), type: "image/svg+xml" })],
+type Asset = () => { body: Buffer; type: string };
+const file = (path: string | URL, type: string): Asset => () => ({ body: readFileSync(path), type });
+const ASSETS = new Map<string, Asset>([
+  ["uplot.js", file(require.resolve("uplot/dist/uPlot.iife.min.js"), JS)],
+  ["uplot.css", file(require.resolve("uplot/dist/uPlot.min.css"), CSS)],
+  ["app.css", file(new URL("app.css", PUBLIC), CSS)],
+  ["favicon.svg", file(new URL("favicon.svg", PUBLIC), "image/svg+xml")],
+  // The page imports the API names from here, so it never repeats DASHBOARD_APIS (public/apis.d.ts types it).
+  ["apis.js", () => ({ body: Buffer.from(`export const DASHBOARD_APIS = ${JSON.stringify(DASHBOARD_APIS)};\n`), type: JS })],
+  ...readdirSync(PAGE_MODULES)
+    .filter((name) => name.endsWith(".js"))
+    .map((name): [string, Asset] => [name, file(new URL(name, PAGE_MODULES), JS)]),
 ]);
 
 const digest = (s: string): Buffer => createHash("sha256").update(s).digest();
