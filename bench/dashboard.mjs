@@ -210,7 +210,7 @@ try {
     if (m.median > worst.ms) worst = { ms: m.median, what: `events ${label}` };
     console.log(`  ${label.padEnd(30)} ${m.median.toFixed(1).padStart(9)} ${m.max.toFixed(1).padStart(8)}`);
   }
-  // The whole overview, as app.js refreshes it: extent first, then its 19 APIs and the previous period's summary in
+  // The whole overview, as the page (public/overview.ts) refreshes it: extent first, then its 19 APIs and the previous period's summary in
   // parallel.
   const PAGE = ["summary", "events_over_time", "failure_rate", "failures", "success_rate", "version_share", "versions", "runtimes", "os_versions", "ci", "exec_info", "commands", "inits", "sources", "destinations", "steps_by_destination", "elapsed", "event_names", "filter_values"];
   const page = [];

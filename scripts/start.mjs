@@ -107,9 +107,13 @@ for (let i = 0; i < runs; i++) {
 const expected = steps.length + runs * 3;
 const deadline = Date.now() + 30_000;
 let stored = 0;
+// The APIs take the read token as a Bearer (`?token=` opens the page only).
+const page = new URL(dashboard);
+const token = page.searchParams.get("token");
+const summaryUrl = new URL(`api/summary?from=${startedAt}`, `${page.origin}${page.pathname}`);
 while (Date.now() < deadline) {
   try {
-    const r = await fetch(`${dashboard.replace("/?", "/api/summary?")}&from=${startedAt}`);
+    const r = await fetch(summaryUrl, { headers: token ? { authorization: `Bearer ${token}` } : {} });
     stored = Number((await r.json()).rows[0].events);
     if (stored >= expected) break;
   } catch {}

@@ -390,6 +390,46 @@ test("only the dashboard's own names are routes: Object's properties are 404s, n
   }
 });
 
+test("every dashboard answer says nosniff, no framing, no referrer; the APIs and the pages are never cached", async () => {
+  const k = await startCollector({ port: 0, dbPath: tempDb(), writeKeys: ["wk"], readToken: "rt-secret" });
+  try {
+    const bearer = { authorization: "Bearer rt-secret" };
+    const answers = {
+      page: await get(`${k.url}/?token=rt-secret`),
+      "read-token page": await get(`${k.url}/`),
+      api: await get(`${k.url}/api/summary`, bearer),
+      "refused api": await get(`${k.url}/api/summary`),
+      "unknown api": await get(`${k.url}/api/nope`, bearer),
+      module: await get(`${k.url}/assets/main.js`),
+      "unknown asset": await get(`${k.url}/assets/nope.js`),
+    };
+    for (const [what, r] of Object.entries(answers)) {
+      assert.equal(r.headers["x-content-type-options"], "nosniff", what);
+      assert.equal(r.headers["x-frame-options"], "DENY", what);
+      assert.equal(r.headers["referrer-policy"], "no-referrer", what);
+      if (what !== "module") assert.equal(r.headers["cache-control"], "no-store", what);
+    }
+    for (const what of ["page", "read-token page"] as const) {
+      const csp = String(answers[what].headers["content-security-policy"] ?? "");
+      assert.match(csp, /(^|; )script-src 'self'(;|$)/, what);
+      assert.match(csp, /(^|; )frame-ancestors 'none'(;|$)/, what);
+      assert.doesNotMatch(csp, /unsafe-|\*/, what);
+    }
+    // The page loads its script as a module, which the browser runs only when served as JavaScript.
+    assert.match(answers.page.text, /<script type="module" src="assets\/main\.js"><\/script>/);
+    assert.equal(answers.module.headers["content-type"], "text/javascript; charset=utf-8");
+  } finally {
+    await k.close();
+  }
+});
+
+test("the page gets the API names from the collector's own list", async () => {
+  const r = await get(`${stores.duckdb.url}/assets/apis.js`);
+  assert.equal(r.status, 200);
+  assert.equal(r.headers["content-type"], "text/javascript; charset=utf-8");
+  assert.equal(r.text, `export const DASHBOARD_APIS = ${JSON.stringify(DASHBOARD_APIS)};\n`);
+});
+
 test("with write keys configured the dashboard needs the read token, never a write key", async () => {
   const k = await startCollector({ port: 0, dbPath: tempDb(), writeKeys: ["wk"], readToken: "rt-secret" });
   try {
@@ -397,7 +437,10 @@ test("with write keys configured the dashboard needs the read token, never a wri
     assert.equal((await get(`${k.url}/`)).status, 401);
     assert.equal((await get(`${k.url}/api/summary`, { authorization: "Bearer wk" })).status, 401, "a write key does not open reads");
     assert.equal((await get(`${k.url}/api/summary`, { authorization: "Bearer rt-secret" })).status, 200);
-    assert.equal((await get(`${k.url}/api/summary?token=rt-secret`)).status, 200);
+    // ?token= is for the page's address only (it sets the cookie): an API does not read it, so it stays out of logs.
+    const query = await get(`${k.url}/api/summary?token=rt-secret`);
+    assert.equal(query.status, 401);
+    assert.match(JSON.parse(query.text).error, /\?token= opens the page only; an API takes the page's cookie or Authorization: Bearer/);
     assert.equal(k.dashboardUrl, `${k.url}/?token=rt-secret`);
     const page = await get(`${k.url}/?token=rt-secret`);
     assert.equal(page.status, 200);

@@ -363,10 +363,74 @@ test("under a base path the page, its assets, its icon and its API are served th
   }
 });
 
+const PAGE_CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
+
+/** The page's CSP violations, as `securitypolicyviolation` events report them (recorded from before its first script). */
+const violationsOf = (page: Page): Promise<string[]> => page.evaluate(() => (window as unknown as { cspViolations?: string[] }).cspViolations ?? []);
+const recordViolations = (page: Page): Promise<unknown> =>
+  page.addInitScript(() => {
+    const seen: string[] = [];
+    (window as unknown as { cspViolations: string[] }).cspViolations = seen;
+    document.addEventListener("securitypolicyviolation", (e) => seen.push(`${e.effectiveDirective} ${e.blockedURI}`));
+  });
+
+test("the page is sent with a strict CSP and no-framing headers, and works under it", async () => {
+  const page = await browser.newPage();
+  await recordViolations(page);
+  const errors: string[] = [];
+  page.on("pageerror", (e) => errors.push(String(e)));
+  page.on("console", (m) => void (m.type() === "error" && errors.push(m.text())));
+  const assets = new Map<string, string>();
+  const apiUrls: string[] = [];
+  page.on("response", (r) => void (r.url().includes("/assets/") && assets.set(new URL(r.url()).pathname, r.headers()["content-type"] ?? "")));
+  page.on("request", (r) => void (r.url().includes("/api/") && apiUrls.push(r.url())));
+  const r = await page.goto(c.dashboardUrl!);
+  const headers = r!.headers();
+  assert.equal(headers["content-security-policy"], PAGE_CSP);
+  assert.equal(headers["x-frame-options"], "DENY");
+  assert.equal(headers["x-content-type-options"], "nosniff");
+  assert.equal(headers["referrer-policy"], "no-referrer");
+  assert.equal(headers["cache-control"], "no-store");
+  await loaded(page);
+  assert.ok((await page.locator('[data-plot="events_over_time"] canvas').count()) > 0, "uPlot drew under the CSP");
+  // (The collector is shared: an earlier test sent one more event.)
+  assert.equal(Object.fromEntries(await items(page, "commands"))["init"], "9");
+  await page.click('nav a[data-view="live"]');
+  await livePolled(page);
+  assert.ok((await page.locator("#live-list li").count()) >= 26);
+  // The modules came as JavaScript (a module script of another type is refused), the API calls without the token.
+  for (const m of ["main.js", "state.js", "api.js", "apis.js", "charts.js", "overview.js", "live.js", "setup.js", "dom.js"]) {
+    assert.equal(assets.get(`/assets/${m}`), "text/javascript; charset=utf-8", m);
+  }
+  assert.ok(apiUrls.length > 20);
+  assert.deepEqual(apiUrls.filter((u) => u.includes("token=")), [], "?token= is read by the page's load only");
+  assert.deepEqual(await violationsOf(page), []);
+  assert.deepEqual(errors, []);
+
+  // The policy holds: an inline script does not run and a style attribute is not applied, and both are reported.
+  const ran = await page.evaluate(() => {
+    const script = document.createElement("script");
+    script.textContent = "document.body.dataset.inline = 'ran'";
+    document.body.append(script);
+    document.body.insertAdjacentHTML("beforeend", '<p id="styled" style="color: rgb(255, 0, 0)">x</p>');
+    return [document.body.dataset["inline"] ?? "blocked", getComputedStyle(document.querySelector("#styled")!).color];
+  });
+  assert.notEqual(ran[0], "ran");
+  assert.notEqual(ran[1], "rgb(255, 0, 0)");
+  await page.waitForFunction(() => ((window as unknown as { cspViolations: string[] }).cspViolations.length >= 2));
+  assert.deepEqual((await violationsOf(page)).map((v) => v.split(" ")[0]).sort(), ["script-src-elem", "style-src-attr"]);
+  await page.close();
+});
+
 test("without the read token the page asks for it", async () => {
   const page = await browser.newPage();
   const r = await page.goto(c.url + "/");
   assert.equal(r?.status(), 401);
   assert.match((await page.textContent("body")) ?? "", /needs its read token/);
+  // The same headers as the page, and the page's style.
+  assert.equal(r?.headers()["content-security-policy"], PAGE_CSP);
+  assert.equal(r?.headers()["x-frame-options"], "DENY");
+  assert.equal(r?.headers()["cache-control"], "no-store");
+  assert.equal(await page.$eval("header", (e) => getComputedStyle(e).position), "sticky");
   await page.close();
 });

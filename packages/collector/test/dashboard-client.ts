@@ -1,13 +1,13 @@
 /** The dashboard's JSON API as its tests call it: GET with the read token, numbers as numbers. */
 import assert from "node:assert/strict";
-import { request } from "node:http";
+import { request, type IncomingHttpHeaders } from "node:http";
 
-export function get(url: string, headers: Record<string, string> = {}): Promise<{ status: number; text: string }> {
+export function get(url: string, headers: Record<string, string> = {}): Promise<{ status: number; text: string; headers: IncomingHttpHeaders }> {
   return new Promise((resolve, reject) => {
     request(url, { headers, agent: false }, (res) => {
       let text = "";
       res.on("data", (d: Buffer) => (text += d.toString()));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, text }));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, text, headers: res.headers }));
     })
       .on("error", reject)
       .end();

@@ -58,7 +58,7 @@ test("--workers 2: two processes serve one port; a killed worker is replaced; SI
       // One read token for all workers (a random one, printed once): any worker opens the dashboard with it.
       const token = /dashboard: \S+\?token=(\S+)/.exec(await pollUntil(stdout, (o) => /dashboard: /.test(o), 15_000))?.[1];
       assert.ok(token, "a dashboard token was printed");
-      for (let i = 0; i < 6; i++) assert.equal((await post(url, `/api/summary?token=${token}`, undefined, { method: "GET" })).status, 200);
+      for (let i = 0; i < 6; i++) assert.equal((await post(url, "/api/summary", undefined, { method: "GET", bearer: token })).status, 200);
       child.kill("SIGTERM");
       assert.equal(await exited(child), 0, stderr());
       assert.deepEqual(childrenOf(child.pid!), [], "no worker outlives the primary");

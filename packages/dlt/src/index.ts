@@ -11,7 +11,7 @@
 export { attach, pipeline, Pipeline, type PipelineOptions, type RunOptions } from "./pipeline/pipeline.js";
 export type { ExtractInfo, NormalizeInfo, LoadInfo, LoadPackageInfo, LoadPackageState, LoadJobInfo, LoadJobState, FailedJob } from "./pipeline/info.js";
 export type { PipelineTrace, PipelineStepTrace, StepException, TraceStepName } from "./pipeline/trace.js";
-export type { DropInfo, DropPlan } from "./pipeline/drop.js";
+export type { DropInfo, DropPlan, DropResult } from "./pipeline/drop.js";
 export type { SyncResult } from "./pipeline/sync.js";
 export type { PipelineState } from "./pipeline/state.js";
 export type { StoredSchema, TableSchema, ColumnSchema, DataType } from "./pipeline/schema.js";

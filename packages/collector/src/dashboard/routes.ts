@@ -1,36 +1,81 @@
 /**
  * The dashboard, served by the collector under its base path `P`: `GET P/` (page), `P/assets/*` (bundled: uPlot,
- * the page's script and its icon, no CDN), `P/api/<plot>` (JSON computed with SQL; `P/api/events` pages through the
- * stored events), `P/api/setup` (what the page needs to tell a client how to send). When write keys are configured the dashboard
- * needs a read token — not a write key, because write keys ship inside every client that sends events and so cannot
- * guard reading them. Asset and API names are own entries of Maps: `/api/constructor` is a 404 like any unknown name.
+ * the page's modules, style and icon, no CDN), `P/api/<plot>` (JSON computed with SQL; `P/api/events` pages through
+ * the stored events), `P/api/setup` (what the page needs to tell a client how to send). When write keys are configured
+ * the dashboard needs a read token — not a write key, because write keys ship inside every client that sends events
+ * and so cannot guard reading them. `?token=` is read by the page only, which turns it into a cookie: the APIs take
+ * that cookie or `Authorization: Bearer`, so a token does not end up in access logs with every API call. Every answer
+ * carries the security headers below. Asset and API names are own entries of Maps: `/api/constructor` is a 404 like
+ * any unknown name.
  */
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import type { IncomingMessage, ServerResponse } from "node:http";
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
 import { timingSafeEqual, createHash } from "node:crypto";
 import type { EventStore } from "../store/types.js";
-import { MAX_EVENTS_LIMIT, pageSize, QUERIES, type EventCursor, type Filter, type Rows } from "./apis.js";
+import { DASHBOARD_APIS, MAX_EVENTS_LIMIT, pageSize, QUERIES, type EventCursor, type Filter, type Rows } from "./apis.js";
 
 const require = createRequire(import.meta.url);
 const PUBLIC = new URL("../../../public/", import.meta.url);
+/** The page's modules, compiled by `tsc -b` from `public/*.ts` (`public/tsconfig.json`). */
+const PAGE_MODULES = new URL("../../public/", import.meta.url);
 
 const JS = "text/javascript; charset=utf-8";
 const CSS = "text/css; charset=utf-8";
-const ASSETS = new Map<string, () => { body: Buffer; type: string }>([
-  ["uplot.js", () => ({ body: readFileSync(require.resolve("uplot/dist/uPlot.iife.min.js")), type: JS })],
-  ["uplot.css", () => ({ body: readFileSync(require.resolve("uplot/dist/uPlot.min.css")), type: CSS })],
-  ["app.js", () => ({ body: readFileSync(new URL("app.js", PUBLIC)), type: JS })],
-  ["app.css", () => ({ body: readFileSync(new URL("app.css", PUBLIC)), type: CSS })],
-  ["favicon.svg", () => ({ body: readFileSync(new URL("favicon.svg", PUBLIC)), type: "image/svg+xml" })],
+type Asset = () => { body: Buffer; type: string };
+const file = (path: string | URL, type: string): Asset => () => ({ body: readFileSync(path), type });
+const ASSETS = new Map<string, Asset>([
+  ["uplot.js", file(require.resolve("uplot/dist/uPlot.iife.min.js"), JS)],
+  ["uplot.css", file(require.resolve("uplot/dist/uPlot.min.css"), CSS)],
+  ["app.css", file(new URL("app.css", PUBLIC), CSS)],
+  ["favicon.svg", file(new URL("favicon.svg", PUBLIC), "image/svg+xml")],
+  // The page imports the API names from here, so it never repeats DASHBOARD_APIS (public/apis.d.ts types it).
+  ["apis.js", () => ({ body: Buffer.from(`export const DASHBOARD_APIS = ${JSON.stringify(DASHBOARD_APIS)};\n`), type: JS })],
+  ...readdirSync(PAGE_MODULES)
+    .filter((name) => name.endsWith(".js"))
+    .map((name): [string, Asset] => [name, file(new URL(name, PAGE_MODULES), JS)]),
 ]);
+
+/**
+ * The page's Content-Security-Policy: its own scripts, styles, images and API only. No inline script or handler (the
+ * page has none: index.html loads `assets/main.js`), and no `style` attribute in markup: the page and uPlot set
+ * styles through the CSSOM (`el.style.x = …`), which CSP allows. `form-action 'self'`: the filters' form submits to
+ * the page itself (Enter in a date field). Nothing may frame it (clickjacking), and `<base>` may only name this origin.
+ */
+const PAGE_CSP = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self'",
+  "connect-src 'self'",
+  "base-uri 'self'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+].join("; ");
+
+/** On every answer of the dashboard: no MIME sniffing, no framing, no address (it may hold the token) sent onward. */
+const SECURITY_HEADERS: OutgoingHttpHeaders = {
+  "x-content-type-options": "nosniff",
+  "x-frame-options": "DENY",
+  "referrer-policy": "no-referrer",
+};
+/** The page's, and its read-token page's: the CSP too, and never cached (the page sets the token's cookie). */
+const PAGE_HEADERS: OutgoingHttpHeaders = {
+  ...SECURITY_HEADERS,
+  "content-type": "text/html; charset=utf-8",
+  "cache-control": "no-store",
+  "content-security-policy": PAGE_CSP,
+};
 
 const digest = (s: string): Buffer => createHash("sha256").update(s).digest();
 const same = (a: string, b: string): boolean => timingSafeEqual(digest(a), digest(b));
 
-/** The token a request presents (query, Bearer, or the page's cookie), or why the cookie cannot be read. */
-function tokenOf(req: IncomingMessage, url: URL): { token: string | undefined } | { error: string } {
-  const q = url.searchParams.get("token");
+/**
+ * The token a request presents (Bearer, or the page's cookie; `?token=` on the page only), or why the cookie cannot
+ * be read.
+ */
+function tokenOf(req: IncomingMessage, url: URL, isPage: boolean): { token: string | undefined } | { error: string } {
+  const q = isPage ? url.searchParams.get("token") : null;
   if (q) return { token: q };
   const auth = req.headers["authorization"];
   if (auth?.startsWith("Bearer ")) return { token: auth.slice(7) };
@@ -98,10 +143,17 @@ export interface DashboardInfo {
 export function dashboardRoutes(store: EventStore, readToken: string | undefined, prefix = "", info: DashboardInfo = {}) {
   const json = (res: ServerResponse, status: number, body: unknown): void => {
     const text = JSON.stringify(body);
-    res.writeHead(status, { "content-type": "application/json", "cache-control": "no-store" });
+    res.writeHead(status, { ...SECURITY_HEADERS, "content-type": "application/json", "cache-control": "no-store" });
     res.end(text);
   };
   const page = readFileSync(new URL("index.html", PUBLIC), "utf8").replace("<head>", `<head>\n<base href="${prefix}/">`);
+  // Without the token: the page's head (its title, icon and style), and what to do.
+  const askToken = `${page.slice(0, page.indexOf("<body>"))}<body>
+<header><h1><img src="assets/favicon.svg" alt="" width="20" height="20"> dlt-ts telemetry</h1></header>
+<section class="setup"><p>This dashboard needs its read token: open <code>?token=…</code> (printed by <code>dlt-collector</code> at start-up).</p></section>
+</body>
+</html>
+`;
   const setup = { basePath: `${prefix}/`, writeKeyLabels: info.writeKeyLabels ?? [] };
   return async (req: IncomingMessage, res: ServerResponse, url: URL, path: string): Promise<boolean> => {
     const isPage = path === "/" || path === "/index.html";
@@ -116,27 +168,29 @@ export function dashboardRoutes(store: EventStore, readToken: string | undefined
       const a = ASSETS.get(path.slice("/assets/".length))?.();
       if (!a) json(res, 404, { error: "no such asset" });
       else {
-        res.writeHead(200, { "content-type": a.type, "cache-control": "max-age=300" });
+        res.writeHead(200, { ...SECURITY_HEADERS, "content-type": a.type, "cache-control": "max-age=300" });
         res.end(a.body);
       }
       return true;
     }
     if (readToken !== undefined) {
-      const t = tokenOf(req, url);
+      const t = tokenOf(req, url, isPage);
       if ("error" in t) {
         json(res, 400, { error: t.error });
         return true;
       }
       if (t.token === undefined || !same(t.token, readToken)) {
         if (isPage) {
-          res.writeHead(401, { "content-type": "text/html; charset=utf-8" });
-          res.end("<!doctype html><title>dlt-ts telemetry</title><p>This dashboard needs its read token: open <code>?token=…</code> (printed by <code>dlt-collector</code> at start-up).</p>");
+          res.writeHead(401, PAGE_HEADERS);
+          res.end(askToken);
+        } else if (url.searchParams.has("token")) {
+          json(res, 401, { error: "missing or wrong read token: ?token= opens the page only; an API takes the page's cookie or Authorization: Bearer" });
         } else json(res, 401, { error: "missing or wrong read token" });
         return true;
       }
     }
     if (isPage) {
-      const headers: Record<string, string> = { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" };
+      const headers: OutgoingHttpHeaders = { ...PAGE_HEADERS };
       if (readToken !== undefined) headers["set-cookie"] = `dlt_dashboard=${encodeURIComponent(readToken)}; HttpOnly; SameSite=Strict; Path=${prefix}/`;
       res.writeHead(200, headers);
       res.end(page);

@@ -3,11 +3,22 @@
  * resources: a resource's table is its name in dlt-ts) and their nested tables leave the schema, their resource
  * state is reset, and a load package carries the change to the destination — it drops the tables, replaces the
  * schema's stored versions with the new one and loads the new state, in one transaction — so a restore on another
- * machine does not bring them back. This module plans it; `Pipeline.prepareDrop` and `Pipeline.drop` run it.
+ * machine does not bring them back. This module plans it (`planDrop`) and applies it (`applyDrop`);
+ * `Pipeline.prepareDrop` and `Pipeline.drop` call them under the run lock, with no package pending.
  */
-import { PACKAGE_FORMAT, type NormalizedPackage } from "./package.js";
+import { stepFailed } from "./errors.js";
+import { newLoadId } from "./ids.js";
+import { loadPackages } from "./load.js";
+import { PACKAGE_FORMAT, type NormalizedPackage, type PipelineDir } from "./package.js";
 import { bumpVersion, rootOf, STATE_TABLE, stateTable, tableChain, type StoredSchema } from "./schema.js";
-import { bumpStateVersion, stateDoc, type PipelineState } from "./state.js";
+import { bumpStateVersion, markStateExtracted, stateDoc, type PipelineState } from "./state.js";
+
+/** The pipeline a drop is planned for and applied to. */
+export interface DropTarget {
+  readonly pipelineName: string;
+  readonly datasetName: string;
+  readonly dbPath: string;
+}
 
 /** What a drop will do (dlt's `pipeline_drop.info`), to show before it is applied. */
 export interface DropInfo {
@@ -24,6 +35,12 @@ export interface DropInfo {
   readonly tablesWithData: readonly string[];
   /** Resource state reset (`sources.<source>.resources.<resource>` of a state dlt wrote). */
   readonly resourceStates: readonly string[];
+}
+
+/** What a drop did: its package, and the tables it dropped. */
+export interface DropResult {
+  readonly loadId: string;
+  readonly droppedTables: readonly string[];
 }
 
 /** A drop, planned against one version of the schema: see `Pipeline.prepareDrop`. */
@@ -44,7 +61,7 @@ const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object
  * @throws naming the table when it is not in the schema, is a system table, or is a nested table (its root is named).
  */
 export function planDrop(
-  where: { readonly pipelineName: string; readonly datasetName: string; readonly dbPath: string },
+  where: DropTarget,
   schema: StoredSchema,
   state: PipelineState,
   tables: readonly string[],
@@ -107,8 +124,37 @@ export function planDrop(
   };
 }
 
+/**
+ * Applies `plan` as dlt does: one load package drops the tables in DuckDB, replaces the schema's stored versions
+ * with the new one and loads the new state, in one transaction; then the schema and state in `folder` follow. On a
+ * failure nothing changed, and nothing is left pending (as dlt: the drop can be run again).
+ * @throws when the schema changed since the plan, or the load failed ({@link PipelineStepFailed}, step `load`).
+ */
+export async function applyDrop(folder: PipelineDir, where: DropTarget, plan: DropPlan): Promise<DropResult> {
+  if (folder.readSchema(plan.info.schemaName)?.version_hash !== plan.basedOn) {
+    throw new Error(`schema ${plan.info.schemaName} of pipeline ${where.pipelineName} changed since the drop was planned: plan it again`);
+  }
+  const pkg = dropPackage(plan, newLoadId(), new Date());
+  folder.markNormalized(pkg);
+  try {
+    await loadPackages(where.dbPath, where.datasetName, [pkg], {
+      loaded: (p) => {
+        folder.writeSchema(p.schema);
+        folder.markLoaded(p, new Date());
+      },
+      failed: () => undefined,
+    });
+  } catch (e) {
+    folder.remove(pkg.loadId);
+    throw stepFailed(folder, where.pipelineName, "load", pkg.loadId, e);
+  }
+  markStateExtracted(plan.state, pkg.stateDoc!);
+  folder.writeState(plan.state);
+  return { loadId: pkg.loadId, droppedTables: plan.info.tables };
+}
+
 /** The load package that applies a drop: no data, its tables to drop, the new schema and state. */
-export function dropPackage(plan: DropPlan, loadId: string, at: Date): NormalizedPackage {
+function dropPackage(plan: DropPlan, loadId: string, at: Date): NormalizedPackage {
   return {
     format: PACKAGE_FORMAT,
     loadId,

@@ -2,6 +2,7 @@
  * The errors a pipeline raises about itself, named as dlt names them (`dlt/pipeline/exceptions.py`). A step that
  * fails names itself and the package it was processing, with the original error as its `cause`.
  */
+import type { PipelineDir } from "./package.js";
 
 /** A step of a pipeline that can fail: dlt's `TPipelineStep` (`sync` is the restore from the destination). */
 export type PipelineStep = "sync" | "extract" | "normalize" | "load";
@@ -32,6 +33,21 @@ export class PipelineStepFailed extends Error {
     // dlt's wording.
     super(`Pipeline execution failed at \`step=${step}\`${at} with exception:\n\n${inner}${pending ? `\n${pending}` : ""}`);
   }
+}
+
+/**
+ * The error step `step` of the pipeline in `folder` throws: a {@link PipelineStepFailed} naming it and the package
+ * (one from an inner step passes through), saying whether packages are left for the next run.
+ */
+export function stepFailed(folder: PipelineDir, pipelineName: string, step: PipelineStep, loadId: string | undefined, cause: unknown): PipelineStepFailed {
+  if (cause instanceof PipelineStepFailed) return cause;
+  let pending = false;
+  try {
+    pending = folder.pendingPackages().length > 0;
+  } catch {
+    pending = true; // a package of another version is waiting
+  }
+  return new PipelineStepFailed(pipelineName, step, loadId, cause, pending);
 }
 
 /**

@@ -15,13 +15,23 @@ import type { Progress } from "./progress.js";
 import { iterate, type Resource } from "./resource.js";
 
 /**
- * Extracts `resources` into a new package. A resource that throws fails the step with its own error; `started`
- * learns the package's load id first, so a failure can name it.
+ * Extracts `resources` into a new package. A resource that throws fails the step with its own error, and the
+ * package is removed (an extract that did not finish is no package); `started` learns the package's load id first,
+ * so a failure can name it.
  */
-export async function extract(pdir: PipelineDir, resources: readonly Resource[], progress: Progress, started: (loadId: string) => void): Promise<ExtractedPackage> {
+export async function extract(folder: PipelineDir, resources: readonly Resource[], progress: Progress, started: (loadId: string) => void): Promise<ExtractedPackage> {
   const loadId = newLoadId();
   started(loadId);
-  const dir = pdir.extractedDir(loadId);
+  try {
+    return await extractInto(folder, loadId, resources, progress);
+  } catch (e) {
+    folder.remove(loadId);
+    throw e;
+  }
+}
+
+async function extractInto(folder: PipelineDir, loadId: string, resources: readonly Resource[], progress: Progress): Promise<ExtractedPackage> {
+  const dir = folder.extractedDir(loadId);
   const roots: ExtractedRoot[] = [];
   for (const [i, res] of resources.entries()) {
     const table = normalizePath(res.name);
@@ -54,6 +64,6 @@ export async function extract(pdir: PipelineDir, resources: readonly Resource[],
   }
   progress.done();
   const pkg: ExtractedPackage = { format: PACKAGE_FORMAT, loadId, state: "extracted", roots };
-  pdir.markExtracted(pkg);
+  folder.markExtracted(pkg);
   return pkg;
 }

@@ -1,9 +1,10 @@
 /**
  * What the steps of a pipeline return, and what it tells about its load packages (dlt's `ExtractInfo`,
  * `NormalizeInfo`, `LoadInfo`, `LoadPackageInfo`, `LoadJobInfo`), as plain data with a one-line `toString()`.
+ * A package's info is read from the pipeline's folder: its manifest while pending, its record once loaded.
  */
 import { basename } from "node:path";
-import type { LoadFailure } from "./package.js";
+import type { ExtractedPackage, LoadFailure, PipelineDir } from "./package.js";
 
 /** What `extract` made: one package with the items of each resource. */
 export interface ExtractInfo {
@@ -102,11 +103,26 @@ export interface FailedJob {
   readonly failedAt: string;
 }
 
+/** What a step did so far: the packages it finished and their rows (or items) per table, as its info reports them. */
+export class StepTotals {
+  readonly loadIds: string[] = [];
+  readonly tables: Record<string, number> = {};
+
+  add(loadId: string, rows: Readonly<Record<string, number>>): void {
+    this.loadIds.push(loadId);
+    for (const [t, n] of Object.entries(rows)) this.tables[t] = (this.tables[t] ?? 0) + n;
+  }
+}
+
 const count = (n: number, one: string, many: string): string => `${n.toLocaleString("en-US")} ${n === 1 ? one : many}`;
 const sum = (r: Readonly<Record<string, number>>): number => Object.values(r).reduce((a, b) => a + b, 0);
 const ids = (loadIds: readonly string[]): string => (loadIds.length === 1 ? "load id" : "load ids") + ` ${loadIds.join(", ") || "none"}`;
 
-export function extractInfo(pipelineName: string, loadIds: readonly string[], tables: Record<string, number>): ExtractInfo {
+/** What extracting `pkg` made: its items per root table. */
+export function extractInfo(pipelineName: string, pkg: ExtractedPackage): ExtractInfo {
+  const loadIds = [pkg.loadId];
+  const tables: Record<string, number> = {};
+  for (const r of pkg.roots) tables[r.table] = (tables[r.table] ?? 0) + r.items;
   const items = sum(tables);
   const line = `Extracted ${count(items, "item", "items")} for ${count(Object.keys(tables).length, "table", "tables")} (${ids(loadIds)})`;
   return { pipelineName, loadIds, tables, items, toString: () => line };
@@ -133,4 +149,61 @@ export function loadInfo(
     `Loaded ${count(n, "table", "tables")} (${count(rows, "row", "rows")}) ` +
     `into ${basename(p.dbPath)}/${p.datasetName} in ${total.toFixed(1)} s (load id ${loadIds.join(", ") || "none"})`;
   return { pipelineName: p.pipelineName, datasetName: p.datasetName, destination: "duckdb", dbPath: p.dbPath, loadIds, tables, rows, elapsed, toString: () => line };
+}
+
+/**
+ * A package of the pipeline in `folder`: its state, jobs (one file per table) with their sizes and rows, and the
+ * failure of its last load.
+ * @throws when no package has this load id, naming it and the pipeline.
+ */
+export function loadPackageInfo(folder: PipelineDir, pipelineName: string, loadId: string): LoadPackageInfo {
+  const pending = folder.pendingPackages().find((p) => p.loadId === loadId);
+  if (pending) {
+    const failure = pending.state === "normalized" ? folder.failure(loadId) : undefined;
+    const fileFormat = pending.state === "extracted" ? "ndjson" : "csv";
+    const jobs: LoadJobInfo[] = folder.jobs(pending).map((j) => {
+      const failed = failure !== undefined && failure.table === j.table;
+      return { ...j, fileFormat, state: failed ? "failed_jobs" : "new_jobs", ...(failed ? { failedMessage: failure.message } : {}) };
+    });
+    const schema = pending.state === "normalized" ? pending.schema : undefined;
+    return {
+      loadId,
+      state: pending.state,
+      location: folder.packageDir(loadId),
+      schemaName: schema?.name,
+      schemaVersion: schema?.version,
+      completedAt: undefined,
+      jobs,
+      failure,
+      droppedTables: pending.state === "normalized" ? (pending.droppedTables ?? []) : [],
+    };
+  }
+  const loaded = folder.loadedPackages().find((p) => p.loadId === loadId);
+  if (loaded) {
+    return {
+      loadId,
+      state: "loaded",
+      location: folder.loadedRecord(loadId),
+      schemaName: loaded.schemaName,
+      schemaVersion: loaded.schemaVersion,
+      completedAt: loaded.completedAt,
+      jobs: loaded.jobs.map((j) => ({ ...j, fileFormat: "csv", state: "completed_jobs" })),
+      failure: undefined,
+      droppedTables: loaded.droppedTables ?? [],
+    };
+  }
+  throw new Error(`load package ${loadId} was not found in pipeline ${pipelineName} (see \`dlt pipeline ${pipelineName} info\` for its packages)`);
+}
+
+/** The jobs whose last load failed, with DuckDB's error, in every package of `folder` waiting to be loaded. */
+export function failedJobs(folder: PipelineDir, pipelineName: string): FailedJob[] {
+  const out: FailedJob[] = [];
+  for (const { loadId } of folder.normalizedPackages()) {
+    const info = loadPackageInfo(folder, pipelineName, loadId);
+    const f = info.failure;
+    if (!f) continue;
+    const job = info.jobs.find((j) => j.state === "failed_jobs");
+    out.push({ loadId, table: f.table, file: job?.file, fileFormat: job?.fileFormat, message: f.message, failedAt: f.failedAt });
+  }
+  return out;
 }

@@ -9,11 +9,16 @@
  *
  * Rows go in with `INSERT … SELECT … FROM read_csv(…)`: DuckDB parses the files natively with the column types
  * given (no sniffing), which is faster than appending value by value from JS.
+ *
+ * `loadPending` is the load step's work (dlt's `Load` runner; `Pipeline.load` hands off to it): the pipeline
+ * folder's packages through `loadPackages`, each moved or marked failed as it ends.
  */
+import { dirname } from "node:path";
 import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
 import { newRowId } from "./ids.js";
+import { StepTotals } from "./info.js";
 import { q } from "./naming.js";
-import type { NormalizedPackage, TableFile } from "./package.js";
+import type { NormalizedPackage, PipelineDir, TableFile } from "./package.js";
 import {
   C,
   DUCKDB_TYPES,
@@ -28,6 +33,7 @@ import {
   type StoredSchema,
   type TableSchema,
 } from "./schema.js";
+import { recordRunContext } from "./state.js";
 
 /** How a file's fields are read: timestamps and JSON as text, cast on insert (with an error naming the value). */
 const READ_TYPE: Partial<Record<DataType, string>> = { bigint: "BIGINT", double: "DOUBLE", bool: "BOOLEAN", text: "VARCHAR", timestamp: "VARCHAR", json: "VARCHAR" };
@@ -309,4 +315,32 @@ export async function loadPackages(dbPath: string, dataset: string, packages: re
   } finally {
     instance.closeSync();
   }
+}
+
+/**
+ * Loads every normalized package of `folder`, oldest first (see `loadPackages`). A committed package's schema becomes
+ * the pipeline's and the package moves to `loaded/`; one that fails stays for the next load, with the table and
+ * DuckDB's error recorded, and `processing` learns its load id. After a load the state remembers where the DuckDB
+ * file is, so `attach` finds it from anywhere.
+ */
+export async function loadPending(folder: PipelineDir, where: { readonly dbPath: string; readonly datasetName: string }, processing: (loadId: string) => void): Promise<StepTotals> {
+  const totals = new StepTotals();
+  const packages = folder.normalizedPackages();
+  await loadPackages(where.dbPath, where.datasetName, packages, {
+    loaded: (p, committed) => {
+      folder.writeSchema(p.schema);
+      folder.markLoaded(p, new Date());
+      if (committed) totals.add(p.loadId, p.rows);
+    },
+    failed: (p, table, error) => {
+      processing(p.loadId);
+      folder.recordFailure(p.loadId, { table, message: error instanceof Error ? error.message : String(error), failedAt: new Date().toISOString() });
+    },
+  });
+  const state = folder.readState();
+  if (state && packages.length > 0) {
+    recordRunContext(state, dirname(where.dbPath));
+    folder.writeState(state);
+  }
+  return totals;
 }

@@ -6,42 +6,34 @@
  * the same data: its tables and columns, its system tables (`_dlt_version`, `_dlt_loads`, `_dlt_pipeline_state`),
  * and a pipeline state from which a pipeline without its local folder is restored (`sync.ts`).
  *
- * Each top-level call is traced as dlt's `with_runtime_trace` traces it (`trace.ts`): its steps share one
- * `transaction_id`, each sends one `pipeline_<step>` telemetry event when it ends (`report.ts`), and the trace is
- * kept as `lastTrace`. A step that fails throws {@link PipelineStepFailed} naming the step and the package.
+ * `Pipeline` is a facade, as dlt's `Pipeline` hands each step to its runner: the steps' work is `extract.ts`,
+ * `normalize-packages.ts` and `load.ts`'s; `step.ts` is where each step starts, reports and ends; the state's
+ * bookkeeping is `state.ts`'s, package info `info.ts`'s, dropping tables `drop.ts`'s, restoring `sync.ts`'s.
+ *
+ * Each top-level call is traced as dlt's `with_runtime_trace` traces it (`step.ts`, `trace.ts`): its steps share
+ * one `transaction_id`, each sends one `pipeline_<step>` telemetry event when it ends (`report.ts`), and the trace
+ * is kept as `lastTrace`. A step that fails throws {@link PipelineStepFailed} naming the step and the package.
  */
 import { dirname, resolve } from "node:path";
-import { dropPackage, planDrop, type DropPlan } from "./drop.js";
-import { PipelineHasPendingData, PipelineNotFound, PipelineStepFailed, type PipelineStep } from "./errors.js";
+import { applyDrop, planDrop, type DropPlan, type DropResult } from "./drop.js";
+import { PipelineHasPendingData, PipelineNotFound, stepFailed, type PipelineStepFailed } from "./errors.js";
 import { extract } from "./extract.js";
-import { extractInfo, loadInfo, normalizeInfo, type ExtractInfo, type FailedJob, type LoadInfo, type LoadJobInfo, type LoadPackageInfo, type NormalizeInfo } from "./info.js";
-import { newLoadId } from "./ids.js";
+import { extractInfo, failedJobs, loadInfo, loadPackageInfo, normalizeInfo, StepTotals, type ExtractInfo, type FailedJob, type LoadInfo, type LoadPackageInfo, type NormalizeInfo } from "./info.js";
 import { readDataset } from "./inspect.js";
-import { loadPackages } from "./load.js";
-import { normalizeIdentifier, normalizePath } from "./naming.js";
-import { Normalizer } from "./normalize.js";
-import { PipelineDir, pipelinesDir, PACKAGE_FORMAT, type ExtractedPackage, type NormalizedPackage, type TableHints } from "./package.js";
+import { loadPending } from "./load.js";
+import { normalizeIdentifier } from "./naming.js";
+import { normalizePackages } from "./normalize-packages.js";
+import { PipelineDir, pipelinesDir } from "./package.js";
 import { Progress } from "./progress.js";
-import { reportStep } from "./report.js";
-import { isResource, resource, type Data, type Resource, type WriteDisposition } from "./resource.js";
-import {
-  bumpVersion,
-  C,
-  dltColumn,
-  isUnder,
-  newSchema,
-  propagateRootKey,
-  requiresRootKey,
-  STATE_TABLE,
-  stateTable,
-  type StoredSchema,
-  type TableSchema,
-} from "./schema.js";
-import { bumpStateVersion, newState, stateDoc, type PipelineState, type StateDoc } from "./state.js";
+import { resourcesOf, type Data, type Resource, type RunOptions } from "./resource.js";
+import type { StoredSchema } from "./schema.js";
+import { forceStateExtract, newState, propsToState, runDirOf, type PipelineState } from "./state.js";
+import { measureStep, noSeconds, StepRunner } from "./step.js";
 import { storedStateVersion, syncDestination, type SyncResult } from "./sync.js";
-import { mergeTraces, stepException, TraceRecorder, type PipelineTrace, type StepSummary, type TraceStepName } from "./trace.js";
+import type { PipelineTrace } from "./trace.js";
 
 export type { ExtractInfo, NormalizeInfo, LoadInfo } from "./info.js";
+export type { RunOptions } from "./resource.js";
 
 /** Where and how a pipeline loads. */
 export interface PipelineOptions {
@@ -60,31 +52,7 @@ export interface PipelineOptions {
   readonly progress?: boolean;
 }
 
-/** How to load data that is not a named resource (a resource's own settings win). */
-export interface RunOptions {
-  /** Table to load into (default: the name of a named function given as data). */
-  readonly tableName?: string;
-  /** `append` (default), `replace` (the table and its nested tables) or `merge` (upsert on `primaryKey`). */
-  readonly writeDisposition?: WriteDisposition;
-  /** Column(s) identifying a row; required for `merge`. */
-  readonly primaryKey?: string | readonly string[];
-  /** Levels of nesting turned into columns and nested tables (dlt's `max_table_nesting`); deeper values stay JSON. */
-  readonly maxTableNesting?: number;
-}
-
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
-
-const addRows = (into: Record<string, number>, rows: Readonly<Record<string, number>>): void => {
-  for (const [t, n] of Object.entries(rows)) into[t] = (into[t] ?? 0) + n;
-};
-
-/** The folder of `<pipeline>.duckdb` a state remembers: of its last load, else of its first run. */
-function runDirOf(state: PipelineState): string | undefined {
-  const ctx = state._local["last_run_context"];
-  const runDir = typeof ctx === "object" && ctx !== null ? (ctx as Record<string, unknown>)["run_dir"] : undefined;
-  if (typeof runDir === "string") return runDir;
-  return typeof state._local.initial_cwd === "string" ? state._local.initial_cwd : undefined;
-}
 
 /** A pipeline into one DuckDB file and dataset. Create it with {@link pipeline}, or {@link attach} to one that ran. */
 export class Pipeline {
@@ -96,13 +64,11 @@ export class Pipeline {
   readonly dbPath: string;
   /** The pipeline's folder under the data dir: its state, schema, load packages and last trace. */
   readonly dir: string;
-  private readonly pdir: PipelineDir;
+  private readonly folder: PipelineDir;
   /** Whether this object synced with the destination already (dlt syncs once per pipeline object). */
   private synced = false;
-  /** The trace of the top-level call in progress (dlt's `_trace`). */
-  private current: TraceRecorder | undefined;
-  /** The last trace, once this object ran or read it (dlt's `_last_trace`). */
-  private last: PipelineTrace | undefined;
+  /** Where every step starts, reports and ends, with the trace. */
+  private readonly steps: StepRunner;
 
   constructor(private readonly options: PipelineOptions) {
     if (!IDENT.test(options.pipelineName)) {
@@ -113,11 +79,13 @@ export class Pipeline {
     }
     this.pipelineName = options.pipelineName;
     this.schemaName = normalizeIdentifier(options.pipelineName);
-    this.pdir = PipelineDir.of(options.pipelineName);
-    this.dir = this.pdir.dir;
-    const dataset = options.datasetName ?? this.pdir.readState()?.dataset_name ?? `${options.pipelineName}_dataset`;
+    this.folder = PipelineDir.of(options.pipelineName);
+    this.dir = this.folder.dir;
+    const dataset = options.datasetName ?? this.folder.readState()?.dataset_name ?? `${options.pipelineName}_dataset`;
     this.datasetName = normalizeIdentifier(dataset);
     this.dbPath = resolve(options.workingDir ?? process.cwd(), `${options.pipelineName}.duckdb`);
+    const { pipelineName, datasetName, dbPath, folder } = this;
+    this.steps = new StepRunner({ pipelineName, datasetName, dbPath, destination: options.destination, folder });
   }
 
   // ---------------------------------------------------------------------------------------------------- steps
@@ -133,26 +101,14 @@ export class Pipeline {
    */
   async run(data?: Data | Resource | readonly Resource[], opts: RunOptions = {}): Promise<LoadInfo> {
     return this.locked(() =>
-      this.traced(
-        "run",
-        async () => {
-          const elapsed = { extract: 0, normalize: 0, load: 0 };
-          const timed = async <T>(step: keyof typeof elapsed, fn: () => Promise<T>): Promise<T> => {
-            const t0 = performance.now();
-            try {
-              return await fn();
-            } finally {
-              elapsed[step] = (performance.now() - t0) / 1000;
-            }
-          };
-          if (data !== undefined) await timed("extract", () => this.extractStep(data, opts));
-          else await this.syncOnce();
-          await timed("normalize", () => this.normalizeStep());
-          const loaded = await timed("load", () => this.loadStep());
-          return loadInfo(this, loaded.loadIds, { ...loaded.tables }, elapsed);
-        },
-        (info) => ({ loadIds: info.loadIds, rows: info.tables }),
-      ),
+      this.steps.run("run", async () => {
+        const elapsed = noSeconds();
+        if (data !== undefined) await measureStep(elapsed, "extract", () => this.extractStep(data, opts));
+        else await this.syncOnce();
+        await measureStep(elapsed, "normalize", () => this.normalizeStep());
+        const loaded = await measureStep(elapsed, "load", () => this.loadStep());
+        return loadInfo(this, loaded.loadIds, { ...loaded.tables }, elapsed);
+      }),
     );
   }
 
@@ -184,156 +140,42 @@ export class Pipeline {
    */
   async load(): Promise<LoadInfo> {
     return this.locked(async () => {
-      const t0 = performance.now();
-      const loaded = await this.loadStep();
-      return loadInfo(this, loaded.loadIds, { ...loaded.tables }, { extract: 0, normalize: 0, load: (performance.now() - t0) / 1000 });
+      const elapsed = noSeconds();
+      const loaded = await measureStep(elapsed, "load", () => this.loadStep());
+      return loadInfo(this, loaded.loadIds, { ...loaded.tables }, elapsed);
     });
   }
 
-  private async extractStep(data: Data | Resource | readonly Resource[], opts: RunOptions): Promise<ExtractInfo> {
-    const pkg = await this.traced(
-      "extract",
-      async () => {
-        const state = await this.syncOnce();
-        let loadId: string | undefined;
-        try {
-          this.withProps(state);
-          this.pdir.writeState(state);
-          const show = this.options.progress !== false && process.stderr.isTTY === true;
-          return await extract(this.pdir, this.resources(data, opts), new Progress("extract", "items", show), (id) => (loadId = id));
-        } catch (e) {
-          if (loadId) this.pdir.remove(loadId); // an extract that did not finish is no package
-          throw this.failed("extract", loadId, e);
-        }
-      },
-      (p) => ({ loadIds: [p.loadId], rows: itemsOf(p) }),
-    );
-    return extractInfo(this.pipelineName, [pkg.loadId], itemsOf(pkg));
+  private extractStep(data: Data | Resource | readonly Resource[], opts: RunOptions): Promise<ExtractInfo> {
+    return this.steps.run("extract", async (processing) => {
+      const state = await this.syncOnce();
+      propsToState(state, this);
+      this.folder.writeState(state);
+      return extractInfo(this.pipelineName, await extract(this.folder, resourcesOf(data, opts), this.progress("extract"), processing));
+    });
   }
 
-  private async normalizeStep(): Promise<NormalizeInfo> {
-    return this.traced(
-      "normalize",
-      async () => {
-        const loadIds: string[] = [];
-        const tables: Record<string, number> = {};
-        let current: string | undefined;
-        try {
-          this.pdir.removeIncomplete();
-          const extracted = this.pdir.extractedPackages();
-          if (extracted.length === 0) return normalizeInfo(this.pipelineName, loadIds, tables);
-          const state = this.state ?? newState(this.pipelineName, this.datasetName, dirname(this.dbPath));
-          const show = this.options.progress !== false && process.stderr.isTTY === true;
-          // Each package is normalized against the newest schema: of the last package waiting to be loaded (it was
-          // normalized against everything before it), else of the last load.
-          let last = this.pdir.normalizedPackages().at(-1)?.schema;
-          for (const ex of extracted) {
-            current = ex.loadId;
-            try {
-              const pkg = this.normalizePackage(ex, last, state, new Progress("normalize", "items", show));
-              last = pkg.schema;
-              loadIds.push(pkg.loadId);
-              addRows(tables, pkg.rows);
-            } catch (e) {
-              this.pdir.remove(ex.loadId); // nothing of it can be loaded: a new run extracts again
-              throw e;
-            }
-          }
-          return normalizeInfo(this.pipelineName, loadIds, tables);
-        } catch (e) {
-          throw this.failed("normalize", current, e);
-        }
-      },
-      (info) => ({ loadIds: info.loadIds, rows: info.tables }),
-    );
+  private normalizeStep(): Promise<NormalizeInfo> {
+    return this.steps.run("normalize", async (processing) => {
+      const target = { folder: this.folder, schemaName: this.schemaName, state: () => this.localState() };
+      const normalized = normalizePackages(target, () => this.progress("normalize"), processing);
+      return normalizeInfo(this.pipelineName, normalized.loadIds, normalized.tables);
+    });
   }
 
-  private async loadStep(): Promise<{ loadIds: string[]; tables: Record<string, number> }> {
-    return this.traced(
-      "load",
-      async () => {
-        const loadIds: string[] = [];
-        const tables: Record<string, number> = {};
-        let current: string | undefined;
-        try {
-          const packages = this.pdir.normalizedPackages();
-          await loadPackages(this.dbPath, this.datasetName, packages, {
-            loaded: (p, committed) => {
-              this.pdir.writeSchema(p.schema);
-              this.pdir.markLoaded(p, new Date());
-              if (!committed) return;
-              loadIds.push(p.loadId);
-              addRows(tables, p.rows);
-            },
-            failed: (p, table, error) => {
-              current = p.loadId;
-              this.pdir.recordFailure(p.loadId, { table, message: error instanceof Error ? error.message : String(error), failedAt: new Date().toISOString() });
-            },
-          });
-          const state = this.state;
-          if (state && packages.length > 0) {
-            // dlt's `_update_last_run_context`: where the DuckDB file is, so `attach` finds it from anywhere.
-            state._local.first_run = false;
-            state._local["last_run_context"] = { run_dir: dirname(this.dbPath) };
-            this.pdir.writeState(state);
-          }
-          return { loadIds, tables };
-        } catch (e) {
-          throw this.failed("load", current, e);
-        }
-      },
-      (r) => ({ loadIds: r.loadIds, rows: r.tables }),
-    );
+  private loadStep(): Promise<StepTotals> {
+    return this.steps.run("load", (processing) => loadPending(this.folder, this, processing));
   }
 
-  /**
-   * Runs one traced step (dlt's `with_runtime_trace`): a call made outside any trace starts one, with a new
-   * `transaction_id`; a step inside a run joins the run's. The step's event is sent when it ends, and the trace is
-   * saved (merged with the last one when it has a single step) when the call that started it ends.
-   */
-  private async traced<T>(step: TraceStepName, body: () => Promise<T>, summary: (r: T) => StepSummary): Promise<T> {
-    const top = this.current === undefined;
-    const trace = (this.current ??= new TraceRecorder(this));
-    const started = { at: new Date(), ms: performance.now() };
-    try {
-      const r = await body();
-      trace.endStep(step, started, summary(r));
-      if (step !== "run") reportStep(this.options.destination, trace.transactionId, (performance.now() - trace.startedMs) / 1000, step, true);
-      return r;
-    } catch (e) {
-      const failed = e instanceof PipelineStepFailed ? e : undefined;
-      trace.endStep(step, started, { loadIds: failed?.loadId ? [failed.loadId] : [], rows: {} }, stepException(failed ? failed.cause : e, failed?.loadId));
-      if (step !== "run") reportStep(this.options.destination, trace.transactionId, (performance.now() - trace.startedMs) / 1000, step, false);
-      throw e;
-    } finally {
-      if (top) {
-        this.current = undefined;
-        this.last = mergeTraces(this.lastTrace, trace.finish());
-        try {
-          this.pdir.writeTrace(this.last);
-        } catch (e) {
-          // The run's own outcome stands; a trace that cannot be saved is said, not thrown (dlt warns too).
-          process.emitWarning(`dlt-ts: the trace of pipeline ${this.pipelineName} could not be saved: ${(e as Error).message}`);
-        }
-      }
-    }
-  }
-
-  /** The error a step throws: a {@link PipelineStepFailed} naming it (one from an inner step passes through). */
-  private failed(step: PipelineStep, loadId: string | undefined, e: unknown): PipelineStepFailed {
-    if (e instanceof PipelineStepFailed) return e;
-    let pending = false;
-    try {
-      pending = this.pdir.pendingPackages().length > 0;
-    } catch {
-      pending = true; // a package of another version is waiting
-    }
-    return new PipelineStepFailed(this.pipelineName, step, loadId, e, pending);
+  /** Throws {@link PipelineHasPendingData} when packages are pending: a drop would be undone by their load. */
+  private refusePending(): void {
+    const pending = this.folder.pendingPackages();
+    if (pending.length > 0) throw new PipelineHasPendingData(this.pipelineName, pending.map((p) => p.loadId));
   }
 
   /** Runs `fn` holding the pipeline's run lock: runs, steps and commands that change the folder take turns. */
   private async locked<T>(fn: () => Promise<T>): Promise<T> {
-    const release = this.pdir.lock(this.pipelineName);
+    const release = this.folder.lock(this.pipelineName);
     try {
       return await fn();
     } finally {
@@ -366,42 +208,47 @@ export class Pipeline {
       throw new Error(`pipeline ${this.pipelineName} was not found in dataset ${this.datasetName} of ${this.dbPath}: nothing was restored, and the local folder was left as it was`);
     }
     return this.locked(async () => {
-      this.pdir.wipe();
-      this.last = undefined;
+      this.folder.wipe();
+      this.steps.forgetLastTrace();
       return this.sync();
     });
   }
 
   private async sync(): Promise<SyncResult> {
-    const r = await syncDestination({ pipelineName: this.pipelineName, datasetName: this.datasetName, dbPath: this.dbPath, pdir: this.pdir });
+    const r = await syncDestination({ pipelineName: this.pipelineName, datasetName: this.datasetName, dbPath: this.dbPath, folder: this.folder });
     this.synced = true;
     return r;
   }
 
   /** The state after this object's one sync with the destination (a failure names the step `sync`). */
   private async syncOnce(): Promise<PipelineState> {
-    if (this.synced) return this.state ?? newState(this.pipelineName, this.datasetName, dirname(this.dbPath));
+    if (this.synced) return this.localState();
     try {
       return (await this.sync()).state;
     } catch (e) {
-      throw this.failed("sync", undefined, e);
+      throw stepFailed(this.folder, this.pipelineName, "sync", undefined, e);
     }
+  }
+
+  /** The state on this machine, or the one a pipeline that never ran here starts with (not written yet). */
+  private localState(): PipelineState {
+    return this.folder.readState() ?? newState(this.pipelineName, this.datasetName, dirname(this.dbPath));
   }
 
   /** The pipeline state on this machine (dlt's `state`), or undefined when the pipeline never ran here. */
   get state(): PipelineState | undefined {
-    return this.pdir.readState();
+    return this.folder.readState();
   }
 
   /** The names of the schemas stored here. */
   get schemaNames(): string[] {
-    return this.pdir.schemaNames();
+    return this.folder.schemaNames();
   }
 
   /** A stored schema (default: the pipeline's default schema), as of the last load; undefined when none. */
   schema(name?: string): StoredSchema | undefined {
     const n = name ?? this.state?.default_schema_name ?? this.schemaName;
-    return this.pdir.readSchema(n);
+    return this.folder.readSchema(n);
   }
 
   /**
@@ -409,29 +256,29 @@ export class Pipeline {
    * the error of a step that failed. Kept in the pipeline's folder, so it is there for another process too.
    */
   get lastTrace(): PipelineTrace | undefined {
-    return (this.last ??= this.pdir.readTrace());
+    return this.steps.lastTrace;
   }
 
   // --------------------------------------------------------------------------------------------- packages
 
   /** Whether packages wait to be normalized or loaded (dlt's `has_pending_data`). */
   get hasPendingData(): boolean {
-    return this.pdir.pendingPackages().length > 0;
+    return this.folder.pendingPackages().length > 0;
   }
 
   /** Load ids of the packages waiting to be normalized, oldest first. */
   listExtractedLoadPackages(): string[] {
-    return this.pdir.extractedPackages().map((p) => p.loadId);
+    return this.folder.extractedPackages().map((p) => p.loadId);
   }
 
   /** Load ids of the packages waiting to be loaded (one whose load failed included), oldest first. */
   listNormalizedLoadPackages(): string[] {
-    return this.pdir.normalizedPackages().map((p) => p.loadId);
+    return this.folder.normalizedPackages().map((p) => p.loadId);
   }
 
   /** Load ids of the completed packages, oldest first. */
   listCompletedLoadPackages(): string[] {
-    return this.pdir.loadedPackages().map((p) => p.loadId);
+    return this.folder.loadedPackages().map((p) => p.loadId);
   }
 
   /**
@@ -439,55 +286,12 @@ export class Pipeline {
    * @throws when no package has this load id, naming it and the pipeline.
    */
   getLoadPackageInfo(loadId: string): LoadPackageInfo {
-    const pending = this.pdir.pendingPackages().find((p) => p.loadId === loadId);
-    if (pending) {
-      const failure = pending.state === "normalized" ? this.pdir.failure(loadId) : undefined;
-      const fileFormat = pending.state === "extracted" ? "ndjson" : "csv";
-      const jobs: LoadJobInfo[] = this.pdir.jobs(pending).map((j) => {
-        const failed = failure !== undefined && failure.table === j.table;
-        return { ...j, fileFormat, state: failed ? "failed_jobs" : "new_jobs", ...(failed ? { failedMessage: failure.message } : {}) };
-      });
-      const schema = pending.state === "normalized" ? pending.schema : undefined;
-      return {
-        loadId,
-        state: pending.state,
-        location: this.pdir.packageDir(loadId),
-        schemaName: schema?.name,
-        schemaVersion: schema?.version,
-        completedAt: undefined,
-        jobs,
-        failure,
-        droppedTables: pending.state === "normalized" ? (pending.droppedTables ?? []) : [],
-      };
-    }
-    const loaded = this.pdir.loadedPackages().find((p) => p.loadId === loadId);
-    if (loaded) {
-      return {
-        loadId,
-        state: "loaded",
-        location: this.pdir.loadedRecord(loadId),
-        schemaName: loaded.schemaName,
-        schemaVersion: loaded.schemaVersion,
-        completedAt: loaded.completedAt,
-        jobs: loaded.jobs.map((j) => ({ ...j, fileFormat: "csv", state: "completed_jobs" })),
-        failure: undefined,
-        droppedTables: loaded.droppedTables ?? [],
-      };
-    }
-    throw new Error(`load package ${loadId} was not found in pipeline ${this.pipelineName} (see \`dlt pipeline ${this.pipelineName} info\` for its packages)`);
+    return loadPackageInfo(this.folder, this.pipelineName, loadId);
   }
 
   /** The jobs whose last load failed, with DuckDB's error, in every package waiting to be loaded. */
   listFailedJobs(): FailedJob[] {
-    const out: FailedJob[] = [];
-    for (const loadId of this.listNormalizedLoadPackages()) {
-      const info = this.getLoadPackageInfo(loadId);
-      const f = info.failure;
-      if (!f) continue;
-      const job = info.jobs.find((j) => j.state === "failed_jobs");
-      out.push({ loadId, table: f.table, file: job?.file, fileFormat: job?.fileFormat, message: f.message, failedAt: f.failedAt });
-    }
-    return out;
+    return failedJobs(this.folder, this.pipelineName);
   }
 
   /**
@@ -497,13 +301,9 @@ export class Pipeline {
    */
   async dropPendingPackages(): Promise<string[]> {
     return this.locked(async () => {
-      const dropped = this.pdir.removePending();
+      const dropped = this.folder.removePending();
       const state = this.state;
-      if (dropped.length > 0 && state?._local._last_extracted_hash !== undefined) {
-        // dlt's `force_state_extract`: a state version that went into a dropped package goes with the next one.
-        delete state._local._last_extracted_hash;
-        this.pdir.writeState(state);
-      }
+      if (dropped.length > 0 && state && forceStateExtract(state)) this.folder.writeState(state);
       return dropped;
     });
   }
@@ -518,8 +318,7 @@ export class Pipeline {
    */
   async prepareDrop(tables: readonly string[]): Promise<DropPlan> {
     return this.locked(async () => {
-      const pending = this.pdir.pendingPackages();
-      if (pending.length > 0) throw new PipelineHasPendingData(this.pipelineName, pending.map((p) => p.loadId));
+      this.refusePending();
       const state = await this.syncOnce();
       const schema = this.schema(state.default_schema_name ?? this.schemaName);
       if (!schema) throw new Error(`pipeline ${this.pipelineName} has not loaded anything yet: it has no tables to drop`);
@@ -535,131 +334,19 @@ export class Pipeline {
    * @throws when packages are pending ({@link PipelineHasPendingData}), the schema changed since the plan, or the
    *   load failed ({@link PipelineStepFailed}).
    */
-  async drop(plan: DropPlan): Promise<{ readonly loadId: string; readonly droppedTables: readonly string[] }> {
+  async drop(plan: DropPlan): Promise<DropResult> {
     return this.locked(async () => {
-      const pending = this.pdir.pendingPackages();
-      if (pending.length > 0) throw new PipelineHasPendingData(this.pipelineName, pending.map((p) => p.loadId));
-      if (this.schema(plan.info.schemaName)?.version_hash !== plan.basedOn) {
-        throw new Error(`schema ${plan.info.schemaName} of pipeline ${this.pipelineName} changed since the drop was planned: plan it again`);
-      }
-      const at = new Date();
-      const pkg = dropPackage(plan, newLoadId(), at);
-      this.pdir.markNormalized(pkg);
-      try {
-        await loadPackages(this.dbPath, this.datasetName, [pkg], {
-          loaded: (p) => {
-            this.pdir.writeSchema(p.schema);
-            this.pdir.markLoaded(p, new Date());
-          },
-          failed: () => undefined,
-        });
-      } catch (e) {
-        this.pdir.remove(pkg.loadId); // as dlt: a drop that failed leaves nothing pending, so it can be run again
-        throw this.failed("load", pkg.loadId, e);
-      }
-      const state = plan.state;
-      state._local._last_extracted_hash = state._version_hash!;
-      state._local._last_extracted_at = pkg.stateDoc!.created_at;
-      this.pdir.writeState(state);
-      return { loadId: pkg.loadId, droppedTables: plan.info.tables };
+      this.refusePending();
+      return applyDrop(this.folder, this, plan);
     });
   }
 
   // ---------------------------------------------------------------------------------------------- internals
 
-  /** The resources of a call: named resources as given, anything else as one resource named by `tableName`. */
-  private resources(data: Data | Resource | readonly Resource[], opts: RunOptions): Resource[] {
-    if (isResource(data)) return [data];
-    if (Array.isArray(data) && data.length > 0 && data.every(isResource)) return [...(data as Resource[])];
-    const name = opts.tableName ?? (typeof data === "function" && data.name !== "" ? data.name : undefined);
-    if (!name) throw new Error("give options.tableName, or pass named resources (resource(data, { name }))");
-    const { writeDisposition, primaryKey, maxTableNesting } = opts;
-    return [resource(data as Data, { name, ...(writeDisposition ? { writeDisposition } : {}), ...(primaryKey ? { primaryKey } : {}), ...(maxTableNesting !== undefined ? { maxTableNesting } : {}) })];
+  /** A progress line for a step: shown when asked for (the default) and stderr is a TTY. */
+  private progress(step: "extract" | "normalize"): Progress {
+    return new Progress(step, "items", this.options.progress !== false && process.stderr.isTTY === true);
   }
-
-  /** This pipeline's names in its state (dlt's `_props_to_state`), with the version bumped if anything changed. */
-  private withProps(state: PipelineState): void {
-    state.dataset_name = this.datasetName;
-    state.default_schema_name ??= this.schemaName;
-    if (!state.schema_names.includes(this.schemaName)) state.schema_names = [...state.schema_names, this.schemaName].sort();
-    bumpStateVersion(state);
-  }
-
-  /** Normalizes one extracted package against `base` (else the schema of the last load) and marks it normalized. */
-  private normalizePackage(ex: ExtractedPackage, base: StoredSchema | undefined, state: PipelineState, progress: Progress): NormalizedPackage {
-    // A copy: this package's changes must not alter how the one before it loads.
-    const schema: StoredSchema = base ? structuredClone(base) : (this.pdir.readSchema(this.schemaName) ?? newSchema(this.schemaName));
-    const n = new Normalizer(schema, this.pdir.normalizedDir(ex.loadId), progress);
-    let out: ReturnType<Normalizer["close"]>;
-    try {
-      for (const r of ex.roots) n.root(this.rootTable(schema, r.table, r.hints), r.file);
-    } finally {
-      out = n.close();
-    }
-    // A state version not yet in any package goes with this one (dlt extracts the state when its hash changed).
-    let doc: StateDoc | undefined;
-    if (state._version_hash !== state._local._last_extracted_hash) {
-      doc = stateDoc(state, new Date());
-      schema.tables[STATE_TABLE] ??= stateTable();
-    }
-    bumpVersion(schema);
-    const pkg: NormalizedPackage = {
-      format: PACKAGE_FORMAT,
-      loadId: ex.loadId,
-      state: "normalized",
-      roots: [...new Set(ex.roots.map((r) => r.table))],
-      files: out.files,
-      rows: out.rows,
-      schema,
-      ...(doc ? { stateDoc: doc } : {}),
-    };
-    this.pdir.markNormalized(pkg);
-    this.pdir.removeExtracted(ex.loadId);
-    if (doc) {
-      state._local._last_extracted_hash = state._version_hash!;
-      state._local._last_extracted_at = doc.created_at;
-    }
-    this.pdir.writeState(state);
-    return pkg;
-  }
-
-  /**
-   * The root table's schema with this package's write disposition, primary key and nesting level (earlier ones when
-   * not given), as dlt applies a resource's hints to its table.
-   */
-  private rootTable(schema: StoredSchema, name: string, hints: TableHints): TableSchema {
-    const t: TableSchema = (schema.tables[name] ??= { name, columns: {}, write_disposition: "append", resource: name });
-    if (t.parent !== undefined) throw new Error(`table ${name} is a nested table of ${t.parent} and cannot be loaded as a root table`);
-    if (hints.writeDisposition) t.write_disposition = hints.writeDisposition;
-    if (hints.primaryKey.length > 0) {
-      // The primary key is one compound hint: naming it again replaces it (dlt's compound props).
-      for (const c of Object.values(t.columns)) delete c.primary_key;
-      for (const k of hints.primaryKey.map(normalizePath)) {
-        const c = (t.columns[k] ??= { name: k, nullable: false });
-        c.nullable = false;
-        c.primary_key = true;
-      }
-    }
-    if (hints.maxTableNesting !== undefined) t["x-normalizer"] = { ...t["x-normalizer"], max_nesting: hints.maxTableNesting };
-    if (t.write_disposition === "merge" && !Object.values(t.columns).some((c) => c.primary_key)) {
-      throw new Error(`table ${name} uses merge but has no primary key`);
-    }
-    if (requiresRootKey(schema, t)) {
-      propagateRootKey(schema, name);
-      // Nested tables loaded before the root key was needed get it too, so a merge finds all their rows.
-      for (const nt of Object.values(schema.tables)) {
-        if (nt.parent !== undefined && isUnder(nt.name, name) && nt.columns[C.id]) nt.columns[C.rootId] ??= dltColumn(C.rootId);
-      }
-    }
-    return t;
-  }
-}
-
-/** Items per root table of an extracted package. */
-function itemsOf(p: ExtractedPackage): Record<string, number> {
-  const items: Record<string, number> = {};
-  for (const r of p.roots) items[r.table] = (items[r.table] ?? 0) + r.items;
-  return items;
 }
 
 /**

@@ -1,4 +1,7 @@
-/** Named resources: data plus the table it goes to, its write disposition, primary key and nesting level. */
+/**
+ * Named resources: data plus the table it goes to, its write disposition, primary key and nesting level; and how the
+ * data of a call becomes resources (`resourcesOf`: data that is not a named resource takes its `RunOptions`).
+ */
 
 import type { WriteDisposition } from "./schema.js";
 
@@ -27,6 +30,18 @@ export interface ResourceOptions {
    * Levels of nesting turned into columns and nested tables (dlt's `max_table_nesting`); deeper values are stored
    * whole as JSON. 0 keeps every object and list of an item in a JSON column. Default: 1000 (all).
    */
+  readonly maxTableNesting?: number;
+}
+
+/** How to load data that is not a named resource (a resource's own settings win). */
+export interface RunOptions {
+  /** Table to load into (default: the name of a named function given as data). */
+  readonly tableName?: string;
+  /** `append` (default), `replace` (the table and its nested tables) or `merge` (upsert on `primaryKey`). */
+  readonly writeDisposition?: WriteDisposition;
+  /** Column(s) identifying a row; required for `merge`. */
+  readonly primaryKey?: string | readonly string[];
+  /** Levels of nesting turned into columns and nested tables (dlt's `max_table_nesting`); deeper values stay JSON. */
   readonly maxTableNesting?: number;
 }
 
@@ -74,4 +89,14 @@ export async function* iterate(data: Data): AsyncGenerator<unknown> {
       else yield item;
     }
   }
+}
+
+/** The resources of a call: named resources as given, anything else as one resource named by `options.tableName`. */
+export function resourcesOf(data: Data | Resource | readonly Resource[], options: RunOptions): Resource[] {
+  if (isResource(data)) return [data];
+  if (Array.isArray(data) && data.length > 0 && data.every(isResource)) return [...(data as Resource[])];
+  const name = options.tableName ?? (typeof data === "function" && data.name !== "" ? data.name : undefined);
+  if (!name) throw new Error("give options.tableName, or pass named resources (resource(data, { name }))");
+  const { writeDisposition, primaryKey, maxTableNesting } = options;
+  return [resource(data as Data, { name, ...(writeDisposition ? { writeDisposition } : {}), ...(primaryKey ? { primaryKey } : {}), ...(maxTableNesting !== undefined ? { maxTableNesting } : {}) })];
 }

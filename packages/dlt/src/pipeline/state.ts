@@ -1,9 +1,10 @@
 /**
  * The pipeline state, as dlt keeps it (`dlt/pipeline/state_sync.py`, `dlt/common/versioned_state.py`): the pipeline
  * name, dataset name, schema names and destination, with a `_state_version` bumped and a `_version_hash` recomputed
- * when any of it changes. `_local` is this machine's part and is never synced. A new version is loaded with the
- * next package as a `_dlt_pipeline_state` row (the state without `_local`, JSON, zlib-compressed, base64), which is
- * how a pipeline whose local folder is gone gets it back (`sync.ts`).
+ * when any of it changes. `_local` is this machine's part and is never synced; this module keeps its bookkeeping
+ * (which version went into a package, where the last run's DuckDB file is). A new version is loaded with the next
+ * package as a `_dlt_pipeline_state` row (the state without `_local`, JSON, zlib-compressed, base64), which is how
+ * a pipeline whose local folder is gone gets it back (`sync.ts`).
  */
 import { contentHash } from "./canonical.js";
 import { SCHEMA_NAME } from "./schema.js";
@@ -108,6 +109,58 @@ export function stateDoc(state: PipelineState, at: Date): StateDoc {
     created_at: at.toISOString(),
     version_hash: state._version_hash ?? stateVersionHash(state),
   };
+}
+
+/**
+ * A pipeline's names in its state (dlt's `_props_to_state`): its dataset, its schema (the default one when none is
+ * yet), with the version bumped if anything changed.
+ */
+export function propsToState(state: PipelineState, names: { readonly datasetName: string; readonly schemaName: string }): void {
+  state.dataset_name = names.datasetName;
+  state.default_schema_name ??= names.schemaName;
+  if (!state.schema_names.includes(names.schemaName)) state.schema_names = [...state.schema_names, names.schemaName].sort();
+  bumpStateVersion(state);
+}
+
+/**
+ * The `_dlt_pipeline_state` row the next package takes when the state has a version no package took yet (dlt
+ * extracts the state when its hash changed), else undefined: a state version is loaded once.
+ */
+export function unextractedStateDoc(state: PipelineState, at: Date): StateDoc | undefined {
+  return state._version_hash !== state._local._last_extracted_hash ? stateDoc(state, at) : undefined;
+}
+
+/** Remembers in `_local` that the state's version went into a package, as `doc`. */
+export function markStateExtracted(state: PipelineState, doc: StateDoc): void {
+  state._local._last_extracted_hash = state._version_hash!;
+  state._local._last_extracted_at = doc.created_at;
+}
+
+/**
+ * dlt's `force_state_extract`, for packages that were dropped: a state version that went into one of them goes
+ * with the next package. Returns whether the state changed (then it is to be written).
+ */
+export function forceStateExtract(state: PipelineState): boolean {
+  if (state._local._last_extracted_hash === undefined) return false;
+  delete state._local._last_extracted_hash;
+  return true;
+}
+
+/**
+ * dlt's `_update_last_run_context`, at a load: the folder of `<pipeline>.duckdb` (`last_run_context.run_dir`), so
+ * `attach` finds the file from anywhere.
+ */
+export function recordRunContext(state: PipelineState, runDir: string): void {
+  state._local.first_run = false;
+  state._local["last_run_context"] = { run_dir: runDir };
+}
+
+/** The folder of `<pipeline>.duckdb` a state remembers: of its last load, else of its first run. */
+export function runDirOf(state: PipelineState): string | undefined {
+  const context = state._local["last_run_context"];
+  const runDir = typeof context === "object" && context !== null ? (context as Record<string, unknown>)["run_dir"] : undefined;
+  if (typeof runDir === "string") return runDir;
+  return typeof state._local.initial_cwd === "string" ? state._local.initial_cwd : undefined;
 }
 
 /**

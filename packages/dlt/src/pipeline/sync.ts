@@ -29,7 +29,7 @@ export interface SyncTarget {
   readonly pipelineName: string;
   readonly datasetName: string;
   readonly dbPath: string;
-  readonly pdir: PipelineDir;
+  readonly folder: PipelineDir;
 }
 
 async function tables(c: DuckDBConnection, ds: string): Promise<Set<string>> {
@@ -87,7 +87,7 @@ async function storedSchema(c: DuckDBConnection, qs: string, have: Set<string>, 
  * undefined when the destination holds none (no DuckDB file, no dataset, or no state of this pipeline). Read only.
  * @throws when the stored state cannot be read, naming the table and load.
  */
-export async function storedStateVersion(target: Omit<SyncTarget, "pdir">): Promise<number | undefined> {
+export async function storedStateVersion(target: Omit<SyncTarget, "folder">): Promise<number | undefined> {
   const { pipelineName, datasetName, dbPath } = target;
   if (!existsSync(dbPath)) return undefined;
   return withDatasetReadOnly(dbPath, datasetName, async ({ c, qs, have, where }) => (await storedState(c, qs, have, pipelineName, where))?._state_version);
@@ -124,8 +124,8 @@ async function withDatasetReadOnly<T>(dbPath: string, datasetName: string, read:
  *   another pipeline.
  */
 export async function syncDestination(target: SyncTarget): Promise<SyncResult> {
-  const { pdir, pipelineName, datasetName, dbPath } = target;
-  let state = pdir.readState() ?? newState(pipelineName, datasetName, dirname(dbPath));
+  const { folder, pipelineName, datasetName, dbPath } = target;
+  let state = folder.readState() ?? newState(pipelineName, datasetName, dirname(dbPath));
   let restoredStateVersion: number | undefined;
   const restoredSchemas: string[] = [];
   if (existsSync(dbPath)) {
@@ -144,19 +144,19 @@ export async function syncDestination(target: SyncTarget): Promise<SyncResult> {
       }
       const fetched: StoredSchema[] = [];
       for (const name of names) {
-        if (!always && pdir.readSchema(name)) continue;
+        if (!always && folder.readSchema(name)) continue;
         const s = await storedSchema(c, qs, have, name, where);
         if (s && s.name !== name) throw new Error(`${where}: ${VERSION_TABLE} holds schema ${s.name} under the name ${name}`);
         if (s) fetched.push(s);
       }
-      if (always) pdir.clearSchemas();
+      if (always) folder.clearSchemas();
       for (const s of fetched) {
-        pdir.writeSchema(s);
+        folder.writeSchema(s);
         restoredSchemas.push(s.name);
       }
     });
   }
   bumpStateVersion(state);
-  pdir.writeState(state);
+  folder.writeState(state);
   return { restoredStateVersion, restoredSchemas, state };
 }

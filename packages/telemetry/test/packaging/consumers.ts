@@ -64,7 +64,10 @@ const sent = await fetch(c.url + "/v1/batch", { method: "POST", headers: { "cont
 const rows = await c.store.query("SELECT event FROM events");
 const uplot = await fetch(c.url + "/assets/uplot.js");
 await uplot.arrayBuffer();
-console.log(sent.status, JSON.stringify(rows), uplot.status);
+// The page's modules, compiled into the tarball's dist/public.
+const page = await fetch(c.url + "/assets/main.js");
+await page.arrayBuffer();
+console.log(sent.status, JSON.stringify(rows), uplot.status, page.status);
 await c.close();
 `;
 

@@ -242,10 +242,10 @@ describe("the packages as users install them", () => {
     assert.equal(version.stdout.trim(), manifest.version);
   });
 
-  test("@dlt-ts/collector from an ES module stores an event and serves the dashboard's uPlot; its bin runs", async () => {
+  test("@dlt-ts/collector from an ES module stores an event and serves the dashboard's uPlot and page modules; its bin runs", async () => {
     const r = await run(process.execPath, ["collector-esm.mjs"], { cwd: project, env: userEnv() });
     assert.equal(r.code, 0, r.stderr);
-    assert.equal(r.stdout, '200 [{"event":"command_init"}] 200\n');
+    assert.equal(r.stdout, '200 [{"event":"command_init"}] 200 200\n');
     const help = await run(join(project, "node_modules/.bin/dlt-collector"), ["--help"], { cwd: project, env: userEnv() });
     assert.equal(help.code, 0, help.stderr);
     assert.match(help.stdout, /dlt-collector/);
