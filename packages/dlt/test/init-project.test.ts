@@ -3,14 +3,13 @@
 // carries a source name only when it is a public one.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { parse as parseToml } from "smol-toml";
-import { startFakeCollector, tempDir } from "@dlt-ts/telemetry/testing";
+import { runInProcessGroup, startFakeCollector, startLockfileRegistry, tempDir } from "@dlt-ts/telemetry/testing";
 import { initCommand } from "../src/init/index.js";
 import { PACKAGE_DIR } from "../src/init/next-steps.js";
-import { freshUser, runCommand, runDlt, type RunResult } from "./cli-helpers.js";
+import { freshUser, runDlt, type RunResult } from "./cli-helpers.js";
 import { query } from "./helpers/duck.js";
 
 const parse = (text: string): unknown => JSON.parse(JSON.stringify(parseToml(text)));
@@ -22,10 +21,13 @@ function printedSteps(stdout: string): string[] {
   return stdout.slice(at + 6).split("\n").filter((l) => l.startsWith("  ")).map((l) => l.trim());
 }
 
-/** Runs a printed command in a shell, as the user would type it. */
-const shell = (command: string, cwd: string, env: NodeJS.ProcessEnv): Promise<RunResult> => runCommand("sh", ["-c", command], { cwd, env });
+const REPO = dirname(dirname(PACKAGE_DIR));
 
-test("dlt init in an empty folder: the printed install and run steps work as printed, and the rows land in DuckDB", async () => {
+/** Runs a printed command in a shell, as the user would type it; on timeout, npm and all it started are killed. */
+const shell = (command: string, cwd: string, env: NodeJS.ProcessEnv): Promise<RunResult> =>
+  runInProcessGroup("sh", ["-c", command], { cwd, env, timeoutMs: 100_000 });
+
+test("dlt init in an empty folder: the printed install and run steps work as printed, and the rows land in DuckDB", async (t) => {
   const u = freshUser("http://127.0.0.1:9", { RUNTIME__DLTHUB_TELEMETRY: "false" });
   const r = await runDlt(["init", "pokemon", "duckdb"], { env: u.env, cwd: u.project });
   assert.equal(r.code, 0, r.stderr);
@@ -33,12 +35,17 @@ test("dlt init in an empty folder: the printed install and run steps work as pri
   assert.deepEqual(steps, [`npm install ${PACKAGE_DIR} tsx`, "npx tsx pokemon_pipeline.ts"], "dlt-ts from this checkout, tsx to run TypeScript");
   assert.equal((JSON.parse(readFileSync(join(u.project, "package.json"), "utf8")) as { type: string }).type, "module");
 
-  // npm from the registry's packages in this machine's npm cache, never the network (tests stay on loopback).
+  // npm from a registry on loopback that serves the repository's lockfile from the tarballs `npm ci` cached, with a
+  // cache of its own: the printed steps resolve `tsx` as they would online, and nothing leaves the machine.
   // (npm under Node 22+ writes a compile cache into TMPDIR: the user's own.)
-  const cache = spawnSync("npm", ["config", "get", "cache"], { encoding: "utf8", env: { ...process.env, TMPDIR: u.tmp } }).stdout.trim();
-  const env = { ...u.env, PATH: process.env["PATH"], npm_config_cache: cache, npm_config_offline: "true", npm_config_audit: "false", npm_config_fund: "false", npm_config_update_notifier: "false" };
+  const registry = await startLockfileRegistry({ lockfile: join(REPO, "package-lock.json") });
+  t.after(() => registry.close());
+  const env = {
+    ...u.env, PATH: process.env["PATH"], npm_config_registry: registry.url, npm_config_cache: join(u.tmp, "npm-cache"),
+    npm_config_audit: "false", npm_config_fund: "false", npm_config_update_notifier: "false",
+  };
   const install = await shell(steps[0]!, u.project, env);
-  assert.equal(install.code, 0, install.stderr);
+  assert.equal(install.code, 0, `${install.stderr}\nnot in the lockfile: ${registry.unknown.join(", ")}; not cached: ${registry.missing.join(", ")}`);
   const run = await shell(steps[1]!, u.project, env);
   assert.equal(run.code, 0, run.stderr);
   assert.match(run.stdout, /^Loaded 2 tables \(6 rows\) into pokemon\.duckdb\/pokemon_data/);

@@ -320,3 +320,6 @@ export function withoutPrivileges(command: string, args: readonly string[]): [st
   const root = typeof process.getuid === "function" && process.getuid() === 0;
   return root ? ["setpriv", ["--bounding-set=-dac_override,-dac_read_search", command, ...args]] : [command, [...args]];
 }
+
+export { runInProcessGroup, type GroupRun, type GroupRunOptions } from "./process-group.js";
+export { startLockfileRegistry, type LockfileRegistry, type LockfileRegistryOptions } from "./lockfile-registry.js";

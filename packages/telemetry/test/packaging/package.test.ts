@@ -4,7 +4,6 @@
 // install are done once and shared by every test below.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
@@ -13,7 +12,7 @@ import { fileURLToPath } from "node:url";
 import { checkPackage, createPackageFromTarballData } from "@arethetypeswrong/core";
 import { publint } from "publint";
 import { formatMessage } from "publint/utils";
-import { startFakeCollector, type FakeCollector } from "../../src/testing.js";
+import { runInProcessGroup, startFakeCollector, startLockfileRegistry, type FakeCollector, type LockfileRegistry } from "../../src/testing.js";
 import { alive, lockPid, until } from "../fixtures/run-host.js";
 import { COLLECTOR_ESM, DLT_ESM, TELEMETRY_CJS, TELEMETRY_ESM, TS_CONSUMER, TS_ESM_CONSUMER, tsconfig } from "./consumers.js";
 
@@ -50,27 +49,18 @@ interface Ran {
   readonly ms: number;
 }
 
-/** Runs a command to its end (killed after `timeoutMs`), with its output. */
+/** Runs a command to its end (its whole process group killed after `timeoutMs`), with its output. */
 function run(command: string, args: readonly string[], options: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<Ran> {
-  const t0 = performance.now();
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, [...args], { cwd: options.cwd, env: options.env, stdio: ["ignore", "pipe", "pipe"], timeout: options.timeoutMs ?? 60_000 });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr, ms: performance.now() - t0 }));
-  });
+  return runInProcessGroup(command, args, options);
 }
 
 /**
  * The env of a nested npm: `npm test` exports its own state (`npm_config_local_prefix` = this repository, the
  * lifecycle, `npm_package_*`), which would make the nested npm act on the repository instead of the temp project.
- * Only the settings that say where the cache and registry are, and how to reach it, are kept.
+ * Only the user's config files are kept; the registry and cache are the test's own (see the install below).
  */
 function npmEnv(tmp: string): NodeJS.ProcessEnv {
-  const keep = /^npm_config_(cache|userconfig|globalconfig|cafile|registry|proxy|https_proxy|noproxy|strict_ssl)$/i;
+  const keep = /^npm_config_(userconfig|globalconfig)$/i;
   const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^npm_/i.test(key) || keep.test(key)));
   // npm under Node 22+ writes a compile cache into TMPDIR: this test's own.
   return { ...env, TMPDIR: tmp };
@@ -84,6 +74,7 @@ describe("the packages as users install them", () => {
   const packed = new Map<string, Packed & { readonly tarball: string }>();
   const timings: string[] = [];
   let rx: FakeCollector | undefined;
+  let registry: LockfileRegistry | undefined;
 
   /** A user's machine: a private HOME and TMPDIR, and no telemetry leaving loopback. */
   const userEnv = (extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => ({
@@ -115,13 +106,16 @@ describe("the packages as users install them", () => {
     timings.push(`pack ${(performance.now() - t0).toFixed(0)} ms`);
 
     writeFileSync(join(project, "package.json"), JSON.stringify({ name: "consumer", version: "1.0.0", private: true, type: "commonjs" }));
-    // dlt-ts depends on @dlt-ts/telemetry, which is not on the registry: the tarballs go in together.
+    // dlt-ts depends on @dlt-ts/telemetry, which is not on the registry: the tarballs go in together. Their
+    // dependencies come from a registry on loopback serving this repository's lockfile from the tarballs `npm ci`
+    // cached (into a cache of the test's own): the same versions as here, and no network.
+    registry = await startLockfileRegistry({ lockfile: join(REPO, "package-lock.json") });
     const install = await run(
       "npm",
-      ["install", "--prefer-offline", "--no-audit", "--no-fund", ...[...packed.values()].map((p) => p.tarball)],
-      { cwd: project, env: npmEnv(tmp), timeoutMs: 120_000 },
+      ["install", "--no-audit", "--no-fund", ...[...packed.values()].map((p) => p.tarball)],
+      { cwd: project, env: { ...npmEnv(tmp), npm_config_registry: registry.url, npm_config_cache: join(root, "npm-cache") }, timeoutMs: 100_000 },
     );
-    assert.equal(install.code, 0, `npm install: ${install.stderr}`);
+    assert.equal(install.code, 0, `npm install: ${install.stderr}\nnot in the lockfile: ${registry.unknown.join(", ")}; not cached: ${registry.missing.join(", ")}`);
     timings.push(`install ${install.ms.toFixed(0)} ms`);
 
     const files: Record<string, string> = {
@@ -143,6 +137,7 @@ describe("the packages as users install them", () => {
 
   after(async () => {
     await rx?.close();
+    await registry?.close();
     if (root) rmSync(root, { recursive: true, force: true });
   });
 
