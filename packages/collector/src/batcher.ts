@@ -30,7 +30,14 @@ export class GroupCommitter {
   constructor(
     private readonly store: EventStore,
     private readonly maxPendingEvents: number,
+    /** Told how long each commit took, and whether it held. */
+    private readonly onCommit: (seconds: number, ok: boolean) => void = () => undefined,
   ) {}
+
+  /** Events waiting for a commit now (for metrics). */
+  get queued(): number {
+    return this.pendingEvents;
+  }
 
   /** Resolves once the messages are durably committed. */
   add(messages: readonly StoredMessage[]): Promise<void> {
@@ -56,11 +63,14 @@ export class GroupCommitter {
       const group = this.pending;
       this.pending = [];
       const messages = group.flatMap((w) => w.messages);
+      const t0 = performance.now();
       try {
         await this.store.insert(messages);
         this.commits++;
+        this.onCommit((performance.now() - t0) / 1000, true);
         for (const w of group) w.resolve();
       } catch (e) {
+        this.onCommit((performance.now() - t0) / 1000, false);
         if (group.length === 1) group[0]!.reject(e);
         // One request the store cannot take must not fail the others that shared its commit: each on its own.
         else for (const w of group) await this.store.insert(w.messages).then(() => w.resolve(), (err: unknown) => w.reject(err));

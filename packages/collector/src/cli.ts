@@ -11,6 +11,9 @@ import { basePrefix } from "./server.js";
 import { parseWriteKey, type WriteKey } from "./auth.js";
 import { isPostgresUrl } from "./store/postgres.js";
 import { isWorker, report, startWorkers } from "./workers.js";
+import { applyConfigFile } from "./config.js";
+import { createLog, LOG_FORMATS, type Log, type LogFormat } from "./log.js";
+import { clusterMetrics, serveMetrics } from "./metrics.js";
 
 const int = (name: string, min: number) => (v: string): number => {
   const n = Number(v);
@@ -75,6 +78,13 @@ const program = new Command("dlt-collector")
   .addOption(
     option("--max-inflight-bytes <n>", "request body bytes held at once, all requests together, before new ones get 503", "DLT_COLLECTOR_MAX_INFLIGHT_BYTES", DEFAULTS.maxInflightBytes, 1024),
   )
+  .addOption(
+    new Option("--metrics-port <port>", "serve Prometheus metrics at http://<metrics host>:<port>/metrics (0 picks a free port); default: none")
+      .env("DLT_COLLECTOR_METRICS_PORT").argParser(int("--metrics-port", 0)),
+  )
+  .addOption(new Option("--metrics-host <host>", "interface of the metrics listener").env("DLT_COLLECTOR_METRICS_HOST").default(DEFAULTS.metricsHost))
+  .addOption(new Option("--log-format <format>", "text (for a terminal) or json (one object per line, for log shippers)").env("DLT_COLLECTOR_LOG_FORMAT").choices(LOG_FORMATS).default("text"))
+  .addOption(new Option("--config <file>", "read settings from a TOML file (the flags' names: port = 8080, write-key = [\"ci=KEY\"]); flags and env variables win over it").env("DLT_COLLECTOR_CONFIG"))
   .addOption(option("--headers-timeout-ms <ms>", "time to receive a request's headers", "DLT_COLLECTOR_HEADERS_TIMEOUT_MS", DEFAULTS.headersTimeoutMs, 100))
   .addOption(option("--request-timeout-ms <ms>", "time to receive a whole request, body included", "DLT_COLLECTOR_REQUEST_TIMEOUT_MS", DEFAULTS.requestTimeoutMs, 100))
   .exitOverride()
@@ -90,9 +100,13 @@ program
   .showHelpAfterError("(run `dlt-collector migrate --help` for usage)")
   .action((opts: { from: string; to: string }) => runMigrate(opts.from, opts.to));
 
+/** The log of this run: text until `--log-format` is known. */
+let log: Log = createLog("text");
+
 /** One line on stderr, no directories of the host lost (this is the operator's own terminal). */
 const fail = (e: unknown): never => {
-  process.stderr.write(`dlt-collector: ${String((e as Error)?.message ?? e).replace(/\s+/g, " ")}\n`);
+  const message = String((e as Error)?.message ?? e).replace(/\s+/g, " ");
+  log(message, { level: "error" });
   process.exit(1);
 };
 
@@ -143,6 +157,15 @@ function fmt(n: number): string {
 }
 
 async function serve(): Promise<void> {
+  const configFile = program.opts<{ config?: string }>().config;
+  if (configFile !== undefined) {
+    try {
+      applyConfigFile(program, configFile);
+    } catch (e) {
+      process.stderr.write(`error: ${(e as Error).message}\n`);
+      process.exit(2);
+    }
+  }
   const o = program.opts<{
     host: string;
     port: number;
@@ -159,7 +182,17 @@ async function serve(): Promise<void> {
     requestTimeoutMs: number;
     workers: number;
     retainDays?: number;
+    metricsPort?: number;
+    metricsHost: string;
+    logFormat: LogFormat;
   }>();
+  log = createLog(o.logFormat);
+  const json = o.logFormat === "json";
+  /** A line for stdout: text, or a JSON object for log shippers. */
+  const say = (message: string, fields: Record<string, string | number | undefined> = {}): void => {
+    if (json) createLog("json", (t) => void process.stdout.write(t))(message, fields);
+    else process.stdout.write(`${message}\n`);
+  };
 
   if (o.workers > 1 && !isPostgresUrl(o.db)) {
     process.stderr.write("error: --workers needs a PostgreSQL --db (postgres://…): a DuckDB file takes one process\n(run `dlt-collector --help` for usage)\n");
@@ -170,8 +203,10 @@ async function serve(): Promise<void> {
     // The primary: the workers share one read token (a random one when write keys need it), and the stop.
     const readToken = o.readToken ?? (keyed ? randomBytes(18).toString("base64url") : undefined);
     try {
-      const w = await startWorkers(o.workers, readToken ? { DLT_COLLECTOR_READ_TOKEN: readToken } : {}, (line) => void process.stderr.write(`dlt-collector: ${line}\n`));
-      announce(w.url, w.dashboardUrl, `${o.workers} workers`);
+      const w = await startWorkers(o.workers, readToken ? { DLT_COLLECTOR_READ_TOKEN: readToken } : {}, (line) => log(line, { level: "warn" }));
+      // The workers count; the primary serves the sum of their metrics on the one metrics port.
+      const metrics = o.metricsPort !== undefined ? await serveMetrics(o.metricsHost, o.metricsPort, clusterMetrics()) : undefined;
+      announce(w.url, w.dashboardUrl, metrics?.url, `${o.workers} workers`, o.readToken === undefined);
       let stopping = false;
       const stop = (): void => {
         if (stopping) return;
@@ -208,9 +243,11 @@ async function serve(): Promise<void> {
       requestTimeoutMs: o.requestTimeoutMs,
       dashboard: o.dashboard,
       ...(o.readToken ? { readToken: o.readToken } : {}),
+      ...(o.metricsPort !== undefined ? { metricsPort: o.metricsPort, metricsHost: o.metricsHost } : {}),
+      log,
     });
     if (isWorker()) void report({ listening: c.url, dashboardUrl: c.dashboardUrl });
-    else announce(c.url, c.dashboardUrl);
+    else announce(c.url, c.dashboardUrl, c.metricsUrl, undefined, o.readToken === undefined);
     let stopping = false;
     const stop = (): void => {
       if (stopping) return;
@@ -218,7 +255,7 @@ async function serve(): Promise<void> {
       c.close().then(
         () => process.exit(0),
         (e: unknown) => {
-          process.stderr.write(`dlt-collector: stopping failed: ${String((e as Error)?.message ?? e).replace(/\s+/g, " ")}\n`);
+          log(`stopping failed: ${String((e as Error)?.message ?? e).replace(/\s+/g, " ")}`, { level: "error" });
           process.exit(1);
         },
       );
@@ -238,15 +275,27 @@ async function serve(): Promise<void> {
     fail(e);
   }
 
-  function announce(url: string, dashboardUrl: string | undefined, workers?: string): void {
+  function announce(url: string, dashboardUrl: string | undefined, metricsUrl: string | undefined, workers: string | undefined, tokenGenerated: boolean): void {
     if (!keyed) {
-      process.stderr.write(
-        "WARNING: no write key configured: this collector accepts events from ANYONE who can reach it.\n" +
-          "         Pass --write-key KEY (or DLT_COLLECTOR_WRITE_KEYS) to require one.\n",
-      );
+      if (json) log("no write key configured: this collector accepts events from anyone who can reach it (pass --write-key)", { level: "warn" });
+      else {
+        process.stderr.write(
+          "WARNING: no write key configured: this collector accepts events from ANYONE who can reach it.\n" +
+            "         Pass --write-key KEY (or DLT_COLLECTOR_WRITE_KEYS) to require one.\n",
+        );
+      }
     }
-    process.stdout.write(`listening on ${url}${workers ? ` (${workers})` : ""}\n`);
-    if (keyed) process.stdout.write(`write keys: ${[...new Set(o.writeKey!.map((k) => k.label))].join(", ")} (labels, stored with each event)\n`);
-    if (dashboardUrl) process.stdout.write(`dashboard: ${dashboardUrl}\n`);
+    say(`listening on ${url}${workers ? ` (${workers})` : ""}`, { url, workers });
+    if (keyed) {
+      const labels = [...new Set(o.writeKey!.map((k) => k.label))].join(", ");
+      say(`write keys: ${labels} (labels, stored with each event)`, { write_key_labels: labels });
+    }
+    if (metricsUrl) say(`metrics: ${metricsUrl}`, { metrics: metricsUrl });
+    if (!dashboardUrl) return;
+    // A log line never holds the read token: a JSON log goes to a shipper, so its dashboard line has none.
+    if (!json) return say(`dashboard: ${dashboardUrl}`);
+    const bare = dashboardUrl.replace(/\?token=.*$/, "");
+    say(`dashboard: ${bare}`, { dashboard: bare });
+    if (tokenGenerated && bare !== dashboardUrl) log("the dashboard's read token was generated and is not logged: pass --read-token (or DLT_COLLECTOR_READ_TOKEN) to know it", { level: "warn" });
   }
 }

@@ -52,6 +52,8 @@ export class Connections {
     private readonly maxConnections: number,
     private readonly idleGraceMs: number,
     private readonly evictIdleMs: number,
+    /** Told of each connection refused (for metrics), with the refusal's text. */
+    private readonly onRefused: (text: string) => void = () => undefined,
   ) {}
 
   /** Open connections (those under the cap). */
@@ -61,10 +63,16 @@ export class Connections {
 
   /** A new connection: tracked (in the place of the longest idle one at the cap), or answered 503 and closed. */
   accept(socket: Socket): void {
-    if (this.draining) return this.refuse(socket, STOPPING);
+    if (this.draining) {
+      this.onRefused("shutting down");
+      return this.refuse(socket, STOPPING);
+    }
     if (this.open.size >= this.maxConnections) {
       const [oldest, since] = this.idleSince.entries().next().value ?? [];
-      if (!oldest || since === undefined || Date.now() - since < this.evictIdleMs) return this.refuse(socket, OVER_CAP);
+      if (!oldest || since === undefined || Date.now() - since < this.evictIdleMs) {
+        this.onRefused("too many open connections");
+        return this.refuse(socket, OVER_CAP);
+      }
       this.forget(oldest);
       oldest.destroy();
     }

@@ -5,6 +5,8 @@
  * disk under load writes a few lines, not one per request.
  */
 
+import type { Log } from "./log.js";
+
 /** The cause of a store failure as a single line, for the log and for `/health`. */
 export function causeOf(error: unknown): string {
   const text = error instanceof Error ? error.message : String(error);
@@ -32,7 +34,7 @@ export class StoreHealth {
 
   constructor(
     private readonly probe: () => Promise<void>,
-    private readonly log: (line: string) => void,
+    private readonly log: Log,
     private readonly repeatEveryMs = 60_000,
     private readonly probeEveryMs = 1_000,
   ) {}
@@ -53,10 +55,10 @@ export class StoreHealth {
     e.last = cause;
     const n = (e.counts.get(cause) ?? 0) + 1;
     e.counts.set(cause, n);
-    if (n === 1) this.log(`storage failing: ${cause}`);
+    if (n === 1) this.log(`storage failing: ${cause}`, { level: "error", cause });
     else if (now - e.lastSummary >= this.repeatEveryMs) {
       e.lastSummary = now;
-      this.log(`storage still failing after ${seconds(now - e.since)}: ${this.summary(e)}`);
+      this.log(`storage still failing after ${seconds(now - e.since)}: ${this.summary(e)}`, { level: "error", cause, duration_s: secs(now - e.since), failed_writes: total(e) });
     }
   }
 
@@ -65,7 +67,8 @@ export class StoreHealth {
     const e = this.episode;
     if (!e) return;
     this.episode = undefined;
-    this.log(`storage recovered after ${seconds(Date.now() - e.since)}; failed writes: ${this.summary(e)}`);
+    const ms = Date.now() - e.since;
+    this.log(`storage recovered after ${seconds(ms)}; failed writes: ${this.summary(e)}`, { level: "info", duration_s: secs(ms), failed_writes: total(e) });
   }
 
   /**
@@ -90,4 +93,6 @@ export class StoreHealth {
   }
 }
 
-const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
+const secs = (ms: number): number => Math.round(ms / 100) / 10;
+const seconds = (ms: number): string => `${secs(ms).toFixed(1)} s`;
+const total = (e: Episode): number => [...e.counts.values()].reduce((a, b) => a + b, 0);

@@ -11,6 +11,9 @@ import { listen, basePrefix, KEEP_ALIVE_MS, type CollectorServer } from "./serve
 import { randomBytes } from "node:crypto";
 import { dashboardRoutes } from "./dashboard/routes.js";
 import { causeOf } from "./health.js";
+import cluster from "node:cluster";
+import { createLog, type Log } from "./log.js";
+import { collectorMetrics, serveMetrics, shareWithPrimary, type CollectorMetrics, type MetricsServer } from "./metrics.js";
 import { writeKeysOf, type WriteKey } from "./auth.js";
 import { DuckDbStore } from "./store/duckdb.js";
 import { isPostgresUrl, PostgresStore, redactUrl } from "./store/postgres.js";
@@ -24,6 +27,8 @@ export type { StoredMessage } from "./stamp.js";
 export { validateMessage, MESSAGE_TYPES, MAX_MESSAGE_BYTES } from "./validate.js";
 export { DuckDbStore, CREATE_EVENTS, type DuckDbOptions } from "./store/duckdb.js";
 export type { ClientLimits } from "./limits.js";
+export { createLog, LOG_FORMATS, type Log, type LogFields, type LogFormat, type LogLevel } from "./log.js";
+export { REFUSAL_REASONS, refusalReason, type RefusalReason } from "./metrics.js";
 export { parseWriteKey, hashLabel, type WriteKey } from "./auth.js";
 export { QUERIES, DASHBOARD_APIS, type Cell, type DashboardApi, type DashboardSql, type Filter, type Rows } from "./dashboard/apis.js";
 
@@ -81,8 +86,19 @@ export interface CollectorOptions {
   readonly drainIdleMs?: number;
   /** On close: how long requests under way may take before their connections are cut (default 10 s). */
   readonly drainTimeoutMs?: number;
-  /** Where storage failures are logged, one line each (default stderr, prefixed `dlt-collector: `). */
-  readonly log?: (line: string) => void;
+  /**
+   * Where the collector logs (storage failures, retention), one line each: a message and, for a structured log,
+   * fields (`level`, `cause`, …). Default: stderr as text, prefixed `dlt-collector: ` (`createLog("json")` writes
+   * JSON lines).
+   */
+  readonly log?: Log;
+  /**
+   * Serve Prometheus metrics at `http://metricsHost:metricsPort/metrics` (0 picks a free port); default: none, and
+   * nothing is counted. In a `--workers` worker the port is the primary's, which serves the sum of its workers'.
+   */
+  readonly metricsPort?: number;
+  /** Interface of the metrics listener (default 127.0.0.1: metrics are for the operator's scraper, not the internet). */
+  readonly metricsHost?: string;
   /** A store of your own; default the one `db` names. */
   readonly store?: EventStore;
   /** Serve the dashboard at the base path (default true). */
@@ -101,6 +117,8 @@ export interface Collector {
   readonly store: EventStore;
   /** The dashboard's URL, with its read token when one is needed; undefined when the dashboard is off. */
   readonly dashboardUrl: string | undefined;
+  /** Where the metrics are served (`…/metrics`); undefined without `metricsPort`. */
+  readonly metricsUrl: string | undefined;
   /** Commits made so far (group commit: far fewer than requests under load). */
   commits(): number;
   /**
@@ -124,6 +142,7 @@ export const DEFAULTS = {
   requestTimeoutMs: 30_000,
   drainIdleMs: KEEP_ALIVE_MS,
   drainTimeoutMs: 10_000,
+  metricsHost: "127.0.0.1",
 } as const;
 
 /** The store cannot be opened or written: the message is one line naming it and the cause. */
@@ -171,17 +190,20 @@ class Housekeeper {
   constructor(
     private readonly store: EventStore,
     private readonly retainDays: number | undefined,
-    private readonly log: (line: string) => void,
+    private readonly log: Log,
   ) {}
 
   async run(): Promise<void> {
     const r = await this.store.housekeep(this.retainDays);
-    if (r.removed > 0) this.log(`retention (${this.retainDays} days): removed ${r.removed} events received before ${new Date(r.cutoff!).toISOString()}`);
+    if (r.removed > 0) {
+      const before = new Date(r.cutoff!).toISOString();
+      this.log(`retention (${this.retainDays} days): removed ${r.removed} events received before ${before}`, { retain_days: this.retainDays, removed: r.removed, before });
+    }
   }
 
   daily(): void {
     this.timer = setInterval(() => {
-      this.running = this.run().catch((e: unknown) => this.log(`housekeeping failed (tried again in a day): ${causeOf(e)}`));
+      this.running = this.run().catch((e: unknown) => this.log(`housekeeping failed (tried again in a day): ${causeOf(e)}`, { level: "error", cause: causeOf(e) }));
     }, 86_400_000);
     this.timer.unref();
   }
@@ -200,7 +222,7 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Co
   const prefix = basePrefix(basePath);
   const writeKeys = writeKeysOf(options.writeKeys ?? []);
   const store = await openAndProbe(options);
-  const log = options.log ?? ((line: string) => void process.stderr.write(`dlt-collector: ${line}\n`));
+  const log = options.log ?? createLog("text");
   const retainDays = options.retainDays;
   const housekeeping = new Housekeeper(store, retainDays, log);
   try {
@@ -212,7 +234,28 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Co
   const keyed = writeKeys.length > 0;
   const readToken = options.readToken ?? (keyed ? randomBytes(18).toString("base64url") : undefined);
   const dashboard = options.dashboard !== false;
-  let http: CollectorServer;
+  let http: CollectorServer | undefined;
+  let metrics: CollectorMetrics | undefined;
+  let metricsServer: MetricsServer | undefined;
+  if (options.metricsPort !== undefined) {
+    const m = collectorMetrics({
+      queuedEvents: () => http?.gauges.queuedEvents() ?? 0,
+      openConnections: () => http?.gauges.openConnections() ?? 0,
+      inflightBytes: () => http?.gauges.inflightBytes() ?? 0,
+      storeUp: () => http?.gauges.storeUp() ?? 1,
+    });
+    metrics = m.metrics;
+    // A worker's metrics go to the primary, which serves them summed on the one metrics port.
+    if (cluster.isWorker) shareWithPrimary(m.registry);
+    else {
+      try {
+        metricsServer = await serveMetrics(options.metricsHost ?? DEFAULTS.metricsHost, options.metricsPort, async () => ({ text: await m.registry.metrics(), contentType: m.registry.contentType }));
+      } catch (e) {
+        await store.close();
+        throw e;
+      }
+    }
+  }
   try {
     http = await listen(store, options.host ?? DEFAULTS.host, options.port ?? DEFAULTS.port, {
       basePath,
@@ -227,23 +270,28 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Co
       drainIdleMs: options.drainIdleMs ?? DEFAULTS.drainIdleMs,
       drainTimeoutMs: options.drainTimeoutMs ?? DEFAULTS.drainTimeoutMs,
       log,
+      ...(metrics ? { metrics } : {}),
       ...(dashboard
         ? { extraRoutes: dashboardRoutes(store, readToken, prefix, { writeKeyLabels: [...new Set(writeKeys.map((k) => k.label))], retainDays }) }
         : {}),
     });
   } catch (e) {
+    await metricsServer?.close();
     await store.close();
     throw e;
   }
   housekeeping.daily();
+  const server = http;
   return {
-    url: http.url,
+    url: server.url,
+    metricsUrl: metricsServer?.url,
     store,
-    dashboardUrl: dashboard ? `${http.url}/${readToken ? `?token=${encodeURIComponent(readToken)}` : ""}` : undefined,
-    commits: () => http.committer.commits,
+    dashboardUrl: dashboard ? `${server.url}/${readToken ? `?token=${encodeURIComponent(readToken)}` : ""}` : undefined,
+    commits: () => server.committer.commits,
     async close() {
       housekeeping.stop();
-      await http.close();
+      await server.close();
+      await metricsServer?.close();
       await housekeeping.settled();
       await store.close();
     },

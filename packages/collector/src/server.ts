@@ -17,6 +17,8 @@ import type { Refusal } from "./refusal.js";
 import type { EventStore } from "./store/types.js";
 import { MESSAGE_TYPES } from "./validate.js";
 import type { WriteKey } from "./auth.js";
+import type { Log } from "./log.js";
+import { NO_METRICS, type CollectorMetrics, type MetricsGauges } from "./metrics.js";
 
 /** Extra routes (the dashboard): `path` is relative to the base path; return true when handled. */
 export type ExtraRoutes = (req: IncomingMessage, res: ServerResponse, url: URL, path: string) => Promise<boolean> | boolean;
@@ -43,8 +45,10 @@ export interface ServerOptions extends ClientLimits {
   /** How long a graceful stop waits for requests under way before it cuts their connections (ms). */
   readonly drainTimeoutMs: number;
   /** Where storage failures are logged (one line each, no newline). */
-  readonly log: (line: string) => void;
+  readonly log: Log;
   readonly extraRoutes?: ExtraRoutes;
+  /** Where the request path reports (default: nowhere). */
+  readonly metrics?: CollectorMetrics;
 }
 
 /** `/telemetry/` → `/telemetry`, `/` → `` (the prefix of every route). */
@@ -76,6 +80,8 @@ export interface CollectorServer {
   readonly url: string;
   readonly committer: GroupCommitter;
   readonly health: StoreHealth;
+  /** What the metrics' gauges read at a scrape. */
+  readonly gauges: MetricsGauges;
   /** Stops accepting, serves what arrives on open connections, commits it, closes them. */
   close(): Promise<void>;
 }
@@ -84,13 +90,18 @@ type Handler = (req: IncomingMessage, res: ServerResponse, url: URL, path: strin
 
 export async function listen(store: EventStore, host: string, port: number, opts: ServerOptions): Promise<CollectorServer> {
   const prefix = basePrefix(opts.basePath);
-  const committer = new GroupCommitter(store, opts.maxPendingEvents);
+  const metrics = opts.metrics ?? NO_METRICS;
+  const committer = new GroupCommitter(store, opts.maxPendingEvents, metrics.commit);
   const health = new StoreHealth(() => store.probe(), opts.log);
   const inflight = new InflightBytes(opts.maxInflightBytes);
-  const connections = new Connections(opts.maxConnections, opts.drainIdleMs, opts.evictIdleMs);
+  const connections = new Connections(opts.maxConnections, opts.drainIdleMs, opts.evictIdleMs, (text) => metrics.refused(503, text));
+  const refused = (res: ServerResponse, status: number, error: string, headers?: Record<string, string>): void => {
+    metrics.refused(status, error);
+    fail(res, status, error, headers);
+  };
 
   const tracking = (route: Route): Handler => async (req, res, _url, _path, expectsContinue) => {
-    if (req.method !== "POST") return fail(res, 405, `use POST for ${req.url ?? "/"}`, { allow: "POST" });
+    if (req.method !== "POST") return refused(res, 405, `use POST for ${req.url ?? "/"}`, { allow: "POST" });
     const hold = inflight.hold();
     try {
       const got = await ingest(req, route, {
@@ -99,15 +110,19 @@ export async function listen(store: EventStore, host: string, port: number, opts
         hold,
         ...(expectsContinue ? { beforeBody: () => res.writeContinue() } : {}),
       });
-      if (!got.ok) return answerRefusal(res, got);
+      if (!got.ok) {
+        metrics.refused(got.status, got.reason);
+        return answerRefusal(res, got);
+      }
       try {
         await committer.add(got.messages);
         health.succeeded();
+        metrics.accepted(got.messages.length);
         send(res, 200, { success: true });
       } catch (e) {
-        if (e instanceof OverloadedError) return fail(res, 503, "overloaded: retry later", { "retry-after": "1" });
+        if (e instanceof OverloadedError) return refused(res, 503, "overloaded: retry later", { "retry-after": "1" });
         health.failed(e);
-        fail(res, 503, "storage unavailable: retry later", { "retry-after": "5" });
+        refused(res, 503, "storage unavailable: retry later", { "retry-after": "5" });
       }
     } finally {
       hold.release();
@@ -134,10 +149,16 @@ export async function listen(store: EventStore, host: string, port: number, opts
 
   const handle = (req: IncomingMessage, res: ServerResponse, expectsContinue: boolean): void => {
     if (!connections.admit(req, res)) return;
+    const t0 = performance.now();
     void (async () => {
       const url = new URL(req.url ?? "/", "http://collector");
       const path = relative(url.pathname);
       const handler = path === undefined ? (url.pathname === "/health" ? healthRoute : undefined) : routes.get(path);
+      if (opts.metrics) {
+        const ingesting = handler !== undefined && handler !== healthRoute && (path !== "/" || req.method === "POST");
+        const kind = handler === healthRoute ? "health" : ingesting ? "ingest" : path !== undefined && opts.extraRoutes ? "dashboard" : "other";
+        res.once("finish", () => metrics.request(kind, (performance.now() - t0) / 1000));
+      }
       if (handler) return handler(req, res, url, path ?? url.pathname, expectsContinue);
       if (path !== undefined && opts.extraRoutes && (await opts.extraRoutes(req, res, url, path))) return;
       fail(res, 404, `no route ${req.method} ${url.pathname}`);
@@ -188,6 +209,12 @@ export async function listen(store: EventStore, host: string, port: number, opts
     url: `http://${shownHost}:${addr.port}${prefix}`,
     committer,
     health,
+    gauges: {
+      queuedEvents: () => committer.queued,
+      openConnections: () => connections.size,
+      inflightBytes: () => inflight.held,
+      storeUp: () => (health.failing === undefined ? 1 : 0),
+    },
     close() {
       closing ??= (async () => {
         // Stop accepting without http.Server#close, which also closes idle keep-alive connections at once.

@@ -24,11 +24,11 @@ function childrenOf(pid: number): number[] {
   return out.sort();
 }
 
-test("--workers 2: two processes serve one port; a killed worker is replaced; SIGTERM drains all, exit 0", async () => {
+test("--workers 2: two processes serve one port, one metrics port sums them; a killed worker is replaced; SIGTERM drains all, exit 0", async () => {
   const server = await testPostgres();
   try {
     const db = await server.database();
-    const { child, url, stderr, stdout } = await startChild(["--port", "0", "--db", db, "--workers", "2", "--write-key", "k"]);
+    const { child, url, stderr, stdout } = await startChild(["--port", "0", "--db", db, "--workers", "2", "--write-key", "k", "--metrics-port", "0"]);
     try {
       const workers = childrenOf(child.pid!);
       assert.equal(workers.length, 2, `two workers: ${workers}`);
@@ -38,6 +38,10 @@ test("--workers 2: two processes serve one port; a killed worker is replaced; SI
         ids.push(e["messageId"] as string);
         assert.equal((await post(url, "/v1/track", e, { auth: "k" })).status, 200);
       }
+      // The primary serves the sum of its workers' metrics: every event, whichever worker took it.
+      const metricsUrl = /metrics: (\S+)/.exec(await pollUntil(stdout, (o) => /metrics: /.test(o), 15_000))![1]!;
+      const scraped = await (await fetch(metricsUrl)).text();
+      assert.match(scraped, /^dlt_collector_events_accepted_total 40$/m, scraped);
       process.kill(workers[0]!, "SIGKILL");
       const replaced = await pollUntil(() => childrenOf(child.pid!), (w) => w.length === 2 && !w.includes(workers[0]!), 15_000);
       assert.equal(replaced.length, 2, "the dead worker is replaced");
