@@ -10,6 +10,7 @@ import { migrate } from "./migrate.js";
 import { basePrefix } from "./server.js";
 import { parseWriteKey, type WriteKey } from "./auth.js";
 import { isPostgresUrl } from "./store/postgres.js";
+import { isChdb, isClickHouseDb } from "./store/clickhouse.js";
 import { isWorker, report, startWorkers } from "./workers.js";
 import { applyConfigFile } from "./config.js";
 import { createLog, LOG_FORMATS, type Log, type LogFormat } from "./log.js";
@@ -46,10 +47,10 @@ const program = new Command("dlt-collector")
       .env("DLT_COLLECTOR_BASE_PATH").default(DEFAULTS.basePath).argParser(path),
   )
   .addOption(
-    new Option("--db <path|url>", "DuckDB database file, or a PostgreSQL URL (postgres://user:password@host:5432/db; a password is better in the env variable or PGPASSWORD)")
+    new Option("--db <path|url>", "DuckDB database file, a PostgreSQL URL (postgres://user:password@host:5432/db; a password is better in the env variable or PGPASSWORD), a ClickHouse server (clickhouse://user:password@host:8123/db, clickhouses:// for TLS) or embedded ClickHouse in this process (chdb:DIR, needs the npm package chdb)")
       .env("DLT_COLLECTOR_DB").default(DEFAULTS.dbPath),
   )
-  .addOption(option("--workers <n>", "collector processes on one port (PostgreSQL only)", "DLT_COLLECTOR_WORKERS", 1, 1))
+  .addOption(option("--workers <n>", "collector processes on one port (PostgreSQL or a ClickHouse server)", "DLT_COLLECTOR_WORKERS", 1, 1))
   .addOption(
     new Option("--retain-days <n>", "keep events this many days (whole UTC days, by arrival; removed at start and daily); default forever")
       .env("DLT_COLLECTOR_RETAIN_DAYS").argParser(int("--retain-days", 1)),
@@ -93,9 +94,9 @@ const program = new Command("dlt-collector")
 
 program
   .command("migrate")
-  .description("copy every event of a DuckDB file into PostgreSQL (idempotent: a second run adds nothing); prints the counts on both sides")
+  .description("copy every event of a DuckDB file into PostgreSQL or ClickHouse (idempotent: a second run adds nothing); prints the counts on both sides")
   .requiredOption("--from <file>", "the DuckDB file (read-only: stop the collector that uses it, or copy it)")
-  .requiredOption("--to <url>", "the PostgreSQL URL, postgres://user:password@host:5432/db")
+  .requiredOption("--to <url>", "the store to copy into: postgres://user:password@host:5432/db, clickhouse://user:password@host:8123/db or chdb:DIR")
   .exitOverride()
   .showHelpAfterError("(run `dlt-collector migrate --help` for usage)")
   .action((opts: { from: string; to: string }) => runMigrate(opts.from, opts.to));
@@ -120,8 +121,8 @@ try {
 }
 
 async function runMigrate(from: string, to: string): Promise<void> {
-  if (!isPostgresUrl(to)) {
-    process.stderr.write(`error: --to must be a PostgreSQL URL (postgres://…), got ${JSON.stringify(to.slice(0, 100))}\n(run \`dlt-collector migrate --help\` for usage)\n`);
+  if (!isPostgresUrl(to) && !isClickHouseDb(to)) {
+    process.stderr.write(`error: --to must be a PostgreSQL URL (postgres://…), a ClickHouse URL (clickhouse://…) or chdb:DIR, got ${JSON.stringify(to.slice(0, 100))}\n(run \`dlt-collector migrate --help\` for usage)\n`);
     process.exit(2);
   }
   // A progress line only on a terminal: a log file or a pipe gets the counts at the end, not a stream of \r.
@@ -194,8 +195,8 @@ async function serve(): Promise<void> {
     else process.stdout.write(`${message}\n`);
   };
 
-  if (o.workers > 1 && !isPostgresUrl(o.db)) {
-    process.stderr.write("error: --workers needs a PostgreSQL --db (postgres://…): a DuckDB file takes one process\n(run `dlt-collector --help` for usage)\n");
+  if (o.workers > 1 && !isPostgresUrl(o.db) && !(isClickHouseDb(o.db) && !isChdb(o.db))) {
+    process.stderr.write("error: --workers needs a PostgreSQL --db (postgres://…) or a ClickHouse server (clickhouse://…): a DuckDB file or a chdb: directory takes one process\n(run `dlt-collector --help` for usage)\n");
     process.exit(2);
   }
   const keyed = (o.writeKey ?? []).length > 0;

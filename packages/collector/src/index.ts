@@ -17,12 +17,14 @@ import { collectorMetrics, serveMetrics, shareWithPrimary, type CollectorMetrics
 import { writeKeysOf, type WriteKey } from "./auth.js";
 import { DuckDbStore } from "./store/duckdb.js";
 import { isPostgresUrl, PostgresStore, redactUrl } from "./store/postgres.js";
+import { ClickHouseStore, isClickHouseDb, redactClickHouse } from "./store/clickhouse.js";
 import type { EventStore } from "./store/types.js";
 
 export type { EventStore, Housekeeping } from "./store/types.js";
 export { retentionCutoff } from "./store/types.js";
 export { PostgresStore, isPostgresUrl, type PostgresOptions } from "./store/postgres.js";
 export { DEDUP_DAYS } from "./store/postgres-schema.js";
+export { ClickHouseStore, isClickHouseDb, isChdb, CHDB_PACKAGE, type ClickHouseOptions } from "./store/clickhouse.js";
 export type { StoredMessage } from "./stamp.js";
 export { validateMessage, MESSAGE_TYPES, MAX_MESSAGE_BYTES } from "./validate.js";
 export { DuckDbStore, CREATE_EVENTS, type DuckDbOptions } from "./store/duckdb.js";
@@ -46,7 +48,9 @@ export interface CollectorOptions {
   readonly basePath?: string;
   /**
    * The database: a DuckDB file path (default `telemetry.duckdb` in the working directory), or a PostgreSQL URL
-   * (`postgres://user:password@host:5432/db`) for several collectors on one database.
+   * (`postgres://user:password@host:5432/db`) for several collectors on one database, or ClickHouse: a server
+   * (`clickhouse://user:password@host:8123/db`, `clickhouses://…` for TLS) or embedded in this process (`chdb:DIR`, with
+   * the optional npm package `chdb`).
    */
   readonly db?: string;
   /** The same as `db` (its earlier name). */
@@ -156,10 +160,18 @@ export class StoreUnavailableError extends Error {
   }
 }
 
-/** Opens the store `db` names: a `postgres://` URL is PostgreSQL, anything else a DuckDB file. */
+/**
+ * Opens the store `db` names: a `postgres://` URL is PostgreSQL, a `clickhouse(s)://` or `http(s)://` URL or `chdb:DIR`
+ * ClickHouse, anything else a DuckDB file.
+ */
 export function openStore(db: string): Promise<EventStore> {
-  return isPostgresUrl(db) ? PostgresStore.open(db) : DuckDbStore.open(db);
+  if (isPostgresUrl(db)) return PostgresStore.open(db);
+  if (isClickHouseDb(db)) return ClickHouseStore.open(db);
+  return DuckDbStore.open(db);
 }
+
+/** `db` as an operator may see it: a URL without its password. */
+export const redactDb = (db: string): string => (isPostgresUrl(db) ? redactUrl(db) : isClickHouseDb(db) ? redactClickHouse(db) : db);
 
 /** Opens the store and tries a write: a database that cannot take events fails the start, not every request. */
 async function openAndProbe(options: CollectorOptions): Promise<EventStore> {
@@ -168,7 +180,7 @@ async function openAndProbe(options: CollectorOptions): Promise<EventStore> {
   try {
     store = options.store ?? (await openStore(db));
   } catch (e) {
-    throw new StoreUnavailableError(isPostgresUrl(db) ? redactUrl(db) : db, causeOf(e));
+    throw new StoreUnavailableError(redactDb(db), causeOf(e));
   }
   try {
     await store.probe();

@@ -1,6 +1,6 @@
 /**
- * `dlt-collector migrate --from <file.duckdb> --to postgres://…`: copies every event of a DuckDB file into the
- * PostgreSQL store, for a user who outgrows the file. Each stored message is sent as it is (the JSON the DuckDB store
+ * `dlt-collector migrate --from <file.duckdb> --to postgres://…|clickhouse://…|chdb:DIR`: copies every event of a
+ * DuckDB file into the PostgreSQL or the ClickHouse store, for a user who outgrows the file. Each stored message is sent as it is (the JSON the DuckDB store
  * kept, with its `receivedAt`), through the PostgreSQL store's own insert, so the typed columns are derived exactly as
  * for live events and each event lands in the partition of the day it was received. Idempotent: an event already
  * there (same `messageId` and `receivedAt`, or an id seen in the dedup window) is skipped, so a second run, or a run
@@ -13,12 +13,32 @@
 import { existsSync } from "node:fs";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { PostgresStore, redactUrl, withoutNul } from "./store/postgres.js";
+import { ClickHouseStore, isClickHouseDb, redactClickHouse } from "./store/clickhouse.js";
+
+/** What a target store needs for `migrate`: its insert of NDJSON lines (skipping what it holds), and a count. */
+interface Target {
+  insertLines(lines: string[]): Promise<number>;
+  count(): Promise<number>;
+  close(): Promise<void>;
+}
+
+async function openTarget(to: string, range: { min: number; max: number } | undefined): Promise<Target> {
+  const count = async (store: { query(sql: string): Promise<Record<string, unknown>[]> }): Promise<number> =>
+    Number((await store.query("SELECT count(*) AS n FROM events"))[0]!["n"]);
+  if (isClickHouseDb(to)) {
+    const store = await ClickHouseStore.open(to);
+    return { insertLines: (lines) => store.insertNdjson(lines), count: () => count(store), close: () => store.close() };
+  }
+  const store = await PostgresStore.open(to);
+  if (range) await store.ensurePartitions(range.min, range.max);
+  return { insertLines: (lines) => store.insertLines(lines.map(withoutNul).join("\n")), count: () => count(store), close: () => store.close() };
+}
 
 /** What to migrate. */
 export interface MigrateOptions {
   /** The DuckDB file (opened read-only: a running collector may not hold it). */
   readonly from: string;
-  /** The PostgreSQL URL. */
+  /** The target: a PostgreSQL URL, a ClickHouse URL or `chdb:DIR`. */
   readonly to: string;
   /** Events per PostgreSQL statement (default 5,000). */
   readonly batchSize?: number;
@@ -34,7 +54,7 @@ export interface MigrateReport {
   readonly target: string;
   /** Events in the DuckDB file. */
   readonly sourceEvents: number;
-  /** Events in PostgreSQL before and after. */
+  /** Events in the target before and after. */
   readonly targetBefore: number;
   readonly targetAfter: number;
   /** Events this run added. */
@@ -46,14 +66,13 @@ export async function migrate(options: MigrateOptions): Promise<MigrateReport> {
   const batchSize = options.batchSize ?? 5_000;
   // A stream needs little of DuckDB's buffer pool (by default 80 % of RAM; measured 546 MB peak RSS for 1M events).
   const instance = await DuckDBInstance.create(options.from, { access_mode: "READ_ONLY", memory_limit: "64MB" });
-  let store: PostgresStore | undefined;
+  let store: Target | undefined;
   try {
     const duck = await instance.connect();
     const total = Number((await duck.runAndReadAll("SELECT count(*) FROM events")).getRows()[0]![0]);
-    store = await PostgresStore.open(options.to);
     const range = (await duck.runAndReadAll("SELECT epoch_ms(min(received_at)), epoch_ms(max(received_at)) FROM events")).getRows()[0]!;
-    if (range[0] !== null) await store.ensurePartitions(Number(range[0]), Number(range[1]));
-    const count = async (): Promise<number> => Number((await store!.query("SELECT count(*) AS n FROM events"))[0]!["n"]);
+    store = await openTarget(options.to, range[0] === null ? undefined : { min: Number(range[0]), max: Number(range[1]) });
+    const count = (): Promise<number> => store!.count();
     const targetBefore = await count();
     let added = 0;
     let done = 0;
@@ -67,7 +86,7 @@ export async function migrate(options: MigrateOptions): Promise<MigrateReport> {
       while (writing.size >= concurrency) await Promise.race(writing);
       if (failed !== undefined) throw failed;
       const n = batch.length;
-      const w: Promise<void> = store!.insertLines(batch.join("\n")).then(
+      const w: Promise<void> = store!.insertLines(batch).then(
         (k) => {
           added += k;
           done += n;
@@ -83,7 +102,7 @@ export async function migrate(options: MigrateOptions): Promise<MigrateReport> {
       const chunk = await result.fetchChunk();
       if (!chunk || chunk.rowCount === 0) break;
       for (const [message] of chunk.getRows()) {
-        lines.push(withoutNul(String(message)));
+        lines.push(String(message));
         if (lines.length >= batchSize) await flush();
       }
     }
@@ -91,7 +110,7 @@ export async function migrate(options: MigrateOptions): Promise<MigrateReport> {
     await Promise.all(writing);
     if (failed !== undefined) throw failed;
     duck.closeSync();
-    return { source: options.from, target: redactUrl(options.to), sourceEvents: total, targetBefore, targetAfter: await count(), added };
+    return { source: options.from, target: isClickHouseDb(options.to) ? redactClickHouse(options.to) : redactUrl(options.to), sourceEvents: total, targetBefore, targetAfter: await count(), added };
   } finally {
     await store?.close();
     instance.closeSync();

@@ -1,0 +1,252 @@
+/**
+ * The ClickHouse store, through the official client `@clickhouse/client`, on one code path for two transports:
+ *
+ * - `clickhouse://user:password@host:8123/database` (`clickhouses://` for TLS; `http(s)://…` too): a ClickHouse
+ *   server over HTTP, shared by any number of collectors (`--workers`, many machines);
+ * - `chdb:DIR`: ClickHouse in the collector's own process (chDB, npm `chdb`, an optional peer dependency), its
+ *   `chdb/connection` plugged into the same client with `createClient({ connection })`; one process per directory.
+ *
+ * Schema in `clickhouse-schema.ts`. A group of stamped messages is written as its NDJSON lines into `events_input`,
+ * whose materialized view extracts the typed columns into `events` inside the insert (JavaScript builds no rows).
+ *
+ * Durability: inserts are synchronous (`async_insert = 0`, and over HTTP `wait_end_of_query = 1`, so an error is an
+ * error status, not a truncated 200), and the table fsyncs each part and its directory before the insert returns: the
+ * collector answers 200 only after ClickHouse has the rows on disk.
+ *
+ * Dedup, exact: before an insert the group's ids are looked up in `events` (through the `by_id` projection, a primary
+ * key read of the id column) and only the ids not stored go in; a collector's inserts take turns, so two groups of
+ * one collector cannot both miss an id. `ReplacingMergeTree` would deduplicate only eventually (and never across the
+ * day partitions a replay lands in), insert dedup tokens only whole identical blocks. Not covered: two collectors
+ * storing one id in the same instant (a client that retries after a timeout while its first request is still being
+ * committed elsewhere) — each may find it absent; a window of one commit, named in DESIGN.md.
+ */
+import { Readable } from "node:stream";
+import { resolve } from "node:path";
+import { mkdirSync } from "node:fs";
+import { createClient, type ClickHouseClient, type ClickHouseSettings } from "@clickhouse/client";
+import type { Cell, DashboardApi, Filter, Rows } from "../dashboard/apis.js";
+import type { StoredMessage } from "../stamp.js";
+import { CLICKHOUSE_DASHBOARD } from "./clickhouse-dashboard.js";
+import { CLICKHOUSE_SCHEMA_VERSION, EXTRACT, MODIFY_EXTRACT, partitionId, SCHEMA } from "./clickhouse-schema.js";
+import { retentionCutoff, type EventStore, type Housekeeping } from "./types.js";
+
+/** Whether `db` names a ClickHouse store: a `clickhouse(s)://` or `http(s)://` URL, or `chdb:DIR`. */
+export const isClickHouseDb = (db: string): boolean => /^(clickhouses?|https?):\/\//i.test(db) || isChdb(db);
+
+/** Whether `db` is the embedded store, `chdb:DIR`. */
+export const isChdb = (db: string): boolean => /^chdb:/i.test(db);
+
+/** The npm package `chdb:` needs, named in the error when it is not installed. */
+export const CHDB_PACKAGE = "chdb";
+
+/** How to open the store. */
+export interface ClickHouseOptions {
+  /** How long a request may take (HTTP only; default 30 s). */
+  readonly requestTimeoutMs?: number;
+  /** The module chDB's connection is imported from (default `chdb/connection`; tests name a missing one). */
+  readonly chdbModule?: string;
+}
+
+/** The URL as an operator may see it: without its password. */
+export function redactClickHouse(db: string): string {
+  if (isChdb(db)) return db;
+  try {
+    const u = new URL(db);
+    if (u.password) u.password = "***";
+    return u.toString();
+  } catch {
+    return "a ClickHouse server (unparsable URL)";
+  }
+}
+
+/** The part of chDB's connection the store needs beside what it hands the client. */
+interface ChdbModule {
+  createChdbConnection(opts: { path: string }): unknown;
+}
+
+async function embeddedClient(dir: string, moduleName: string): Promise<ClickHouseClient> {
+  let mod: ChdbModule;
+  try {
+    mod = (await import(moduleName)) as ChdbModule;
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND") {
+      throw new Error(`chdb:${dir} needs the npm package "${CHDB_PACKAGE}" (embedded ClickHouse, ~550 MB): npm install ${CHDB_PACKAGE}`);
+    }
+    throw e;
+  }
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const connection = mod.createChdbConnection({ path: dir });
+  // The client's hook takes any Connection of @clickhouse/client-common, which chDB's implements.
+  return createClient({ connection } as unknown as Parameters<typeof createClient>[0]);
+}
+
+function serverClient(url: string, options: ClickHouseOptions): ClickHouseClient {
+  const u = new URL(url);
+  const tls = /^(clickhouses|https):$/i.test(u.protocol);
+  const port = u.port || (tls ? "8443" : "8123");
+  const database = decodeURIComponent(u.pathname.replace(/^\/+|\/+$/g, "")) || "default";
+  // Synchronous inserts that report an error as an error (not in the middle of a 200's body).
+  const settings: ClickHouseSettings = { async_insert: 0, wait_end_of_query: 1 };
+  return createClient({
+    url: `${tls ? "https" : "http"}://${u.hostname.includes(":") ? `[${u.hostname.replace(/^\[|\]$/g, "")}]` : u.hostname}:${port}`,
+    username: decodeURIComponent(u.username) || "default",
+    password: decodeURIComponent(u.password),
+    database,
+    request_timeout: options.requestTimeoutMs ?? 30_000,
+    clickhouse_settings: settings,
+    application: "dlt-collector",
+  });
+}
+
+/** Rows of `JSONCompactEachRowWithNamesAndTypes` as objects; 64-bit integers and decimals as numbers. */
+function rowsOf(data: unknown[][]): Record<string, Cell>[] {
+  const [names, types, ...rows] = data as [string[], string[], ...Cell[][]];
+  const numeric = (types ?? []).map((t) => /^(Nullable\(|LowCardinality\()*(U?Int|Float|Decimal)/.test(t));
+  return rows.map((row) => {
+    const out: Record<string, Cell> = {};
+    row.forEach((v, i) => (out[names[i]!] = numeric[i] && typeof v === "string" ? Number(v) : v));
+    return out;
+  });
+}
+
+/** A ClickHouse parameter's type for a value of `query`. */
+const paramType = (v: string | number | boolean | null): string =>
+  v === null ? "Nullable(String)" : typeof v === "boolean" ? "Bool" : typeof v === "number" ? (Number.isInteger(v) ? "Int64" : "Float64") : "String";
+
+/** The most ids one lookup names (over HTTP they travel in the URL). */
+const LOOKUP_IDS = 2_000;
+
+export class ClickHouseStore implements EventStore {
+  private turn: Promise<unknown> = Promise.resolve();
+
+  private constructor(
+    private readonly client: ClickHouseClient,
+    readonly location: string,
+  ) {}
+
+  /** Opens the store `db` names (a URL, or `chdb:DIR`) and creates or migrates its schema. */
+  static async open(db: string, options: ClickHouseOptions = {}): Promise<ClickHouseStore> {
+    const client = isChdb(db) ? await embeddedClient(resolve(db.slice("chdb:".length) || "."), options.chdbModule ?? "chdb/connection") : serverClient(db, options);
+    const store = new ClickHouseStore(client, redactClickHouse(db));
+    try {
+      await store.migrate();
+    } catch (e) {
+      await client.close().catch(() => undefined);
+      throw e;
+    }
+    return store;
+  }
+
+  /**
+   * Creates what is missing (every statement is idempotent, so several collectors may run it at once) and replaces
+   * the extraction's query unless a newer collector recorded a newer schema.
+   */
+  private async migrate(): Promise<void> {
+    for (const sql of SCHEMA) {
+      try {
+        await this.client.command({ query: sql });
+      } catch (e) {
+        // Two collectors creating one table at once: the second's IF NOT EXISTS can still see it appear.
+        if (!/already exists/i.test(String((e as Error).message))) throw e;
+      }
+    }
+    const recorded = Number((await this.rows("SELECT max(version) AS v FROM _dlt_collector_schema"))[0]?.["v"] ?? 0);
+    if (recorded <= CLICKHOUSE_SCHEMA_VERSION) {
+      if (recorded > 0) await this.client.command({ query: MODIFY_EXTRACT });
+      if (recorded < CLICKHOUSE_SCHEMA_VERSION) await this.client.command({ query: `INSERT INTO _dlt_collector_schema (version) VALUES (${CLICKHOUSE_SCHEMA_VERSION})` });
+    }
+  }
+
+  private async rows(sql: string, params: Record<string, unknown> = {}): Promise<Record<string, Cell>[]> {
+    const r = await this.client.query({ query: sql, format: "JSONCompactEachRowWithNamesAndTypes", query_params: params });
+    return rowsOf(await r.json<unknown[]>());
+  }
+
+  /** One insert at a time: the dedup lookup and the insert of a group must not interleave with another's. */
+  private inTurn<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.turn.then(work);
+    this.turn = run.catch(() => undefined);
+    return run;
+  }
+
+  insert(messages: readonly StoredMessage[]): Promise<number> {
+    if (messages.length === 0) return Promise.resolve(0);
+    return this.inTurn(async () => {
+      // The first of duplicates within one group wins; ids already stored are dropped.
+      const byId = new Map<string, string>();
+      for (const m of messages) if (!byId.has(m.messageId)) byId.set(m.messageId, m.json);
+      const ids = [...byId.keys()];
+      for (let i = 0; i < ids.length; i += LOOKUP_IDS) {
+        const stored = await this.rows("SELECT message_id FROM events WHERE message_id IN {ids:Array(String)}", { ids: ids.slice(i, i + LOOKUP_IDS) });
+        for (const r of stored) byId.delete(String(r["message_id"]));
+      }
+      if (byId.size === 0) return 0;
+      await this.insertLines([...byId.values()].join("\n") + "\n");
+      return byId.size;
+    });
+  }
+
+  /** Inserts NDJSON lines of stamped messages as they are (no dedup: `insert` and `migrate` look ids up first). */
+  private async insertLines(ndjson: string): Promise<void> {
+    await this.client.insert({ table: "events_input", values: Readable.from([Buffer.from(ndjson)], { objectMode: false }), format: "TabSeparatedRaw" });
+  }
+
+  /**
+   * Inserts NDJSON lines of stamped messages (`migrate`), skipping the ids already stored; returns how many were new.
+   */
+  insertNdjson(lines: readonly string[]): Promise<number> {
+    const messages = lines.map((json) => ({ json, messageId: String((JSON.parse(json) as { messageId?: unknown }).messageId ?? "") }));
+    return this.insert(messages);
+  }
+
+  /** The extraction over a probe message (nothing stored), then one committed write. */
+  async probe(): Promise<void> {
+    const now = new Date().toISOString();
+    const line = JSON.stringify({ type: "track", messageId: "dlt-collector-probe", event: "probe", anonymousId: "probe", timestamp: now, receivedAt: now });
+    await this.rows(`SELECT count() AS n FROM (${EXTRACT.replace("FROM events_input", "FROM (SELECT {probe:String} AS json)")})`, { probe: line });
+    await this.client.command({ query: "INSERT INTO _dlt_collector_probe VALUES (1, now64(6))" });
+  }
+
+  async dashboard(api: DashboardApi, filter: Filter): Promise<Rows> {
+    const { sql, params } = CLICKHOUSE_DASHBOARD[api](filter);
+    return this.rows(sql, Object.fromEntries(params.map((v, i) => [`p${i + 1}`, String(v)])));
+  }
+
+  /** Drops the day partitions past the retention (whole UTC days, as PostgreSQL drops its partitions). */
+  async housekeep(retainDays: number | undefined, now = Date.now()): Promise<Housekeeping> {
+    if (retainDays === undefined) return { removed: 0, cutoff: undefined };
+    const cutoff = retentionCutoff(retainDays, now);
+    const parts = await this.rows(
+      `SELECT partition_id AS id, sum(rows) AS n FROM system.parts
+       WHERE database = currentDatabase() AND table = 'events' AND active AND partition_id < {cut:String} GROUP BY id ORDER BY id`,
+      { cut: partitionId(cutoff) },
+    );
+    let removed = 0;
+    for (const p of parts) {
+      // Another collector may have dropped it meanwhile: dropping a partition that is gone is not an error.
+      const id = String(p["id"]);
+      if (!/^\d{8}$/.test(id)) continue;
+      await this.client.command({ query: `ALTER TABLE events DROP PARTITION ID '${id}'` });
+      removed += Number(p["n"]);
+    }
+    return { removed, cutoff };
+  }
+
+  async query(sql: string, params: readonly (string | number | boolean | null)[] = []): Promise<Record<string, Cell>[]> {
+    let n = 0;
+    const named: Record<string, unknown> = {};
+    const text = sql.replace(/'(?:[^'\\]|\\.|'')*'|"(?:[^"]|"")*"|\?/g, (m) => {
+      if (m !== "?") return m;
+      const v = params[n]!;
+      named[`q${++n}`] = v;
+      return `{q${n}:${paramType(v)}}`;
+    });
+    return this.rows(text, named);
+  }
+
+  async close(): Promise<void> {
+    await this.turn;
+    await this.client.close();
+  }
+}
