@@ -1,4 +1,4 @@
-// The dashboard's JSON API on both stores (DuckDB and PostgreSQL), against the very same seeded events (seed.ts:
+// The dashboard's JSON API on every store (DuckDB, PostgreSQL and ClickHouse, embedded through chDB), against the very same seeded events (seed.ts:
 // dlt-ts's events and Python dlt 1.x's, each let in by a labelled write key): the same expected answers from both, and
 // the same JSON from both for every API and filter, the live view's pages included; the read token; no raw anonymous
 // id in any answer but the live view's. A new API is added to DASHBOARD_APIS and to each store's SQL; this file
@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { DASHBOARD_APIS } from "../src/dashboard/apis.js";
 import { hashLabel, startCollector, type Collector } from "../src/index.js";
 import { apiAnswer, get, numeric, type Row } from "./dashboard-client.js";
-import { dltEvent, post, tempDb } from "./helpers.js";
+import { dltEvent, post, tempDb, tempDir } from "./helpers.js";
 import { testPostgres, type TestPostgres } from "./postgres-server.js";
 import { PYTHON_DLT, seed, seedMore } from "./seed.js";
 
@@ -16,8 +16,8 @@ const DAY = 86_400_000;
 const CI_KEY = "wk-ci-0123456789abcdef";
 const BARE_KEY = "wk-bare-fedcba9876543210";
 const TOKEN = "rt";
-type Kind = "duckdb" | "postgres";
-const KINDS: readonly Kind[] = ["duckdb", "postgres"];
+type Kind = "duckdb" | "postgres" | "chdb";
+const KINDS: readonly Kind[] = ["duckdb", "postgres", "chdb"];
 
 /** Each store under test: a collector on it, holding the same events (one seed, sent to both). */
 const stores = {} as Record<Kind, Collector>;
@@ -29,7 +29,11 @@ let seededAt: number;
  * A fresh, empty database of a kind. PostgreSQL's collate in American English (ICU), as a production database often
  * does, unlike the tests' server (C): text must still sort in byte order, as DuckDB sorts it.
  */
-const freshDb = async (kind: Kind): Promise<string> => (kind === "duckdb" ? tempDb() : server.database({ icuLocale: "en-US" }));
+// chDB binds one directory per process: each fresh ClickHouse store is a database of its own in it.
+let chdbDir: string | undefined;
+let chdbDatabases = 0;
+const freshDb = async (kind: Kind): Promise<string> =>
+  kind === "duckdb" ? tempDb() : kind === "chdb" ? `chdb:${(chdbDir ??= tempDir("chdb-"))}?database=t${++chdbDatabases}` : server.database({ icuLocale: "en-US" });
 
 before(async () => {
   server = await testPostgres();
@@ -38,8 +42,10 @@ before(async () => {
   seededAt = Date.now();
   const first = await seed(stores.duckdb.url, BARE_KEY);
   const more = await seedMore(stores.duckdb.url, CI_KEY, { withIds: true });
-  await seed(stores.postgres.url, BARE_KEY, first.sent);
-  await seedMore(stores.postgres.url, CI_KEY, { again: more });
+  for (const kind of KINDS.slice(1)) {
+    await seed(stores[kind].url, BARE_KEY, first.sent);
+    await seedMore(stores[kind].url, CI_KEY, { again: more });
+  }
   anon = [...first.anon, more.anonymousId];
 });
 after(async () => {
@@ -315,7 +321,7 @@ function comparable(api: string, text: string): unknown {
   };
 }
 
-test("every API gives the same JSON on DuckDB and PostgreSQL, for every filter", async () => {
+test("every API gives the same JSON on DuckDB, PostgreSQL and ClickHouse (chdb:), for every filter", async () => {
   const now = Date.now();
   const filters: Record<string, string>[] = [
     {},
@@ -335,23 +341,27 @@ test("every API gives the same JSON on DuckDB and PostgreSQL, for every filter",
   for (const api of DASHBOARD_APIS) {
     for (const f of filters) {
       const qs = new URLSearchParams({ to: String(now + 60_000), ...f });
-      const [duck, pg] = await Promise.all(KINDS.map((k) => get(`${stores[k].url}/api/${api}?${qs}`, { authorization: `Bearer ${TOKEN}` })));
+      const [duck, ...others] = await Promise.all(KINDS.map((k) => get(`${stores[k].url}/api/${api}?${qs}`, { authorization: `Bearer ${TOKEN}` })));
       assert.equal(duck!.status, 200, `${api}?${qs}: ${duck!.text}`);
-      assert.equal(pg!.status, 200, `${api}?${qs}: ${pg!.text}`);
-      assert.deepEqual(comparable(api, pg!.text), comparable(api, duck!.text), `${api}?${qs}`);
+      others.forEach((other, i) => {
+        assert.equal(other.status, 200, `${KINDS[i + 1]} ${api}?${qs}: ${other.text}`);
+        assert.deepEqual(comparable(api, other.text), comparable(api, duck!.text), `${KINDS[i + 1]} ${api}?${qs}`);
+      });
       compared++;
     }
   }
   assert.equal(compared, DASHBOARD_APIS.length * filters.length);
 });
 
-test("the live view's pages are the same on DuckDB and PostgreSQL, page by page, filtered or not", async () => {
+test("the live view's pages are the same on every store, page by page, filtered or not", async () => {
   const cases: Record<string, string>[] = [{ limit: "4" }, { limit: "1" }, { limit: "2", event: "command_init" }, { limit: "5", ci: "false", version: "dlt-ts 0.1.0" }];
   for (const params of cases) {
-    const [duck, pg] = await Promise.all(KINDS.map((k) => allPages(stores[k].url, params, TOKEN)));
-    assert.equal(pg!.pages, duck!.pages, JSON.stringify(params));
+    const [duck, ...others] = await Promise.all(KINDS.map((k) => allPages(stores[k].url, params, TOKEN)));
     const strip = (rows: Row[]): unknown => comparable("events", JSON.stringify({ ms: 0, rows: rows.map((r) => ({ ...r, message: r["message"] })) }));
-    assert.deepEqual(strip(pg!.rows), strip(duck!.rows), JSON.stringify(params));
+    others.forEach((other, i) => {
+      assert.equal(other.pages, duck!.pages, `${KINDS[i + 1]} ${JSON.stringify(params)}`);
+      assert.deepEqual(strip(other.rows), strip(duck!.rows), `${KINDS[i + 1]} ${JSON.stringify(params)}`);
+    });
     assert.ok(duck!.rows.length > 0);
   }
 });

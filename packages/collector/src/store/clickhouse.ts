@@ -36,6 +36,23 @@ export const isClickHouseDb = (db: string): boolean => /^(clickhouses?|https?):\
 /** Whether `db` is the embedded store, `chdb:DIR`. */
 export const isChdb = (db: string): boolean => /^chdb:/i.test(db);
 
+/**
+ * `chdb:DIR`, or `chdb:DIR?database=NAME` for a database of its own in that directory (chDB binds one directory per
+ * process; databases let several stores of one process, tests' above all, share it).
+ */
+export function parseChdb(db: string): { dir: string; database: string | undefined } {
+  const rest = db.slice("chdb:".length);
+  const q = rest.indexOf("?");
+  const dir = resolve((q < 0 ? rest : rest.slice(0, q)) || ".");
+  if (q < 0) return { dir, database: undefined };
+  const params = new URLSearchParams(rest.slice(q + 1));
+  const database = params.get("database") ?? undefined;
+  const unknown = [...params.keys()].filter((k) => k !== "database");
+  if (unknown.length > 0) throw new Error(`${db}: unknown parameter ${unknown[0]} (chdb:DIR?database=NAME)`);
+  if (database !== undefined && !/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(database)) throw new Error(`${db}: database must be letters, digits and _, got ${JSON.stringify(database)}`);
+  return { dir, database };
+}
+
 /** The npm package `chdb:` needs, named in the error when it is not installed. */
 export const CHDB_PACKAGE = "chdb";
 
@@ -64,7 +81,12 @@ interface ChdbModule {
   createChdbConnection(opts: { path: string }): unknown;
 }
 
-async function embeddedClient(dir: string, moduleName: string): Promise<ClickHouseClient> {
+/** chDB's root module: `drainPending` waits until a closed session is really gone (one data dir per process). */
+interface ChdbRoot {
+  drainPending?(): Promise<void>;
+}
+
+async function embeddedClient(dir: string, moduleName: string): Promise<{ client: ClickHouseClient; drain: () => Promise<void> }> {
   let mod: ChdbModule;
   try {
     mod = (await import(moduleName)) as ChdbModule;
@@ -75,10 +97,12 @@ async function embeddedClient(dir: string, moduleName: string): Promise<ClickHou
     }
     throw e;
   }
+  const root = (await import(CHDB_PACKAGE).catch(() => ({}))) as ChdbRoot;
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const connection = mod.createChdbConnection({ path: dir });
   // The client's hook takes any Connection of @clickhouse/client-common, which chDB's implements.
-  return createClient({ connection } as unknown as Parameters<typeof createClient>[0]);
+  const client = createClient({ connection } as unknown as Parameters<typeof createClient>[0]);
+  return { client, drain: async () => void (await root.drainPending?.()) };
 }
 
 function serverClient(url: string, options: ClickHouseOptions): ClickHouseClient {
@@ -123,16 +147,26 @@ export class ClickHouseStore implements EventStore {
   private constructor(
     private readonly client: ClickHouseClient,
     readonly location: string,
+    private readonly drain: () => Promise<void>,
   ) {}
 
   /** Opens the store `db` names (a URL, or `chdb:DIR`) and creates or migrates its schema. */
   static async open(db: string, options: ClickHouseOptions = {}): Promise<ClickHouseStore> {
-    const client = isChdb(db) ? await embeddedClient(resolve(db.slice("chdb:".length) || "."), options.chdbModule ?? "chdb/connection") : serverClient(db, options);
-    const store = new ClickHouseStore(client, redactClickHouse(db));
+    const embedded = isChdb(db) ? parseChdb(db) : undefined;
+    const { client, drain } = embedded
+      ? await embeddedClient(embedded.dir, options.chdbModule ?? "chdb/connection")
+      : { client: serverClient(db, options), drain: () => Promise.resolve() };
+    const store = new ClickHouseStore(client, redactClickHouse(db), drain);
     try {
+      if (embedded?.database) {
+        // chDB's connections keep their own current database (`USE`): several stores can share one directory.
+        await client.command({ query: `CREATE DATABASE IF NOT EXISTS \`${embedded.database}\`` });
+        await client.command({ query: `USE \`${embedded.database}\`` });
+      }
       await store.migrate();
     } catch (e) {
       await client.close().catch(() => undefined);
+      await drain().catch(() => undefined);
       throw e;
     }
     return store;
@@ -248,5 +282,6 @@ export class ClickHouseStore implements EventStore {
   async close(): Promise<void> {
     await this.turn;
     await this.client.close();
+    await this.drain();
   }
 }
