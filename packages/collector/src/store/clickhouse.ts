@@ -27,7 +27,7 @@ import { createClient, type ClickHouseClient, type ClickHouseSettings } from "@c
 import type { Cell, DashboardApi, Filter, Rows } from "../dashboard/apis.js";
 import type { StoredMessage } from "../stamp.js";
 import { CLICKHOUSE_DASHBOARD } from "./clickhouse-dashboard.js";
-import { CLICKHOUSE_SCHEMA_VERSION, EXTRACT, MODIFY_EXTRACT, partitionId, SCHEMA } from "./clickhouse-schema.js";
+import { CLICKHOUSE_SCHEMA_VERSION, MODIFY_EXTRACT, partitionId, SCHEMA } from "./clickhouse-schema.js";
 import { retentionCutoff, type EventStore, type Housekeeping } from "./types.js";
 
 /** Whether `db` names a ClickHouse store: a `clickhouse(s)://` or `http(s)://` URL, or `chdb:DIR`. */
@@ -138,6 +138,19 @@ function rowsOf(data: unknown[][]): Record<string, Cell>[] {
 const paramType = (v: string | number | boolean | null): string =>
   v === null ? "Nullable(String)" : typeof v === "boolean" ? "Bool" : typeof v === "number" ? (Number.isInteger(v) ? "Int64" : "Float64") : "String";
 
+/**
+ * ClickHouse names the part an insert was writing (`tmp_insert_20261204_7_7_0`), a new name for every insert: without
+ * it one cause (a full disk) is one cause, logged once, not once per request (see `health.ts`).
+ */
+function stableCause(e: unknown): unknown {
+  if (!(e instanceof Error)) return e;
+  const message = e.message.replace(/\b(tmp_insert_)?([0-9]{6,8}|all)_\d+_\d+_\d+(_\d+)?\b/g, "<part>");
+  if (message === e.message) return e;
+  const out = new Error(message, { cause: e });
+  out.name = e.name;
+  return out;
+}
+
 /** The most ids one lookup names (over HTTP they travel in the URL). */
 const LOOKUP_IDS = 2_000;
 
@@ -223,7 +236,11 @@ export class ClickHouseStore implements EventStore {
 
   /** Inserts NDJSON lines of stamped messages as they are (no dedup: `insert` and `migrate` look ids up first). */
   private async insertLines(ndjson: string): Promise<void> {
-    await this.client.insert({ table: "events_input", values: Readable.from([Buffer.from(ndjson)], { objectMode: false }), format: "TabSeparatedRaw" });
+    try {
+      await this.client.insert({ table: "events_input", values: Readable.from([Buffer.from(ndjson)], { objectMode: false }), format: "TabSeparatedRaw" });
+    } catch (e) {
+      throw stableCause(e);
+    }
   }
 
   /**
@@ -234,11 +251,18 @@ export class ClickHouseStore implements EventStore {
     return this.insert(messages);
   }
 
-  /** The extraction over a probe message (nothing stored), then one committed write. */
+  /**
+   * The insert path itself, leaving nothing behind: a probe message received on 1970-01-01 goes through the extraction
+   * into `events` (a part written to the table's own disk, with its projection and fsyncs), then its day's partition
+   * is dropped. ClickHouse has no rollback; no live event is ever received that day. Then one committed write.
+   */
   async probe(): Promise<void> {
-    const now = new Date().toISOString();
-    const line = JSON.stringify({ type: "track", messageId: "dlt-collector-probe", event: "probe", anonymousId: "probe", timestamp: now, receivedAt: now });
-    await this.rows(`SELECT count() AS n FROM (${EXTRACT.replace("FROM events_input", "FROM (SELECT {probe:String} AS json)")})`, { probe: line });
+    const at = new Date(0).toISOString();
+    const line = JSON.stringify({ type: "track", messageId: "dlt-collector-probe", event: "probe", anonymousId: "probe", timestamp: at, receivedAt: at });
+    await this.inTurn(async () => {
+      await this.insertLines(line + "\n");
+      await this.client.command({ query: `ALTER TABLE events DROP PARTITION ID '${partitionId(0)}'` });
+    });
     await this.client.command({ query: "INSERT INTO _dlt_collector_probe VALUES (1, now64(6))" });
   }
 
