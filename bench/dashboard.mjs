@@ -8,7 +8,9 @@
 // round trip without a query).
 // `postgres`: the same events (same SQL, in PostgreSQL's dialect) in an embedded PostgreSQL (durable defaults,
 // 512 MB shared_buffers), partitioned by day as the collector makes them, then ANALYZEd.
-// Usage: node bench/dashboard.mjs [events, default 1000000] [repeats, default 7] [duckdb|postgres, default duckdb]
+// `chdb`: the same events in embedded ClickHouse (`chdb:DIR`), seeded with ClickHouse's SQL through the store's own
+// schema, then handed to the collector's process (chDB binds one directory per process: the seeding one closes first).
+// Usage: node bench/dashboard.mjs [events, default 1000000] [repeats, default 7] [duckdb|postgres|chdb, default duckdb]
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -34,7 +36,52 @@ let cursors;
 // --- seed -------------------------------------------------------------------------------------------------------
 let pgServer;
 let target = db;
-if (STORE === "postgres") {
+if (STORE === "chdb") {
+  const t0 = performance.now();
+  const { ClickHouseStore } = await import(here("../packages/collector/dist/src/store/clickhouse.js"));
+  target = `chdb:${join(dir, "chdb")}`;
+  const store = await ClickHouseStore.open(target);
+  // The DuckDB seed below, in ClickHouse's dialect (hashes differ, the spread is the same), straight into `events`.
+  const sql = `
+    INSERT INTO events
+    SELECT message_id, 'track', ev, anonymous_id, NULL, ts, ts, ts, ts, 'dlt-ts', library_version, os_name, '6.1', 'node',
+      runtime_version, ci_run, cpu, exec_info, category, name, success, elapsed, destination_name, destination_type,
+      pipeline_name, source_name, transaction_id, write_key_label,
+      concat('{"type":"track","messageId":"', message_id, '","anonymousId":"', anonymous_id, '","event":"', ev,
+        '","properties":{"event_category":"', category, '","event_name":"', name, '","elapsed":', toString(elapsed), ',"success":', toString(success),
+        ',"destination_name":"duckdb","transaction_id":"', hex(MD5(toString(intDiv(i, 3)))), '"},"context":{"ci_run":', toString(ci_run), ',"cpu":', toString(cpu),
+        ',"exec_info":["docker"],"library":{"name":"dlt-ts","version":"', library_version, '"},"os":{"name":"', os_name,
+        '","version":"6.1"},"runtime":{"name":"node","version":"', runtime_version, '.11.1"}},"timestamp":"', iso, '","receivedAt":"', iso,
+        '","sentAt":"', iso, '","writeKeyLabel":"', write_key_label, '"}')
+    FROM (
+      SELECT *, splitByChar('_', ev)[1] AS category, splitByChar('_', ev)[2] AS name,
+        if(category = 'pipeline' OR (ev = 'command_init' AND i % 2 = 0), ['duckdb','postgres','bigquery'][(i % 3) + 1], NULL) AS destination_name,
+        multiIf(ev = 'command_init' AND i % 2 = 1, ['duckdb','postgres','bigquery'][(i % 3) + 1],
+                category = 'pipeline' AND i % 2 = 1, concat('dlt.destinations.', ['duckdb','postgres','bigquery'][(i % 3) + 1]), NULL) AS destination_type,
+        if(ev = 'command_init' AND i % 2 = 0, ['chess','github','pipedrive','sql_database'][(i % 4) + 1], NULL) AS pipeline_name,
+        if(ev = 'command_init' AND i % 2 = 1, ['chess','github','pipedrive','sql_database'][(i % 4) + 1], NULL) AS source_name,
+        if(category = 'pipeline', hex(MD5(toString(intDiv(i, 3)))), NULL) AS transaction_id
+      FROM (
+        SELECT number AS i, fromUnixTimestamp64Milli(toInt64(${now} - intDiv(number * ${90 * 86_400_000}, ${N})), 'UTC') AS ts,
+          formatDateTime(ts, '%Y-%m-%dT%H:%i:%S.%fZ') AS iso, concat('m', toString(i)) AS message_id, hex(MD5(toString(i))) AS anonymous_id,
+          ['command_init','command_telemetry','command_deploy','pipeline_extract','pipeline_normalize','pipeline_load',
+           'pipeline_extract','pipeline_load'][(i % 8) + 1] AS ev,
+          if(sipHash64(i) % ${N} < i, '0.2.0', '0.1.0') AS library_version,
+          ['Linux','Darwin','Windows'][(i % 3) + 1] AS os_name, ['20','22'][(i % 2) + 1] AS runtime_version,
+          i % 5 = 0 AS ci_run, toInt32(2 + (i % 4) * 2) AS cpu,
+          multiIf(i % 7 = 0, 'docker', i % 11 = 0, 'kubernetes', NULL) AS exec_info,
+          sipHash64(i) % 20 != 0 AS success, (sipHash64(i) % 10000) / 1000.0 AS elapsed,
+          ['ci','prod','key-3f2a9c1b'][(i % 3) + 1] AS write_key_label
+        FROM numbers(${N})))`;
+  await store.query(sql);
+  await store.query("OPTIMIZE TABLE events FINAL");
+  const at = async (offset, where = "1") =>
+    (await store.query(`SELECT toString(toUnixTimestamp64Micro(received_at)) || '.' || message_id AS c FROM events WHERE ${where} ORDER BY received_at DESC, message_id DESC LIMIT 1 OFFSET ${offset}`))[0].c;
+  cursors = { half: await at(N >> 1), deep: await at(Math.floor(N * 0.999)), deepLoad: await at(Math.floor((N / 4) * 0.999), "event = 'pipeline_load'") };
+  const n = (await store.query("SELECT count(*) AS n FROM events"))[0].n;
+  await store.close();
+  console.log(`seeded ${Number(n).toLocaleString("en-US")} events into chdb: in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+} else if (STORE === "postgres") {
   const t0 = performance.now();
   const { testPostgres } = await import(here("../packages/collector/dist/test/postgres-server.js"));
   const { PostgresStore } = await import(here("../packages/collector/dist/src/store/postgres.js"));
