@@ -65,3 +65,33 @@ export function validateMessage(raw: unknown, path: string, forcedType?: Message
   }
   return { ok: true, message: raw, type: t };
 }
+
+/** The largest stamped message a store keeps: Segment's limit, plus what stamping adds (four times, a label). */
+export const stampedSizeLimit = (): number => MAX_MESSAGE_BYTES + 1024;
+
+/** The times (epoch ms) a collector can have stamped as `receivedAt`: from 1970 to a week from now (a fast clock). */
+export const receivedRange = (now = Date.now()): readonly [number, number] => [0, now + 7 * 86_400_000];
+
+/**
+ * A stored (stamped) message read back from a file that may not be trustworthy (`migrate`): it must parse, fit
+ * `stampedSizeLimit`, pass `validateMessage` and carry the `messageId` and `receivedAt` every stamped message has.
+ * Returns its JSON as it is, or the reason it is refused (no value of the message in it).
+ */
+export function validateStored(json: string): { readonly ok: true; readonly json: string } | { readonly ok: false; readonly reason: string } {
+  if (Buffer.byteLength(json) > stampedSizeLimit()) return { ok: false, reason: "message is over the 32 KB limit" };
+  let raw: unknown;
+  try {
+    raw = JSON.parse(json);
+  } catch {
+    return { ok: false, reason: "message is not JSON" };
+  }
+  const v = validateMessage(raw, "");
+  if (!v.ok) return { ok: false, reason: `${v.field}: ${v.reason}` };
+  const m = v.message;
+  if (typeof m["messageId"] !== "string" || m["messageId"] === "") return { ok: false, reason: "messageId: missing (not a stamped message)" };
+  if (!isDate(m["receivedAt"])) return { ok: false, reason: "receivedAt: missing or not a date (not a stamped message)" };
+  const receivedAt = Date.parse(String(m["receivedAt"]));
+  const [from, to] = receivedRange();
+  if (receivedAt < from || receivedAt >= to) return { ok: false, reason: "receivedAt: before 1970 or over a week from now (not a time a collector stamps)" };
+  return { ok: true, json };
+}
