@@ -3,7 +3,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { gzipSync } from "node:zlib";
 import { startCollector, type Collector } from "../src/index.js";
-import { dltEvent, post, tempDb } from "./helpers.js";
+import { dltEvent, post, RawClient, tempDb } from "./helpers.js";
 
 let open: Collector;
 let keyed: Collector;
@@ -207,6 +207,45 @@ test("routes: 404 JSON for unknown paths, 405 for GET on a tracking route, /heal
   assert.equal(m.status, 405);
   const h = await post(open.url, "/health", undefined, { method: "GET" });
   assert.equal(h.status, 200);
+});
+
+test("requests Node's HTTP parser refuses, and an Expect it does not know, are answered with a JSON reason", async () => {
+  const cases: [string, RegExp, RegExp][] = [
+    ["GARBAGE / HTTP/1.1\r\nHost: x\r\n\r\n", /^HTTP\/1\.1 400 /, /invalid method/],
+    ["POST /v1/batch HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n", /^HTTP\/1\.1 400 /, /invalid Content-Length/],
+    ["POST /v1/batch HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n", /^HTTP\/1\.1 400 /, /malformed request/],
+    ["GET / HTTP/9.9\r\nHost: x\r\n\r\n", /^HTTP\/1\.1 400 /, /malformed request/],
+    ["POST /v1/batch HTTP/1.1\r\nHost: x\r\nBad Header: 1\r\n\r\n", /^HTTP\/1\.1 400 /, /malformed request/],
+    ["POST /v1/batch HTTP/1.1\r\nHost: x\r\nExpect: 200-ok\r\nContent-Length: 2\r\n\r\n{}", /^HTTP\/1\.1 417 /, /Expect: 200-ok is not supported/],
+  ];
+  for (const [request, status, reason] of cases) {
+    const raw = new RawClient(open.url);
+    try {
+      raw.write(request);
+      const answer = await raw.waitFor(/\r\n\r\n\{.*\}$/s, 5_000);
+      assert.match(answer, status, request);
+      assert.match(answer, /content-type: application\/json/i, request);
+      const body = JSON.parse(answer.slice(answer.indexOf("\r\n\r\n") + 4)) as { success: boolean; error: string };
+      assert.equal(body.success, false);
+      assert.match(body.error, reason, request);
+    } finally {
+      await raw.destroy();
+    }
+  }
+});
+
+test("repeated slashes in the path are one: //v1/batch is /v1/batch (an endpoint set with a trailing slash)", async () => {
+  const e = dltEvent();
+  const body = JSON.stringify({ batch: [e] });
+  // Raw: a URL client would read "//v1/batch" as a host named v1.
+  const raw = new RawClient(open.url);
+  try {
+    raw.write(`POST //v1/batch HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    assert.match(await raw.waitFor(/\r\n\r\n\{.*\}$/s, 5_000), /^HTTP\/1\.1 200 [\s\S]*\{"success":true\}$/);
+  } finally {
+    await raw.destroy();
+  }
+  assert.equal(await count(open, "message_id = ?", [e["messageId"] as string]), 1);
 });
 
 test("group commit: concurrent requests share commits", async () => {
