@@ -110,7 +110,7 @@ test("every typed column is NULL when the message leaves its field out; cpu is N
   assert.ok(columns.length >= 21, `typed columns checked: ${columns.join(", ")}`);
   for (const col of ["cpu", "ci_run", "source_name", "destination_type", "pipeline_name", "destination_name", "runtime_name"]) assert.ok(columns.includes(col), col);
   assert.deepEqual(Object.entries(row).filter(([, v]) => v !== null), [], "no column made up a value");
-  for (const cpu of ["eight", 0, -4, 1e12, true, [8], { n: 8 }, null]) {
+  for (const cpu of ["eight", 0, -4, 1e12, 1.5, "2.5", true, [8], { n: 8 }, null]) {
     const e = dltEvent({ context: { cpu } });
     assert.equal((await post(open.url, "/v1/batch", { batch: [e] })).status, 200);
     const [r] = await open.store.query("SELECT cpu FROM events WHERE message_id = ?", [e["messageId"] as string]);
@@ -272,4 +272,24 @@ test("overload: more events than the write path holds get 503 with Retry-After, 
   } finally {
     await c.close();
   }
+});
+
+test("times are ISO-8601 only: '1', prose and impossible dates are refused naming the field; a time without an offset is UTC", async () => {
+  for (const timestamp of ["1", "yesterday", "Tue Mar 05 2024", "2024-02-30", "2023-02-29T10:00:00Z", "2024-13-01", "2024-01-01T24:00:00Z"]) {
+    const r = await post(open.url, "/v1/batch", { batch: [dltEvent({ timestamp })] });
+    assert.equal(r.status, 400, timestamp);
+    assert.equal(r.json["error"], "batch[0].timestamp: must be an ISO-8601 date", timestamp);
+  }
+  const naive = dltEvent({ timestamp: "2024-02-29 10:00:00.123456" });
+  const sentAt = "2024-02-29T10:00:00.123Z";
+  assert.equal((await post(open.url, "/v1/batch", { batch: [naive], sentAt })).status, 200);
+  const [row] = await open.store.query("SELECT message FROM events WHERE message_id = ?", [naive["messageId"] as string]);
+  assert.equal((JSON.parse(String(row!["message"])) as { originalTimestamp: string }).originalTimestamp, "2024-02-29T10:00:00.123Z");
+});
+
+test("a writeKey a client put in its context is not stored", async () => {
+  const e = dltEvent({ context: { writeKey: "leaked-key", library: { name: "x", version: "1" } } });
+  assert.equal((await post(open.url, "/v1/batch", { batch: [e] })).status, 200);
+  const [row] = await open.store.query("SELECT message FROM events WHERE message_id = ?", [e["messageId"] as string]);
+  assert.doesNotMatch(String(row!["message"]), /leaked-key|writeKey/);
 });
