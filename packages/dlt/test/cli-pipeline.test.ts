@@ -147,6 +147,25 @@ test("dlt pipeline <name> failed-jobs and load-package: the failed job with Duck
   assert.equal(unknown.err, "error: load package 123.456 was not found in pipeline packaged (see `dlt pipeline packaged info` for its packages)\n");
 });
 
+test("-v is dlt's verbosity, wherever it is on a pipeline command's line, never the version", async () => {
+  const { loaded } = await shop("verbose");
+  const info = await dlt("pipeline", "verbose", "info", "-v");
+  assert.equal(info.code, 0, info.err);
+  assert.match(info.out, /verbose/);
+  assert.doesNotMatch(info.out, /^0\.1\.0\n$/);
+  for (const argv of [["pipeline", "-v", "verbose", "load-package", loaded[0]!], ["pipeline", "verbose", "load-package", loaded[0]!, "-vv"]]) {
+    const r = await dlt(...argv);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /Tables and columns:\n- users: id \(bigint\), name \(text\), .*_dlt_load_id \(text\)/, argv.join(" "));
+  }
+  assert.doesNotMatch((await dlt("pipeline", "verbose", "load-package", loaded[0]!)).out, /Tables and columns/, "without -v, as before");
+  // At the top, as in dlt: --version only.
+  const top = await dlt("-v");
+  assert.equal(top.code, 2);
+  assert.match(top.err, /unknown option '-v'/);
+  assert.equal((await dlt("--version")).out, "0.1.0\n");
+});
+
 test("an unknown pipeline: every operation exits 1 naming it and where it looked, and points to sync", async () => {
   for (const op of [["info"], ["trace"], ["failed-jobs"], ["load-package"], ["drop-pending-packages", "--yes"], ["drop", "t", "--yes"], ["schema"]]) {
     const r = await dlt("pipeline", "nowhere", ...op);
