@@ -217,8 +217,13 @@ async function loadOne(c: DuckDBConnection, ds: string, dataset: string, pkg: No
         const added = await ensureTable(c, ds, t, existing);
         if (added.includes(C.rootId) && t.parent !== undefined) await fillRootIds(c, ds, schema, t);
       }
-      const wd = writeDisposition(schema, root);
+      let wd = writeDisposition(schema, root);
       at.table = root.name;
+      if (wd === "merge" && primaryKey(root).length === 0) {
+        // dlt's fallback: merge with nothing to merge on appends, and says so.
+        process.emitWarning(`dlt-ts: table ${root.name} has write_disposition merge but no primary key: its rows are appended`);
+        wd = "append";
+      }
       if (wd === "merge") {
         await merge(c, ds, chain, pkg, existing, at);
         continue;
