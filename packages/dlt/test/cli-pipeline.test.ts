@@ -302,6 +302,14 @@ test("dlt pipeline <name> sync: restores a pipeline whose folder is gone; with -
   const back = attach("synced");
   assert.equal(back.schema()!.version_hash, before.version_hash);
   assert.equal(back.datasetName, "synced_data");
+  // The list says when its state was last loaded, not "never": it ran, elsewhere.
+  const [stateRow] = await query(back.dbPath, "SELECT strftime(created_at, '%Y-%m-%d %H:%M') AS at FROM synced_data._dlt_pipeline_state ORDER BY created_at DESC LIMIT 1");
+  const listed = await dlt("pipeline", "-l");
+  assert.match(listed.out, new RegExp(`\nsynced +synced_data +[^\n]*loaded \\(synced from the destination\\)\n`), listed.out);
+  const listedJson = json<{ pipelines: { name: string; lastRun?: { startedAt: string; from: string } }[] }>((await dlt("pipeline", "-l", "--format", "json")).out);
+  const entry = listedJson.pipelines.find((x) => x.name === "synced");
+  assert.equal(entry?.lastRun?.from, "state");
+  assert.equal(entry?.lastRun?.startedAt.slice(0, 16).replace("T", " "), String(stateRow!["at"]));
 
   // A local folder with a package waiting: sync drops it and takes the destination's state and schema.
   await exec(back.dbPath, "ALTER TABLE synced_data.users__orders ALTER COLUMN n SET DATA TYPE UTINYINT");
