@@ -113,8 +113,8 @@ class Dashboard {
       if (gen === this.generation) fillOptions(values, names);
       return;
     }
-    const first = extent?.["first"];
-    const w = timeWindow(s, first === null || first === undefined ? null : Number(first));
+    const time = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+    const w = timeWindow(s, time(extent?.["first"]), Date.now(), time(extent?.["last"]));
     const data = await loadOverview(s, w);
     if (gen !== this.generation) return;
     drawOverview(s, w, data, this.charts, (changes) => this.setFilter(changes));

@@ -70,9 +70,10 @@ export function floorTo(t: number, bucket: "hour" | "day"): number {
 /**
  * The time window of the overview. "fit to the data": the last 30 days, or from the first event when the data is
  * younger than that (fresh data then fills the chart instead of being a spike at its right edge). An "auto"
- * bucket is an hour for up to 3 days, else a day. `first`: the first event's time (epoch ms), null when none.
+ * bucket is an hour for up to 3 days, else a day. `first`, `last`: the first and last event's times (epoch ms), null
+ * when none. "All time" ends after the last event, even one dated in the future (a client whose clock runs fast).
  */
-export function timeWindow(s: PageState, first: number | null, now = Date.now()): TimeWindow {
+export function timeWindow(s: PageState, first: number | null, now = Date.now(), last: number | null = null): TimeWindow {
   let from: number;
   let to = now + 60_000;
   let fitted = false;
@@ -81,6 +82,7 @@ export function timeWindow(s: PageState, first: number | null, now = Date.now())
     if (s.to) to = Date.parse(s.to) + DAY;
   } else if (s.range === "all") {
     from = first ?? now - 30 * DAY;
+    if (last !== null && last >= to) to = last + 1;
     fitted = true;
   } else if (s.range === "auto") {
     from = now - 30 * DAY;

@@ -141,11 +141,14 @@ async function runMigrate(from: string, to: string): Promise<void> {
     const r = await migrate({ from, to, ...(tty ? { progress } : {}) });
     if (tty) process.stderr.write("\r\x1b[K");
     const seconds = (performance.now() - started) / 1000;
+    const skippedTotal = Object.values(r.skipped).reduce((a, b) => a + b, 0);
     process.stdout.write(
       `DuckDB ${r.source}: ${fmt(r.sourceEvents)} events\n` +
         `PostgreSQL ${r.target}: ${fmt(r.targetAfter)} events (${fmt(r.targetBefore)} before; ${fmt(r.added)} added by this run, ` +
-        `${fmt(r.sourceEvents - r.added)} already there) in ${seconds.toFixed(1)} s\n`,
+        `${fmt(r.sourceEvents - r.added - skippedTotal)} already there) in ${seconds.toFixed(1)} s\n`,
     );
+    // What ingest would have refused is not copied: said once per reason, on stderr (the counts stay on stdout).
+    for (const [reason, n] of Object.entries(r.skipped)) process.stderr.write(`dlt-collector: skipped ${fmt(n)} messages: ${reason}\n`);
     process.exit(0);
   } catch (e) {
     if (tty) process.stderr.write("\n");

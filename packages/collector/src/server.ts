@@ -74,6 +74,39 @@ function answerRefusal(res: ServerResponse, r: Refusal): void {
   fail(res, r.status, r.reason, headers);
 }
 
+/** The request's URL, its path's repeated slashes made one (the query is left as it is). */
+function requestUrl(raw: string): URL {
+  if (!raw.startsWith("/")) return new URL(raw, "http://collector");
+  const q = raw.indexOf("?");
+  const path = (q < 0 ? raw : raw.slice(0, q)).replace(/\/{2,}/g, "/");
+  return new URL(`http://collector${path}${q < 0 ? "" : raw.slice(q)}`);
+}
+
+/** What Node's parser found wrong, by its error code (a fixed set: never the request's bytes). */
+const PARSER_REASONS: Readonly<Record<string, string>> = {
+  ERR_HTTP_REQUEST_TIMEOUT: "request not received in time",
+  HPE_HEADER_OVERFLOW: "request headers are too large",
+  HPE_INVALID_METHOD: "malformed request: invalid method",
+  HPE_INVALID_URL: "malformed request: invalid URL",
+  HPE_INVALID_VERSION: "malformed request: invalid HTTP version",
+  HPE_INVALID_HEADER_TOKEN: "malformed request: invalid header",
+  HPE_INVALID_CONTENT_LENGTH: "malformed request: invalid Content-Length",
+  HPE_UNEXPECTED_CONTENT_LENGTH: "malformed request: both Content-Length and Transfer-Encoding",
+  HPE_INVALID_TRANSFER_ENCODING: "malformed request: invalid Transfer-Encoding",
+  HPE_INVALID_CHUNK_SIZE: "malformed request: invalid chunk size",
+  HPE_INVALID_CONSTANT: "malformed request",
+  HPE_LF_EXPECTED: "malformed request: a line does not end with CRLF",
+  HPE_CR_EXPECTED: "malformed request: a line does not end with CRLF",
+  HPE_INVALID_EOF_STATE: "request ended before it was complete",
+};
+
+/** The raw answer to a request Node's parser refused: 400 (408 for a timeout, 431 for huge headers), with a JSON reason. */
+function parserRefusal(code: string | undefined): string {
+  const status = code === "ERR_HTTP_REQUEST_TIMEOUT" ? "408 Request Timeout" : code === "HPE_HEADER_OVERFLOW" ? "431 Request Header Fields Too Large" : "400 Bad Request";
+  const body = JSON.stringify({ success: false, error: PARSER_REASONS[code ?? ""] ?? "malformed request" });
+  return `HTTP/1.1 ${status}\r\ncontent-type: application/json\r\nconnection: close\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+}
+
 /** A running HTTP front over a committer. */
 export interface CollectorServer {
   readonly server: Server;
@@ -151,7 +184,9 @@ export async function listen(store: EventStore, host: string, port: number, opts
     if (!connections.admit(req, res)) return;
     const t0 = performance.now();
     void (async () => {
-      const url = new URL(req.url ?? "/", "http://collector");
+      // Repeated slashes are one (`//v1/batch`, an endpoint configured with a trailing slash), as nginx merges them;
+      // `new URL("//v1/batch", base)` would also read "v1" as a host.
+      const url = requestUrl(req.url ?? "/");
       const path = relative(url.pathname);
       const handler = path === undefined ? (url.pathname === "/health" ? healthRoute : undefined) : routes.get(path);
       if (opts.metrics) {
@@ -191,8 +226,12 @@ export async function listen(store: EventStore, host: string, port: number, opts
     // has begun on this connection.
     const answering = (socket as Socket & { _httpMessage?: ServerResponse })._httpMessage?.headersSent === true;
     if (!socket.writable || answering) return void socket.destroy();
-    const status = e.code === "ERR_HTTP_REQUEST_TIMEOUT" ? "408 Request Timeout" : "400 Bad Request";
-    socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`, () => socket.destroy());
+    socket.end(parserRefusal(e.code), () => socket.destroy());
+  });
+  // `Expect:` other than 100-continue: Node's own 417 has no body.
+  server.on("checkExpectation", (req: IncomingMessage, res: ServerResponse) => {
+    if (!connections.admit(req, res)) return;
+    fail(res, 417, `Expect: ${String(req.headers["expect"]).slice(0, 50)} is not supported (only 100-continue)`, { connection: "close" });
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);

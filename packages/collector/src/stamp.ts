@@ -5,7 +5,7 @@
  * (timestamp + receivedAt − sentAt). The result is serialized once; the store derives its typed columns from it.
  */
 import { randomUUID } from "node:crypto";
-import type { MessageType } from "./validate.js";
+import { parseIsoTime, type MessageType } from "./validate.js";
 
 /** A message as the store keeps it. */
 export interface StoredMessage {
@@ -20,11 +20,7 @@ const MIN_MS = Date.UTC(1, 0, 1);
 const MAX_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 const iso = (ms: number): string => new Date(Math.min(MAX_MS, Math.max(MIN_MS, ms))).toISOString();
 /** Epoch ms of a date string, or null when it is not one. */
-export const parseTime = (v: unknown): number | null => {
-  if (typeof v !== "string") return null;
-  const t = Date.parse(v);
-  return Number.isNaN(t) ? null : t;
-};
+export const parseTime = parseIsoTime;
 
 /**
  * Stamps `message` in place (it is the request's own parsed object) and serializes it. `receivedIso` is `receivedAt`
@@ -39,6 +35,9 @@ export function stamp(message: Record<string, unknown>, type: MessageType, recei
   message["messageId"] = messageId;
   // A single-message request may carry its write key in the body: it is a credential, never stored.
   delete message["writeKey"];
+  // …and one a client put in its context (Segment reads it only at the top, but it is a credential wherever it is).
+  const context = message["context"];
+  if (typeof context === "object" && context !== null && !Array.isArray(context)) delete (context as Record<string, unknown>)["writeKey"];
   if (ts !== null) message["originalTimestamp"] = iso(ts);
   message["timestamp"] = iso(ts === null ? receivedAt : sentAt === null ? ts : ts + (receivedAt - sentAt));
   if (sentAt !== null) message["sentAt"] = iso(sentAt);

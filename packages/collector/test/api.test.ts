@@ -3,7 +3,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { gzipSync } from "node:zlib";
 import { startCollector, type Collector } from "../src/index.js";
-import { dltEvent, post, tempDb } from "./helpers.js";
+import { dltEvent, post, RawClient, tempDb } from "./helpers.js";
 
 let open: Collector;
 let keyed: Collector;
@@ -110,7 +110,7 @@ test("every typed column is NULL when the message leaves its field out; cpu is N
   assert.ok(columns.length >= 21, `typed columns checked: ${columns.join(", ")}`);
   for (const col of ["cpu", "ci_run", "source_name", "destination_type", "pipeline_name", "destination_name", "runtime_name"]) assert.ok(columns.includes(col), col);
   assert.deepEqual(Object.entries(row).filter(([, v]) => v !== null), [], "no column made up a value");
-  for (const cpu of ["eight", 0, -4, 1e12, true, [8], { n: 8 }, null]) {
+  for (const cpu of ["eight", 0, -4, 1e12, 1.5, "2.5", true, [8], { n: 8 }, null]) {
     const e = dltEvent({ context: { cpu } });
     assert.equal((await post(open.url, "/v1/batch", { batch: [e] })).status, 200);
     const [r] = await open.store.query("SELECT cpu FROM events WHERE message_id = ?", [e["messageId"] as string]);
@@ -209,6 +209,45 @@ test("routes: 404 JSON for unknown paths, 405 for GET on a tracking route, /heal
   assert.equal(h.status, 200);
 });
 
+test("requests Node's HTTP parser refuses, and an Expect it does not know, are answered with a JSON reason", async () => {
+  const cases: [string, RegExp, RegExp][] = [
+    ["GARBAGE / HTTP/1.1\r\nHost: x\r\n\r\n", /^HTTP\/1\.1 400 /, /invalid method/],
+    ["POST /v1/batch HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n", /^HTTP\/1\.1 400 /, /invalid Content-Length/],
+    ["POST /v1/batch HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n", /^HTTP\/1\.1 400 /, /malformed request/],
+    ["GET / HTTP/9.9\r\nHost: x\r\n\r\n", /^HTTP\/1\.1 400 /, /malformed request/],
+    ["POST /v1/batch HTTP/1.1\r\nHost: x\r\nBad Header: 1\r\n\r\n", /^HTTP\/1\.1 400 /, /malformed request/],
+    ["POST /v1/batch HTTP/1.1\r\nHost: x\r\nExpect: 200-ok\r\nContent-Length: 2\r\n\r\n{}", /^HTTP\/1\.1 417 /, /Expect: 200-ok is not supported/],
+  ];
+  for (const [request, status, reason] of cases) {
+    const raw = new RawClient(open.url);
+    try {
+      raw.write(request);
+      const answer = await raw.waitFor(/\r\n\r\n\{.*\}$/s, 5_000);
+      assert.match(answer, status, request);
+      assert.match(answer, /content-type: application\/json/i, request);
+      const body = JSON.parse(answer.slice(answer.indexOf("\r\n\r\n") + 4)) as { success: boolean; error: string };
+      assert.equal(body.success, false);
+      assert.match(body.error, reason, request);
+    } finally {
+      await raw.destroy();
+    }
+  }
+});
+
+test("repeated slashes in the path are one: //v1/batch is /v1/batch (an endpoint set with a trailing slash)", async () => {
+  const e = dltEvent();
+  const body = JSON.stringify({ batch: [e] });
+  // Raw: a URL client would read "//v1/batch" as a host named v1.
+  const raw = new RawClient(open.url);
+  try {
+    raw.write(`POST //v1/batch HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    assert.match(await raw.waitFor(/\r\n\r\n\{.*\}$/s, 5_000), /^HTTP\/1\.1 200 [\s\S]*\{"success":true\}$/);
+  } finally {
+    await raw.destroy();
+  }
+  assert.equal(await count(open, "message_id = ?", [e["messageId"] as string]), 1);
+});
+
 test("group commit: concurrent requests share commits", async () => {
   const c = await startCollector({ port: 0, dbPath: tempDb() });
   try {
@@ -233,4 +272,24 @@ test("overload: more events than the write path holds get 503 with Retry-After, 
   } finally {
     await c.close();
   }
+});
+
+test("times are ISO-8601 only: '1', prose and impossible dates are refused naming the field; a time without an offset is UTC", async () => {
+  for (const timestamp of ["1", "yesterday", "Tue Mar 05 2024", "2024-02-30", "2023-02-29T10:00:00Z", "2024-13-01", "2024-01-01T24:00:00Z"]) {
+    const r = await post(open.url, "/v1/batch", { batch: [dltEvent({ timestamp })] });
+    assert.equal(r.status, 400, timestamp);
+    assert.equal(r.json["error"], "batch[0].timestamp: must be an ISO-8601 date", timestamp);
+  }
+  const naive = dltEvent({ timestamp: "2024-02-29 10:00:00.123456" });
+  const sentAt = "2024-02-29T10:00:00.123Z";
+  assert.equal((await post(open.url, "/v1/batch", { batch: [naive], sentAt })).status, 200);
+  const [row] = await open.store.query("SELECT message FROM events WHERE message_id = ?", [naive["messageId"] as string]);
+  assert.equal((JSON.parse(String(row!["message"])) as { originalTimestamp: string }).originalTimestamp, "2024-02-29T10:00:00.123Z");
+});
+
+test("a writeKey a client put in its context is not stored", async () => {
+  const e = dltEvent({ context: { writeKey: "leaked-key", library: { name: "x", version: "1" } } });
+  assert.equal((await post(open.url, "/v1/batch", { batch: [e] })).status, 200);
+  const [row] = await open.store.query("SELECT message FROM events WHERE message_id = ?", [e["messageId"] as string]);
+  assert.doesNotMatch(String(row!["message"]), /leaked-key|writeKey/);
 });

@@ -434,3 +434,19 @@ test("without the read token the page asks for it", async () => {
   assert.equal(await page.$eval("header", (e) => getComputedStyle(e).position), "sticky");
   await page.close();
 });
+
+test("'All time' counts an event dated in the future (a client whose clock runs fast)", async () => {
+  const skewed = await startCollector({ port: 0, dbPath: tempDb() });
+  try {
+    // No sentAt: the client's timestamp is kept as it is, two days ahead.
+    const future = dltEvent({ timestamp: new Date(Date.now() + 2 * DAY).toISOString() });
+    assert.equal((await post(skewed.url, "/v1/batch", { batch: [dltEvent(), future] })).status, 200);
+    const { page, errors } = await open(`${skewed.url}/?range=all`);
+    await loaded(page);
+    assert.deepEqual((await items(page, "summary"))[0], ["events", "2"]);
+    assert.deepEqual(errors, []);
+    await page.close();
+  } finally {
+    await skewed.close();
+  }
+});

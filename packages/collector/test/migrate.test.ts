@@ -1,15 +1,19 @@
 // dlt-collector migrate --from <file.duckdb> --to postgres://…: every event copied (into the partition of the day it
 // was received), the dashboard's answers the same on both sides, a second run adds nothing, a progress line only on a
 // terminal, the counts of both sides printed.
-import { test, before, after } from "node:test";
+import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DuckDBInstance } from "@duckdb/node-api";
+import pg from "pg";
 import { DASHBOARD_APIS } from "../src/dashboard/apis.js";
 import { stamp } from "../src/stamp.js";
 import { DuckDbStore } from "../src/store/duckdb.js";
 import { PostgresStore } from "../src/store/postgres.js";
-import { COLLECTOR_BIN, dltEvent, tempDb } from "./helpers.js";
+import { COLLECTOR_BIN, dltEvent, tempDb, tempDir } from "./helpers.js";
 import { testPostgres, type TestPostgres } from "./postgres-server.js";
 
 const DAY = 86_400_000;
@@ -104,4 +108,103 @@ test("wrong arguments: --to that is not a PostgreSQL URL is a usage error (2); a
   assert.equal(missing.status, 1);
   assert.equal(missing.stderr, `dlt-collector: ${file}.nope: no such file\n`);
   assert.equal(migrate("--to", "postgres://x/y").status, 2, "--from is required");
+});
+
+// A DuckDB file is data from whoever made it: migrate reads it as data, never runs what it says.
+describe("a hostile source file", () => {
+  /** A DuckDB file made by running `sql` (not a collector's). */
+  const fileOf = async (sql: string): Promise<string> => {
+    const path = tempDb();
+    const instance = await DuckDBInstance.create(path);
+    const c = await instance.connect();
+    await c.run(sql);
+    c.closeSync();
+    instance.closeSync();
+    return path;
+  };
+  const secret = (): string => {
+    const path = join(tempDir(), "secret.txt");
+    writeFileSync(path, "TOP-SECRET-CONTENT");
+    return path;
+  };
+  /** Every table's rows in the target, as text: nothing of the secret may be there. */
+  const targetText = async (url: string): Promise<string> => {
+    const c = new pg.Client({ connectionString: url });
+    await c.connect();
+    try {
+      const tables = (await c.query("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")).rows.map((r: { tablename: string }) => r.tablename);
+      let text = "";
+      for (const t of tables) text += JSON.stringify((await c.query(`SELECT * FROM "${t}"`)).rows);
+      return text;
+    } finally {
+      await c.end();
+    }
+  };
+
+  test("events as a view over read_text(), or a macro reading files: refused naming what it is, nothing copied", async () => {
+    const path = secret();
+    const columns = "'x' AS message_id, 'track' AS type, now()::TIMESTAMP AS received_at";
+    for (const sql of [
+      `CREATE VIEW events AS SELECT ${columns}, content AS message FROM read_text(['${path}'])`,
+      `CREATE MACRO files() AS TABLE SELECT file AS content FROM glob('/etc/*'); CREATE VIEW events AS SELECT ${columns}, content AS message FROM files()`,
+    ]) {
+      const url = await server.database();
+      const r = migrate("--from", await fileOf(sql), "--to", url);
+      assert.equal(r.status, 1, r.stdout);
+      assert.match(r.stderr, /^dlt-collector: \S+\.duckdb: events is a VIEW, not a table: refused/);
+      assert.doesNotMatch(await targetText(url), /TOP-SECRET|passwd/);
+    }
+  });
+
+  test("a table that is not a collector's: refused naming the column", async () => {
+    const r = migrate("--from", await fileOf("CREATE TABLE events (message VARCHAR, received_at TIMESTAMP)"), "--to", await server.database());
+    assert.equal(r.status, 1, r.stdout);
+    assert.match(r.stderr, /events\.message_id is missing, a collector's is VARCHAR: not a collector's events table/);
+  });
+
+  test("extreme dates: events received in 1901 and 9999 are skipped and counted; no partition is made for the days between", async () => {
+    const file = tempDb();
+    const duck = await DuckDbStore.open(file);
+    for (const at of [Date.parse("1901-01-01T12:00:00Z"), Date.parse("9999-12-31T12:00:00Z"), Date.now()]) {
+      await duck.insert([stamp(dltEvent(), "track", at, new Date(at).toISOString(), null)]);
+    }
+    await duck.close();
+    const url = await server.database();
+    const r = migrate("--from", file, "--to", url);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /: 1 events \(0 before; 1 added by this run, 0 already there\)/);
+    assert.match(r.stderr, /^dlt-collector: skipped 2 messages: receivedAt: before 1970 or over a week from now/m);
+    const pgStore = await PostgresStore.open(url);
+    try {
+      const parts = await pgStore.query("SELECT count(*) AS n FROM pg_inherits WHERE inhparent = 'events'::regclass");
+      // The day of the one event, and the days around today the store makes at open.
+      assert.ok(Number(parts[0]!["n"]) < 10, `partitions: ${JSON.stringify(parts)}`);
+    } finally {
+      await pgStore.close();
+    }
+  });
+
+  test("messages over the 32 KB limit, or not a stamped message, are skipped and counted, the rest copied", async () => {
+    const file = tempDb();
+    const duck = await DuckDbStore.open(file);
+    const now = Date.now();
+    const ok = [0, 1, 2].map(() => stamp(dltEvent(), "track", now, new Date(now).toISOString(), null));
+    const big = stamp(dltEvent({ properties: { pad: "x".repeat(2_000_000) } }), "track", now, new Date(now).toISOString(), null);
+    await duck.insert([...ok, big]);
+    await duck.close();
+    // A row whose message is not one a collector stamps (no type, no ids): written behind the store's back.
+    const instance = await DuckDBInstance.create(file);
+    const c = await instance.connect();
+    await c.run(`INSERT INTO events (message_id, type, "timestamp", received_at, message) VALUES ('odd', 'track', now()::TIMESTAMP, now()::TIMESTAMP, '{"event": 1}')`);
+    c.closeSync();
+    instance.closeSync();
+
+    const url = await server.database();
+    const r = migrate("--from", file, "--to", url);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /: 5 events\n/);
+    assert.match(r.stdout, /: 3 events \(0 before; 3 added by this run, 0 already there\)/);
+    assert.match(r.stderr, /^dlt-collector: skipped 1 messages: message is over the 32 KB limit$/m);
+    assert.match(r.stderr, /^dlt-collector: skipped 1 messages: type: must be one of track/m);
+  });
 });

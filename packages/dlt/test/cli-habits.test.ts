@@ -32,6 +32,10 @@ test("a mistyped command suggests the right one and exits 2", async () => {
     assert.equal(r.code, 2, typed);
     assert.equal(r.err, `error: unknown command '${typed}'. Did you mean '${meant}'? (run \`dlt --help\` for the commands)\n`);
   }
+  // Options meant for the command do not hide the typo: `dlt pipelin -l` is not "unknown option '-l'".
+  const withOption = await dlt("pipelin", "-l");
+  assert.equal(withOption.code, 2);
+  assert.equal(withOption.err, "error: unknown command 'pipelin'. Did you mean 'pipeline'? (run `dlt --help` for the commands)\n");
   const far = await dlt("deploy");
   assert.equal(far.code, 2);
   assert.equal(far.err, "error: unknown command 'deploy' (run `dlt --help` for the commands)\n");

@@ -147,6 +147,25 @@ test("dlt pipeline <name> failed-jobs and load-package: the failed job with Duck
   assert.equal(unknown.err, "error: load package 123.456 was not found in pipeline packaged (see `dlt pipeline packaged info` for its packages)\n");
 });
 
+test("-v is dlt's verbosity, wherever it is on a pipeline command's line, never the version", async () => {
+  const { loaded } = await shop("verbose");
+  const info = await dlt("pipeline", "verbose", "info", "-v");
+  assert.equal(info.code, 0, info.err);
+  assert.match(info.out, /verbose/);
+  assert.doesNotMatch(info.out, /^0\.1\.0\n$/);
+  for (const argv of [["pipeline", "-v", "verbose", "load-package", loaded[0]!], ["pipeline", "verbose", "load-package", loaded[0]!, "-vv"]]) {
+    const r = await dlt(...argv);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /Tables and columns:\n- users: id \(bigint\), name \(text\), .*_dlt_load_id \(text\)/, argv.join(" "));
+  }
+  assert.doesNotMatch((await dlt("pipeline", "verbose", "load-package", loaded[0]!)).out, /Tables and columns/, "without -v, as before");
+  // At the top, as in dlt: --version only.
+  const top = await dlt("-v");
+  assert.equal(top.code, 2);
+  assert.match(top.err, /unknown option '-v'/);
+  assert.equal((await dlt("--version")).out, "0.1.0\n");
+});
+
 test("an unknown pipeline: every operation exits 1 naming it and where it looked, and points to sync", async () => {
   for (const op of [["info"], ["trace"], ["failed-jobs"], ["load-package"], ["drop-pending-packages", "--yes"], ["drop", "t", "--yes"], ["schema"]]) {
     const r = await dlt("pipeline", "nowhere", ...op);
@@ -283,6 +302,14 @@ test("dlt pipeline <name> sync: restores a pipeline whose folder is gone; with -
   const back = attach("synced");
   assert.equal(back.schema()!.version_hash, before.version_hash);
   assert.equal(back.datasetName, "synced_data");
+  // The list says when its state was last loaded, not "never": it ran, elsewhere.
+  const [stateRow] = await query(back.dbPath, "SELECT strftime(created_at, '%Y-%m-%d %H:%M') AS at FROM synced_data._dlt_pipeline_state ORDER BY created_at DESC LIMIT 1");
+  const listed = await dlt("pipeline", "-l");
+  assert.match(listed.out, new RegExp(`\nsynced +synced_data +[^\n]*loaded \\(synced from the destination\\)\n`), listed.out);
+  const listedJson = json<{ pipelines: { name: string; lastRun?: { startedAt: string; from: string } }[] }>((await dlt("pipeline", "-l", "--format", "json")).out);
+  const entry = listedJson.pipelines.find((x) => x.name === "synced");
+  assert.equal(entry?.lastRun?.from, "state");
+  assert.equal(entry?.lastRun?.startedAt.slice(0, 16).replace("T", " "), String(stateRow!["at"]));
 
   // A local folder with a package waiting: sync drops it and takes the destination's state and schema.
   await exec(back.dbPath, "ALTER TABLE synced_data.users__orders ALTER COLUMN n SET DATA TYPE UTINYINT");

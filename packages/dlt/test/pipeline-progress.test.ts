@@ -42,12 +42,15 @@ function inPty(file: string, cwd: string, env: NodeJS.ProcessEnv): Promise<{ cod
   });
 }
 
-test("a long run shows items and items/s on a terminal", async () => {
+test("a long run shows items and items/s on a terminal, and what the load step loads", async () => {
   const { dir, file, env } = setup();
   const r = await inPty(file, dir, env);
   assert.equal(r.code, 0, r.out);
   assert.match(r.out, /\rextract: [\d,]+ items \([\d,]+ items\/s\)/);
   assert.match(r.out, /\rextract: 81,920 items in \d+\.\d s/);
+  // The load step cannot count rows as DuckDB inserts them: it says what it loads where, then what it loaded.
+  assert.match(r.out, /\rload: 81,920 rows into prog\.duckdb\/prog_dataset/);
+  assert.match(r.out, /\rload: 81,920 rows in \d+\.\d s/);
   assert.match(r.out, /rows 81920/);
 });
 

@@ -95,7 +95,28 @@ test("replace swaps the table (and its child tables); merge upserts on the prima
     await query(p.dbPath, "SELECT m.id, k.k FROM dispositions_data.m__kids k JOIN dispositions_data.m m ON k._dlt_parent_id = m._dlt_id ORDER BY k.k"),
     [{ id: 1, k: 1 }, { id: 1, k: 11 }, { id: 2, k: 22 }],
   );
-  await assert.rejects(p.run([{ id: 1 }], { tableName: "nopk", writeDisposition: "merge" }), /merge but has no primary key/);
+  // Merge with no primary key is dlt's append, with a warning; it is not a failed normalize.
+  const warnings: string[] = [];
+  const onWarning = (w: Error): void => void warnings.push(w.message);
+  process.on("warning", onWarning);
+  try {
+    await p.run([{ id: 1 }], { tableName: "nopk", writeDisposition: "merge" });
+    await p.run([{ id: 1 }], { tableName: "nopk", writeDisposition: "merge" });
+    // 'warning' events come on the next tick after emitWarning.
+    await new Promise((r) => setImmediate(r));
+  } finally {
+    process.off("warning", onWarning);
+  }
+  assert.deepEqual(await query(p.dbPath, "SELECT id FROM dispositions_data.nopk"), [{ id: 1 }, { id: 1 }]);
+  assert.ok(warnings.includes("dlt-ts: table nopk has write_disposition merge but no primary key: its rows are appended"), warnings.join("\n"));
+});
+
+test("a write disposition dlt does not have is refused where it is given, naming the value and the choices", async () => {
+  const p = pipeline({ pipelineName: "bad_disposition", destination: "duckdb", workingDir: tempDir("dlt-wd-") });
+  const upsert = "upsert" as unknown as "merge";
+  assert.throws(() => resource([{ id: 1 }], { name: "r", writeDisposition: upsert }), /^Error: resource r: writeDisposition "upsert" is not one of append, replace, merge$/);
+  await assert.rejects(p.run([{ id: 1 }], { tableName: "t", writeDisposition: upsert }), /run: writeDisposition "upsert" is not one of append, replace, merge/);
+  assert.equal(p.schema(), undefined, "nothing was stored");
 });
 
 test("a failing load (a real DuckDB error mid-transaction) leaves the previous data intact and its package on disk; the next run completes it", async () => {

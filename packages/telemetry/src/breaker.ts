@@ -46,7 +46,7 @@ function writeBreaker(dataDir: string, state: BreakerState): void {
   // A fresh random temp name, created exclusively: a link planted at a predictable name cannot redirect the write.
   const tmp = `${files.breaker}.${randomHex32().slice(0, 12)}.tmp`;
   try {
-    makePrivateDir(files.dir);
+    makePrivateDir(files.dir, dataDir);
     writeNewFile(tmp, JSON.stringify(state));
     renameSync(tmp, files.breaker);
   } catch {

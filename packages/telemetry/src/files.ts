@@ -10,6 +10,7 @@
  */
 import { isUtf8 } from "node:buffer";
 import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readSync, statSync, writeSync } from "node:fs";
+import { join, relative, sep } from "node:path";
 
 /** The largest config file read (1 MiB): far above any real one, small enough to parse in ~0.1 s. */
 export const MAX_CONFIG_BYTES = 1024 * 1024;
@@ -144,7 +145,38 @@ export function appendToOwnFile(path: string, text: string): void {
   }
 }
 
-/** Creates a folder and its missing parents, each `0700`. @throws when it cannot. */
-export function makePrivateDir(dir: string): void {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+/**
+ * Whether `dir` is a real folder of this user's: not a symbolic link (to a folder someone else chose), owned by the
+ * user running this process.
+ */
+export function isPrivateDir(dir: string): boolean {
+  const st = lstatSync(dir, { throwIfNoEntry: false });
+  if (!st || !st.isDirectory()) return false;
+  return typeof process.getuid !== "function" || st.uid === process.getuid();
+}
+
+/**
+ * Creates a folder and its missing parents, each `0700`. With `root`, every folder below `root` down to `dir` must
+ * then be a real folder of this user's (`isPrivateDir`): a `telemetry` or `spool` folder that is a link would put the
+ * spool and the sender's lock wherever it points. `root` itself (the host's data dir) may be a link, as a dotfiles
+ * manager makes it. @throws when it cannot, or when a folder is not private.
+ */
+export function makePrivateDir(dir: string, root?: string): void {
+  const rel = root === undefined ? "" : relative(root, dir);
+  if (root === undefined || rel === "" || rel.startsWith("..")) {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    return;
+  }
+  mkdirSync(root, { recursive: true, mode: 0o700 });
+  // One folder at a time, each checked before anything is made inside it: nothing is created through a link.
+  let at = root;
+  for (const part of rel.split(sep)) {
+    at = join(at, part);
+    try {
+      mkdirSync(at, { mode: 0o700 });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+    }
+    if (!isPrivateDir(at)) throw new Error(`${at} is not a folder of this user's (a link, or owned by another user)`);
+  }
 }

@@ -128,9 +128,13 @@ function retryAfter(v: string | string[] | undefined): { retryAfterMs?: number }
   return ms === undefined ? {} : { retryAfterMs: ms };
 }
 
-/** Network errors, 429 and 5xx are worth another try; any other answer is final. */
+/**
+ * Network errors, 408, 429, 5xx and redirects are worth another try; any other answer is final. A redirect is never
+ * followed (it could send the events to a host the user did not choose): the events are kept for later, as for a
+ * server that is down, since a proxy or a moved endpoint answering 3xx is a fault of the path, not of the events.
+ */
 export function isRetryable(o: PostOutcome): boolean {
-  return o.kind === "network" || o.status === 429 || o.status >= 500;
+  return o.kind === "network" || o.status === 408 || o.status === 429 || (o.status >= 300 && o.status < 400) || o.status >= 500;
 }
 
 /** Whether the endpoint took the body. */

@@ -52,7 +52,7 @@ function takeLock(dataDir: string, lifetimeMs: number): number | undefined {
   const files = telemetryFiles(dataDir);
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
-      makePrivateDir(files.dir);
+      makePrivateDir(files.dir, dataDir);
       const fd = openSync(files.lock, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0), 0o600);
       writeSync(fd, JSON.stringify({ pid: process.pid, started: Date.now() }));
       return fd;

@@ -6,8 +6,8 @@
  * its name, and anything but a regular file is ignored: a planted name cannot slip past the caps.
  */
 import { lstatSync, readdirSync, renameSync, unlinkSync } from "node:fs";
-import { join } from "node:path";
-import { MAX_CONFIG_BYTES, appendToOwnFile, makePrivateDir, readOwnFile, writeNewFile } from "./files.js";
+import { dirname, join } from "node:path";
+import { MAX_CONFIG_BYTES, appendToOwnFile, isPrivateDir, makePrivateDir, readOwnFile, writeNewFile } from "./files.js";
 import { telemetryFiles } from "./datadir.js";
 import type { DeliveryJob } from "./deliver.js";
 import { randomHex32 } from "./random.js";
@@ -39,10 +39,15 @@ export interface SpoolEntry {
 /** `<ms>-<rand>-<bytes>.json`: the name orders files; its numbers are not trusted for caps. */
 const NAME = /^(\d+)-([0-9a-f]+)-(\d+)\.json$/;
 
-/** Waiting files, oldest first (claimed and temporary files, links and other non-files are not listed). */
+/**
+ * Waiting files, oldest first (claimed and temporary files are not listed). A spool folder that is a link, or not
+ * this user's, holds nothing to send. An entry with a spool file's name that is a link or another non-file will never
+ * be sent: it is removed (a link's target is left as it is).
+ */
 export function listSpool(dir: string): SpoolEntry[] {
   let names: string[];
   try {
+    if (!isPrivateDir(dir) || !isPrivateDir(dirname(dir))) return [];
     names = readdirSync(dir);
   } catch {
     return [];
@@ -52,18 +57,32 @@ export function listSpool(dir: string): SpoolEntry[] {
     const m = NAME.exec(name);
     if (!m) continue;
     const st = lstatSync(join(dir, name), { throwIfNoEntry: false });
-    if (!st?.isFile()) continue;
+    if (!st?.isFile()) {
+      if (st && !st.isDirectory()) removeQuietly(join(dir, name));
+      continue;
+    }
     // A name from the future does not make a file young: the older of name and mtime counts.
     out.push({ name, createdMs: Math.min(Number(m[1]), st.mtimeMs), bytes: st.size });
   }
   return out.sort((a, b) => a.createdMs - b.createdMs || a.name.localeCompare(b.name));
 }
 
+function removeQuietly(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    /* gone, or not ours to remove */
+  }
+}
+
 /** Adds `n` to the drop counter (one line per drop event; O_APPEND keeps concurrent writers whole). */
 export function countDropped(dataDir: string, n: number): void {
   if (n <= 0) return;
   try {
-    appendToOwnFile(telemetryFiles(dataDir).dropped, `${n}\n`);
+    const files = telemetryFiles(dataDir);
+    // Into the library's own folder only: a `telemetry` that is a link would put the log where it points.
+    makePrivateDir(files.dir, dataDir);
+    appendToOwnFile(files.dropped, `${n}\n`);
   } catch {
     /* best effort */
   }
@@ -123,7 +142,7 @@ export function spoolWrite(dataDir: string, job: DeliveryJob, limits: SpoolLimit
   if (job.messages.length === 0) return true;
   const dir = spoolDir(dataDir);
   try {
-    makePrivateDir(dir);
+    makePrivateDir(dir, dataDir);
     const text = JSON.stringify({ url: job.url, writeKey: job.writeKey, messages: job.messages });
     const bytes = Buffer.byteLength(text);
     if (bytes > limits.maxBytes) {

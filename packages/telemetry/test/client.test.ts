@@ -70,6 +70,20 @@ test("503 is retried until it succeeds", async () => {
   }
 });
 
+test("a redirect (307) is retried, not followed and not dropped", async () => {
+  const rx = await startFakeCollector((_r, i) => (i < 2 ? 307 : 200));
+  try {
+    const t = createTelemetry(testHost({ env: { RUNTIME__TELEMETRY_ENDPOINT: rx.url } }).options);
+    t.track("x", "y");
+    await t.flush();
+    assert.deepEqual(rx.requests.map((r) => r.status), [307, 307, 200]);
+    assert.equal(t.stats().delivered, 1);
+    assert.equal(t.stats().dropped, 0);
+  } finally {
+    await rx.close();
+  }
+});
+
 test("400 is not retried", async () => {
   const rx = await startFakeCollector(() => 400);
   try {

@@ -10,6 +10,7 @@ import { readBounded } from "../src/files.js";
 import { countDropped, enforceLimits, listSpool } from "../src/spool.js";
 import { recordFailure, readBreaker } from "../src/breaker.js";
 import { testHost } from "./options.js";
+import { alive, hostEnv, runHost, sendersMentioning, until } from "./fixtures/run-host.js";
 
 /** A data dir with its telemetry folder, and a file of the user's that a planted link points to. */
 function plantedDir(t: TestContext): { dataDir: string; tdir: string; victim: string } {
@@ -72,8 +73,49 @@ test("a spool file's size comes from the file, not its name; links and other non
   assert.ok(listed[0]!.bytes > 3 * 1024 * 1024);
   enforceLimits(d.dataDir, { maxFiles: 100, maxBytes: 1024 * 1024, maxAgeMs: 3600_000 });
   assert.deepEqual(listSpool(spool), [], "the oversized file went by the byte cap");
-  assert.ok(lstatSync(join(spool, readdirSync(spool)[0]!)).isSymbolicLink(), "the link was never opened");
+  // The link will never be sent: it is removed, and what it pointed to is left alone.
+  assert.deepEqual(readdirSync(spool), []);
+  assert.ok(lstatSync("/dev/zero").isCharacterDevice());
 });
+
+test("dropped.log is not written into a telemetry folder that is a link", (t) => {
+  const d = plantedDir(t);
+  const elsewhere = join(d.dataDir, "..", "elsewhere");
+  mkdirSync(elsewhere);
+  rmSync(d.tdir, { recursive: true });
+  symlinkSync(elsewhere, d.tdir);
+  countDropped(d.dataDir, 3);
+  assert.deepEqual(readdirSync(elsewhere), []);
+});
+
+test("a planted link in the spool is removed, its target untouched", (t) => {
+  const d = plantedDir(t);
+  const spool = join(d.tdir, "spool");
+  mkdirSync(spool);
+  symlinkSync(d.victim, join(spool, `${Date.now()}-cccc-20.json`));
+  assert.deepEqual(listSpool(spool), []);
+  assert.deepEqual(readdirSync(spool), []);
+  assert.equal(readFileSync(d.victim, "utf8"), "the user's own file\n");
+});
+
+for (const linked of ["telemetry", join("telemetry", "spool")]) {
+  test(`a data-dir folder that is a link (${linked}) is not used: nothing is written where it points`, async (t) => {
+    const h = hostEnv("http://127.0.0.1:9");
+    const elsewhere = join(h.home, "elsewhere");
+    mkdirSync(elsewhere);
+    mkdirSync(join(h.dataDir, linked, ".."), { recursive: true });
+    symlinkSync(elsewhere, join(h.dataDir, linked));
+    t.after(() => rmSync(h.home, { recursive: true, force: true }));
+    const r = await runHost(["2"], h.env);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stderr, "");
+    // The breaker, the lock and the spool all refuse it: no sender writes there either, while it runs or after.
+    const senders = sendersMentioning(h.tmp, h.home);
+    await until(() => senders.every((pid) => !alive(pid)), 20_000, "the sender to exit");
+    assert.deepEqual(readdirSync(elsewhere), []);
+    assert.deepEqual(listSpool(join(h.dataDir, "telemetry", "spool")), [], "a linked spool is never read");
+  });
+}
 
 test("bounded reads still read /proc files, which report a size of 0", () => {
   if (process.platform !== "linux") return;

@@ -29,7 +29,7 @@ interface KindFields {
   readonly timestamp: { readonly paths: readonly [string, ...string[]] };
   /** DuckDB's `TRY_CAST(… AS BOOLEAN)` of the value's text: true/t/yes/y/1, false/f/no/n/0, any case. */
   readonly boolean: { readonly path: string };
-  /** A count of cores: a number (or numeric text) of at least 1 that fits a 32-bit integer, truncated; else NULL. */
+  /** A count of cores: a whole number (or numeric text) of at least 1 that fits a 32-bit integer; else NULL (1.5 is no count). */
   readonly cores: { readonly path: string };
   /** A double: a number, or text DuckDB casts (`" 2.5 "`, `"1_000.5"`, `"inf"`). */
   readonly double: { readonly path: string };

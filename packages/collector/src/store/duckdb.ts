@@ -45,7 +45,10 @@ export const DUCKDB_KINDS: StoreKinds = {
   boolean: { type: "BOOLEAN", value: (c) => `TRY_CAST(${textAt(c.path)} AS BOOLEAN)` },
   cores: {
     type: "INTEGER",
-    value: (c) => `CASE WHEN TRY_CAST(${textAt(c.path)} AS DOUBLE) >= 1 THEN TRY_CAST(trunc(TRY_CAST(${textAt(c.path)} AS DOUBLE)) AS INTEGER) END`,
+    value: (c) => {
+      const n = `TRY_CAST(${textAt(c.path)} AS DOUBLE)`;
+      return `CASE WHEN ${n} >= 1 AND ${n} = trunc(${n}) THEN TRY_CAST(${n} AS INTEGER) END`;
+    },
   },
   double: { type: "DOUBLE", value: (c) => `TRY_CAST(${textAt(c.path)} AS DOUBLE)` },
   list: { type: "VARCHAR", value: (c) => `left(array_to_string(TRY_CAST(${textAt(c.path)} AS VARCHAR[]), ','), ${c.max})` },

@@ -44,7 +44,7 @@ export const POSTGRES_KINDS: StoreKinds = {
   boolean: { type: "boolean", value: (c) => `_dlt_json_bool(${json(c.path)})` },
   cores: {
     type: "integer",
-    value: (c) => `(SELECT CASE WHEN c >= 1 AND c < 2147483648 THEN trunc(c)::integer END FROM (SELECT _dlt_json_float(${json(c.path)}) AS c) AS x)`,
+    value: (c) => `(SELECT CASE WHEN c >= 1 AND c < 2147483648 AND c = trunc(c) THEN c::integer END FROM (SELECT _dlt_json_float(${json(c.path)}) AS c) AS x)`,
   },
   double: { type: "double precision", value: (c) => `_dlt_json_float(${json(c.path)})` },
   list: {

@@ -21,6 +21,8 @@ import { createPartition, DEDUP_DAYS, MIGRATIONS, partitionDay, POSTGRES_KINDS, 
 import { retentionCutoff, type EventStore, type Housekeeping } from "./types.js";
 
 const DAY_MS = 86_400_000;
+/** Partitions made per transaction (see `ensurePartitionDays`). */
+const PARTITIONS_PER_TRANSACTION = 20;
 
 /** Whether `db` names a PostgreSQL database (a URL) rather than a DuckDB file. */
 export const isPostgresUrl = (db: string): boolean => /^postgres(ql)?:\/\//i.test(db);
@@ -236,14 +238,25 @@ export class PostgresStore implements EventStore {
   /** Creates the partitions of the UTC days from `from` to `to` (epoch ms) that are not known to exist. */
   async ensurePartitions(from: number, to: number): Promise<void> {
     const days: number[] = [];
-    for (let d = Math.floor(from / DAY_MS) * DAY_MS; d <= to; d += DAY_MS) if (!this.partitions.has(d)) days.push(d);
-    if (days.length === 0) return;
-    await this.transaction(async (c) => {
-      // Serialized with other collectors: two concurrent CREATE … IF NOT EXISTS of one name can still collide.
-      await c.query("SELECT pg_advisory_xact_lock($1)", [SCHEMA_LOCK.toString()]);
-      for (const d of days) await c.query(createPartition(d));
-    });
-    for (const d of days) this.partitions.add(d);
+    for (let d = Math.floor(from / DAY_MS) * DAY_MS; d <= to; d += DAY_MS) days.push(d);
+    await this.ensurePartitionDays(days);
+  }
+
+  /**
+   * Creates the partitions of these UTC days (epoch ms, any time in the day) that are not known to exist, a few per
+   * transaction: the schema lock other collectors wait on at start is held for a moment each time, not for the run.
+   */
+  async ensurePartitionDays(days: readonly number[]): Promise<void> {
+    const missing = [...new Set(days.map((d) => Math.floor(d / DAY_MS) * DAY_MS))].filter((d) => !this.partitions.has(d));
+    for (let i = 0; i < missing.length; i += PARTITIONS_PER_TRANSACTION) {
+      const round = missing.slice(i, i + PARTITIONS_PER_TRANSACTION);
+      await this.transaction(async (c) => {
+        // Serialized with other collectors: two concurrent CREATE … IF NOT EXISTS of one name can still collide.
+        await c.query("SELECT pg_advisory_xact_lock($1)", [SCHEMA_LOCK.toString()]);
+        for (const d of round) await c.query(createPartition(d));
+      });
+      for (const d of round) this.partitions.add(d);
+    }
   }
 
   async insert(messages: readonly StoredMessage[]): Promise<number> {
@@ -266,8 +279,9 @@ export class PostgresStore implements EventStore {
       return (await this.pool.query(INSERT, [ndjson])).rowCount ?? 0;
     } catch (e) {
       if (!isMissingPartition(e)) throw e;
+      // The days the lines hold, not the range between them: an event of 1901 and one of 9999 are two partitions.
       const days = ndjson.split("\n").map((line) => Date.parse((JSON.parse(line) as { receivedAt?: string }).receivedAt ?? "") || Date.now());
-      await this.ensurePartitions(Math.min(...days), Math.max(...days));
+      await this.ensurePartitionDays(days);
       return (await this.pool.query(INSERT, [ndjson])).rowCount ?? 0;
     }
   }

@@ -34,7 +34,8 @@ function buildProgram(session: CliSession): Command {
   const io = session.io;
   const program = new Command("dlt")
     .description("dlt-ts: data loading pipelines into DuckDB, with anonymous opt-out telemetry")
-    .version(VERSION, "-v, --version", "print the version")
+    // `--version` only, as dlt has it: `-v` is dlt's verbosity (`dlt pipeline -v …`), not a version.
+    .version(VERSION, "--version", "print the version")
     .option("--disable-telemetry", "disable telemetry for this machine and project, then run the command (if any)")
     .option("--enable-telemetry", "enable telemetry for this machine and project, then run the command (if any)")
     .helpCommand("help [command]", "show help for a command")
@@ -76,7 +77,14 @@ function buildProgram(session: CliSession): Command {
 export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
   const session = new CliSession(io);
   try {
-    await buildProgram(session).parseAsync([...argv], { from: "user" });
+    const program = buildProgram(session);
+    // A mistyped command is reported as one, with a suggestion, before commander reads the options meant for it
+    // (`dlt pipelin -l` would otherwise be "unknown option '-l'"). The root's own options take no values.
+    const first = argv.find((a) => !a.startsWith("-"));
+    if (first !== undefined && !program.commands.some((c) => c.name() === first || c.aliases().includes(first)) && first !== "help") {
+      throw unknownCommand(program, first);
+    }
+    await program.parseAsync([...argv], { from: "user" });
   } catch (e) {
     if (e instanceof TelemetrySwitchError) {
       // Nothing ran and nothing is sent: the switch was refused before any command.

@@ -14,23 +14,31 @@ export interface PipelineListItem {
   readonly name: string;
   /** From its state; undefined when the state cannot be read. */
   readonly datasetName: string | undefined;
-  /** Its last run, from its trace; undefined when it has none. */
-  readonly lastRun: { readonly startedAt: string; readonly finishedAt: string | undefined; readonly failed: boolean } | undefined;
+  /**
+   * Its last run, from its trace; with no trace here (a pipeline restored by `sync`, whose runs were elsewhere), the
+   * time its state was last extracted (`from: "state"`); undefined when it never ran.
+   */
+  readonly lastRun: { readonly startedAt: string; readonly finishedAt: string | undefined; readonly failed: boolean; readonly from: "trace" | "state" } | undefined;
 }
 
 /** The pipelines with a folder in the data dir, the most recently run first (dlt's order), never-run last. */
 export function listPipelines(): { readonly pipelinesDir: string; readonly pipelines: readonly PipelineListItem[] } {
   const pipelines = pipelineNames().map((name): PipelineListItem => {
     const dir = PipelineDir.of(name);
-    let datasetName: string | undefined;
+    let state: ReturnType<PipelineDir["readState"]>;
     try {
-      datasetName = dir.readState()?.dataset_name;
+      state = dir.readState();
     } catch {
-      datasetName = undefined; // a broken state.json is said by `info`; the list still lists the pipeline
+      state = undefined; // a broken state.json is said by `info`; the list still lists the pipeline
     }
     const trace = dir.readTrace();
-    const lastRun = trace && { startedAt: trace.startedAt, finishedAt: trace.finishedAt, failed: trace.steps.some((s) => s.exception !== undefined) };
-    return { name, datasetName, lastRun };
+    const extracted = state?._local._last_extracted_at;
+    const lastRun = trace
+      ? { startedAt: trace.startedAt, finishedAt: trace.finishedAt, failed: trace.steps.some((s) => s.exception !== undefined), from: "trace" as const }
+      : extracted !== undefined
+        ? { startedAt: extracted, finishedAt: extracted, failed: false, from: "state" as const }
+        : undefined;
+    return { name, datasetName: state?.dataset_name, lastRun };
   });
   const at = (p: PipelineListItem): string => p.lastRun?.finishedAt ?? p.lastRun?.startedAt ?? "";
   return { pipelinesDir: pipelinesDir(), pipelines: [...pipelines].sort((a, b) => at(b).localeCompare(at(a)) || a.name.localeCompare(b.name)) };

@@ -13,7 +13,7 @@
  * `loadPending` is the load step's work (dlt's `Load` runner; `Pipeline.load` hands off to it): the pipeline
  * folder's packages through `loadPackages`, each moved or marked failed as it ends.
  */
-import { dirname } from "node:path";
+import { basename, dirname } from "node:path";
 import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
 import { newRowId } from "./ids.js";
 import { StepTotals } from "./info.js";
@@ -34,6 +34,7 @@ import {
   type TableSchema,
 } from "./schema.js";
 import { recordRunContext } from "./state.js";
+import type { Progress } from "./progress.js";
 
 /** How a file's fields are read: timestamps and JSON as text, cast on insert (with an error naming the value). */
 const READ_TYPE: Partial<Record<DataType, string>> = { bigint: "BIGINT", double: "DOUBLE", bool: "BOOLEAN", text: "VARCHAR", timestamp: "VARCHAR", json: "VARCHAR" };
@@ -217,8 +218,13 @@ async function loadOne(c: DuckDBConnection, ds: string, dataset: string, pkg: No
         const added = await ensureTable(c, ds, t, existing);
         if (added.includes(C.rootId) && t.parent !== undefined) await fillRootIds(c, ds, schema, t);
       }
-      const wd = writeDisposition(schema, root);
+      let wd = writeDisposition(schema, root);
       at.table = root.name;
+      if (wd === "merge" && primaryKey(root).length === 0) {
+        // dlt's fallback: merge with nothing to merge on appends, and says so.
+        process.emitWarning(`dlt-ts: table ${root.name} has write_disposition merge but no primary key: its rows are appended`);
+        wd = "append";
+      }
       if (wd === "merge") {
         await merge(c, ds, chain, pkg, existing, at);
         continue;
@@ -323,20 +329,30 @@ export async function loadPackages(dbPath: string, dataset: string, packages: re
  * DuckDB's error recorded, and `processing` learns its load id. After a load the state remembers where the DuckDB
  * file is, so `attach` finds it from anywhere.
  */
-export async function loadPending(folder: PipelineDir, where: { readonly dbPath: string; readonly datasetName: string }, processing: (loadId: string) => void): Promise<StepTotals> {
+export async function loadPending(
+  folder: PipelineDir,
+  where: { readonly dbPath: string; readonly datasetName: string },
+  processing: (loadId: string) => void,
+  progress?: Progress,
+): Promise<StepTotals> {
   const totals = new StepTotals();
   const packages = folder.normalizedPackages();
+  const rowsOf = (p: NormalizedPackage): number => Object.values(p.rows).reduce((a, b) => a + b, 0);
+  const total = packages.reduce((n, p) => n + rowsOf(p), 0);
+  if (packages.length > 0) progress?.announce(`${total.toLocaleString("en-US")} rows into ${basename(where.dbPath)}/${where.datasetName}`);
   await loadPackages(where.dbPath, where.datasetName, packages, {
     loaded: (p, committed) => {
       folder.writeSchema(p.schema);
       folder.markLoaded(p, new Date());
       if (committed) totals.add(p.loadId, p.rows);
+      progress?.add(rowsOf(p), total);
     },
     failed: (p, table, error) => {
       processing(p.loadId);
       folder.recordFailure(p.loadId, { table, message: error instanceof Error ? error.message : String(error), failedAt: new Date().toISOString() });
     },
   });
+  progress?.done();
   const state = folder.readState();
   if (state && packages.length > 0) {
     recordRunContext(state, dirname(where.dbPath));

@@ -85,7 +85,7 @@ function normalizePackage(target: NormalizeTarget, ex: ExtractedPackage, base: S
 /**
  * The root table `name` of `schema` with a package's write disposition, primary key and nesting level (earlier ones
  * when not given), as dlt applies a resource's hints to its table.
- * @throws naming the table when it is a nested table, or uses merge without a primary key.
+ * @throws naming the table when it is a nested table. (Merge without a primary key is dlt's append, at load.)
  */
 function applyHints(schema: StoredSchema, name: string, hints: TableHints): TableSchema {
   const t: TableSchema = (schema.tables[name] ??= { name, columns: {}, write_disposition: "append", resource: name });
@@ -101,9 +101,6 @@ function applyHints(schema: StoredSchema, name: string, hints: TableHints): Tabl
     }
   }
   if (hints.maxTableNesting !== undefined) t["x-normalizer"] = { ...t["x-normalizer"], max_nesting: hints.maxTableNesting };
-  if (t.write_disposition === "merge" && !Object.values(t.columns).some((c) => c.primary_key)) {
-    throw new Error(`table ${name} uses merge but has no primary key`);
-  }
   if (requiresRootKey(schema, t)) {
     propagateRootKey(schema, name);
     // Nested tables loaded before the root key was needed get it too, so a merge finds all their rows.

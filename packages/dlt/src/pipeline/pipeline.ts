@@ -164,7 +164,7 @@ export class Pipeline {
   }
 
   private loadStep(): Promise<StepTotals> {
-    return this.steps.run("load", (processing) => loadPending(this.folder, this, processing));
+    return this.steps.run("load", (processing) => loadPending(this.folder, this, processing, new Progress("load", "rows", this.showsProgress)));
   }
 
   /** Throws {@link PipelineHasPendingData} when packages are pending: a drop would be undone by their load. */
@@ -345,7 +345,11 @@ export class Pipeline {
 
   /** A progress line for a step: shown when asked for (the default) and stderr is a TTY. */
   private progress(step: "extract" | "normalize"): Progress {
-    return new Progress(step, "items", this.options.progress !== false && process.stderr.isTTY === true);
+    return new Progress(step, "items", this.showsProgress);
+  }
+
+  private get showsProgress(): boolean {
+    return this.options.progress !== false && process.stderr.isTTY === true;
   }
 }
 

@@ -27,6 +27,25 @@ export class Progress {
     process.stderr.write(`\r${this.label}: ${fmt(this.count)} ${this.unit} (${fmt(rate)} ${this.unit}/s)\x1b[K`);
   }
 
+  /**
+   * Says at once what a step is about to do, for a step that cannot tick per item (load: DuckDB inserts a table's
+   * file in one statement): `load: 500,000 rows into pokemon.duckdb/pokemon_data`. `add` then counts what is done.
+   */
+  announce(text: string): void {
+    if (!this.enabled) return;
+    this.shown = true;
+    process.stderr.write(`\r${this.label}: ${text}\x1b[K`);
+  }
+
+  /** Counts `n` more and redraws at once: `load: 250,000 of 500,000 rows (48,000 rows/s)`. */
+  add(n: number, total: number): void {
+    this.count += n;
+    if (!this.enabled) return;
+    this.shown = true;
+    const rate = this.count / ((performance.now() - this.t0) / 1000);
+    process.stderr.write(`\r${this.label}: ${fmt(this.count)} of ${fmt(total)} ${this.unit} (${fmt(rate)} ${this.unit}/s)\x1b[K`);
+  }
+
   /** Ends the line if anything was shown. */
   done(): void {
     if (this.shown) {

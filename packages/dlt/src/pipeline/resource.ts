@@ -57,6 +57,18 @@ export interface Resource {
   readonly data: Data;
 }
 
+/** dlt's write dispositions. */
+export const WRITE_DISPOSITIONS: readonly WriteDisposition[] = ["append", "replace", "merge"];
+
+/**
+ * Refuses a write disposition dlt does not have (from JavaScript, or a cast): stored, it would show in `info` and load
+ * as append. @throws naming the value and the choices.
+ */
+export function checkWriteDisposition(where: string, value: unknown): void {
+  if (value === undefined || (WRITE_DISPOSITIONS as readonly unknown[]).includes(value)) return;
+  throw new Error(`${where}: writeDisposition ${JSON.stringify(value)} is not one of ${WRITE_DISPOSITIONS.join(", ")}`);
+}
+
 /**
  * Declares a resource.
  * @example resource(async function* players() { yield { id: 1 } }, { writeDisposition: "merge", primaryKey: "id" })
@@ -65,6 +77,7 @@ export function resource(data: Data, options: ResourceOptions = {}): Resource {
   const name = options.name ?? (typeof data === "function" && data.name ? data.name : undefined);
   if (!name) throw new Error("resource: give it a name (options.name) or pass a named function");
   const pk = options.primaryKey === undefined ? [] : typeof options.primaryKey === "string" ? [options.primaryKey] : [...options.primaryKey];
+  checkWriteDisposition(`resource ${name}`, options.writeDisposition);
   const n = options.maxTableNesting;
   if (n !== undefined && !(Number.isInteger(n) && n >= 0)) throw new Error(`resource ${name}: maxTableNesting must be an integer >= 0, not ${String(n)}`);
   return { [RESOURCE]: true, name, writeDisposition: options.writeDisposition, primaryKey: pk, maxTableNesting: n, data };
@@ -93,6 +106,7 @@ export async function* iterate(data: Data): AsyncGenerator<unknown> {
 
 /** The resources of a call: named resources as given, anything else as one resource named by `options.tableName`. */
 export function resourcesOf(data: Data | Resource | readonly Resource[], options: RunOptions): Resource[] {
+  checkWriteDisposition("run", options.writeDisposition);
   if (isResource(data)) return [data];
   if (Array.isArray(data) && data.length > 0 && data.every(isResource)) return [...(data as Resource[])];
   const name = options.tableName ?? (typeof data === "function" && data.name !== "" ? data.name : undefined);

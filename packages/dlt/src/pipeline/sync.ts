@@ -38,10 +38,10 @@ async function tables(c: DuckDBConnection, ds: string): Promise<Set<string>> {
 }
 
 /** The newest state of `pipelineName` whose load completed (dlt's `get_stored_state`), decoded; or undefined. */
-async function storedState(c: DuckDBConnection, qs: string, have: Set<string>, pipelineName: string, where: string): Promise<PipelineState | undefined> {
+async function storedState(c: DuckDBConnection, qs: string, have: Set<string>, pipelineName: string, where: string): Promise<{ state: PipelineState; createdAt: string | undefined } | undefined> {
   if (!have.has(STATE_TABLE) || !have.has(LOADS_TABLE)) return undefined;
   const r = await c.runAndReadAll(
-    `SELECT s.state, s._dlt_load_id FROM ${qs}.${STATE_TABLE} AS s JOIN ${qs}.${LOADS_TABLE} AS l ON l.load_id = s._dlt_load_id ` +
+    `SELECT s.state, s._dlt_load_id, strftime(s.created_at, '%Y-%m-%dT%H:%M:%S.%fZ') FROM ${qs}.${STATE_TABLE} AS s JOIN ${qs}.${LOADS_TABLE} AS l ON l.load_id = s._dlt_load_id ` +
       "WHERE s.pipeline_name = ? AND l.status = 0 ORDER BY l.load_id DESC LIMIT 1",
     [pipelineName],
   );
@@ -54,7 +54,8 @@ async function storedState(c: DuckDBConnection, qs: string, have: Set<string>, p
   } catch (e) {
     throw new Error(`${at}: the state cannot be decoded (${(e as Error).message})`);
   }
-  return asState(raw, at);
+  // When this state version was extracted (its row's created_at): what `_local._last_extracted_at` says here.
+  return { state: asState(raw, at), createdAt: row[2] === null ? undefined : String(row[2]) };
 }
 
 /** The newest stored version of schema `name` (dlt's `get_stored_schema`), or undefined. */
@@ -90,7 +91,7 @@ async function storedSchema(c: DuckDBConnection, qs: string, have: Set<string>, 
 export async function storedStateVersion(target: Omit<SyncTarget, "folder">): Promise<number | undefined> {
   const { pipelineName, datasetName, dbPath } = target;
   if (!existsSync(dbPath)) return undefined;
-  return withDatasetReadOnly(dbPath, datasetName, async ({ c, qs, have, where }) => (await storedState(c, qs, have, pipelineName, where))?._state_version);
+  return withDatasetReadOnly(dbPath, datasetName, async ({ c, qs, have, where }) => (await storedState(c, qs, have, pipelineName, where))?.state._state_version);
 }
 
 /** What `read` needs of a dataset opened read only: a connection, its qualified name, its tables, and its name in errors. */
@@ -130,12 +131,13 @@ export async function syncDestination(target: SyncTarget): Promise<SyncResult> {
   const restoredSchemas: string[] = [];
   if (existsSync(dbPath)) {
     await withDatasetReadOnly(dbPath, datasetName, async ({ c, qs, have, where }) => {
-      const remote = await storedState(c, qs, have, pipelineName, where);
+      const stored = await storedState(c, qs, have, pipelineName, where);
+      const remote = stored?.state;
       let names = state.schema_names;
       let always = false;
       if (remote && remote._state_version >= state._state_version && remote._version_hash !== state._version_hash) {
         if (remote.pipeline_name !== pipelineName) throw new Error(`${where}: the stored state is pipeline ${remote.pipeline_name}'s, not ${pipelineName}'s`);
-        remote._local = { ...state._local, first_run: false, _last_extracted_hash: remote._version_hash!, _last_extracted_at: new Date().toISOString() };
+        remote._local = { ...state._local, first_run: false, _last_extracted_hash: remote._version_hash!, _last_extracted_at: stored?.createdAt ?? new Date().toISOString() };
         remote.dataset_name = datasetName; // the dataset asked for wins over the stored one, as in dlt
         state = remote;
         restoredStateVersion = remote._state_version;

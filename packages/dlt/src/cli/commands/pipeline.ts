@@ -72,6 +72,8 @@ export function registerPipeline(program: Command, session: CliSession): void {
     .description("operations on pipelines that ran on this machine: info, trace, failed-jobs, load-package, drop-pending-packages, drop, schema, sync")
     .usage("<pipeline_name> [command] [options]  |  dlt pipeline --list-pipelines")
     .option("-l, --list-pipelines", "list the pipelines in the data dir, with their last run (also `dlt pipeline` alone; add --format json)")
+    // dlt's `-v`/`-vv`: more information from the operations that have it (load-package: the tables and columns).
+    .option("-v, --verbose", "more information for certain operations (-vv: more still)", (_v: string, n: number) => n + 1, 0)
     .configureHelp({
       // Help in the order people type it: `dlt pipeline <pipeline_name> info`.
       subcommandTerm: (cmd) => [cmd.name(), ...cmd.registeredArguments.slice(1).map(argTerm), ...(cmd.options.length > 0 ? ["[options]"] : [])].join(" "),

@@ -31,7 +31,11 @@ export function registerList(group: Command, session: CliSession): void {
         const rows = pipelines.map((p) => [
           p.name,
           p.datasetName ?? "-",
-          p.lastRun ? `${when(p.lastRun.finishedAt ?? p.lastRun.startedAt)}, ${p.lastRun.failed ? "FAILED" : "COMPLETED"}` : "never",
+          !p.lastRun
+            ? "never"
+            : p.lastRun.from === "state"
+              ? `${when(p.lastRun.startedAt)}, loaded (synced from the destination)`
+              : `${when(p.lastRun.finishedAt ?? p.lastRun.startedAt)}, ${p.lastRun.failed ? "FAILED" : "COMPLETED"}`,
         ]);
         io.out(table(["PIPELINE", "DATASET", "LAST RUN"], rows));
         return 0;

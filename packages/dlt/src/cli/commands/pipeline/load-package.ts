@@ -6,13 +6,13 @@
 import type { Command } from "commander";
 import type { CliSession } from "../../session.js";
 import { bytes, count, formatOption, printJson, table, type OutputFormat } from "../format.js";
-import { operation, runOperation } from "./operation.js";
+import { operation, runOperation, verbosity } from "./operation.js";
 
 export function registerLoadPackage(group: Command, session: CliSession): void {
   operation(group, "load-package", "show a load package (default: the most recent): its state, jobs, sizes, rows and the error of a failed load")
     .argument("[load_id]", "the package's load id (default: the most recent package)")
     .addOption(formatOption())
-    .action((name: string, wanted: string | undefined, opts: { format: OutputFormat }) =>
+    .action((name: string, wanted: string | undefined, opts: { format: OutputFormat }, command: Command) =>
       runOperation(session, "load-package", async () => {
         const io = session.io;
         const { attach } = await import("../../../pipeline/pipeline.js");
@@ -41,6 +41,15 @@ export function registerLoadPackage(group: Command, session: CliSession): void {
         out.push("Jobs details:");
         const rows = info.jobs.map((j) => [j.table, j.state, j.file, j.fileFormat, bytes(j.bytes), count(j.rows)]);
         out.push(rows.length > 0 ? table(["TABLE", "STATE", "FILE", "TYPE", "SIZE", "ROWS"], rows).trimEnd() : "(no jobs)");
+        // -v: the tables of the package and their columns, as the package's schema has them (dlt's verbose view).
+        const schema = verbosity(command) > 0 ? p.schema(info.schemaName) : undefined;
+        if (schema) {
+          out.push("Tables and columns:");
+          for (const t of [...new Set(info.jobs.map((j) => j.table))]) {
+            const columns = schema.tables[t]?.columns ?? {};
+            out.push(`- ${t}: ${Object.entries(columns).map(([c, def]) => `${c} (${String(def.data_type ?? "?")})`).join(", ") || "(no columns)"}`);
+          }
+        }
         io.out(out.join("\n") + "\n");
         return 0;
       }),

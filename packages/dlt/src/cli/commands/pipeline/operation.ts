@@ -21,3 +21,8 @@ export function operation(group: Command, name: Exclude<PipelineOperation, "list
 export function runOperation(session: CliSession, op: PipelineOperation, body: () => Promise<number>): Promise<void> {
   return session.run("command_pipeline", { operation: op }, body);
 }
+
+/** How many times `-v` was given to `dlt pipeline` (anywhere on its line): dlt's verbosity. */
+export function verbosity(operationCommand: Command): number {
+  return operationCommand.parent?.opts<{ verbose?: number }>().verbose ?? 0;
+}
