@@ -75,7 +75,10 @@ export const CLICKHOUSE_KINDS: StoreKinds = {
   },
   cores: {
     type: "Nullable(Int32)",
-    value: (c) => `if(toFloat64OrNull(trimBoth(${textAt(c.path)})) >= 1 AND toFloat64OrNull(trimBoth(${textAt(c.path)})) < 2147483648, toInt32(trunc(toFloat64OrNull(trimBoth(${textAt(c.path)})))), NULL)`,
+    value: (c) => {
+      const n = `toFloat64OrNull(trimBoth(${textAt(c.path)}))`;
+      return `if(${n} >= 1 AND ${n} < 2147483648 AND ${n} = trunc(${n}), toInt32(${n}), NULL)`;
+    },
   },
   double: { type: "Nullable(Float64)", value: (c) => `toFloat64OrNull(trimBoth(${textAt(c.path)}))` },
   list: {
