@@ -147,8 +147,7 @@ const STATS = [["events", "events", "count"], ["pipeline_runs", "pipeline runs",
 function summary(s: Row, prev: Row | null, w: TimeWindow): void {
   const el = $("#summary");
   el.replaceChildren();
-  const days = (w.to - w.from) / DAY;
-  const span = days >= 1.5 ? `${Math.round(days)} days` : `${Math.round((w.to - w.from) / HOUR)} hours`;
+  const span = spanText(w.to - w.from);
   const numberOf = (v: Row[string] | undefined): number | null => (v === null || v === undefined ? null : Number(v));
   for (const [k, label, kind] of STATS) {
     const cur = numberOf(s[k]);
@@ -206,4 +205,11 @@ function drawStepsByDestination(rows: readonly Row[], filtered: boolean): void {
   const byDestination: Row[] = [...counts].map(([destination, bySteps]) => ({ destination, ...Object.fromEntries([...bySteps].map(([step, c]) => [step, `${c.n}/${c.failed}`])) }));
   const columns: Column[] = [["destination", "destination"], ...[...steps, ...others].map((step): Column => [step, step, (_v, r) => cell(String(r["destination"]), step)])];
   table($('[data-plot="steps_by_destination"] table'), columns, byDestination, (r) => String(r["destination"]), { filtered });
+}
+
+/** The length of a window as the number cards say it: "7 days", "1 hour" (one of a unit is singular). */
+export function spanText(ms: number): string {
+  const days = ms / DAY;
+  const count = days >= 1.5 ? Math.round(days) : Math.round(ms / HOUR);
+  return `${count} ${days >= 1.5 ? "day" : "hour"}${count === 1 ? "" : "s"}`;
 }

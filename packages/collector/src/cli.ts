@@ -250,13 +250,23 @@ async function serve(): Promise<void> {
       log,
     });
     if (isWorker()) void report({ listening: c.url, dashboardUrl: c.dashboardUrl });
-    else announce(c.url, c.dashboardUrl, c.metricsUrl, undefined, o.readToken === undefined);
+    else {
+      announce(c.url, c.dashboardUrl, c.metricsUrl, undefined, o.readToken === undefined);
+      const retention = o.retainDays === undefined ? "events kept forever" : `events kept ${o.retainDays} days`;
+      say(`store: ${isPostgresUrl(o.db) ? "PostgreSQL" : "DuckDB"} ${c.store.location} (${retention})`, { store: c.store.location, retain_days: o.retainDays });
+      if (c.readTokenFile) say(`read token: kept in ${c.readTokenFile} (the same at every start)`, { read_token_file: c.readTokenFile });
+    }
+    const started = Date.now();
     let stopping = false;
     const stop = (): void => {
       if (stopping) return;
       stopping = true;
+      log("stopping: no new connections; serving the requests under way", { level: "info" });
       c.close().then(
-        () => process.exit(0),
+        () => {
+          log(`stopped after ${((Date.now() - started) / 1000).toFixed(0)} s: ${c.commits().toLocaleString("en-US")} commits, every event answered 200 is stored`, { level: "info", commits: c.commits() });
+          process.exit(0);
+        },
         (e: unknown) => {
           log(`stopping failed: ${String((e as Error)?.message ?? e).replace(/\s+/g, " ")}`, { level: "error" });
           process.exit(1);

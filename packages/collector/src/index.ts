@@ -9,6 +9,7 @@
  */
 import { listen, basePrefix, KEEP_ALIVE_MS, type CollectorServer } from "./server.js";
 import { randomBytes } from "node:crypto";
+import { closeSync, constants, existsSync, fstatSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dashboardRoutes } from "./dashboard/routes.js";
 import { causeOf } from "./health.js";
 import cluster from "node:cluster";
@@ -117,6 +118,8 @@ export interface Collector {
   readonly store: EventStore;
   /** The dashboard's URL, with its read token when one is needed; undefined when the dashboard is off. */
   readonly dashboardUrl: string | undefined;
+  /** The file the generated read token is kept in (beside the DuckDB file); undefined when given or not kept. */
+  readonly readTokenFile: string | undefined;
   /** Where the metrics are served (`…/metrics`); undefined without `metricsPort`. */
   readonly metricsUrl: string | undefined;
   /** Commits made so far (group commit: far fewer than requests under load). */
@@ -153,6 +156,36 @@ export class StoreUnavailableError extends Error {
   ) {
     super(`cannot write the database ${location}: ${reason}`);
     this.name = "StoreUnavailableError";
+  }
+}
+
+/**
+ * The read token kept in `<db>.read-token` (created `0600` with a random token the first time, read back after):
+ * undefined when that file cannot be used (then the token is random for this start). A file that is a link, not
+ * this user's, or open to others is not trusted.
+ */
+function keptReadToken(db: string): { token: string; file: string } | undefined {
+  const file = `${db}.read-token`;
+  try {
+    const fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    try {
+      const st = fstatSync(fd);
+      const mine = typeof process.getuid !== "function" || st.uid === process.getuid();
+      if (!st.isFile() || !mine || (st.mode & 0o077) !== 0 || st.size > 1024) return undefined;
+      const token = readFileSync(fd, "utf8").trim();
+      return /^[A-Za-z0-9_-]{16,200}$/.test(token) ? { token, file } : undefined;
+    } finally {
+      closeSync(fd);
+    }
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "ENOENT") return undefined;
+  }
+  const token = randomBytes(18).toString("base64url");
+  try {
+    writeFileSync(file, `${token}\n`, { flag: "wx", mode: 0o600 });
+    return { token, file };
+  } catch {
+    return undefined;
   }
 }
 
@@ -221,7 +254,15 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Co
   const basePath = options.basePath ?? DEFAULTS.basePath;
   const prefix = basePrefix(basePath);
   const writeKeys = writeKeysOf(options.writeKeys ?? []);
+  const db = options.db ?? options.dbPath ?? DEFAULTS.dbPath;
+  const dbFile = options.store === undefined && !isPostgresUrl(db) ? db : undefined;
+  // A start that fails (a port in use) leaves no new database file behind.
+  const createdHere = dbFile !== undefined && !existsSync(dbFile);
   const store = await openAndProbe(options);
+  const abandon = async (): Promise<void> => {
+    await store.close();
+    if (createdHere) for (const f of [dbFile, `${dbFile}.wal`, `${dbFile}.read-token`]) rmSync(f, { force: true });
+  };
   const log = options.log ?? createLog("text");
   const retainDays = options.retainDays;
   const housekeeping = new Housekeeper(store, retainDays, log);
@@ -232,7 +273,14 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Co
     throw new StoreUnavailableError(store.location, causeOf(e));
   }
   const keyed = writeKeys.length > 0;
-  const readToken = options.readToken ?? (keyed ? randomBytes(18).toString("base64url") : undefined);
+  let tokenFile: string | undefined;
+  let readToken = options.readToken;
+  if (readToken === undefined && keyed) {
+    // Kept beside a DuckDB file so a bookmark of the dashboard survives a restart; elsewhere, random per start.
+    const kept = dbFile === undefined ? undefined : keptReadToken(dbFile);
+    readToken = kept?.token ?? randomBytes(18).toString("base64url");
+    tokenFile = kept?.file;
+  }
   const dashboard = options.dashboard !== false;
   let http: CollectorServer | undefined;
   let metrics: CollectorMetrics | undefined;
@@ -251,7 +299,7 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Co
       try {
         metricsServer = await serveMetrics(options.metricsHost ?? DEFAULTS.metricsHost, options.metricsPort, async () => ({ text: await m.registry.metrics(), contentType: m.registry.contentType }));
       } catch (e) {
-        await store.close();
+        await abandon();
         throw e;
       }
     }
@@ -277,7 +325,7 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Co
     });
   } catch (e) {
     await metricsServer?.close();
-    await store.close();
+    await abandon();
     throw e;
   }
   housekeeping.daily();
@@ -286,6 +334,7 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Co
     url: server.url,
     metricsUrl: metricsServer?.url,
     store,
+    readTokenFile: tokenFile,
     dashboardUrl: dashboard ? `${server.url}/${readToken ? `?token=${encodeURIComponent(readToken)}` : ""}` : undefined,
     commits: () => server.committer.commits,
     async close() {

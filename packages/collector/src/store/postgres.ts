@@ -103,6 +103,23 @@ export function numbered(sql: string): string {
   return sql.replace(/'(?:[^']|'')*'|"(?:[^"]|"")*"|\?/g, (m) => (m === "?" ? `$${++n}` : m));
 }
 
+/**
+ * `sslmode=require`, `prefer` and `verify-ca` as node-postgres 8 reads them (verify-full: the certificate and the host
+ * are checked), said as `verify-full`: pg would print a seven-line warning about its next major version before any
+ * error of ours. Unchanged with `uselibpqcompat=true` (libpq's meanings, asked for).
+ */
+export function verifiedSslMode(url: string): string {
+  try {
+    const u = new URL(url);
+    const mode = u.searchParams.get("sslmode");
+    if (u.searchParams.get("uselibpqcompat") === "true" || (mode !== "require" && mode !== "prefer" && mode !== "verify-ca")) return url;
+    u.searchParams.set("sslmode", "verify-full");
+    return u.toString();
+  } catch {
+    return url;
+  }
+}
+
 /** "no partition of relation found for row": a group holds a day no partition was made for yet. */
 /** The oldest server the SQL runs on: the dashboard's `split_part(…, -1)` (the last part) came with PostgreSQL 14. */
 export const MIN_SERVER_VERSION_NUM = 140_000;
@@ -172,7 +189,7 @@ export class PostgresStore implements EventStore {
   static async open(url: string, options: PostgresOptions = {}): Promise<PostgresStore> {
     const statementTimeout = options.statementTimeoutMs ?? 10_000;
     const pool = new pg.Pool({
-      connectionString: url,
+      connectionString: verifiedSslMode(url),
       max: options.poolSize ?? 4,
       connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000,
       idleTimeoutMillis: 30_000,
