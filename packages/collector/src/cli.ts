@@ -11,6 +11,7 @@ import { basePrefix } from "./server.js";
 import { parseWriteKey, type WriteKey } from "./auth.js";
 import { isPostgresUrl } from "./store/postgres.js";
 import { isWorker, report, startWorkers } from "./workers.js";
+import type { PlanChoice } from "./plan/default.js";
 
 const int = (name: string, min: number) => (v: string): number => {
   const n = Number(v);
@@ -66,6 +67,10 @@ const program = new Command("dlt-collector")
       }),
   )
   .addOption(new Option("--read-token <token>", "token the dashboard asks for (default: random when write keys are set)").env("DLT_COLLECTOR_READ_TOKEN"))
+  .addOption(
+    new Option("--plan <default|none|file>", "what is kept: the default plan (dlt-ts's and dlt's events that identify nobody), a plan file of another tool, or none (every message as sent)")
+      .env("DLT_COLLECTOR_PLAN").default("default"),
+  )
   .addOption(new Option("--no-dashboard", "do not serve the dashboard"))
   .addOption(option("--max-body-bytes <n>", "largest request body, on the wire and inflated", "DLT_COLLECTOR_MAX_BODY_BYTES", DEFAULTS.maxBodyBytes, 1024))
   .addOption(
@@ -159,7 +164,9 @@ async function serve(): Promise<void> {
     requestTimeoutMs: number;
     workers: number;
     retainDays?: number;
+    plan: string;
   }>();
+  const plan: PlanChoice = o.plan === "default" || o.plan === "none" ? o.plan : { file: o.plan };
 
   if (o.workers > 1 && !isPostgresUrl(o.db)) {
     process.stderr.write("error: --workers needs a PostgreSQL --db (postgres://…): a DuckDB file takes one process\n(run `dlt-collector --help` for usage)\n");
@@ -207,10 +214,11 @@ async function serve(): Promise<void> {
       headersTimeoutMs: o.headersTimeoutMs,
       requestTimeoutMs: o.requestTimeoutMs,
       dashboard: o.dashboard,
+      plan,
       ...(o.readToken ? { readToken: o.readToken } : {}),
     });
     if (isWorker()) void report({ listening: c.url, dashboardUrl: c.dashboardUrl });
-    else announce(c.url, c.dashboardUrl);
+    else announce(c.url, c.dashboardUrl, undefined, c.plan ? `plan: ${o.plan === "default" ? "default" : o.plan} (${c.plan.events.size} events; published at ${c.url}/v1/plan)` : undefined);
     let stopping = false;
     const stop = (): void => {
       if (stopping) return;
@@ -238,7 +246,7 @@ async function serve(): Promise<void> {
     fail(e);
   }
 
-  function announce(url: string, dashboardUrl: string | undefined, workers?: string): void {
+  function announce(url: string, dashboardUrl: string | undefined, workers?: string, planLine?: string): void {
     if (!keyed) {
       process.stderr.write(
         "WARNING: no write key configured: this collector accepts events from ANYONE who can reach it.\n" +
@@ -247,6 +255,8 @@ async function serve(): Promise<void> {
     }
     process.stdout.write(`listening on ${url}${workers ? ` (${workers})` : ""}\n`);
     if (keyed) process.stdout.write(`write keys: ${[...new Set(o.writeKey!.map((k) => k.label))].join(", ")} (labels, stored with each event)\n`);
+    if (planLine) process.stdout.write(`${planLine}\n`);
+    else if (plan === "none") process.stdout.write("plan: none (every message is stored as sent: Segment's raw API)\n");
     if (dashboardUrl) process.stdout.write(`dashboard: ${dashboardUrl}\n`);
   }
 }

@@ -15,8 +15,13 @@ import { writeKeysOf, type WriteKey } from "./auth.js";
 import { DuckDbStore } from "./store/duckdb.js";
 import { isPostgresUrl, PostgresStore, redactUrl } from "./store/postgres.js";
 import type { EventStore } from "./store/types.js";
+import { loadPlan, type PlanChoice } from "./plan/default.js";
+import type { Plan } from "./plan/plan.js";
 
-export type { EventStore, Housekeeping } from "./store/types.js";
+export type { EventStore, Housekeeping, RefusedCount } from "./store/types.js";
+export { parsePlan, compilePlan, PlanError, PLAN_FORMAT, type Plan, type PlanFile, type PlanField, type PlanEvent } from "./plan/plan.js";
+export { enforce, REFUSAL_REASONS, type RefusalReason, type Enforced } from "./plan/enforce.js";
+export { defaultPlan, loadPlan, mergePlans, DEFAULT_PLAN_FILE, type PlanChoice } from "./plan/default.js";
 export { retentionCutoff } from "./store/types.js";
 export { PostgresStore, isPostgresUrl, type PostgresOptions } from "./store/postgres.js";
 export { DEDUP_DAYS } from "./store/postgres-schema.js";
@@ -92,6 +97,12 @@ export interface CollectorOptions {
    * reads), else a random one (see `dashboardUrl`).
    */
   readonly readToken?: string;
+  /**
+   * What is kept (see the README's "What this server keeps"): `"default"` (the default) is dlt-ts's events and what
+   * Python dlt 1.x sends that identifies nobody; `{ file }` a plan file of another tool; a `Plan` (`compilePlan`);
+   * `"none"` stores every message as sent (Segment's raw API).
+   */
+  readonly plan?: PlanChoice | Plan;
 }
 
 /** A running collector. */
@@ -99,6 +110,8 @@ export interface Collector {
   /** Base URL, e.g. `http://127.0.0.1:8080` (with the base path) — what `dlthub_telemetry_endpoint` takes. */
   readonly url: string;
   readonly store: EventStore;
+  /** The plan enforced at ingest; undefined with `plan: "none"`. */
+  readonly plan: Plan | undefined;
   /** The dashboard's URL, with its read token when one is needed; undefined when the dashboard is off. */
   readonly dashboardUrl: string | undefined;
   /** Commits made so far (group commit: far fewer than requests under load). */
@@ -199,6 +212,9 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Co
   const basePath = options.basePath ?? DEFAULTS.basePath;
   const prefix = basePrefix(basePath);
   const writeKeys = writeKeysOf(options.writeKeys ?? []);
+  // A plan file that cannot be used stops the start before the store is opened (a PlanError names the file and key).
+  const choice = options.plan ?? "default";
+  const plan = typeof choice === "string" || !("definition" in choice) ? loadPlan(choice) : choice;
   const store = await openAndProbe(options);
   const log = options.log ?? ((line: string) => void process.stderr.write(`dlt-collector: ${line}\n`));
   const retainDays = options.retainDays;
@@ -227,6 +243,7 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Co
       drainIdleMs: options.drainIdleMs ?? DEFAULTS.drainIdleMs,
       drainTimeoutMs: options.drainTimeoutMs ?? DEFAULTS.drainTimeoutMs,
       log,
+      plan,
       ...(dashboard
         ? { extraRoutes: dashboardRoutes(store, readToken, prefix, { writeKeyLabels: [...new Set(writeKeys.map((k) => k.label))], retainDays }) }
         : {}),
@@ -239,6 +256,7 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Co
   return {
     url: http.url,
     store,
+    plan,
     dashboardUrl: dashboard ? `${http.url}/${readToken ? `?token=${encodeURIComponent(readToken)}` : ""}` : undefined,
     commits: () => http.committer.commits,
     async close() {
