@@ -154,11 +154,7 @@ function checkOf(field: PlanField): Check {
     }
     case "object": {
       const fields = checksOf(field.fields);
-      return (v) => {
-        if (!isObject(v)) return undefined;
-        const kept = keep(fields, v);
-        return Object.keys(kept).length > 0 ? kept : undefined;
-      };
+      return (v) => (isObject(v) ? keepSome(fields, v) : undefined);
     }
   }
 }
@@ -167,12 +163,19 @@ const checksOf = (fields: Readonly<Record<string, PlanField>>): ReadonlyMap<stri
   new Map(Object.entries(fields).map(([name, f]) => [name, checkOf(f)]));
 
 /** The fields of `value` that `checks` allow, each as its check keeps it. */
-export function keep(checks: ReadonlyMap<string, Check>, value: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
+export const keep = (checks: ReadonlyMap<string, Check>, value: Record<string, unknown>): Record<string, unknown> => keepSome(checks, value) ?? {};
+
+/**
+ * `keep`, or undefined when nothing is kept. A name the value does not hold reads undefined or, for a name such as
+ * `constructor`, a function from the prototype: no check keeps either, so no `hasOwn` is needed.
+ */
+function keepSome(checks: ReadonlyMap<string, Check>, value: Record<string, unknown>): Record<string, unknown> | undefined {
+  let out: Record<string, unknown> | undefined;
   for (const [name, check] of checks) {
-    if (!Object.hasOwn(value, name)) continue;
-    const kept = check(value[name]);
-    if (kept !== undefined) out[name] = kept;
+    const v = value[name];
+    if (v === undefined) continue;
+    const kept = check(v);
+    if (kept !== undefined) (out ??= {})[name] = kept;
   }
   return out;
 }
