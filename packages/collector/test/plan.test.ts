@@ -8,7 +8,8 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { defaultPlan, startCollector, type Collector, type CollectorOptions } from "../src/index.js";
+import fc from "fast-check";
+import { defaultPlan, enforce, loadPlan, startCollector, validateMessage, type Collector, type CollectorOptions } from "../src/index.js";
 import { exited, post, startChild, tempDb, tempDir } from "./helpers.js";
 import { testPostgres, type TestPostgres } from "./postgres-server.js";
 
@@ -225,6 +226,45 @@ describe("at ingest, with the default plan", () => {
     assert.equal(plan.text, readFileSync(new URL("../../plans/default.json", import.meta.url), "utf8"));
     assert.ok((plan.json["events"] as Record<string, unknown>)["pipeline_load"]);
   });
+});
+
+test("whatever a message holds, the plan keeps only its own fields, of its own types, and never throws", () => {
+  const plan = loadPlan("default")!;
+  const TOP = new Set(["type", "event", "messageId", "anonymousId", "timestamp", "sentAt", "properties", "context"]);
+  const events = [...plan.events.keys()];
+  const message = fc.record(
+    {
+      type: fc.constantFrom("track", "identify"),
+      event: fc.oneof(fc.constantFrom(...events), fc.string()),
+      anonymousId: fc.oneof(fc.uuid(), fc.string()),
+      messageId: fc.oneof(fc.uuid(), fc.string()),
+      userId: fc.string(),
+      properties: fc.dictionary(fc.oneof(fc.constantFrom("elapsed", "success", "destination_name", "transaction_id", "extract_data"), fc.string()), fc.anything()),
+      context: fc.dictionary(fc.oneof(fc.constantFrom("ci_run", "cpu", "exec_info", "library", "os", "run_context"), fc.string()), fc.anything()),
+      extra: fc.anything(),
+    },
+    { requiredKeys: ["type", "event"] },
+  );
+  fc.assert(
+    fc.property(message, (m) => {
+      const v = validateMessage(structuredClone(m), "");
+      if (!v.ok) return;
+      const r = enforce(plan, v.message, v.type);
+      if (!r.ok) return;
+      for (const k of Object.keys(r.message)) assert.ok(TOP.has(k), `top-level ${k} kept`);
+      const allowed = plan.definition.events[String(r.message["event"])]!.properties;
+      for (const [k, value] of Object.entries(r.message["properties"] as Record<string, unknown>)) {
+        const field = allowed[k];
+        assert.ok(field, `property ${k} kept`);
+        if (field.type === "enum") assert.ok(field.values.includes(value as string), `${k}: ${String(value)}`);
+        if (field.type === "number") assert.equal(typeof value, "number");
+        if (field.type === "boolean") assert.equal(typeof value, "boolean");
+        if (field.type === "id") assert.match(value as string, new RegExp(field.pattern));
+      }
+      for (const k of Object.keys((r.message["context"] as Record<string, unknown> | undefined) ?? {})) assert.ok(plan.definition.context[k], `context ${k} kept`);
+    }),
+    { numRuns: 3000 },
+  );
 });
 
 test("plans/default.json is the default plan made from docs/telemetry-plan.json (run `npm run docs:events`)", () => {
