@@ -157,10 +157,16 @@ const REFUSED_KEY = REFUSED_COLUMNS.filter((c) => "key" in c).map((c) => `"${c.n
 export const createRefused = (kinds: CountKinds): string =>
   `CREATE TABLE IF NOT EXISTS refused (${REFUSED_COLUMNS.map((c) => `"${c.name}" ${kinds[c.kind]} NOT NULL`).join(", ")}, PRIMARY KEY (${REFUSED_KEY}))`;
 
-/** The upsert of refused counts, from `source` (rows of the columns, in order): counts are added to a row that exists. */
-export const upsertRefused = (source: string): string =>
+/**
+ * The upsert of refused counts, from `source` (rows of the columns, in order): counts are added to a row that exists
+ * (`add`, live counting), or the larger of the two is kept (`max`: a copy of counts, which a second run leaves as
+ * they are, as `migrate` needs).
+ */
+export const upsertRefused = (source: string, merge: "add" | "max" = "add"): string =>
   `INSERT INTO refused (${REFUSED_COLUMNS.map((c) => `"${c.name}"`).join(", ")}) ${source}
-   ON CONFLICT (${REFUSED_KEY}) DO UPDATE SET ${REFUSED_COLUMNS.filter((c) => c.kind === "count").map((c) => `"${c.name}" = refused."${c.name}" + excluded."${c.name}"`).join(", ")}`;
+   ON CONFLICT (${REFUSED_KEY}) DO UPDATE SET ${REFUSED_COLUMNS.filter((c) => c.kind === "count")
+     .map((c) => `"${c.name}" = ${merge === "add" ? `refused."${c.name}" + excluded."${c.name}"` : `greatest(refused."${c.name}", excluded."${c.name}")`}`)
+     .join(", ")}`;
 
 /** `GET /api/refused`: per reason and event, how many were refused in a range of days (the two bounds' placeholders). */
 export const refusedSql = (from: string, to: string): string =>

@@ -81,7 +81,11 @@ export const insertFrom = (source: string): string => `
 const INSERT = insertFrom(`unnest(string_to_array($1::text, E'\\n')) AS lines(x)`);
 
 /** The refused counts of a group, as four arrays (one row per index). */
-const UPSERT_REFUSED = upsertRefused("SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[])");
+const REFUSED_ROWS = "SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[])";
+const UPSERT_REFUSED = upsertRefused(REFUSED_ROWS);
+/** The refused counts of another store, copied: a second copy changes nothing. */
+const COPY_REFUSED = upsertRefused(REFUSED_ROWS, "max");
+const countArrays = (refused: readonly RefusedCount[]): unknown[] => [refused.map((r) => r.day), refused.map((r) => r.reason), refused.map((r) => r.event), refused.map((r) => r.n)];
 
 /** The probe's message (received now, so into today's partition): inserted through the real insert path, then rolled back. */
 const probeLine = (): string => {
@@ -253,7 +257,7 @@ export class PostgresStore implements EventStore {
     if (refused.length > 0) {
       // The group and the counts in one transaction: both are committed when the requests are answered.
       const lines = this.linesOf(messages);
-      const counts = [refused.map((r) => r.day), refused.map((r) => r.reason), refused.map((r) => r.event), refused.map((r) => r.n)];
+      const counts = countArrays(refused);
       if (lines !== "") await this.ensurePartitions(Date.now(), Date.now());
       return this.transaction(async (c) => {
         const n = lines === "" ? 0 : ((await c.query(INSERT, [lines])).rowCount ?? 0);
@@ -276,6 +280,11 @@ export class PostgresStore implements EventStore {
       lines.push(withoutNul(m.json));
     }
     return lines.join("\n");
+  }
+
+  /** Copies refused counts of another store (`migrate`): each row's count is the larger of the two, so a rerun adds nothing. */
+  async copyRefused(refused: readonly RefusedCount[]): Promise<void> {
+    if (refused.length > 0) await this.pool.query(COPY_REFUSED, countArrays(refused));
   }
 
   /** Inserts NDJSON lines of stamped messages; a day without a partition (a clock past the days made ahead, or
