@@ -258,12 +258,19 @@ export class PostgresStore implements EventStore {
       // The group and the counts in one transaction: both are committed when the requests are answered.
       const lines = this.linesOf(messages);
       const counts = countArrays(refused);
-      if (lines !== "") await this.ensurePartitions(Date.now(), Date.now());
-      return this.transaction(async (c) => {
-        const n = lines === "" ? 0 : ((await c.query(INSERT, [lines])).rowCount ?? 0);
-        await c.query(UPSERT_REFUSED, counts);
-        return n;
-      });
+      const both = (): Promise<number> =>
+        this.transaction(async (c) => {
+          const n = lines === "" ? 0 : ((await c.query(INSERT, [lines])).rowCount ?? 0);
+          await c.query(UPSERT_REFUSED, counts);
+          return n;
+        });
+      try {
+        return await both();
+      } catch (e) {
+        if (!isMissingPartition(e)) throw e;
+        await this.ensurePartitionsOf(lines);
+        return both();
+      }
     }
     if (messages.length === 0) return 0;
     return this.insertLines(this.linesOf(messages));
@@ -294,10 +301,15 @@ export class PostgresStore implements EventStore {
       return (await this.pool.query(INSERT, [ndjson])).rowCount ?? 0;
     } catch (e) {
       if (!isMissingPartition(e)) throw e;
-      const days = ndjson.split("\n").map((line) => Date.parse((JSON.parse(line) as { receivedAt?: string }).receivedAt ?? "") || Date.now());
-      await this.ensurePartitions(Math.min(...days), Math.max(...days));
+      await this.ensurePartitionsOf(ndjson);
       return (await this.pool.query(INSERT, [ndjson])).rowCount ?? 0;
     }
+  }
+
+  /** Creates the partitions of the days NDJSON lines of stamped messages were received. */
+  private async ensurePartitionsOf(ndjson: string): Promise<void> {
+    const days = ndjson.split("\n").map((line) => Date.parse((JSON.parse(line) as { receivedAt?: string }).receivedAt ?? "") || Date.now());
+    await this.ensurePartitions(Math.min(...days), Math.max(...days));
   }
 
   async probe(): Promise<void> {
