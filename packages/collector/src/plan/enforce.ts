@@ -45,7 +45,10 @@ export function enforce(plan: Plan, message: Record<string, unknown>, type: stri
   const kept: Record<string, unknown> = { type, event, anonymousId };
   // A messageId that is not an id is dropped: the collector gives the message a UUID (stamp.ts).
   if (isId(message["messageId"])) kept["messageId"] = String(message["messageId"]);
-  for (const time of ["timestamp", "sentAt"] as const) if (message[time] !== undefined && message[time] !== null) kept[time] = message[time];
+  const timestamp = message["timestamp"];
+  if (timestamp !== undefined && timestamp !== null) kept["timestamp"] = timestamp;
+  const sentAt = message["sentAt"];
+  if (sentAt !== undefined && sentAt !== null) kept["sentAt"] = sentAt;
   kept["properties"] = isObject(message["properties"]) ? keep(properties, message["properties"]) : {};
   if (isObject(message["context"])) kept["context"] = keep(plan.context, message["context"]);
   return { ok: true, message: kept };
