@@ -109,7 +109,7 @@ The same definitions are the tracking plan \`docs/telemetry-plan.json\` (generat
 | \`event\` | only the events below (\`typedTracker\`) | an event not in the plan is not stored; it is counted by reason (\`GET /api/refused\`) |
 | each property below | sent only when its value fits its type | kept only when its value fits its type; any other property is removed |
 | \`event_category\`, \`event_name\` | set by the library from the event | kept only when they match the event |
-| \`context\` | built by the library (\`ci_run\`, \`cpu\`, \`exec_info\`, \`library\`, \`os\`, \`runtime\`) | only those fields, each of its type (\`exec_info\` names among dlt's); any other is removed |
+| \`context\` | built by the library (\`ci_run\`, \`cpu\`, \`exec_info\`, \`library\`, \`os\`, \`runtime\`) | only those fields (the default plan also Python dlt's \`python\` and \`dlthub\`), each of its type (\`exec_info\` names among dlt's); any other is removed |
 | \`messageId\`, \`anonymousId\` | random UUIDs | kept when they are ids (letters, digits, \`-_.:\`, at most 100); a \`messageId\` that is not is replaced, a message whose \`anonymousId\` is not is refused |
 | other top-level fields (\`userId\`, \`traits\`, …) | never sent | removed |
 `;
