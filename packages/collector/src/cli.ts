@@ -178,7 +178,7 @@ async function serve(): Promise<void> {
     const readToken = o.readToken ?? (keyed ? randomBytes(18).toString("base64url") : undefined);
     try {
       const w = await startWorkers(o.workers, readToken ? { DLT_COLLECTOR_READ_TOKEN: readToken } : {}, (line) => void process.stderr.write(`dlt-collector: ${line}\n`));
-      announce(w.url, w.dashboardUrl, `${o.workers} workers`);
+      announce(w.url, w.dashboardUrl, `${o.workers} workers`, plan === "none" ? undefined : `plan: ${o.plan} (published at ${w.url}/v1/plan)`);
       let stopping = false;
       const stop = (): void => {
         if (stopping) return;
