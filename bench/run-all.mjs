@@ -14,6 +14,7 @@ const scripts = [
   ["collector-single.mjs"],
   ["collector-slow.mjs"],
   ["collector-metrics.mjs"],
+  ["collector-plan.mjs"],
   ["dashboard.mjs"],
   ["dashboard.mjs", "1000000", "7", "postgres"],
   ["postgres-write.mjs"],

@@ -49,12 +49,14 @@ export interface TableOptions {
   /** A row can be clicked (or chosen with Enter). */
   readonly onclick?: (r: Row) => void;
   readonly title?: (r: Row) => string;
+  /** What an empty table says (default: that no event is in the range or matches the filters). */
+  readonly empty?: string;
 }
 
 /** A table: each row is `data-key` = the row's `rowKey`, each cell `data-col` = its column key with the raw value in `data-value`. */
 export function table(el: HTMLElement, columns: readonly Column[], rows: readonly Row[], rowKey: (r: Row) => string, opts: TableOptions): void {
   el.replaceChildren();
-  if (rows.length === 0) return void el.append(h("caption", { class: "empty" }, opts.filtered ? "no events match these filters" : "no events in this range"));
+  if (rows.length === 0) return void el.append(h("caption", { class: "empty" }, opts.empty ?? (opts.filtered ? "no events match these filters" : "no events in this range")));
   el.append(h("tr", {}, columns.map(([, heading]) => h("th", {}, heading))));
   for (const r of rows) {
     const tr = h("tr", { dataset: { key: rowKey(r) }, class: opts.rowClass?.(r), tabindex: opts.onclick ? "0" : undefined, title: opts.title?.(r) },

@@ -92,10 +92,19 @@ export function drawOverview(s: PageState, w: TimeWindow, data: OverviewData, ch
   bars("destinations", r.destinations.filter((x) => Number(x["runs"]) > 0), { key: "destination", value: "runs", filtered });
   drawStepsByDestination(r.steps_by_destination, filtered);
   table($('[data-plot="elapsed"] table'), [["event", "event"], ["n", "n", fmt], ["p50", "median"], ["p95", "p95"]], r.elapsed, (x) => String(x["event"]), { filtered });
+  const reasons: Column[] = [["reason", "reason", (v) => REFUSAL_TEXT[String(v)] ?? String(v)], ["event", "event"], ["n", "refused", fmt]];
+  table($('[data-plot="refused"] table'), reasons, r.refused, (x) => `${x["reason"]} ${x["event"] ?? ""}`, { filtered: false, empty: "nothing refused in this range" });
 
   fillOptions(r.filter_values, r.event_names);
   document.body.dataset["loaded"] = String(Number(document.body.dataset["loaded"] ?? 0) + 1);
 }
+
+/** The reasons of `refused` (the collector's `REFUSAL_REASONS`), as the page says them. */
+const REFUSAL_TEXT: Readonly<Record<string, string>> = {
+  unknown_event: "event not in the plan",
+  not_track: "not a track message",
+  bad_anonymous_id: "anonymousId missing or not an id",
+};
 
 /** The collector's --retain-days, as the summary API gives it (null: kept until someone removes them). */
 function showRetention(days: number | null): void {

@@ -19,8 +19,13 @@ import { writeKeysOf, type WriteKey } from "./auth.js";
 import { DuckDbStore } from "./store/duckdb.js";
 import { isPostgresUrl, PostgresStore, redactUrl } from "./store/postgres.js";
 import type { EventStore } from "./store/types.js";
+import { loadPlan, type PlanChoice } from "./plan/default.js";
+import type { Plan } from "./plan/plan.js";
 
-export type { EventStore, Housekeeping } from "./store/types.js";
+export type { EventStore, Housekeeping, RefusedCount } from "./store/types.js";
+export { parsePlan, compilePlan, PlanError, PLAN_FORMAT, type Plan, type PlanFile, type PlanField, type PlanEvent } from "./plan/plan.js";
+export { enforce, REFUSAL_REASONS, type RefusalReason, type Enforced } from "./plan/enforce.js";
+export { defaultPlan, loadPlan, mergePlans, DEFAULT_PLAN_FILE, type PlanChoice } from "./plan/default.js";
 export { retentionCutoff } from "./store/types.js";
 export { PostgresStore, isPostgresUrl, type PostgresOptions } from "./store/postgres.js";
 export { DEDUP_DAYS } from "./store/postgres-schema.js";
@@ -29,7 +34,7 @@ export { validateMessage, MESSAGE_TYPES, MAX_MESSAGE_BYTES } from "./validate.js
 export { DuckDbStore, CREATE_EVENTS, type DuckDbOptions } from "./store/duckdb.js";
 export type { ClientLimits } from "./limits.js";
 export { createLog, LOG_FORMATS, type Log, type LogFields, type LogFormat, type LogLevel } from "./log.js";
-export { REFUSAL_REASONS, refusalReason, type RefusalReason } from "./metrics.js";
+export { REQUEST_REFUSAL_REASONS, refusalReason, type RequestRefusalReason } from "./metrics.js";
 export { parseWriteKey, hashLabel, type WriteKey } from "./auth.js";
 export { QUERIES, DASHBOARD_APIS, type Cell, type DashboardApi, type DashboardSql, type Filter, type Rows } from "./dashboard/apis.js";
 
@@ -109,6 +114,12 @@ export interface CollectorOptions {
    * reads), else a random one (see `dashboardUrl`).
    */
   readonly readToken?: string;
+  /**
+   * What is kept (see the README's "What this server keeps"): `"default"` (the default) is dlt-ts's events and what
+   * Python dlt 1.x sends that identifies nobody; `{ file }` a plan file of another tool; a `Plan` (`compilePlan`);
+   * `"none"` stores every message as sent (Segment's raw API).
+   */
+  readonly plan?: PlanChoice | Plan;
 }
 
 /** A running collector. */
@@ -116,6 +127,8 @@ export interface Collector {
   /** Base URL, e.g. `http://127.0.0.1:8080` (with the base path) — what `dlthub_telemetry_endpoint` takes. */
   readonly url: string;
   readonly store: EventStore;
+  /** The plan enforced at ingest; undefined with `plan: "none"`. */
+  readonly plan: Plan | undefined;
   /** The dashboard's URL, with its read token when one is needed; undefined when the dashboard is off. */
   readonly dashboardUrl: string | undefined;
   /** The file the generated read token is kept in (beside the DuckDB file); undefined when given or not kept. */
@@ -258,6 +271,9 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Co
   const dbFile = options.store === undefined && !isPostgresUrl(db) ? db : undefined;
   // A start that fails (a port in use) leaves no new database file behind.
   const createdHere = dbFile !== undefined && !existsSync(dbFile);
+  // A plan file that cannot be used stops the start before the store is opened (a PlanError names the file and key).
+  const choice = options.plan ?? "default";
+  const plan = typeof choice === "string" || !("definition" in choice) ? loadPlan(choice) : choice;
   const store = await openAndProbe(options);
   const abandon = async (): Promise<void> => {
     await store.close();
@@ -319,6 +335,7 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Co
       drainTimeoutMs: options.drainTimeoutMs ?? DEFAULTS.drainTimeoutMs,
       log,
       ...(metrics ? { metrics } : {}),
+      plan,
       ...(dashboard
         ? { extraRoutes: dashboardRoutes(store, readToken, prefix, { writeKeyLabels: [...new Set(writeKeys.map((k) => k.label))], retainDays }) }
         : {}),
@@ -335,6 +352,7 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Co
     metricsUrl: metricsServer?.url,
     store,
     readTokenFile: tokenFile,
+    plan,
     dashboardUrl: dashboard ? `${server.url}/${readToken ? `?token=${encodeURIComponent(readToken)}` : ""}` : undefined,
     commits: () => server.committer.commits,
     async close() {

@@ -19,6 +19,7 @@ import { MESSAGE_TYPES } from "./validate.js";
 import type { WriteKey } from "./auth.js";
 import type { Log } from "./log.js";
 import { NO_METRICS, type CollectorMetrics, type MetricsGauges } from "./metrics.js";
+import type { Plan } from "./plan/plan.js";
 
 /** Extra routes (the dashboard): `path` is relative to the base path; return true when handled. */
 export type ExtraRoutes = (req: IncomingMessage, res: ServerResponse, url: URL, path: string) => Promise<boolean> | boolean;
@@ -46,6 +47,8 @@ export interface ServerOptions extends ClientLimits {
   readonly drainTimeoutMs: number;
   /** Where storage failures are logged (one line each, no newline). */
   readonly log: Log;
+  /** The plan messages must fit (published at `P/v1/plan`); undefined stores them as sent. */
+  readonly plan?: Plan | undefined;
   readonly extraRoutes?: ExtraRoutes;
   /** Where the request path reports (default: nowhere). */
   readonly metrics?: CollectorMetrics;
@@ -141,6 +144,7 @@ export async function listen(store: EventStore, host: string, port: number, opts
         writeKeys: opts.writeKeys,
         maxBodyBytes: opts.maxBodyBytes,
         hold,
+        plan: opts.plan,
         ...(expectsContinue ? { beforeBody: () => res.writeContinue() } : {}),
       });
       if (!got.ok) {
@@ -148,10 +152,13 @@ export async function listen(store: EventStore, host: string, port: number, opts
         return answerRefusal(res, got);
       }
       try {
-        await committer.add(got.messages);
+        await committer.add(got.messages, got.refusedCounts);
         health.succeeded();
         metrics.accepted(got.messages.length);
-        send(res, 200, { success: true });
+        for (const c of got.refusedCounts) metrics.planRefused(c.reason, c.n);
+        // Messages the plan refused are answered 200 too (see DESIGN, "What this server keeps"): retrying cannot
+        // change the answer, and every Segment client retries a 5xx (and some a 4xx) until it gives up.
+        send(res, 200, got.refusedTotal === 0 ? { success: true } : { success: true, stored: got.messages.length, refused: got.refusedTotal, refusals: got.refused });
       } catch (e) {
         if (e instanceof OverloadedError) return refused(res, 503, "overloaded: retry later", { "retry-after": "1" });
         health.failed(e);
@@ -167,6 +174,13 @@ export async function listen(store: EventStore, host: string, port: number, opts
     if (cause === undefined) send(res, 200, { ok: true });
     else send(res, 503, { ok: false, store: publicCause(cause) }, { "cache-control": "no-store" });
   };
+  /** What this collector keeps, for anyone to read (no token): the plan file itself, as `--plan FILE` takes it. */
+  const planRoute: Handler = async (req, res) => {
+    if (req.method !== "GET" && req.method !== "HEAD") return fail(res, 405, "use GET for /v1/plan", { allow: "GET" });
+    if (!opts.plan) return fail(res, 404, "no plan: this collector runs with --plan none and stores every message as sent");
+    res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(opts.plan.text), "cache-control": "max-age=60" });
+    res.end(req.method === "HEAD" ? undefined : opts.plan.text);
+  };
   const base = tracking("base");
   const routes = new Map<string, Handler>([
     // The base URL: dlt posts here; a browser GETs the dashboard's page.
@@ -176,6 +190,7 @@ export async function listen(store: EventStore, host: string, port: number, opts
       fail(res, 405, "use POST to send events here", { allow: "POST" });
     }],
     ["/v1/batch", tracking("batch")],
+    ["/v1/plan", planRoute],
     ...MESSAGE_TYPES.map((t) => [`/v1/${t}`, tracking(t)] as const),
     ["/health", healthRoute],
   ]);

@@ -21,7 +21,7 @@ let browser: Browser;
 let seededAt: number;
 
 before(async () => {
-  c = await startCollector({ port: 0, dbPath: tempDb(), writeKeys: [{ label: "ci", key: CI_KEY }, "wk"], readToken: "dash-token", retainDays: 90 });
+  c = await startCollector({ port: 0, plan: "none", dbPath: tempDb(), writeKeys: [{ label: "ci", key: CI_KEY }, "wk"], readToken: "dash-token", retainDays: 90 });
   seededAt = Date.now();
   await seed(c.url, "wk");
   await seedMore(c.url, CI_KEY);
@@ -479,5 +479,30 @@ test("live rows of one request read in the order their client sent them: load ab
     await page.close();
   } finally {
     await run.close();
+  }
+});
+
+test("what the plan refused shows on the page, by reason and event, and the plan is one click away", async () => {
+  const p = await startCollector({ port: 0, dbPath: tempDb(), writeKeys: ["wk"], readToken: "rt" });
+  try {
+    const batch = [
+      dltEvent(),
+      dltEvent({ event: "new_feature_used", properties: {} }),
+      dltEvent({ event: "new_feature_used", properties: {} }),
+      dltEvent({ event: "2020-13-45" }),
+    ];
+    assert.equal((await post(p.url, "/v1/batch", { batch }, { auth: "wk" })).json["refused"], 3);
+    const { page, errors } = await open(`${p.url}/?token=rt`);
+    await loaded(page);
+    assert.deepEqual(await plotRows(page, "refused"), [
+      ["unknown_event", "new_feature_used", "2"],
+      ["unknown_event", "", "1"],
+    ]);
+    assert.deepEqual(await page.$$eval('[data-plot="refused"] td[data-col="reason"]', (tds) => tds.map((td) => td.textContent)), ["event not in the plan", "event not in the plan"]);
+    assert.equal(await page.getAttribute('[data-plot="refused"] a', "href"), "v1/plan");
+    assert.deepEqual(errors, []);
+    await page.close();
+  } finally {
+    await p.close();
   }
 });

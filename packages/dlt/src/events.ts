@@ -2,7 +2,7 @@
  * Every telemetry event dlt-ts sends, with the type of each property. `docs/telemetry-events.md` is generated
  * from this file (`npm run docs:events`) and a test keeps the two in sync.
  */
-import { defineEvents, typedTracker, type Telemetry, type TypedTracker } from "@dlt-ts/telemetry";
+import { defineEvents, planOf, typedTracker, type Telemetry, type TelemetryPlan, type TypedTracker } from "@dlt-ts/telemetry";
 import { REPORTABLE_SOURCES } from "./init/sources.js";
 
 /** Destination names that may be reported; anything else is reported as `other`. */
@@ -76,6 +76,18 @@ export function dltEvents(telemetry: Telemetry): TypedTracker<DltEvents> {
   return typedTracker(telemetry, DLT_EVENTS);
 }
 
+/**
+ * dlt-ts's tracking plan: these events and the library's context, as a collector enforces them
+ * (`docs/telemetry-plan.json`, generated with the catalogue and checked by the same test).
+ */
+export function dltPlan(): TelemetryPlan {
+  return planOf(DLT_EVENTS, {
+    name: "dlt-ts",
+    libraryName: "dlt-ts",
+    description: "Every event dlt-ts sends, its properties and its context (generated from packages/dlt/src/events.ts).",
+  });
+}
+
 export const CATALOGUE_INTRO = `
 Generated from \`packages/dlt/src/events.ts\` by \`npm run docs:events\`; a test fails when the two differ.
 
@@ -88,4 +100,16 @@ cores), \`exec_info\` (a list of the environments detected, with dlt's names and
 (\`{name, version}\`: OS name and kernel release) and \`runtime\` (\`{name, version}\`: \`node\`, \`bun\` or \`deno\`).
 Only the names are sent, never the values of the variables they are detected from. Property values are numbers,
 booleans, enumerated strings or ids that match a pattern: nothing free-form is ever sent.
+
+The same definitions are the tracking plan \`docs/telemetry-plan.json\` (generated with this file), which
+\`dlt-collector\` enforces at ingest (its default plan includes it). Which end enforces what:
+
+| field | client (dlt-ts) | collector (with a plan) |
+| --- | --- | --- |
+| \`event\` | only the events below (\`typedTracker\`) | an event not in the plan is not stored; it is counted by reason (\`GET /api/refused\`) |
+| each property below | sent only when its value fits its type | kept only when its value fits its type; any other property is removed |
+| \`event_category\`, \`event_name\` | set by the library from the event | kept only when they match the event |
+| \`context\` | built by the library (\`ci_run\`, \`cpu\`, \`exec_info\`, \`library\`, \`os\`, \`runtime\`) | only those fields (the default plan also Python dlt's \`python\` and \`dlthub\`), each of its type (\`exec_info\` names among dlt's); any other is removed |
+| \`messageId\`, \`anonymousId\` | random UUIDs | kept when they are ids (letters, digits, \`-_.:\`, at most 100); a \`messageId\` that is not is replaced, a message whose \`anonymousId\` is not is refused |
+| other top-level fields (\`userId\`, \`traits\`, …) | never sent | removed |
 `;

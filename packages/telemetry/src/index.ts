@@ -15,3 +15,5 @@ export type { TelemetryExplanation } from "./explain.js";
 export { explainTelemetry } from "./explain.js";
 export type { PropertySpec, EventSpec, EventCatalogue, EventProperties, TypedTracker } from "./events.js";
 export { defineEvents, typedTracker, renderCatalogue } from "./events.js";
+export type { PlanField, PlanEvent, TelemetryPlan } from "./plan.js";
+export { planOf, planText, contextPlan, PLAN_FORMAT, VERSION_PATTERN } from "./plan.js";

@@ -16,9 +16,9 @@ import { join } from "node:path";
 import { DuckDBConnection, DuckDBInstance, type DuckDBPreparedStatement, type DuckDBValue } from "@duckdb/node-api";
 import type { Cell, DashboardApi, Filter, Rows } from "../dashboard/apis.js";
 import type { StoredMessage } from "../stamp.js";
-import { COLUMNS, firstOf, isNullable, literal, typeIn, valueIn, type Column, type StoreKinds } from "./columns.js";
+import { COLUMNS, createRefused, firstOf, isNullable, literal, typeIn, upsertRefused, valueIn, type Column, type CountKinds, type StoreKinds } from "./columns.js";
 import { DUCKDB_DASHBOARD } from "./duckdb-dashboard.js";
-import { retentionCutoff, type EventStore, type Housekeeping } from "./types.js";
+import { retentionCutoff, type EventStore, type Housekeeping, type RefusedCount } from "./types.js";
 
 /**
  * The JSON paths the columns read, all extracted with one parse (`json_extract_string` of a list of paths, as `x`):
@@ -54,6 +54,10 @@ export const DUCKDB_KINDS: StoreKinds = {
   list: { type: "VARCHAR", value: (c) => `left(array_to_string(TRY_CAST(${textAt(c.path)} AS VARCHAR[]), ','), ${c.max})` },
   message: { type: "VARCHAR", value: () => "json" },
 };
+
+/** The refused counts' columns (`REFUSED_COLUMNS`) as DuckDB types them. */
+export const DUCKDB_COUNT_KINDS: CountKinds = { day: "BIGINT", name: "VARCHAR", count: "BIGINT" };
+const UPSERT_REFUSED = upsertRefused("VALUES (?, ?, ?, ?)");
 
 /** A column as `CREATE TABLE` and `ADD COLUMN` declare it. */
 const definition = (c: Column): string => `"${c.name}" ${typeIn(DUCKDB_KINDS, c)}${c.key ? " PRIMARY KEY" : isNullable(c) ? "" : " NOT NULL"}`;
@@ -107,6 +111,7 @@ async function connect(path: string, options: DuckDbOptions): Promise<Handles> {
       if (isNullable(column)) await writer.run(`ALTER TABLE events ADD COLUMN IF NOT EXISTS ${definition(column)}`);
     }
     await writer.run(`CREATE TABLE IF NOT EXISTS ${PROBE_TABLE} (id INTEGER PRIMARY KEY, checked_at TIMESTAMP)`);
+    await writer.run(createRefused(DUCKDB_COUNT_KINDS));
     // No secondary index: DuckDB's ART indexes do not serve range scans (zone maps do) and cost every insert.
     const reader = await instance.connect();
     // A top-N query reads its other columns only for the rows it keeps ("late materialization") up to this many rows
@@ -156,8 +161,43 @@ export class DuckDbStore implements EventStore {
   }
 
   /** Inserts one group at a time: they share the scratch file. */
-  insert(messages: readonly StoredMessage[]): Promise<number> {
-    return this.inTurn(() => this.insertNow(messages));
+  insert(messages: readonly StoredMessage[], refused: readonly RefusedCount[] = []): Promise<number> {
+    return this.inTurn(() => (refused.length === 0 ? this.insertNow(messages) : this.insertWithRefused(messages, refused)));
+  }
+
+  /**
+   * A group and the counts of what the plan refused, in one transaction. A failed statement aborts a transaction, so
+   * the group goes in with `INSERT OR IGNORE` at once (the plain insert's retry on a replay needs autocommit).
+   */
+  private async insertWithRefused(messages: readonly StoredMessage[], refused: readonly RefusedCount[]): Promise<number> {
+    const { writer } = this.handles;
+    if (messages.length > 0) this.writeScratch(messages);
+    try {
+      await writer.run("BEGIN TRANSACTION");
+      try {
+        const n = messages.length > 0 ? await this.run("orIgnore") : 0;
+        for (const r of refused) await writer.run(UPSERT_REFUSED, [r.day, r.reason, r.event, r.n]);
+        await writer.run("COMMIT");
+        return n;
+      } catch (e) {
+        await writer.run("ROLLBACK").catch(() => undefined);
+        throw e;
+      }
+    } finally {
+      rmSync(this.scratch, { force: true });
+    }
+  }
+
+  /** Writes a group to the scratch file, the first of duplicates within it only (replays of stored ids are dropped by the primary key). */
+  private writeScratch(messages: readonly StoredMessage[]): void {
+    const seen = new Set<string>();
+    let text = "";
+    for (const m of messages) {
+      if (seen.has(m.messageId)) continue;
+      seen.add(m.messageId);
+      text += m.json + "\n";
+    }
+    writeFileSync(this.scratch, text, { mode: 0o600 });
   }
 
   probe(): Promise<void> {
@@ -190,15 +230,7 @@ export class DuckDbStore implements EventStore {
 
   private async insertNow(messages: readonly StoredMessage[]): Promise<number> {
     if (messages.length === 0) return 0;
-    // The first of duplicates within one group wins (replays of stored ids are dropped by the primary key).
-    const seen = new Set<string>();
-    let text = "";
-    for (const m of messages) {
-      if (seen.has(m.messageId)) continue;
-      seen.add(m.messageId);
-      text += m.json + "\n";
-    }
-    writeFileSync(this.scratch, text, { mode: 0o600 });
+    this.writeScratch(messages);
     try {
       // Most groups hold no replay: a plain INSERT costs ~13 ms for 800 events where INSERT OR IGNORE costs ~20
       // (measured), so the conflict handling runs only when the primary key refuses the group. A refused statement
@@ -263,6 +295,7 @@ export class DuckDbStore implements EventStore {
     const cutoff = retentionCutoff(retainDays, now);
     return this.inTurn(async () => {
       const r = await this.handles.writer.run("DELETE FROM events WHERE received_at < make_timestamp(CAST(? AS BIGINT) * 1000)", [cutoff]);
+      await this.handles.writer.run("DELETE FROM refused WHERE day < ?", [cutoff]);
       return { removed: Number(r.rowsChanged), cutoff };
     });
   }

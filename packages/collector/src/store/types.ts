@@ -1,6 +1,15 @@
 import type { Cell, DashboardApi, Filter, Rows } from "../dashboard/apis.js";
 import type { StoredMessage } from "../stamp.js";
 
+/** Messages a plan refused: how many, on a UTC day (epoch ms of its start), for a reason, by event name. */
+export interface RefusedCount {
+  readonly day: number;
+  readonly reason: string;
+  /** The event's name when it is a bounded identifier, else "" (the content of a refused message is never stored). */
+  readonly event: string;
+  readonly n: number;
+}
+
 /** What one round of housekeeping did. */
 export interface Housekeeping {
   /** Events removed by the retention (0 when events are kept forever). */
@@ -26,8 +35,11 @@ export const retentionCutoff = (days: number, now: number): number => Math.floor
 export interface EventStore {
   /** What the store writes to, for messages to an operator (a file path, a database URL without its password). */
   readonly location: string;
-  /** Stores the messages durably (one commit), typed columns derived from each; returns how many were new. */
-  insert(messages: readonly StoredMessage[]): Promise<number>;
+  /**
+   * Stores the messages durably (one commit), typed columns derived from each, and adds `refused` to the refused
+   * counts in the same commit; returns how many messages were new.
+   */
+  insert(messages: readonly StoredMessage[], refused?: readonly RefusedCount[]): Promise<number>;
   /**
    * Tries a write that leaves no event behind: the insert path of a message, rolled back, and one committed write
    * (so a file that opens but cannot be written, or a directory where the log cannot be created, is found).
