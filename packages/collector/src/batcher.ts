@@ -26,6 +26,8 @@ export class GroupCommitter {
   private flushing: Promise<void> | undefined;
   /** Commits made, for tests and metrics. */
   commits = 0;
+  /** When the store write under way started (epoch ms); undefined between writes. Health reads it to see a stall. */
+  writingSince: number | undefined;
 
   constructor(
     private readonly store: EventStore,
@@ -57,16 +59,25 @@ export class GroupCommitter {
       this.pending = [];
       const messages = group.flatMap((w) => w.messages);
       try {
-        await this.store.insert(messages);
+        await this.write(messages);
         this.commits++;
         for (const w of group) w.resolve();
       } catch (e) {
         if (group.length === 1) group[0]!.reject(e);
         // One request the store cannot take must not fail the others that shared its commit: each on its own.
-        else for (const w of group) await this.store.insert(w.messages).then(() => w.resolve(), (err: unknown) => w.reject(err));
+        else for (const w of group) await this.write(w.messages).then(() => w.resolve(), (err: unknown) => w.reject(err));
       } finally {
         this.pendingEvents -= messages.length;
       }
+    }
+  }
+
+  private async write(messages: readonly StoredMessage[]): Promise<void> {
+    this.writingSince = Date.now();
+    try {
+      await this.store.insert(messages);
+    } finally {
+      this.writingSince = undefined;
     }
   }
 

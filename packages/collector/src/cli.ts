@@ -77,6 +77,7 @@ const program = new Command("dlt-collector")
   )
   .addOption(option("--headers-timeout-ms <ms>", "time to receive a request's headers", "DLT_COLLECTOR_HEADERS_TIMEOUT_MS", DEFAULTS.headersTimeoutMs, 100))
   .addOption(option("--request-timeout-ms <ms>", "time to receive a whole request, body included", "DLT_COLLECTOR_REQUEST_TIMEOUT_MS", DEFAULTS.requestTimeoutMs, 100))
+  .addOption(option("--write-timeout-ms <ms>", "a store write under way longer than this makes /health 503 (a stalled database)", "DLT_COLLECTOR_WRITE_TIMEOUT_MS", DEFAULTS.writeTimeoutMs, 100))
   .exitOverride()
   .showHelpAfterError("(run `dlt-collector --help` for usage)")
   .action(() => serve());
@@ -157,6 +158,7 @@ async function serve(): Promise<void> {
     maxInflightBytes: number;
     headersTimeoutMs: number;
     requestTimeoutMs: number;
+    writeTimeoutMs: number;
     workers: number;
     retainDays?: number;
   }>();
@@ -206,6 +208,7 @@ async function serve(): Promise<void> {
       maxInflightBytes: o.maxInflightBytes,
       headersTimeoutMs: o.headersTimeoutMs,
       requestTimeoutMs: o.requestTimeoutMs,
+      writeTimeoutMs: o.writeTimeoutMs,
       dashboard: o.dashboard,
       ...(o.readToken ? { readToken: o.readToken } : {}),
     });

@@ -81,6 +81,11 @@ export interface CollectorOptions {
   readonly drainIdleMs?: number;
   /** On close: how long requests under way may take before their connections are cut (default 10 s). */
   readonly drainTimeoutMs?: number;
+  /**
+   * A store write under way longer than this (ms, default 10 s, PostgreSQL's statement timeout) makes `/health` 503
+   * with the cause: a stalled database is reported while it stalls, not after.
+   */
+  readonly writeTimeoutMs?: number;
   /** Where storage failures are logged, one line each (default stderr, prefixed `dlt-collector: `). */
   readonly log?: (line: string) => void;
   /** A store of your own; default the one `db` names. */
@@ -124,6 +129,7 @@ export const DEFAULTS = {
   requestTimeoutMs: 30_000,
   drainIdleMs: KEEP_ALIVE_MS,
   drainTimeoutMs: 10_000,
+  writeTimeoutMs: 10_000,
 } as const;
 
 /** The store cannot be opened or written: the message is one line naming it and the cause. */
@@ -226,6 +232,7 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Co
       requestTimeoutMs: options.requestTimeoutMs ?? DEFAULTS.requestTimeoutMs,
       drainIdleMs: options.drainIdleMs ?? DEFAULTS.drainIdleMs,
       drainTimeoutMs: options.drainTimeoutMs ?? DEFAULTS.drainTimeoutMs,
+      writeTimeoutMs: options.writeTimeoutMs ?? DEFAULTS.writeTimeoutMs,
       log,
       ...(dashboard
         ? { extraRoutes: dashboardRoutes(store, readToken, prefix, { writeKeyLabels: [...new Set(writeKeys.map((k) => k.label))], retainDays }) }

@@ -42,6 +42,8 @@ export interface ServerOptions extends ClientLimits {
   readonly evictIdleMs: number;
   /** How long a graceful stop waits for requests under way before it cuts their connections (ms). */
   readonly drainTimeoutMs: number;
+  /** A store write under way longer than this (ms) makes `/health` 503: the store is stalled. */
+  readonly writeTimeoutMs: number;
   /** Where storage failures are logged (one line each, no newline). */
   readonly log: (line: string) => void;
   readonly extraRoutes?: ExtraRoutes;
@@ -85,7 +87,11 @@ type Handler = (req: IncomingMessage, res: ServerResponse, url: URL, path: strin
 export async function listen(store: EventStore, host: string, port: number, opts: ServerOptions): Promise<CollectorServer> {
   const prefix = basePrefix(opts.basePath);
   const committer = new GroupCommitter(store, opts.maxPendingEvents);
-  const health = new StoreHealth(() => store.probe(), opts.log);
+  const health = new StoreHealth((padBytes) => store.probe(padBytes), opts.log, {
+    writeTimeoutMs: opts.writeTimeoutMs,
+    writingSince: () => committer.writingSince,
+  });
+  health.start();
   const inflight = new InflightBytes(opts.maxInflightBytes);
   const connections = new Connections(opts.maxConnections, opts.drainIdleMs, opts.evictIdleMs);
 
@@ -100,13 +106,16 @@ export async function listen(store: EventStore, host: string, port: number, opts
         ...(expectsContinue ? { beforeBody: () => res.writeContinue() } : {}),
       });
       if (!got.ok) return answerRefusal(res, got);
+      // Its size tells health whether it proves anything: a full disk still takes a write smaller than what failed.
+      let bytes = 0;
+      for (const m of got.messages) bytes += m.json.length + 1;
       try {
         await committer.add(got.messages);
-        health.succeeded();
+        health.succeeded(bytes);
         send(res, 200, { success: true });
       } catch (e) {
         if (e instanceof OverloadedError) return fail(res, 503, "overloaded: retry later", { "retry-after": "1" });
-        health.failed(e);
+        health.failed(e, bytes);
         fail(res, 503, "storage unavailable: retry later", { "retry-after": "5" });
       }
     } finally {
@@ -197,6 +206,7 @@ export async function listen(store: EventStore, host: string, port: number, opts
         // Now http.Server#close only clears its timeout checker (the listener is closed already).
         server.close(() => undefined);
         await committer.drain();
+        health.stop();
       })();
       return closing;
     },

@@ -18,7 +18,7 @@ import type { StoredMessage } from "../stamp.js";
 import { COLUMNS, valueIn } from "./columns.js";
 import { POSTGRES_DASHBOARD } from "./postgres-dashboard.js";
 import { createPartition, DEDUP_DAYS, MIGRATIONS, partitionDay, POSTGRES_KINDS, SCHEMA_LOCK } from "./postgres-schema.js";
-import { retentionCutoff, type EventStore, type Housekeeping } from "./types.js";
+import { randomPad, retentionCutoff, type EventStore, type Housekeeping } from "./types.js";
 
 const DAY_MS = 86_400_000;
 
@@ -81,9 +81,12 @@ export const insertFrom = (source: string): string => `
 const INSERT = insertFrom(`unnest(string_to_array($1::text, E'\\n')) AS lines(x)`);
 
 /** The probe's message (received now, so into today's partition): inserted through the real insert path, then rolled back. */
-const probeLine = (): string => {
+const probeLine = (padBytes: number): string => {
   const now = new Date().toISOString();
-  return JSON.stringify({ type: "track", messageId: "dlt-collector-probe", event: "probe", anonymousId: "probe", timestamp: now, receivedAt: now });
+  return JSON.stringify({
+    type: "track", messageId: "dlt-collector-probe", event: "probe", anonymousId: "probe", timestamp: now, receivedAt: now,
+    ...(padBytes > 0 ? { properties: { pad: randomPad(padBytes) } } : {}),
+  });
 };
 
 /**
@@ -272,7 +275,7 @@ export class PostgresStore implements EventStore {
     }
   }
 
-  async probe(): Promise<void> {
+  async probe(padBytes = 0): Promise<void> {
     await this.ensurePartitions(Date.now(), Date.now());
     const c = await this.pool.connect();
     let broken: unknown;
@@ -280,7 +283,7 @@ export class PostgresStore implements EventStore {
       // The insert path itself (parsing, extraction, dedup table, the partition), then rolled back.
       await c.query("BEGIN");
       try {
-        await c.query(INSERT, [probeLine()]);
+        await c.query(INSERT, [probeLine(padBytes)]);
       } finally {
         await c.query("ROLLBACK").catch((e: unknown) => (broken = e));
       }
