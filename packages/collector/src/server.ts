@@ -12,11 +12,11 @@ import { OverloadedError, GroupCommitter } from "./batcher.js";
 import { Connections } from "./connections.js";
 import { publicCause, StoreHealth } from "./health.js";
 import { ingest, type Route } from "./ingest.js";
-import { InflightBytes, type ClientLimits } from "./limits.js";
+import { InflightBytes, RequestSlots, type ClientLimits } from "./limits.js";
 import type { Refusal } from "./refusal.js";
 import type { EventStore } from "./store/types.js";
 import { MESSAGE_TYPES } from "./validate.js";
-import type { WriteKey } from "./auth.js";
+import { headerKey, labelOf, type WriteKey } from "./auth.js";
 
 /** Extra routes (the dashboard): `path` is relative to the base path; return true when handled. */
 export type ExtraRoutes = (req: IncomingMessage, res: ServerResponse, url: URL, path: string) => Promise<boolean> | boolean;
@@ -92,12 +92,38 @@ export async function listen(store: EventStore, host: string, port: number, opts
     writingSince: () => committer.writingSince,
   });
   health.start();
-  const inflight = new InflightBytes(opts.maxInflightBytes);
+  // Strangers (no valid key in the header) share what is left once the reserve for keyed requests is set aside; with
+  // no write key configured every request is alike, and nothing is reserved.
+  const reserving = opts.writeKeys.length > 0;
+  const strangersShare = reserving ? Math.max(0, 1 - opts.reservedConnections / opts.maxConnections) : 1;
+  const inflight = new InflightBytes(opts.maxInflightBytes, Math.floor(opts.maxInflightBytes * strangersShare));
+  const strangers = new RequestSlots(reserving ? Math.max(0, opts.maxConnections - opts.reservedConnections) : Infinity);
   const connections = new Connections(opts.maxConnections, opts.drainIdleMs, opts.evictIdleMs);
+  const keyedByHeader = (req: IncomingMessage): boolean => {
+    const authorization = req.headers["authorization"];
+    const key = reserving && authorization !== undefined ? headerKey(authorization) : undefined;
+    return key !== undefined && labelOf(key, opts.writeKeys) !== undefined;
+  };
 
   const tracking = (route: Route): Handler => async (req, res, _url, _path, expectsContinue) => {
     if (req.method !== "POST") return fail(res, 405, `use POST for ${req.url ?? "/"}`, { allow: "POST" });
-    const hold = inflight.hold();
+    const stranger = !keyedByHeader(req);
+    if (stranger) {
+      if (!strangers.enter()) {
+        return fail(res, 503, "too many requests without a write key in their Authorization header under way: retry later", {
+          "retry-after": "1",
+          connection: "close",
+        });
+      }
+      res.once("close", () => strangers.leave());
+    }
+    // A body must arrive within its deadline, however slowly its bytes trickle: then 408, and the connection closes.
+    const deadline = setTimeout(() => {
+      if (!req.complete) fail(res, 408, `request body not received within ${opts.bodyTimeoutMs} ms`, { connection: "close" });
+    }, opts.bodyTimeoutMs);
+    req.once("end", () => clearTimeout(deadline));
+    res.once("close", () => clearTimeout(deadline));
+    const hold = inflight.hold(stranger);
     try {
       const got = await ingest(req, route, {
         writeKeys: opts.writeKeys,
