@@ -26,6 +26,9 @@ interface Tracked {
 /** Refused connections kept open for a moment so the client reads its 503 before the close (see `refuse`). */
 const MAX_LINGERING = 256;
 const LINGER_MS = 250;
+/** Refused strangers held (answered, not yet closed) at once, and for how long (see `refuseStranger`). */
+const MAX_TARPITTED = 2048;
+const TARPIT_MS = 2000;
 
 /** A 503 written straight to the socket: nothing of the request is parsed for it. */
 const unavailable = (error: string): string => {
@@ -36,6 +39,7 @@ const unavailable = (error: string): string => {
   );
 };
 const OVER_CAP = unavailable("too many open connections: retry later");
+const STRANGERS_FULL = unavailable("too many requests without a write key in their Authorization header under way: retry later");
 const STOPPING = unavailable("shutting down: retry later");
 
 export class Connections {
@@ -44,6 +48,7 @@ export class Connections {
   private readonly idleSince = new Map<Socket, number>();
   private readonly refused = new WeakSet<Socket>();
   private lingering = 0;
+  private tarpitted = 0;
   private readonly responses = new Set<ServerResponse>();
   private draining = false;
   private drained: (() => void) | undefined;
@@ -98,6 +103,28 @@ export class Connections {
       clearTimeout(timer);
     });
     socket.end(answer);
+  }
+
+  /**
+   * Answers a request whose headers are in with a raw 503 and closes its connection, its body unread: the strangers'
+   * share is taken (see `RequestSlots`). Raw, as at the cap, because under a flood of reconnecting strangers this is
+   * the common answer, and a `ServerResponse` per refusal kept ~2,000 a second of them in the heap (RSS 1.7× idle).
+   */
+  refuseStranger(socket: Socket): void {
+    // Its place is free at once: while it lingers it holds no slot a keyed client needs.
+    this.forget(socket);
+    this.refused.add(socket);
+    if (this.tarpitted >= MAX_TARPITTED) return void socket.end(STRANGERS_FULL, () => socket.destroy());
+    // The answer is sent but the connection is not ended for a while: a client that reads it closes at once, as
+    // `Connection: close` asks; one that reconnects whenever it is closed is slowed down to one try per
+    // `TARPIT_MS`, and a flood of them no longer turns into thousands of parsed requests a second.
+    this.tarpitted++;
+    const timer = setTimeout(() => socket.destroy(), TARPIT_MS).unref();
+    socket.once("close", () => {
+      this.tarpitted--;
+      clearTimeout(timer);
+    });
+    socket.write(STRANGERS_FULL);
   }
 
   /** False for a request on a connection refused at the cap: it was answered already. */

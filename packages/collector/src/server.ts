@@ -105,18 +105,12 @@ export async function listen(store: EventStore, host: string, port: number, opts
     return key !== undefined && labelOf(key, opts.writeKeys) !== undefined;
   };
 
+  /** POSTs without a valid key in their header, holding a strangers' slot until they are answered. */
+  const strangerRequests = new WeakSet<IncomingMessage>();
+
   const tracking = (route: Route): Handler => async (req, res, _url, _path, expectsContinue) => {
     if (req.method !== "POST") return fail(res, 405, `use POST for ${req.url ?? "/"}`, { allow: "POST" });
-    const stranger = !keyedByHeader(req);
-    if (stranger) {
-      if (!strangers.enter()) {
-        return fail(res, 503, "too many requests without a write key in their Authorization header under way: retry later", {
-          "retry-after": "1",
-          connection: "close",
-        });
-      }
-      res.once("close", () => strangers.leave());
-    }
+    const stranger = strangerRequests.has(req);
     // A body must arrive within its deadline, however slowly its bytes trickle: then 408, and the connection closes.
     const deadline = setTimeout(() => {
       if (!req.complete) fail(res, 408, `request body not received within ${opts.bodyTimeoutMs} ms`, { connection: "close" });
@@ -169,6 +163,12 @@ export async function listen(store: EventStore, host: string, port: number, opts
 
   const handle = (req: IncomingMessage, res: ServerResponse, expectsContinue: boolean): void => {
     if (!connections.admit(req, res)) return;
+    // Only a POST has a body to trickle (the dashboard and /health take none): a stranger's takes a strangers' slot.
+    if (req.method === "POST" && !keyedByHeader(req)) {
+      if (!strangers.enter()) return connections.refuseStranger(req.socket);
+      strangerRequests.add(req);
+      res.once("close", () => strangers.leave());
+    }
     void (async () => {
       const url = new URL(req.url ?? "/", "http://collector");
       const path = relative(url.pathname);
