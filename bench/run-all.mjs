@@ -13,6 +13,7 @@ const scripts = [
   ["collector.mjs"],
   ["collector-single.mjs"],
   ["collector-slow.mjs"],
+  ["collector-crowd.mjs"],
   ["dashboard.mjs"],
   ["dashboard.mjs", "1000000", "7", "postgres"],
   ["postgres-write.mjs"],

@@ -56,7 +56,8 @@ export function basePrefix(basePath: string): string {
 }
 
 function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  if (res.headersSent) return;
+  // A client gone (a flood of strangers cut at once) gets no answer built for it.
+  if (res.headersSent || res.destroyed || res.socket?.destroyed === true) return;
   const text = JSON.stringify(body);
   res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text), ...headers });
   res.end(text);
