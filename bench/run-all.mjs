@@ -15,6 +15,7 @@ const scripts = [
   ["collector-slow.mjs"],
   ["collector-metrics.mjs"],
   ["collector-plan.mjs"],
+  ["collector-crowd.mjs"],
   ["dashboard.mjs"],
   ["dashboard.mjs", "1000000", "7", "postgres"],
   ["postgres-write.mjs"],

@@ -28,6 +28,8 @@ export class GroupCommitter {
   private flushing: Promise<void> | undefined;
   /** Commits made, for tests and metrics. */
   commits = 0;
+  /** When the store write under way started (epoch ms); undefined between writes. Health reads it to see a stall. */
+  writingSince: number | undefined;
 
   constructor(
     private readonly store: EventStore,
@@ -68,7 +70,7 @@ export class GroupCommitter {
       const t0 = performance.now();
       const refused = group.some((w) => w.refused.length > 0) ? mergeCounts(group.map((w) => w.refused)) : [];
       try {
-        await this.store.insert(messages, refused);
+        await this.write(messages, refused);
         this.commits++;
         this.onCommit((performance.now() - t0) / 1000, true);
         for (const w of group) w.resolve();
@@ -76,10 +78,19 @@ export class GroupCommitter {
         this.onCommit((performance.now() - t0) / 1000, false);
         if (group.length === 1) group[0]!.reject(e);
         // One request the store cannot take must not fail the others that shared its commit: each on its own.
-        else for (const w of group) await this.store.insert(w.messages, w.refused).then(() => w.resolve(), (err: unknown) => w.reject(err));
+        else for (const w of group) await this.write(w.messages, w.refused).then(() => w.resolve(), (err: unknown) => w.reject(err));
       } finally {
         this.pendingEvents -= messages.length;
       }
+    }
+  }
+
+  private async write(messages: readonly StoredMessage[], refused: readonly RefusedCount[]): Promise<void> {
+    this.writingSince = Date.now();
+    try {
+      await this.store.insert(messages, refused);
+    } finally {
+      this.writingSince = undefined;
     }
   }
 

@@ -92,6 +92,12 @@ const program = new Command("dlt-collector")
   .addOption(new Option("--config <file>", "read settings from a TOML file (the flags' names: port = 8080, write-key = [\"ci=KEY\"]); flags and env variables win over it").env("DLT_COLLECTOR_CONFIG"))
   .addOption(option("--headers-timeout-ms <ms>", "time to receive a request's headers", "DLT_COLLECTOR_HEADERS_TIMEOUT_MS", DEFAULTS.headersTimeoutMs, 100))
   .addOption(option("--request-timeout-ms <ms>", "time to receive a whole request, body included", "DLT_COLLECTOR_REQUEST_TIMEOUT_MS", DEFAULTS.requestTimeoutMs, 100))
+  .addOption(option("--body-timeout-ms <ms>", "time to receive a body once its headers are in", "DLT_COLLECTOR_BODY_TIMEOUT_MS", DEFAULTS.bodyTimeoutMs, 100))
+  .addOption(
+    new Option("--reserved-connections <n>", "connections (and that share of the in-flight bytes) only requests with a write key in their Authorization header may use; default a quarter of --max-connections")
+      .env("DLT_COLLECTOR_RESERVED_CONNECTIONS").argParser(int("--reserved-connections", 0)),
+  )
+  .addOption(option("--write-timeout-ms <ms>", "a store write under way longer than this makes /health 503 (a stalled database)", "DLT_COLLECTOR_WRITE_TIMEOUT_MS", DEFAULTS.writeTimeoutMs, 100))
   .exitOverride()
   .showHelpAfterError("(run `dlt-collector --help` for usage)")
   .action(() => serve());
@@ -188,6 +194,9 @@ async function serve(): Promise<void> {
     maxInflightBytes: number;
     headersTimeoutMs: number;
     requestTimeoutMs: number;
+    writeTimeoutMs: number;
+    bodyTimeoutMs: number;
+    reservedConnections?: number;
     workers: number;
     retainDays?: number;
     metricsPort?: number;
@@ -251,6 +260,9 @@ async function serve(): Promise<void> {
       maxInflightBytes: o.maxInflightBytes,
       headersTimeoutMs: o.headersTimeoutMs,
       requestTimeoutMs: o.requestTimeoutMs,
+      writeTimeoutMs: o.writeTimeoutMs,
+      bodyTimeoutMs: o.bodyTimeoutMs,
+      ...(o.reservedConnections !== undefined ? { reservedConnections: o.reservedConnections } : {}),
       dashboard: o.dashboard,
       plan,
       ...(o.readToken ? { readToken: o.readToken } : {}),

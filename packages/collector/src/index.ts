@@ -85,6 +85,14 @@ export interface CollectorOptions {
   readonly headersTimeoutMs?: number;
   /** Time to receive a whole request, ms (default 30 s). */
   readonly requestTimeoutMs?: number;
+  /** Time to receive a body once its headers are in, ms (default 10 s); then 408. */
+  readonly bodyTimeoutMs?: number;
+  /**
+   * With write keys configured: connections that requests without a valid key in their `Authorization` header (a
+   * stranger, or a Segment client with the key in the body) cannot hold, and the same share of `maxInflightBytes`,
+   * so a keyed client is served whatever strangers do (default a quarter of `maxConnections`).
+   */
+  readonly reservedConnections?: number;
   /**
    * On close: how long an idle connection is kept for a request its client may be sending (default 5 s: the keep-alive
    * timeout clients were told, so none sends on a connection the drain is closing).
@@ -92,6 +100,11 @@ export interface CollectorOptions {
   readonly drainIdleMs?: number;
   /** On close: how long requests under way may take before their connections are cut (default 10 s). */
   readonly drainTimeoutMs?: number;
+  /**
+   * A store write under way longer than this (ms, default 10 s, PostgreSQL's statement timeout) makes `/health` 503
+   * with the cause: a stalled database is reported while it stalls, not after.
+   */
+  readonly writeTimeoutMs?: number;
   /**
    * Where the collector logs (storage failures, retention), one line each: a message and, for a structured log,
    * fields (`level`, `cause`, …). Default: stderr as text, prefixed `dlt-collector: ` (`createLog("json")` writes
@@ -156,9 +169,11 @@ export const DEFAULTS = {
   maxInflightBytes: 16 * 1024 * 1024,
   headersTimeoutMs: 10_000,
   requestTimeoutMs: 30_000,
+  bodyTimeoutMs: 10_000,
   drainIdleMs: KEEP_ALIVE_MS,
   drainTimeoutMs: 10_000,
   metricsHost: "127.0.0.1",
+  writeTimeoutMs: 10_000,
 } as const;
 
 /** The store cannot be opened or written: the message is one line naming it and the cause. */
@@ -331,8 +346,14 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Co
       maxInflightBytes: options.maxInflightBytes ?? DEFAULTS.maxInflightBytes,
       headersTimeoutMs: options.headersTimeoutMs ?? DEFAULTS.headersTimeoutMs,
       requestTimeoutMs: options.requestTimeoutMs ?? DEFAULTS.requestTimeoutMs,
+      bodyTimeoutMs: options.bodyTimeoutMs ?? DEFAULTS.bodyTimeoutMs,
+      reservedConnections: Math.min(
+        options.reservedConnections ?? Math.floor((options.maxConnections ?? DEFAULTS.maxConnections) / 4),
+        options.maxConnections ?? DEFAULTS.maxConnections,
+      ),
       drainIdleMs: options.drainIdleMs ?? DEFAULTS.drainIdleMs,
       drainTimeoutMs: options.drainTimeoutMs ?? DEFAULTS.drainTimeoutMs,
+      writeTimeoutMs: options.writeTimeoutMs ?? DEFAULTS.writeTimeoutMs,
       log,
       ...(metrics ? { metrics } : {}),
       plan,

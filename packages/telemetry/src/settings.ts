@@ -113,6 +113,11 @@ interface Layer {
   writeKey?: string;
   /** Why the file cannot be used at all: it then counts as an opt-out. */
   broken?: SettingsProblem;
+  /**
+   * Where in the file the switch was found outside its section (`the top level`, `[sources.chess]`), when it said
+   * off there: the file counts as an opt-out (the user's intent is plain), above an opt-in in its own section.
+   */
+  misplacedOff?: string;
 }
 
 /** The first line of a TOML error, without smol-toml's prefix: "invalid value". */
@@ -144,12 +149,27 @@ export function readConfigLayer(file: string, settings: TelemetryOptions["settin
     return broken("is not valid TOML");
   }
   const section = doc[settings.section];
-  if (section === undefined) return {};
-  if (typeof section !== "object" || section === null || Array.isArray(section)) {
+  if (section !== undefined && (typeof section !== "object" || section === null || Array.isArray(section))) {
     return broken(`has a [${settings.section}] that is not a table`);
   }
-  const t = section as Record<string, unknown>;
   const layer: Layer = {};
+  const misplaced = findMisplacedSwitch(doc, settings);
+  if (misplaced !== undefined) {
+    const key = `${settings.section}.${settings.enabled}`;
+    const what = `${settings.enabled} = ${JSON.stringify(misplaced.value)}`;
+    const off = parseBool(misplaced.value) !== true;
+    // Off (or not true or false, read as off, as in its own section): the file's opt-out. A misplaced `true` is no
+    // opt-in: the key there is not read by dlt, and sending is never the answer to a file we had to guess at.
+    if (off) layer.misplacedOff = misplaced.at;
+    problems.push({
+      where: file,
+      reason:
+        `${what} is ${misplaced.at === "the top level" ? "at the top level" : `in ${misplaced.at}`}; it belongs under ` +
+        `[${settings.section}] (${key}): ${off ? "counted as an opt-out" : "ignored (not an opt-in)"}`,
+    });
+  }
+  if (section === undefined) return layer;
+  const t = section as Record<string, unknown>;
   const rawEnabled = t[settings.enabled];
   if (rawEnabled !== undefined) {
     const b = parseBool(rawEnabled);
@@ -176,6 +196,43 @@ export function readConfigLayer(file: string, settings: TelemetryOptions["settin
     else problems.push({ where: file, reason: `${settings.section}.${settings.writeKey} must be a string (ignored)` });
   }
   return layer;
+}
+
+/**
+ * The first `enabled` key outside `[section]`: at the top level, or in any other table (an array of tables too), depth
+ * first in document order. `at` says where, as the user would write it (`the top level`, `[sources.chess]`).
+ */
+function findMisplacedSwitch(
+  doc: Record<string, unknown>, settings: TelemetryOptions["settings"],
+): { at: string; value: unknown } | undefined {
+  // Every off is found before the first on: one misplaced false anywhere is the file's opt-out.
+  let firstOn: { at: string; value: unknown } | undefined;
+  const walk = (node: unknown, path: readonly string[]): { at: string; value: unknown } | undefined => {
+    if (path.length > 64 || typeof node !== "object" || node === null) return undefined;
+    if (Array.isArray(node)) {
+      for (const item of node) {
+        const hit = walk(item, path);
+        if (hit) return hit;
+      }
+      return undefined;
+    }
+    const table = node as Record<string, unknown>;
+    // `[section]` itself is the key's place; its sub-tables (`[runtime.x]`) are not.
+    const inPlace = path.length === 1 && path[0] === settings.section;
+    if (!inPlace && Object.hasOwn(table, settings.enabled)) {
+      const value = table[settings.enabled];
+      const at = path.length === 0 ? "the top level" : `[${path.join(".")}]`;
+      if (parseBool(value) !== true) return { at, value };
+      firstOn ??= { at, value };
+    }
+    for (const [k, v] of Object.entries(table)) {
+      if (k === settings.enabled) continue;
+      const hit = walk(v, [...path, k]);
+      if (hit) return hit;
+    }
+    return undefined;
+  };
+  return walk(doc, []) ?? firstOn;
 }
 
 /** `{endpoint}/v1/batch`, unless the endpoint already names `/v1/batch` or `/v1/track`. Undefined when invalid. */
@@ -283,6 +340,13 @@ export function resolveSettings(options: TelemetryOptions): ResolvedSettings {
         return { source, value: false, where, file, broken: b, reason: `disabled: ${where}${at} ${b.reason}` };
       }
       const key = `${options.settings.section}.${options.settings.enabled}`;
+      if (layer.misplacedOff !== undefined) {
+        const at = layer.misplacedOff === "the top level" ? "at the top level of" : `in ${layer.misplacedOff} of`;
+        return {
+          source, value: false, where, file,
+          reason: `disabled: ${options.settings.enabled} ${at} ${where} (it belongs under [${options.settings.section}]; counted as an opt-out)`,
+        };
+      }
       const reason = layer.enabledInvalid ? `disabled: ${key} in ${where} is not true or false` : `set in ${where}`;
       return { source, value: layer.enabled, where, file, reason };
     }),

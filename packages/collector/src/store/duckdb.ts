@@ -18,7 +18,7 @@ import type { Cell, DashboardApi, Filter, Rows } from "../dashboard/apis.js";
 import type { StoredMessage } from "../stamp.js";
 import { COLUMNS, createRefused, firstOf, isNullable, literal, typeIn, upsertRefused, valueIn, type Column, type CountKinds, type StoreKinds } from "./columns.js";
 import { DUCKDB_DASHBOARD } from "./duckdb-dashboard.js";
-import { retentionCutoff, type EventStore, type Housekeeping, type RefusedCount } from "./types.js";
+import { randomPad, retentionCutoff, type EventStore, type Housekeeping, type RefusedCount } from "./types.js";
 
 /**
  * The JSON paths the columns read, all extracted with one parse (`json_extract_string` of a list of paths, as `x`):
@@ -72,8 +72,12 @@ const INTO = `events (${COLUMNS.map((c) => `"${c.name}"`).join(", ")})`;
 const FROM = (file: string): string =>
   `(SELECT json, json_extract_string(json, [${PATHS.map((p) => `'$.${p}'`).join(", ")}]) AS x FROM read_ndjson_objects('${file.replaceAll("'", "''")}'))`;
 
-/** The probe's message: inserted through the real insert path, then rolled back. */
-const PROBE_LINE = JSON.stringify({ type: "track", messageId: "dlt-collector-probe", event: "probe", anonymousId: "probe", timestamp: "2000-01-01T00:00:00.000Z", receivedAt: "2000-01-01T00:00:00.000Z" }) + "\n";
+/** The probe's message, padded to `padBytes` (random hex): inserted through the real insert path, then rolled back. */
+const probeLine = (padBytes: number): string =>
+  JSON.stringify({
+    type: "track", messageId: "dlt-collector-probe", event: "probe", anonymousId: "probe", timestamp: "2000-01-01T00:00:00.000Z",
+    receivedAt: "2000-01-01T00:00:00.000Z", ...(padBytes > 0 ? { properties: { pad: randomPad(padBytes) } } : {}),
+  }) + "\n";
 /** Where the probe's committed write goes: one row, replaced at each probe. */
 const PROBE_TABLE = "_dlt_collector_probe";
 
@@ -200,8 +204,8 @@ export class DuckDbStore implements EventStore {
     writeFileSync(this.scratch, text, { mode: 0o600 });
   }
 
-  probe(): Promise<void> {
-    return this.inTurn(() => this.probeNow());
+  probe(padBytes = 0): Promise<void> {
+    return this.inTurn(() => this.probeNow(padBytes));
   }
 
   private inTurn<T>(work: () => Promise<T>): Promise<T> {
@@ -246,8 +250,10 @@ export class DuckDbStore implements EventStore {
     }
   }
 
-  private async probeNow(): Promise<void> {
-    writeFileSync(this.scratch, PROBE_LINE, { mode: 0o600 });
+  private async probeNow(padBytes: number): Promise<void> {
+    // A commit of N bytes needs them twice on disk (the scratch file, then the WAL, which holds the message and its
+    // typed columns): a rolled-back insert writes no WAL, so the scratch file is made large enough for both.
+    writeFileSync(this.scratch, probeLine(padBytes * 3), { mode: 0o600 });
     const { writer } = this.handles;
     try {
       // The insert path itself (scratch file, JSON extraction, the table's last blocks), then rolled back.

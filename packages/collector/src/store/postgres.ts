@@ -18,7 +18,7 @@ import type { StoredMessage } from "../stamp.js";
 import { COLUMNS, upsertRefused, valueIn } from "./columns.js";
 import { POSTGRES_DASHBOARD } from "./postgres-dashboard.js";
 import { createPartition, DEDUP_DAYS, MIGRATIONS, partitionDay, POSTGRES_KINDS, SCHEMA_LOCK } from "./postgres-schema.js";
-import { retentionCutoff, type EventStore, type Housekeeping, type RefusedCount } from "./types.js";
+import { randomPad, retentionCutoff, type EventStore, type Housekeeping, type RefusedCount } from "./types.js";
 
 const DAY_MS = 86_400_000;
 /** Partitions made per transaction (see `ensurePartitionDays`). */
@@ -90,9 +90,12 @@ const COPY_REFUSED = upsertRefused(REFUSED_ROWS, "max");
 const countArrays = (refused: readonly RefusedCount[]): unknown[] => [refused.map((r) => r.day), refused.map((r) => r.reason), refused.map((r) => r.event), refused.map((r) => r.n)];
 
 /** The probe's message (received now, so into today's partition): inserted through the real insert path, then rolled back. */
-const probeLine = (): string => {
+const probeLine = (padBytes: number): string => {
   const now = new Date().toISOString();
-  return JSON.stringify({ type: "track", messageId: "dlt-collector-probe", event: "probe", anonymousId: "probe", timestamp: now, receivedAt: now });
+  return JSON.stringify({
+    type: "track", messageId: "dlt-collector-probe", event: "probe", anonymousId: "probe", timestamp: now, receivedAt: now,
+    ...(padBytes > 0 ? { properties: { pad: randomPad(padBytes) } } : {}),
+  });
 };
 
 /**
@@ -345,7 +348,7 @@ export class PostgresStore implements EventStore {
     await this.ensurePartitionDays(days);
   }
 
-  async probe(): Promise<void> {
+  async probe(padBytes = 0): Promise<void> {
     await this.ensurePartitions(Date.now(), Date.now());
     const c = await this.pool.connect();
     let broken: unknown;
@@ -353,7 +356,7 @@ export class PostgresStore implements EventStore {
       // The insert path itself (parsing, extraction, dedup table, the partition), then rolled back.
       await c.query("BEGIN");
       try {
-        await c.query(INSERT, [probeLine()]);
+        await c.query(INSERT, [probeLine(padBytes)]);
       } finally {
         await c.query("ROLLBACK").catch((e: unknown) => (broken = e));
       }

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import type { Cell, DashboardApi, Filter, Rows } from "../dashboard/apis.js";
 import type { StoredMessage } from "../stamp.js";
 
@@ -44,9 +45,11 @@ export interface EventStore {
    * Tries a write that leaves no event behind: the insert path of a message, rolled back, and one committed write
    * (so a file that opens but cannot be written, or a directory where the log cannot be created, is found).
    * Resolves when the store can take events; rejects with the cause otherwise. Used at start and by `/health`
-   * while the store is failing, to see it recover without waiting for traffic.
+   * while the store is failing, to see it recover without waiting for traffic. `padBytes` makes the probe's message
+   * at least that large (random, so it does not compress): after a write failed for lack of space, a tiny probe
+   * would still fit and prove nothing.
    */
-  probe(): Promise<void>;
+  probe(padBytes?: number): Promise<void>;
   /** One dashboard API over the filter, with the store's own SQL for it (numbers as numbers). */
   dashboard(api: DashboardApi, filter: Filter): Promise<Rows>;
   /**
@@ -60,3 +63,6 @@ export interface EventStore {
   /** Flushes and closes. */
   close(): Promise<void>;
 }
+
+/** `bytes` random hex characters: a probe's padding that no store's compression shrinks. */
+export const randomPad = (bytes: number): string => randomBytes(Math.ceil(bytes / 2)).toString("hex").slice(0, bytes);
