@@ -8,63 +8,8 @@ import { DEFAULT_SPOOL_LIMITS, type SpoolLimits } from "./spool.js";
 import { DEFAULT_BREAKER, isOpen, readBreaker, recordSuccess, type BreakerPolicy } from "./breaker.js";
 import { buildMessage, serializeMessages, type PendingEvent } from "./message.js";
 import { resolveSettings, type ResolvedSettings } from "./settings.js";
+import type { TelemetryOptions } from "./options.js";
 import type { Properties, TelemetryStatus } from "./types.js";
-
-/** Names of the host's settings (dlt's names are the defaults of `packages/dlt`). */
-export interface SettingNames {
-  /** TOML table holding the settings, e.g. `runtime`. */
-  readonly section: string;
-  /** Key of the on/off switch, e.g. `dlthub_telemetry`. */
-  readonly enabled: string;
-  /** Key of the endpoint, e.g. `dlthub_telemetry_endpoint`. */
-  readonly endpoint: string;
-  /** Key of the Segment write key, e.g. `dlthub_telemetry_segment_write_key`. */
-  readonly writeKey: string;
-}
-
-/** Who is embedding the library. */
-export interface HostInfo {
-  /** Library name reported in `context.library.name`. */
-  readonly name: string;
-  /** Library version reported in `context.library.version`. */
-  readonly version: string;
-}
-
-/** Everything the host tells the library; nothing in it is dlt-specific. */
-export interface TelemetryOptions {
-  /** The host's name and version, sent as `context.library`. */
-  readonly library: HostInfo;
-  /** Folder name of project and global config, e.g. `.dlt`. */
-  readonly configDirName: string;
-  /** Prefix of the host's own env names, e.g. `DLT` for `DLT_DATA_DIR`, `DLT_PROJECT_DIR`, `DLT_TELEMETRY_DEBUG`. */
-  readonly envPrefix: string;
-  /** Endpoint used when none is configured. */
-  readonly defaultEndpoint: string;
-  /** TOML section and key names of the settings; their env twins are `<SECTION>__<KEY>`. */
-  readonly settings: SettingNames;
-  /** The command-line flag of this invocation: true for --enable, false for --disable. */
-  readonly flag?: boolean;
-  /** Environment to read (default `process.env`). */
-  readonly env?: NodeJS.ProcessEnv;
-  /** Working directory for the project config (default `process.cwd()`). */
-  readonly cwd?: string;
-  /** Most events held in memory; later ones are dropped and counted (default 1000). */
-  readonly queueCap?: number;
-  /** A background flush starts this long after the first queued event (default 10 s). */
-  readonly flushIntervalMs?: number;
-  /** A background flush starts at once when this many events are queued (default 50). */
-  readonly flushAt?: number;
-  /** Longest wait for one answer of an in-process send (default 10 s). */
-  readonly requestTimeoutMs?: number;
-  /** The detached sender exits after this long, delivered or not (default 30 s). */
-  readonly handOffLifetimeMs?: number;
-  /** Caps of the on-disk spool of undelivered events (default 2000 files, 4 MB, 7 days). */
-  readonly spool?: Partial<SpoolLimits>;
-  /** When repeated failures stop all attempts, and for how long (default: after 2, 1 h doubling to 24 h). */
-  readonly breaker?: Partial<BreakerPolicy>;
-  /** Where debug and dry-run output goes (default: `process.stderr`). */
-  readonly debugWrite?: (line: string) => void;
-}
 
 /** Counters of one client. */
 export interface TelemetryStats {

@@ -2,7 +2,7 @@
 import { resolveSettings, type ResolvedSettings, type SettingsLayer } from "./settings.js";
 import { droppedCount, listSpool, spoolDir } from "./spool.js";
 import { isOpen, readBreaker, type BreakerState } from "./breaker.js";
-import type { TelemetryOptions } from "./client.js";
+import type { SettingsOptions } from "./settings.js";
 import { redactUrl } from "./url.js";
 
 /** The explanation of the current settings and sender state. */
@@ -35,7 +35,7 @@ export interface TelemetryExplanation {
  * const explained = explainTelemetry(options);
  * for (const layer of explained.layers) console.log(layer.source, layer.value, layer.decides ? "<- decides" : "");
  */
-export function explainTelemetry(options: TelemetryOptions): TelemetryExplanation {
+export function explainTelemetry(options: SettingsOptions): TelemetryExplanation {
   const s = resolveSettings(options);
   const dataDir = s.locations.dataDir;
   const breaker = readBreaker(dataDir);

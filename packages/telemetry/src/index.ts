@@ -1,9 +1,10 @@
 export type { Properties, PropertyValue, StatusSource, SettingsProblem, TelemetryStatus } from "./types.js";
 export { createTelemetry, resolveSettings } from "./client.js";
-export type { Telemetry, TelemetryOptions, TelemetryStats, HostInfo, SettingNames } from "./client.js";
-export type { ResolvedSettings, Locations, EnvNames } from "./settings.js";
+export type { Telemetry, TelemetryStats } from "./client.js";
+export type { TelemetryOptions } from "./options.js";
+export type { ResolvedSettings, Locations, EnvNames, SettingNames, SettingsOptions } from "./settings.js";
 export { envNames, locations, displayPath, batchUrlOf, doNotTrack, parseBool } from "./settings.js";
-export type { MessageContext, ExecInfoName } from "./context.js";
+export type { MessageContext, ExecInfoName, HostInfo } from "./context.js";
 export { buildContext, isCiRun, execInfo, CI_ENV_VARS, DLT_CI_ENV_VARS, EXTRA_CI_ENV_VARS, EXEC_INFO_NAMES } from "./context.js";
 export { redactUrl } from "./url.js";
 export type { ReadResult, ReadOptions } from "./files.js";
