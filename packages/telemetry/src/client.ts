@@ -3,6 +3,8 @@ import { privateFallbackDir, telemetryFiles } from "./datadir.js";
 import { makePrivateDir, writeNewFile } from "./files.js";
 import { buildContext, type MessageContext } from "./context.js";
 import { handOff, type HandOffResult } from "./handoff.js";
+import type { DeliveryAttempt } from "./deliver.js";
+import { outcomeReason, recordInLedger, type LedgerRecord } from "./ledger.js";
 import { describeRequest, requestBodies } from "./request.js";
 import { DEFAULT_SPOOL_LIMITS, type SpoolLimits } from "./spool.js";
 import { DEFAULT_BREAKER, isOpen, readBreaker, recordSuccess, type BreakerPolicy } from "./breaker.js";
@@ -218,7 +220,10 @@ class ActiveTelemetry implements Telemetry {
         this.delivered += r.delivered;
         if (r.delivered > 0) recordSuccess(dataDir);
         // Retryable leftovers wait for the next flush or the hand-off, within the queue's cap.
-        this.retry.push(...r.retryable.slice(0, Math.max(0, this.cap - this.retry.length)));
+        const kept = r.retryable.slice(0, Math.max(0, this.cap - this.retry.length));
+        this.retry.push(...kept);
+        this.dropped += r.retryable.length - kept.length;
+        this.record(r.attempts, new Set(kept));
       })
       .catch(() => undefined)
       .finally(() => {
@@ -226,6 +231,22 @@ class ActiveTelemetry implements Telemetry {
         this.sending = undefined;
       });
     return this.sending;
+  }
+
+  /** What became of each message posted in-process, in the ledger (`kept`: retried by a later flush or the hand-off). */
+  private record(attempts: readonly DeliveryAttempt[], kept: ReadonlySet<string>): void {
+    const records: LedgerRecord[] = [];
+    for (const a of attempts) {
+      if (a.result !== "retryable") {
+        records.push({ messages: a.messages, outcome: a.result === "delivered" ? "delivered" : "dropped", reason: a.result === "delivered" ? undefined : outcomeReason(a.last) });
+        continue;
+      }
+      const reason = outcomeReason(a.last);
+      const held = a.messages.filter((m) => kept.has(m));
+      const lost = a.messages.filter((m) => !kept.has(m));
+      records.push({ messages: held, outcome: "kept", reason }, { messages: lost, outcome: "dropped", reason: `${reason}; queue full` });
+    }
+    recordInLedger(this.settings.locations.dataDir, this.settings.batchUrl, records, () => privateFallbackDir(this.options.envPrefix));
   }
 
   private handOffAll(): void {

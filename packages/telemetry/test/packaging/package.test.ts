@@ -152,7 +152,9 @@ describe("the packages as users install them", () => {
       "dist/src/index.d.ts", "dist/src/index.d.cts", "dist/src/testing.d.ts", "dist/src/testing.d.cts",
     ]) assert.ok(paths.includes(expected), `${expected} is missing from the tarball`);
     assert.deepEqual(paths.filter((p) => p.endsWith(".map")), [], "source maps are not shipped");
-    assert.ok(info.unpackedSize < 250_000, `unpacked size ${info.unpackedSize} B`);
+    // A sanity bound against shipping what was not meant (maps, sources): 250 KB until the ledger (issue 26) added
+    // its module, its declarations for both conditions and its README section.
+    assert.ok(info.unpackedSize < 270_000, `unpacked size ${info.unpackedSize} B`);
     assert.match(readFileSync(join(project, "node_modules/@dlt-ts/telemetry/LICENSE"), "utf8"), /Apache License\s+Version 2\.0/);
     const manifest = JSON.parse(readFileSync(join(project, "node_modules/@dlt-ts/telemetry/package.json"), "utf8")) as Record<string, unknown>;
     // smol-toml is inlined in the bundles: installing it too would be for nothing.
