@@ -37,7 +37,7 @@ export interface LedgerEntry {
   readonly text: string;
   /** The message, parsed. */
   readonly message: Readonly<Record<string, unknown>>;
-  /** The ledger's line for this message (what `telemetry log --json` prints). */
+  /** The ledger's line for this message, without its newline (what a host's `telemetry log --json` prints). */
   readonly line: string;
 }
 
