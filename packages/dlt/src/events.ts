@@ -88,4 +88,16 @@ cores), \`exec_info\` (a list of the environments detected, with dlt's names and
 (\`{name, version}\`: OS name and kernel release) and \`runtime\` (\`{name, version}\`: \`node\`, \`bun\` or \`deno\`).
 Only the names are sent, never the values of the variables they are detected from. Property values are numbers,
 booleans, enumerated strings or ids that match a pattern: nothing free-form is ever sent.
+
+## Every event: \`first_run_of_version\`
+
+The first event a machine sends for a version of dlt-ts (whichever event it is) also carries
+\`first_run_of_version: true\`; no other event has the property. It is remembered by a marker in the data dir
+(\`~/.dlt/telemetry/first-run/dlt-ts@<version>\`), created exclusively, so two first runs at the same moment set it
+once. That is how new installs per version per day are counted: there is no id and no hash, and nothing links two
+events (Python dlt counts a random id kept per \`~/.dlt\` instead).
+
+| property | type | meaning |
+| --- | --- | --- |
+| \`first_run_of_version\` | \`true\` | only on the first event this machine sends for this version of dlt-ts |
 `;

@@ -9,6 +9,7 @@ import { describeRequest, requestBodies } from "./request.js";
 import { DEFAULT_SPOOL_LIMITS, type SpoolLimits } from "./spool.js";
 import { DEFAULT_BREAKER, isOpen, readBreaker, recordSuccess, type BreakerPolicy } from "./breaker.js";
 import { buildMessage, serializeMessages, type PendingEvent } from "./message.js";
+import { claimFirstRun, FIRST_RUN_PROPERTY, firstRunPending } from "./first-run.js";
 import { resolveSettings, type ResolvedSettings } from "./settings.js";
 import type { TelemetryOptions } from "./options.js";
 import type { Properties, TelemetryStatus } from "./types.js";
@@ -103,6 +104,8 @@ class ActiveTelemetry implements Telemetry {
   private readonly lifetimeMs: number;
   private readonly debugWrite: (line: string) => void;
   private readonly onExit = (): void => this.handOffAll();
+  /** Whether this process has decided on `first_run_of_version` (once, for its first message). */
+  private firstRunDecided = false;
 
   constructor(settings: ResolvedSettings, private readonly options: TelemetryOptions) {
     this.settings = settings;
@@ -127,7 +130,7 @@ class ActiveTelemetry implements Telemetry {
     try {
       const event: PendingEvent = { category, name, properties: properties ? { ...properties } : undefined, at: Date.now() };
       if (this.settings.debug) {
-        this.debugWrite(JSON.stringify(buildMessage(event, this.ctx())) + "\n");
+        this.debugWrite(JSON.stringify(buildMessage(event, this.ctx(), this.firstRun())) + "\n");
         return;
       }
       if (this.queue.length >= this.cap) {
@@ -172,9 +175,23 @@ class ActiveTelemetry implements Telemetry {
     this.queue = [];
     if (events.length === 0) return [];
     const ctx = this.ctx();
-    const { texts, dropped } = serializeMessages(events.map((e) => buildMessage(e, ctx)));
+    const first = this.firstRun();
+    const { texts, dropped } = serializeMessages(events.map((e, i) => buildMessage(e, ctx, i === 0 ? first : undefined)));
     this.dropped += dropped;
     return texts;
+  }
+
+  /**
+   * `{first_run_of_version: true}` for the first message this process builds, when the host asked for it and this
+   * is the first run of its version here (the marker's exclusive create decides); debug and dry run only look.
+   */
+  private firstRun(): Properties | undefined {
+    if (this.firstRunDecided || this.options.firstRunOfVersion !== true) return undefined;
+    this.firstRunDecided = true;
+    const { dataDir } = this.settings.locations;
+    const sends = !this.settings.debug && !this.settings.dryRun && this.settings.batchUrl !== "";
+    const first = sends ? claimFirstRun(dataDir, this.options.library) : firstRunPending(dataDir, this.options.library);
+    return first ? { [FIRST_RUN_PROPERTY]: true } : undefined;
   }
 
   flush(): Promise<void> {

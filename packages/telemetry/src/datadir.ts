@@ -8,6 +8,7 @@
  * <dataDir>/telemetry/breaker.json          the circuit breaker (written via breaker.json.<rand>.tmp)
  * <dataDir>/telemetry/sender.lock           the one sender at work
  * <dataDir>/telemetry/dropped.log           one line per drop: how many events
+ * <dataDir>/telemetry/first-run/<name>@<version>   this version has sent its first event on this machine
  * <dataDir>/telemetry/ledger.jsonl          what was handed to the network, newest last (and ledger.1.jsonl before it)
  * ```
  */
@@ -24,6 +25,8 @@ export interface TelemetryFiles {
   readonly lock: string;
   readonly dropped: string;
   readonly notice: string;
+  /** Markers of the versions that sent their first event here (`first-run.ts`). */
+  readonly firstRun: string;
   /** The ledger being written: one line per message handed to the network. */
   readonly ledger: string;
   /** The ledger's previous part, renamed from `ledger` when that was full. */
@@ -39,6 +42,7 @@ export function telemetryFiles(dataDir: string): TelemetryFiles {
     lock: join(dir, "sender.lock"),
     dropped: join(dir, "dropped.log"),
     notice: join(dataDir, "telemetry-notice-shown"),
+    firstRun: join(dir, "first-run"),
     ledger: join(dir, "ledger.jsonl"),
     ledgerPrevious: join(dir, "ledger.1.jsonl"),
   };

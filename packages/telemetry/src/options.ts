@@ -26,6 +26,12 @@ export interface TelemetryOptions extends SettingsOptions {
   readonly spool?: Partial<SpoolLimits>;
   /** When repeated failures stop all attempts, and for how long (default: after 2, 1 h doubling to 24 h). */
   readonly breaker?: Partial<BreakerPolicy>;
+  /**
+   * Count installs without an id: the first event this machine sends for `library.version` carries
+   * `first_run_of_version: true` (once per version per machine, remembered in the data dir). Off unless the host
+   * asks, since it adds to what is sent: tell your users (dlt-ts lists it in its event catalogue).
+   */
+  readonly firstRunOfVersion?: boolean;
   /** Where debug and dry-run output goes (default: `process.stderr`). */
   readonly debugWrite?: (line: string) => void;
 }

@@ -17,8 +17,9 @@ export type CommandEvent = Extract<keyof DltEvents, `command_${string}`>;
 export type CommandProperties<E extends CommandEvent> = Omit<EventProperties<DltEvents, E>, "elapsed" | "success">;
 
 const NOTICE = [
-  "dlt collects anonymous usage data (command names, pipeline step timings, destination names; never your data,",
-  "names, paths or config). Turn it off with `dlt --disable-telemetry` or DO_NOT_TRACK=1; see `dlt telemetry`.",
+  "dlt collects anonymous usage data (command names, pipeline step timings, destination names, a flag on the first",
+  "event of a new version; never your data, names, paths or config). Turn it off with `dlt --disable-telemetry` or",
+  "DO_NOT_TRACK=1; see `dlt telemetry`, and `dlt telemetry log` for what was sent.",
   "",
 ].join("\n");
 
