@@ -2,7 +2,7 @@
  * Every telemetry event dlt-ts sends, with the type of each property. `docs/telemetry-events.md` is generated
  * from this file (`npm run docs:events`) and a test keeps the two in sync.
  */
-import { defineEvents, typedTracker, type Telemetry, type TypedTracker } from "@dlt-ts/telemetry";
+import { catalogueHash, defineEvents, typedTracker, type Telemetry, type TypedTracker } from "@dlt-ts/telemetry";
 import { REPORTABLE_SOURCES } from "./init/sources.js";
 
 /** Destination names that may be reported; anything else is reported as `other`. */
@@ -70,6 +70,21 @@ export const DLT_EVENTS = defineEvents({
 });
 
 export type DltEvents = typeof DLT_EVENTS;
+
+/** What every message carries besides its event's properties: the library's own flag and the context's fields. */
+export const DLT_MESSAGE_EXTRAS = [
+  "first_run_of_version", "context.ci_run", "context.cpu", "context.exec_info", "context.library", "context.os", "context.runtime",
+] as const;
+
+let hash: string | undefined;
+
+/**
+ * The hash of what dlt-ts collects (`catalogueHash` of the events and {@link DLT_MESSAGE_EXTRAS}): the first-run
+ * notice records it, and is shown once more when it changes. Computed on first use, not at start-up.
+ */
+export function dltCatalogueHash(): string {
+  return (hash ??= catalogueHash(DLT_EVENTS, DLT_MESSAGE_EXTRAS));
+}
 
 /** The typed tracker of dlt's events over a client. */
 export function dltEvents(telemetry: Telemetry): TypedTracker<DltEvents> {

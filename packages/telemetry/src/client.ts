@@ -1,6 +1,7 @@
-import { lstatSync } from "node:fs";
-import { privateFallbackDir, telemetryFiles } from "./datadir.js";
-import { makePrivateDir, writeNewFile } from "./files.js";
+import { lstatSync, renameSync, unlinkSync } from "node:fs";
+import { MAX_STATE_BYTES, privateFallbackDir, telemetryFiles } from "./datadir.js";
+import { makePrivateDir, readOwnFile, writeNewFile } from "./files.js";
+import { randomHex32 } from "./random.js";
 import { buildContext, type MessageContext } from "./context.js";
 import { handOff, type HandOffResult } from "./handoff.js";
 import type { DeliveryAttempt } from "./deliver.js";
@@ -49,12 +50,13 @@ export interface Telemetry {
   /** Counters, for tests and benchmarks. */
   stats(): TelemetryStats;
   /**
-   * Whether the host should tell the user, once, what is collected: true when enabled and not yet told
-   * on this machine (recorded in the global data dir). The library itself never prints it.
+   * Whether the host should tell the user, once, what is collected: true when enabled and not yet told on this
+   * machine (recorded in the global data dir), or, given the `catalogueHash` of what the host collects, told about
+   * something else than this (the notice returns once when what is collected changes). The library never prints it.
    */
-  noticeNeeded(): boolean;
-  /** Records that the user has been told. */
-  markNoticeShown(): void;
+  noticeNeeded(catalogueHash?: string): boolean;
+  /** Records that the user has been told (about the catalogue with this hash, when given). */
+  markNoticeShown(catalogueHash?: string): void;
 }
 
 /** A client that records nothing: what `createTelemetry` returns when telemetry is off. */
@@ -321,22 +323,45 @@ class ActiveTelemetry implements Telemetry {
     };
   }
 
-  noticeNeeded(): boolean {
+  noticeNeeded(catalogueHash?: string): boolean {
     try {
-      return lstatSync(telemetryFiles(this.settings.locations.dataDir).notice, { throwIfNoEntry: false }) === undefined;
+      const notice = telemetryFiles(this.settings.locations.dataDir).notice;
+      if (catalogueHash === undefined) return lstatSync(notice, { throwIfNoEntry: false }) === undefined;
+      // Told about this catalogue? A marker without a hash (or one that is not ours) told about an older one.
+      return noticeHash(notice) !== catalogueHash;
     } catch {
       return false;
     }
   }
 
-  markNoticeShown(): void {
+  markNoticeShown(catalogueHash?: string): void {
+    const { dataDir } = this.settings.locations;
+    const notice = telemetryFiles(dataDir).notice;
+    const text = `${new Date().toISOString()}\n${catalogueHash === undefined ? "" : `catalogue ${catalogueHash}\n`}`;
     try {
-      makePrivateDir(this.settings.locations.dataDir);
-      writeNewFile(telemetryFiles(this.settings.locations.dataDir).notice, new Date().toISOString() + "\n");
+      makePrivateDir(dataDir);
+      if (catalogueHash === undefined) {
+        writeNewFile(notice, text);
+        return;
+      }
+      // Replaced whole: a fresh random temp name, created exclusively, renamed over the marker (or a link there).
+      const tmp = `${notice}.${randomHex32().slice(0, 12)}.tmp`;
+      writeNewFile(tmp, text);
+      try {
+        renameSync(tmp, notice);
+      } catch {
+        unlinkSync(tmp);
+      }
     } catch {
       /* there already (EEXIST), or a read-only home: the notice shows again next time, which is harmless */
     }
   }
+}
+
+/** The catalogue hash a notice marker records (`catalogue <hex>`), if any. */
+function noticeHash(path: string): string | undefined {
+  const text = readOwnFile(path, MAX_STATE_BYTES);
+  return text === undefined ? undefined : /^catalogue ([0-9a-f]{64})$/m.exec(text)?.[1];
 }
 
 function publicStatus(s: ResolvedSettings): TelemetryStatus {

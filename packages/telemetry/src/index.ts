@@ -15,6 +15,6 @@ export type { SettingsLayer } from "./settings.js";
 export type { TelemetryExplanation } from "./explain.js";
 export { explainTelemetry } from "./explain.js";
 export type { PropertySpec, EventSpec, EventCatalogue, EventProperties, TypedTracker } from "./events.js";
-export { defineEvents, typedTracker, renderCatalogue } from "./events.js";
+export { defineEvents, typedTracker, renderCatalogue, catalogueHash } from "./events.js";
 export type { LedgerEntry, LedgerOutcome } from "./ledger.js";
 export { readLedger } from "./ledger.js";

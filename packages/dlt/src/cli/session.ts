@@ -5,7 +5,7 @@
  * its own command event included.
  */
 import { isCiRun, type EventProperties, type Telemetry } from "@dlt-ts/telemetry";
-import { dltEvents, type DltEvents } from "../events.js";
+import { dltCatalogueHash, dltEvents, type DltEvents } from "../events.js";
 import { dltTelemetry } from "../telemetry.js";
 import type { CliIo } from "./io.js";
 import { warnAboutSettings } from "./settings.js";
@@ -46,9 +46,10 @@ export class CliSession {
   async run<E extends CommandEvent>(event: E, properties: CommandProperties<E>, body: () => Promise<number>): Promise<void> {
     const telemetry = this.client();
     warnAboutSettings(this.io, telemetry.status.problems);
-    if (telemetry.status.enabled && this.io.errIsTty && !isCiRun(process.env) && telemetry.noticeNeeded()) {
+    // Shown once, and once more whenever what is collected changes (the marker records the catalogue's hash).
+    if (telemetry.status.enabled && this.io.errIsTty && !isCiRun(process.env) && telemetry.noticeNeeded(dltCatalogueHash())) {
       this.io.err(NOTICE);
-      telemetry.markNoticeShown();
+      telemetry.markNoticeShown(dltCatalogueHash());
     }
     const started = performance.now();
     let exitCode: number;
