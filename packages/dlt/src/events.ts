@@ -67,6 +67,10 @@ export const DLT_EVENTS = defineEvents({
   pipeline_extract: { description: "The extract step ended (in `pipeline.run`, or `pipeline.extract()` called on its own), or failed.", properties: stepProperties },
   pipeline_normalize: { description: "The normalize step ended (in `pipeline.run`, or `pipeline.normalize()`), or failed.", properties: stepProperties },
   pipeline_load: { description: "The load step ended (in `pipeline.run`, or `pipeline.load()`), or failed.", properties: stepProperties },
+  pipeline_run: {
+    description: "`pipeline.run` ended, after its steps' events, or failed (as dlt 1.x sends it: `elapsed` is the whole run's).",
+    properties: stepProperties,
+  },
 });
 
 export type DltEvents = typeof DLT_EVENTS;
