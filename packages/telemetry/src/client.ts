@@ -5,7 +5,7 @@ import { randomHex32 } from "./random.js";
 import { buildContext, type MessageContext } from "./context.js";
 import { handOff, type HandOffResult } from "./handoff.js";
 import type { DeliveryAttempt } from "./deliver.js";
-import { outcomeReason, recordInLedger, type LedgerRecord } from "./ledger.js";
+import type { LedgerRecord } from "./ledger.js";
 import { describeRequest, requestBodies } from "./request.js";
 import { DEFAULT_SPOOL_LIMITS, type SpoolLimits } from "./spool.js";
 import { DEFAULT_BREAKER, isOpen, readBreaker, recordSuccess, type BreakerPolicy } from "./breaker.js";
@@ -230,19 +230,19 @@ class ActiveTelemetry implements Telemetry {
     }
     this.inflight = texts;
     // The network code is loaded on the first send only: a short CLI run never needs it.
-    this.sending = import("./deliver.js")
-      .then(({ deliver }) => deliver(
-      { url: this.settings.batchUrl, writeKey: this.settings.writeKey, messages: texts },
-      { deadline: Date.now() + this.requestTimeoutMs, requestTimeoutMs: this.requestTimeoutMs, ref: false, baseBackoffMs: 100 },
-      ))
-      .then((r) => {
+    this.sending = import("./send.js")
+      .then(async (send) => {
+        const r = await send.deliver(
+          { url: this.settings.batchUrl, writeKey: this.settings.writeKey, messages: texts },
+          { deadline: Date.now() + this.requestTimeoutMs, requestTimeoutMs: this.requestTimeoutMs, ref: false, baseBackoffMs: 100 },
+        );
         this.delivered += r.delivered;
         if (r.delivered > 0) recordSuccess(dataDir);
         // Retryable leftovers wait for the next flush or the hand-off, within the queue's cap.
         const kept = r.retryable.slice(0, Math.max(0, this.cap - this.retry.length));
         this.retry.push(...kept);
         this.dropped += r.retryable.length - kept.length;
-        this.record(r.attempts, new Set(kept));
+        this.record(send, r.attempts, new Set(kept));
       })
       .catch(() => undefined)
       .finally(() => {
@@ -253,7 +253,8 @@ class ActiveTelemetry implements Telemetry {
   }
 
   /** What became of each message posted in-process, in the ledger (`kept`: retried by a later flush or the hand-off). */
-  private record(attempts: readonly DeliveryAttempt[], kept: ReadonlySet<string>): void {
+  private record(send: typeof import("./send.js"), attempts: readonly DeliveryAttempt[], kept: ReadonlySet<string>): void {
+    const { outcomeReason } = send;
     const records: LedgerRecord[] = [];
     for (const a of attempts) {
       if (a.result !== "retryable") {
@@ -265,7 +266,7 @@ class ActiveTelemetry implements Telemetry {
       const lost = a.messages.filter((m) => !kept.has(m));
       records.push({ messages: held, outcome: "kept", reason }, { messages: lost, outcome: "dropped", reason: `${reason}; queue full` });
     }
-    recordInLedger(this.settings.locations.dataDir, this.settings.batchUrl, records, () => privateFallbackDir(this.options.envPrefix));
+    send.recordInLedger(this.settings.locations.dataDir, this.settings.batchUrl, records, () => privateFallbackDir(this.options.envPrefix));
   }
 
   private handOffAll(): void {
