@@ -27,6 +27,8 @@ export function firstRunMarker(dataDir: string, library: HostInfo): string {
 export function claimFirstRun(dataDir: string, library: HostInfo): boolean {
   try {
     const marker = firstRunMarker(dataDir, library);
+    // Every run after the first: one lstat, no folder made, no exception thrown (this is on the exit path).
+    if (lstatSync(marker, { throwIfNoEntry: false }) !== undefined) return false;
     makePrivateDir(telemetryFiles(dataDir).firstRun);
     writeNewFile(marker, new Date().toISOString() + "\n");
     return true;
