@@ -8,6 +8,7 @@ const scripts = [
   ["startup.mjs"],
   ["settings-read.mjs"],
   ["exit-cost.mjs"],
+  ["first-run.mjs"],
   ["delivery.mjs"],
   ["pipeline.mjs"],
   ["collector.mjs"],

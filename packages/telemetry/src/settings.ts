@@ -13,7 +13,36 @@ import { join, resolve, sep } from "node:path";
 import { parse, TomlError } from "smol-toml";
 import { MAX_CONFIG_BYTES, readBounded } from "./files.js";
 import type { SettingsProblem, StatusSource, TelemetryStatus } from "./types.js";
-import type { TelemetryOptions } from "./client.js";
+
+/** Names of the host's settings (dlt's names are the defaults of `packages/dlt`). */
+export interface SettingNames {
+  /** TOML table holding the settings, e.g. `runtime`. */
+  readonly section: string;
+  /** Key of the on/off switch, e.g. `dlthub_telemetry`. */
+  readonly enabled: string;
+  /** Key of the endpoint, e.g. `dlthub_telemetry_endpoint`. */
+  readonly endpoint: string;
+  /** Key of the Segment write key, e.g. `dlthub_telemetry_segment_write_key`. */
+  readonly writeKey: string;
+}
+
+/** What the settings are resolved from: the part of the client's options this module reads. */
+export interface SettingsOptions {
+  /** Folder name of project and global config, e.g. `.dlt`. */
+  readonly configDirName: string;
+  /** Prefix of the host's own env names, e.g. `DLT` for `DLT_DATA_DIR`, `DLT_PROJECT_DIR`, `DLT_TELEMETRY_DEBUG`. */
+  readonly envPrefix: string;
+  /** Endpoint used when none is configured. */
+  readonly defaultEndpoint: string;
+  /** TOML section and key names of the settings; their env twins are `<SECTION>__<KEY>`. */
+  readonly settings: SettingNames;
+  /** The command-line flag of this invocation: true for --enable, false for --disable. */
+  readonly flag?: boolean;
+  /** Environment to read (default `process.env`). */
+  readonly env?: NodeJS.ProcessEnv;
+  /** Working directory for the project config (default `process.cwd()`). */
+  readonly cwd?: string;
+}
 
 /** Where the host's settings files and data live. */
 export interface Locations {
@@ -43,7 +72,7 @@ export interface EnvNames {
 }
 
 /** Env names follow dlt's convention: `SECTION__KEY` upper-cased; host-level ones are `<PREFIX>_…`. */
-export function envNames(options: Pick<TelemetryOptions, "settings" | "envPrefix">): EnvNames {
+export function envNames(options: Pick<SettingsOptions, "settings" | "envPrefix">): EnvNames {
   const s = options.settings;
   const key = (k: string): string => `${s.section}__${k}`.toUpperCase();
   const p = options.envPrefix.toUpperCase();
@@ -62,7 +91,7 @@ export function envNames(options: Pick<TelemetryOptions, "settings" | "envPrefix
  * Where the host's files are: the data dir (`$<PREFIX>_DATA_DIR`, else `~/<configDirName>`) with the global
  * `config.toml`, and the project dir (`$<PREFIX>_PROJECT_DIR`, else `cwd`) with `<configDirName>/config.toml`.
  */
-export function locations(options: Pick<TelemetryOptions, "settings" | "envPrefix" | "configDirName" | "cwd">, env: NodeJS.ProcessEnv): Locations {
+export function locations(options: Pick<SettingsOptions, "settings" | "envPrefix" | "configDirName" | "cwd">, env: NodeJS.ProcessEnv): Locations {
   const names = envNames(options);
   const dataDir = nonEmpty(env[names.dataDir]) ?? join(env["HOME"] || homedir(), options.configDirName);
   const projectDir = resolve(nonEmpty(env[names.projectDir]) ?? options.cwd ?? process.cwd());
@@ -129,7 +158,7 @@ function tomlReason(e: TomlError): string {
  * Reads `[section]` of a settings file: a missing file is an empty layer; a file that cannot be read or parsed is
  * a broken layer (and a problem with `disables`); a wrongly typed value is a problem naming the key.
  */
-export function readConfigLayer(file: string, settings: TelemetryOptions["settings"], problems: SettingsProblem[]): Layer {
+export function readConfigLayer(file: string, settings: SettingNames, problems: SettingsProblem[]): Layer {
   const read = readBounded(file, { maxBytes: MAX_CONFIG_BYTES, followSymlinks: true });
   if (read.kind === "absent") return {};
   const broken = (reason: string, line?: number, column?: number): Layer => {
@@ -203,7 +232,7 @@ export function readConfigLayer(file: string, settings: TelemetryOptions["settin
  * first in document order. `at` says where, as the user would write it (`the top level`, `[sources.chess]`).
  */
 function findMisplacedSwitch(
-  doc: Record<string, unknown>, settings: TelemetryOptions["settings"],
+  doc: Record<string, unknown>, settings: SettingNames,
 ): { at: string; value: unknown } | undefined {
   // Every off is found before the first on: one misplaced false anywhere is the file's opt-out.
   let firstOn: { at: string; value: unknown } | undefined;
@@ -286,7 +315,7 @@ interface Candidate extends SettingsLayer {
 }
 
 /** Resolves every layer. Pure apart from reading the settings files; never throws. */
-export function resolveSettings(options: TelemetryOptions): ResolvedSettings {
+export function resolveSettings(options: SettingsOptions): ResolvedSettings {
   const env = options.env ?? process.env;
   const names = envNames(options);
   const locs = locations(options, env);
