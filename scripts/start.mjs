@@ -103,8 +103,9 @@ for (let i = 0; i < runs; i++) {
   console.log(`  $ node pokemon_pipeline.mjs  → ${r.out.split("\n").pop()}`);
 }
 
-// Wait (bounded) until this run's events are stored: one per command, and one per step of each pipeline run.
-const expected = steps.length + runs * 3;
+// Wait (bounded) until this run's events are stored: one per command, and per pipeline run one per step and
+// `pipeline_run`.
+const expected = steps.length + runs * 4;
 const deadline = Date.now() + 30_000;
 let stored = 0;
 // The APIs take the read token as a Bearer (`?token=` opens the page only).
@@ -119,7 +120,7 @@ while (Date.now() < deadline) {
   } catch {}
   await new Promise((r) => setTimeout(r, 250));
 }
-console.log(`\n${stored} of ${expected} demo events stored (${steps.length} commands, ${runs} pipeline runs of 3 steps).`);
+console.log(`\n${stored} of ${expected} demo events stored (${steps.length} commands, ${runs} pipeline runs of 3 steps and pipeline_run).`);
 console.log(`Dashboard: ${dashboard}`);
 if (once) {
   collector.kill("SIGTERM");

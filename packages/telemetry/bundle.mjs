@@ -39,11 +39,22 @@ const common = {
   logLevel: "warning",
 };
 
+// What the host needs only once it sends in-process (`send.ts`: delivery, the ledger's writer) is a file of its own,
+// loaded by the client's `import("./send.js")` (kept as it is, from both formats: CommonJS has `import()` too), so
+// the start-up of every run compiles ~5 KB less. An ES module, like the sender.
+const lazySend = {
+  name: "lazy-send",
+  setup(b) {
+    b.onResolve({ filter: /^\.\/send\.js$/ }, (args) => (args.kind === "dynamic-import" ? { path: "./send.js", external: true } : undefined));
+  },
+};
+
 await build({
   ...common,
-  entryPoints: { index: "src/index.ts", "sender-main": "src/sender-main.ts", testing: "src/testing.ts" },
+  entryPoints: { index: "src/index.ts", "sender-main": "src/sender-main.ts", testing: "src/testing.ts", send: "src/send.ts" },
   outdir: BUNDLE_DIR,
   format: "esm",
+  plugins: [lazySend],
 });
 
 // CommonJS has no import.meta: the code's `import.meta.url` (to find sender-main.js and to create a require)
@@ -54,6 +65,7 @@ await build({
   outdir: BUNDLE_DIR,
   outExtension: { ".js": ".cjs" },
   format: "cjs",
+  plugins: [lazySend],
   define: { "import.meta.url": "__dltTelemetryModuleUrl" },
   banner: { js: 'const __dltTelemetryModuleUrl = require("node:url").pathToFileURL(__filename).href;' },
 });

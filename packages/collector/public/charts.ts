@@ -49,12 +49,14 @@ export interface TableOptions {
   /** A row can be clicked (or chosen with Enter). */
   readonly onclick?: (r: Row) => void;
   readonly title?: (r: Row) => string;
+  /** What an empty table says (default: that no event is in the range or matches the filters). */
+  readonly empty?: string;
 }
 
 /** A table: each row is `data-key` = the row's `rowKey`, each cell `data-col` = its column key with the raw value in `data-value`. */
 export function table(el: HTMLElement, columns: readonly Column[], rows: readonly Row[], rowKey: (r: Row) => string, opts: TableOptions): void {
   el.replaceChildren();
-  if (rows.length === 0) return void el.append(h("caption", { class: "empty" }, opts.filtered ? "no events match these filters" : "no events in this range"));
+  if (rows.length === 0) return void el.append(h("caption", { class: "empty" }, opts.empty ?? (opts.filtered ? "no events match these filters" : "no events in this range")));
   el.append(h("tr", {}, columns.map(([, heading]) => h("th", {}, heading))));
   for (const r of rows) {
     const tr = h("tr", { dataset: { key: rowKey(r) }, class: opts.rowClass?.(r), tabindex: opts.onclick ? "0" : undefined, title: opts.title?.(r) },
@@ -153,8 +155,9 @@ export class Charts {
     const first = times[0]!;
     const last = times[times.length - 1]!;
     const width = Math.max(280, el.clientWidth || card.clientWidth - 32);
-    // A bar starts where its bucket starts (align 1) and fills most of it.
-    const barPaths = uPlot.paths.bars!({ size: [0.8, 48], align: 1 });
+    // A bar stands on its bucket's time (centered, align 0), as a line's point does: with one bucket both sit in the
+    // middle, not the bars at the left edge and the points in the middle.
+    const barPaths = uPlot.paths.bars!({ size: [0.8, 48], align: 0 });
     // Ticks on whole buckets: days for a daily chart, never "12pm".
     const incrs = (w.bucket === "hour" ? [1, 2, 3, 6, 12, 24, 48] : [24, 48, 96, 168, 336, 720, 2160, 8760]).map((n) => n * 3600);
     const opts: UPlot.Options = {
@@ -163,7 +166,7 @@ export class Charts {
       legend: { show: false },
       cursor: { points: { show: kind === "lines" } },
       scales: {
-        x: { time: true, range: kind === "bars" ? [first / 1000, (last + step) / 1000] : [(first - step / 2) / 1000, (last + step / 2) / 1000] },
+        x: { time: true, range: [(first - step / 2) / 1000, (last + step / 2) / 1000] },
         y: kind === "lines" ? { range: [0, 1] } : { range: (_u, _min, max) => [0, Math.max(1, max * 1.05)] },
       },
       axes: [

@@ -20,6 +20,20 @@ interface Message {
 const order = (a: EventRow, b: EventRow): number =>
   Number(b.received_at) - Number(a.received_at) || (a.message_id < b.message_id ? 1 : a.message_id > b.message_id ? -1 : 0);
 
+/** The client's own time of a row (its `timestamp`, as stored), epoch ms; 0 when it has none. */
+function clientTime(r: EventRow): number {
+  const m = /"timestamp":\s*"([^"]+)"/.exec(r.message);
+  const t = m ? Date.parse(m[1]!) : NaN;
+  return Number.isNaN(t) ? 0 : t;
+}
+
+/**
+ * The order shown: as the API pages (newest received first), and within one request, which gives its events one
+ * receivedAt, by the client's own times: a run's extract, normalize and load read in the order they happened, not in
+ * the order of their random ids.
+ */
+const shown = (a: EventRow, b: EventRow): number => Number(b.received_at) - Number(a.received_at) || clientTime(b) - clientTime(a) || order(a, b);
+
 /** What a glance at a row should tell: the client's library, and the source and destination when there are. */
 function detailOf(m: Message): string {
   const p = m.properties ?? {};
@@ -119,7 +133,7 @@ export class LiveView {
   private render(freshIds: ReadonlySet<string>): void {
     const list = $("#live-list");
     const byId = new Map($$("li", list).map((li) => [li.dataset["id"], li]));
-    list.replaceChildren(...this.rows.map((r) => byId.get(r.message_id) ?? eventItem(r, freshIds.has(r.message_id))));
+    list.replaceChildren(...[...this.rows].sort(shown).map((r) => byId.get(r.message_id) ?? eventItem(r, freshIds.has(r.message_id))));
     $("#live-empty").hidden = this.rows.length > 0;
     $("#live-older").hidden = !this.older;
     $("#live-status").textContent = `${fmt(this.rows.length)} shown`;

@@ -92,10 +92,19 @@ export function drawOverview(s: PageState, w: TimeWindow, data: OverviewData, ch
   bars("destinations", r.destinations.filter((x) => Number(x["runs"]) > 0), { key: "destination", value: "runs", filtered });
   drawStepsByDestination(r.steps_by_destination, filtered);
   table($('[data-plot="elapsed"] table'), [["event", "event"], ["n", "n", fmt], ["p50", "median"], ["p95", "p95"]], r.elapsed, (x) => String(x["event"]), { filtered });
+  const reasons: Column[] = [["reason", "reason", (v) => REFUSAL_TEXT[String(v)] ?? String(v)], ["event", "event"], ["n", "refused", fmt]];
+  table($('[data-plot="refused"] table'), reasons, r.refused, (x) => `${x["reason"]} ${x["event"] ?? ""}`, { filtered: false, empty: "nothing refused in this range" });
 
   fillOptions(r.filter_values, r.event_names);
   document.body.dataset["loaded"] = String(Number(document.body.dataset["loaded"] ?? 0) + 1);
 }
+
+/** The reasons of `refused` (the collector's `REFUSAL_REASONS`), as the page says them. */
+const REFUSAL_TEXT: Readonly<Record<string, string>> = {
+  unknown_event: "event not in the plan",
+  not_track: "not a track message",
+  bad_anonymous_id: "anonymousId missing or not an id",
+};
 
 /** The collector's --retain-days, as the summary API gives it (null: kept until someone removes them). */
 function showRetention(days: number | null): void {
@@ -147,8 +156,7 @@ const STATS = [["events", "events", "count"], ["pipeline_runs", "pipeline runs",
 function summary(s: Row, prev: Row | null, w: TimeWindow): void {
   const el = $("#summary");
   el.replaceChildren();
-  const days = (w.to - w.from) / DAY;
-  const span = days >= 1.5 ? `${Math.round(days)} days` : `${Math.round((w.to - w.from) / HOUR)} hours`;
+  const span = spanText(w.to - w.from);
   const numberOf = (v: Row[string] | undefined): number | null => (v === null || v === undefined ? null : Number(v));
   for (const [k, label, kind] of STATS) {
     const cur = numberOf(s[k]);
@@ -206,4 +214,11 @@ function drawStepsByDestination(rows: readonly Row[], filtered: boolean): void {
   const byDestination: Row[] = [...counts].map(([destination, bySteps]) => ({ destination, ...Object.fromEntries([...bySteps].map(([step, c]) => [step, `${c.n}/${c.failed}`])) }));
   const columns: Column[] = [["destination", "destination"], ...[...steps, ...others].map((step): Column => [step, step, (_v, r) => cell(String(r["destination"]), step)])];
   table($('[data-plot="steps_by_destination"] table'), columns, byDestination, (r) => String(r["destination"]), { filtered });
+}
+
+/** The length of a window as the number cards say it: "7 days", "1 hour" (one of a unit is singular). */
+export function spanText(ms: number): string {
+  const days = ms / DAY;
+  const count = days >= 1.5 ? Math.round(days) : Math.round(ms / HOUR);
+  return `${count} ${days >= 1.5 ? "day" : "hour"}${count === 1 ? "" : "s"}`;
 }

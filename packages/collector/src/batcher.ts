@@ -4,7 +4,8 @@
  * than `maxPendingEvents` wait, `add` refuses at once (the server answers 503 + Retry-After) instead of growing.
  */
 import type { StoredMessage } from "./stamp.js";
-import type { EventStore } from "./store/types.js";
+import { mergeCounts } from "./plan/refused.js";
+import type { EventStore, RefusedCount } from "./store/types.js";
 
 /** Thrown by `add` when the write path is full. */
 export class OverloadedError extends Error {
@@ -16,6 +17,7 @@ export class OverloadedError extends Error {
 
 interface Waiting {
   messages: readonly StoredMessage[];
+  refused: readonly RefusedCount[];
   resolve: () => void;
   reject: (e: unknown) => void;
 }
@@ -26,6 +28,8 @@ export class GroupCommitter {
   private flushing: Promise<void> | undefined;
   /** Commits made, for tests and metrics. */
   commits = 0;
+  /** When the store write under way started (epoch ms); undefined between writes. Health reads it to see a stall. */
+  writingSince: number | undefined;
 
   constructor(
     private readonly store: EventStore,
@@ -39,12 +43,12 @@ export class GroupCommitter {
     return this.pendingEvents;
   }
 
-  /** Resolves once the messages are durably committed. */
-  add(messages: readonly StoredMessage[]): Promise<void> {
-    if (messages.length === 0) return Promise.resolve();
+  /** Resolves once the messages (and the counts of what a plan refused) are durably committed. */
+  add(messages: readonly StoredMessage[], refused: readonly RefusedCount[] = []): Promise<void> {
+    if (messages.length === 0 && refused.length === 0) return Promise.resolve();
     if (this.pendingEvents + messages.length > this.maxPendingEvents) return Promise.reject(new OverloadedError());
     return new Promise<void>((resolve, reject) => {
-      this.pending.push({ messages, resolve, reject });
+      this.pending.push({ messages, refused, resolve, reject });
       this.pendingEvents += messages.length;
       this.kick();
     });
@@ -64,8 +68,9 @@ export class GroupCommitter {
       this.pending = [];
       const messages = group.flatMap((w) => w.messages);
       const t0 = performance.now();
+      const refused = group.some((w) => w.refused.length > 0) ? mergeCounts(group.map((w) => w.refused)) : [];
       try {
-        await this.store.insert(messages);
+        await this.write(messages, refused);
         this.commits++;
         this.onCommit((performance.now() - t0) / 1000, true);
         for (const w of group) w.resolve();
@@ -73,10 +78,19 @@ export class GroupCommitter {
         this.onCommit((performance.now() - t0) / 1000, false);
         if (group.length === 1) group[0]!.reject(e);
         // One request the store cannot take must not fail the others that shared its commit: each on its own.
-        else for (const w of group) await this.store.insert(w.messages).then(() => w.resolve(), (err: unknown) => w.reject(err));
+        else for (const w of group) await this.write(w.messages, w.refused).then(() => w.resolve(), (err: unknown) => w.reject(err));
       } finally {
         this.pendingEvents -= messages.length;
       }
+    }
+  }
+
+  private async write(messages: readonly StoredMessage[], refused: readonly RefusedCount[]): Promise<void> {
+    this.writingSince = Date.now();
+    try {
+      await this.store.insert(messages, refused);
+    } finally {
+      this.writingSince = undefined;
     }
   }
 

@@ -2,7 +2,9 @@
  * Reading a request body within hard limits: at most `maxBytes` on the wire and, for `Content-Encoding: gzip`, at
  * most `maxBytes` once inflated (a gzip bomb is refused, not buffered); every byte held counts against the
  * collector-wide in-flight budget (`Hold`), and a body that would go past it is refused with 503 + Retry-After.
- * A declared `Content-Length` is checked and held before the first byte is read.
+ * A declared `Content-Length` over the limit is refused before the first byte is read; below it, the budget is charged
+ * for what has arrived (the buffer grows by doubling, up to the declared size), not for what is announced: 33
+ * connections announcing 500 KB each and sending a byte a second held the whole 16 MB budget before (issue 27).
  */
 import type { IncomingMessage } from "node:http";
 import { gunzip } from "node:zlib";
@@ -23,9 +25,10 @@ export function readBody(req: IncomingMessage, maxBytes: number, hold: Hold, bef
   if (declared !== undefined && declared > maxBytes) {
     return Promise.resolve(refuse(413, `request body is ${declared} bytes, over the ${maxBytes}-byte limit`, { close: true }));
   }
-  // One buffer per body, of the declared size (or grown by doubling for a chunked body): a body trickled a byte at a
-  // time costs one allocation, not one small Buffer per read.
-  let capacity = declared !== undefined && Number.isInteger(declared) ? declared : Math.min(16 * 1024, maxBytes);
+  // One buffer per body, grown by doubling up to the declared size: a small body trickled a byte at a time costs one
+  // allocation, not one small Buffer per read, and a large one only what has arrived (at most twice it).
+  const limit = declared !== undefined && Number.isInteger(declared) ? declared : maxBytes;
+  let capacity = Math.min(16 * 1024, limit);
   if (!hold.grow(capacity)) return Promise.resolve(busy());
   beforeRead?.();
   return new Promise((resolve) => {
@@ -42,7 +45,7 @@ export function readBody(req: IncomingMessage, maxBytes: number, hold: Hold, bef
     const onData = (c: Buffer): void => {
       if (size + c.length > capacity) {
         if (size + c.length > maxBytes) return finish(refuse(413, `request body is over the ${maxBytes}-byte limit`, { close: true }));
-        const next = Math.min(maxBytes, Math.max(capacity * 2, size + c.length));
+        const next = Math.min(Math.max(limit, size + c.length), maxBytes, Math.max(capacity * 2, size + c.length));
         if (!hold.grow(next - capacity)) return finish(busy());
         buffer = Buffer.concat([buffer.subarray(0, size)], next);
         capacity = next;

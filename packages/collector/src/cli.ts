@@ -15,6 +15,7 @@ import { isWorker, report, startWorkers } from "./workers.js";
 import { applyConfigFile } from "./config.js";
 import { createLog, LOG_FORMATS, type Log, type LogFormat } from "./log.js";
 import { clusterMetrics, serveMetrics } from "./metrics.js";
+import type { PlanChoice } from "./plan/default.js";
 
 const int = (name: string, min: number) => (v: string): number => {
   const n = Number(v);
@@ -70,6 +71,10 @@ const program = new Command("dlt-collector")
       }),
   )
   .addOption(new Option("--read-token <token>", "token the dashboard asks for (default: random when write keys are set)").env("DLT_COLLECTOR_READ_TOKEN"))
+  .addOption(
+    new Option("--plan <default|none|file>", "what is kept: the default plan (dlt-ts's and dlt's events that identify nobody), a plan file of another tool, or none (every message as sent)")
+      .env("DLT_COLLECTOR_PLAN").default("default"),
+  )
   .addOption(new Option("--no-dashboard", "do not serve the dashboard"))
   .addOption(option("--max-body-bytes <n>", "largest request body, on the wire and inflated", "DLT_COLLECTOR_MAX_BODY_BYTES", DEFAULTS.maxBodyBytes, 1024))
   .addOption(
@@ -88,6 +93,12 @@ const program = new Command("dlt-collector")
   .addOption(new Option("--config <file>", "read settings from a TOML file (the flags' names: port = 8080, write-key = [\"ci=KEY\"]); flags and env variables win over it").env("DLT_COLLECTOR_CONFIG"))
   .addOption(option("--headers-timeout-ms <ms>", "time to receive a request's headers", "DLT_COLLECTOR_HEADERS_TIMEOUT_MS", DEFAULTS.headersTimeoutMs, 100))
   .addOption(option("--request-timeout-ms <ms>", "time to receive a whole request, body included", "DLT_COLLECTOR_REQUEST_TIMEOUT_MS", DEFAULTS.requestTimeoutMs, 100))
+  .addOption(option("--body-timeout-ms <ms>", "time to receive a body once its headers are in", "DLT_COLLECTOR_BODY_TIMEOUT_MS", DEFAULTS.bodyTimeoutMs, 100))
+  .addOption(
+    new Option("--reserved-connections <n>", "connections (and that share of the in-flight bytes) only requests with a write key in their Authorization header may use; default a quarter of --max-connections")
+      .env("DLT_COLLECTOR_RESERVED_CONNECTIONS").argParser(int("--reserved-connections", 0)),
+  )
+  .addOption(option("--write-timeout-ms <ms>", "a store write under way longer than this makes /health 503 (a stalled database)", "DLT_COLLECTOR_WRITE_TIMEOUT_MS", DEFAULTS.writeTimeoutMs, 100))
   .exitOverride()
   .showHelpAfterError("(run `dlt-collector --help` for usage)")
   .action(() => serve());
@@ -184,12 +195,17 @@ async function serve(): Promise<void> {
     maxInflightBytes: number;
     headersTimeoutMs: number;
     requestTimeoutMs: number;
+    writeTimeoutMs: number;
+    bodyTimeoutMs: number;
+    reservedConnections?: number;
     workers: number;
     retainDays?: number;
     metricsPort?: number;
     metricsHost: string;
     logFormat: LogFormat;
+    plan: string;
   }>();
+  const plan: PlanChoice = o.plan === "default" || o.plan === "none" ? o.plan : { file: o.plan };
   log = createLog(o.logFormat);
   const json = o.logFormat === "json";
   /** A line for stdout: text, or a JSON object for log shippers. */
@@ -210,7 +226,7 @@ async function serve(): Promise<void> {
       const w = await startWorkers(o.workers, readToken ? { DLT_COLLECTOR_READ_TOKEN: readToken } : {}, (line) => log(line, { level: "warn" }));
       // The workers count; the primary serves the sum of their metrics on the one metrics port.
       const metrics = o.metricsPort !== undefined ? await serveMetrics(o.metricsHost, o.metricsPort, clusterMetrics()) : undefined;
-      announce(w.url, w.dashboardUrl, metrics?.url, `${o.workers} workers`, o.readToken === undefined);
+      announce(w.url, w.dashboardUrl, metrics?.url, `${o.workers} workers`, o.readToken === undefined, plan === "none" ? undefined : `plan: ${o.plan} (published at ${w.url}/v1/plan)`);
       let stopping = false;
       const stop = (): void => {
         if (stopping) return;
@@ -245,19 +261,33 @@ async function serve(): Promise<void> {
       maxInflightBytes: o.maxInflightBytes,
       headersTimeoutMs: o.headersTimeoutMs,
       requestTimeoutMs: o.requestTimeoutMs,
+      writeTimeoutMs: o.writeTimeoutMs,
+      bodyTimeoutMs: o.bodyTimeoutMs,
+      ...(o.reservedConnections !== undefined ? { reservedConnections: o.reservedConnections } : {}),
       dashboard: o.dashboard,
+      plan,
       ...(o.readToken ? { readToken: o.readToken } : {}),
       ...(o.metricsPort !== undefined ? { metricsPort: o.metricsPort, metricsHost: o.metricsHost } : {}),
       log,
     });
     if (isWorker()) void report({ listening: c.url, dashboardUrl: c.dashboardUrl });
-    else announce(c.url, c.dashboardUrl, c.metricsUrl, undefined, o.readToken === undefined);
+    else {
+      announce(c.url, c.dashboardUrl, c.metricsUrl, undefined, o.readToken === undefined, c.plan ? `plan: ${o.plan === "default" ? "default" : o.plan} (${c.plan.events.size} events; published at ${c.url}/v1/plan)` : undefined);
+      const retention = o.retainDays === undefined ? "events kept forever" : `events kept ${o.retainDays} days`;
+      say(`store: ${isPostgresUrl(o.db) ? "PostgreSQL" : "DuckDB"} ${c.store.location} (${retention})`, { store: c.store.location, retain_days: o.retainDays });
+      if (c.readTokenFile) say(`read token: kept in ${c.readTokenFile} (the same at every start)`, { read_token_file: c.readTokenFile });
+    }
+    const started = Date.now();
     let stopping = false;
     const stop = (): void => {
       if (stopping) return;
       stopping = true;
+      log("stopping: no new connections; serving the requests under way", { level: "info" });
       c.close().then(
-        () => process.exit(0),
+        () => {
+          log(`stopped after ${((Date.now() - started) / 1000).toFixed(0)} s: ${c.commits().toLocaleString("en-US")} commits, every event answered 200 is stored`, { level: "info", commits: c.commits() });
+          process.exit(0);
+        },
         (e: unknown) => {
           log(`stopping failed: ${String((e as Error)?.message ?? e).replace(/\s+/g, " ")}`, { level: "error" });
           process.exit(1);
@@ -279,7 +309,7 @@ async function serve(): Promise<void> {
     fail(e);
   }
 
-  function announce(url: string, dashboardUrl: string | undefined, metricsUrl: string | undefined, workers: string | undefined, tokenGenerated: boolean): void {
+  function announce(url: string, dashboardUrl: string | undefined, metricsUrl: string | undefined, workers: string | undefined, tokenGenerated: boolean, planLine?: string): void {
     if (!keyed) {
       if (json) log("no write key configured: this collector accepts events from anyone who can reach it (pass --write-key)", { level: "warn" });
       else {
@@ -294,6 +324,8 @@ async function serve(): Promise<void> {
       const labels = [...new Set(o.writeKey!.map((k) => k.label))].join(", ");
       say(`write keys: ${labels} (labels, stored with each event)`, { write_key_labels: labels });
     }
+    if (planLine) say(planLine, { plan: o.plan });
+    else if (plan === "none") say("plan: none (every message is stored as sent: Segment's raw API)", { plan: "none" });
     if (metricsUrl) say(`metrics: ${metricsUrl}`, { metrics: metricsUrl });
     if (!dashboardUrl) return;
     // A log line never holds the read token: a JSON log goes to a shipper, so its dashboard line has none.

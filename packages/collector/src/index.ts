@@ -9,6 +9,7 @@
  */
 import { listen, basePrefix, KEEP_ALIVE_MS, type CollectorServer } from "./server.js";
 import { randomBytes } from "node:crypto";
+import { closeSync, constants, existsSync, fstatSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dashboardRoutes } from "./dashboard/routes.js";
 import { causeOf } from "./health.js";
 import cluster from "node:cluster";
@@ -19,8 +20,13 @@ import { DuckDbStore } from "./store/duckdb.js";
 import { isPostgresUrl, PostgresStore, redactUrl } from "./store/postgres.js";
 import { ClickHouseStore, isClickHouseDb, redactClickHouse } from "./store/clickhouse.js";
 import type { EventStore } from "./store/types.js";
+import { loadPlan, type PlanChoice } from "./plan/default.js";
+import type { Plan } from "./plan/plan.js";
 
-export type { EventStore, Housekeeping } from "./store/types.js";
+export type { EventStore, Housekeeping, RefusedCount } from "./store/types.js";
+export { parsePlan, compilePlan, PlanError, PLAN_FORMAT, type Plan, type PlanFile, type PlanField, type PlanEvent } from "./plan/plan.js";
+export { enforce, REFUSAL_REASONS, type RefusalReason, type Enforced } from "./plan/enforce.js";
+export { defaultPlan, loadPlan, mergePlans, DEFAULT_PLAN_FILE, type PlanChoice } from "./plan/default.js";
 export { retentionCutoff } from "./store/types.js";
 export { PostgresStore, isPostgresUrl, type PostgresOptions } from "./store/postgres.js";
 export { DEDUP_DAYS } from "./store/postgres-schema.js";
@@ -30,7 +36,7 @@ export { validateMessage, MESSAGE_TYPES, MAX_MESSAGE_BYTES } from "./validate.js
 export { DuckDbStore, CREATE_EVENTS, type DuckDbOptions } from "./store/duckdb.js";
 export type { ClientLimits } from "./limits.js";
 export { createLog, LOG_FORMATS, type Log, type LogFields, type LogFormat, type LogLevel } from "./log.js";
-export { REFUSAL_REASONS, refusalReason, type RefusalReason } from "./metrics.js";
+export { REQUEST_REFUSAL_REASONS, refusalReason, type RequestRefusalReason } from "./metrics.js";
 export { parseWriteKey, hashLabel, type WriteKey } from "./auth.js";
 export { QUERIES, DASHBOARD_APIS, type Cell, type DashboardApi, type DashboardSql, type Filter, type Rows } from "./dashboard/apis.js";
 
@@ -83,6 +89,14 @@ export interface CollectorOptions {
   readonly headersTimeoutMs?: number;
   /** Time to receive a whole request, ms (default 30 s). */
   readonly requestTimeoutMs?: number;
+  /** Time to receive a body once its headers are in, ms (default 10 s); then 408. */
+  readonly bodyTimeoutMs?: number;
+  /**
+   * With write keys configured: connections that requests without a valid key in their `Authorization` header (a
+   * stranger, or a Segment client with the key in the body) cannot hold, and the same share of `maxInflightBytes`,
+   * so a keyed client is served whatever strangers do (default a quarter of `maxConnections`).
+   */
+  readonly reservedConnections?: number;
   /**
    * On close: how long an idle connection is kept for a request its client may be sending (default 5 s: the keep-alive
    * timeout clients were told, so none sends on a connection the drain is closing).
@@ -90,6 +104,11 @@ export interface CollectorOptions {
   readonly drainIdleMs?: number;
   /** On close: how long requests under way may take before their connections are cut (default 10 s). */
   readonly drainTimeoutMs?: number;
+  /**
+   * A store write under way longer than this (ms, default 10 s, PostgreSQL's statement timeout) makes `/health` 503
+   * with the cause: a stalled database is reported while it stalls, not after.
+   */
+  readonly writeTimeoutMs?: number;
   /**
    * Where the collector logs (storage failures, retention), one line each: a message and, for a structured log,
    * fields (`level`, `cause`, …). Default: stderr as text, prefixed `dlt-collector: ` (`createLog("json")` writes
@@ -112,6 +131,12 @@ export interface CollectorOptions {
    * reads), else a random one (see `dashboardUrl`).
    */
   readonly readToken?: string;
+  /**
+   * What is kept (see the README's "What this server keeps"): `"default"` (the default) is dlt-ts's events and what
+   * Python dlt 1.x sends that identifies nobody; `{ file }` a plan file of another tool; a `Plan` (`compilePlan`);
+   * `"none"` stores every message as sent (Segment's raw API).
+   */
+  readonly plan?: PlanChoice | Plan;
 }
 
 /** A running collector. */
@@ -119,8 +144,12 @@ export interface Collector {
   /** Base URL, e.g. `http://127.0.0.1:8080` (with the base path) — what `dlthub_telemetry_endpoint` takes. */
   readonly url: string;
   readonly store: EventStore;
+  /** The plan enforced at ingest; undefined with `plan: "none"`. */
+  readonly plan: Plan | undefined;
   /** The dashboard's URL, with its read token when one is needed; undefined when the dashboard is off. */
   readonly dashboardUrl: string | undefined;
+  /** The file the generated read token is kept in (beside the DuckDB file); undefined when given or not kept. */
+  readonly readTokenFile: string | undefined;
   /** Where the metrics are served (`…/metrics`); undefined without `metricsPort`. */
   readonly metricsUrl: string | undefined;
   /** Commits made so far (group commit: far fewer than requests under load). */
@@ -144,9 +173,11 @@ export const DEFAULTS = {
   maxInflightBytes: 16 * 1024 * 1024,
   headersTimeoutMs: 10_000,
   requestTimeoutMs: 30_000,
+  bodyTimeoutMs: 10_000,
   drainIdleMs: KEEP_ALIVE_MS,
   drainTimeoutMs: 10_000,
   metricsHost: "127.0.0.1",
+  writeTimeoutMs: 10_000,
 } as const;
 
 /** The store cannot be opened or written: the message is one line naming it and the cause. */
@@ -157,6 +188,36 @@ export class StoreUnavailableError extends Error {
   ) {
     super(`cannot write the database ${location}: ${reason}`);
     this.name = "StoreUnavailableError";
+  }
+}
+
+/**
+ * The read token kept in `<db>.read-token` (created `0600` with a random token the first time, read back after):
+ * undefined when that file cannot be used (then the token is random for this start). A file that is a link, not
+ * this user's, or open to others is not trusted.
+ */
+function keptReadToken(db: string): { token: string; file: string } | undefined {
+  const file = `${db}.read-token`;
+  try {
+    const fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    try {
+      const st = fstatSync(fd);
+      const mine = typeof process.getuid !== "function" || st.uid === process.getuid();
+      if (!st.isFile() || !mine || (st.mode & 0o077) !== 0 || st.size > 1024) return undefined;
+      const token = readFileSync(fd, "utf8").trim();
+      return /^[A-Za-z0-9_-]{16,200}$/.test(token) ? { token, file } : undefined;
+    } finally {
+      closeSync(fd);
+    }
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "ENOENT") return undefined;
+  }
+  const token = randomBytes(18).toString("base64url");
+  try {
+    writeFileSync(file, `${token}\n`, { flag: "wx", mode: 0o600 });
+    return { token, file };
+  } catch {
+    return undefined;
   }
 }
 
@@ -233,7 +294,18 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Co
   const basePath = options.basePath ?? DEFAULTS.basePath;
   const prefix = basePrefix(basePath);
   const writeKeys = writeKeysOf(options.writeKeys ?? []);
+  const db = options.db ?? options.dbPath ?? DEFAULTS.dbPath;
+  const dbFile = options.store === undefined && !isPostgresUrl(db) && !isClickHouseDb(db) ? db : undefined;
+  // A start that fails (a port in use) leaves no new database file behind.
+  const createdHere = dbFile !== undefined && !existsSync(dbFile);
+  // A plan file that cannot be used stops the start before the store is opened (a PlanError names the file and key).
+  const choice = options.plan ?? "default";
+  const plan = typeof choice === "string" || !("definition" in choice) ? loadPlan(choice) : choice;
   const store = await openAndProbe(options);
+  const abandon = async (): Promise<void> => {
+    await store.close();
+    if (createdHere) for (const f of [dbFile, `${dbFile}.wal`, `${dbFile}.read-token`]) rmSync(f, { force: true });
+  };
   const log = options.log ?? createLog("text");
   const retainDays = options.retainDays;
   const housekeeping = new Housekeeper(store, retainDays, log);
@@ -244,7 +316,14 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Co
     throw new StoreUnavailableError(store.location, causeOf(e));
   }
   const keyed = writeKeys.length > 0;
-  const readToken = options.readToken ?? (keyed ? randomBytes(18).toString("base64url") : undefined);
+  let tokenFile: string | undefined;
+  let readToken = options.readToken;
+  if (readToken === undefined && keyed) {
+    // Kept beside a DuckDB file so a bookmark of the dashboard survives a restart; elsewhere, random per start.
+    const kept = dbFile === undefined ? undefined : keptReadToken(dbFile);
+    readToken = kept?.token ?? randomBytes(18).toString("base64url");
+    tokenFile = kept?.file;
+  }
   const dashboard = options.dashboard !== false;
   let http: CollectorServer | undefined;
   let metrics: CollectorMetrics | undefined;
@@ -263,7 +342,7 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Co
       try {
         metricsServer = await serveMetrics(options.metricsHost ?? DEFAULTS.metricsHost, options.metricsPort, async () => ({ text: await m.registry.metrics(), contentType: m.registry.contentType }));
       } catch (e) {
-        await store.close();
+        await abandon();
         throw e;
       }
     }
@@ -279,17 +358,24 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Co
       maxInflightBytes: options.maxInflightBytes ?? DEFAULTS.maxInflightBytes,
       headersTimeoutMs: options.headersTimeoutMs ?? DEFAULTS.headersTimeoutMs,
       requestTimeoutMs: options.requestTimeoutMs ?? DEFAULTS.requestTimeoutMs,
+      bodyTimeoutMs: options.bodyTimeoutMs ?? DEFAULTS.bodyTimeoutMs,
+      reservedConnections: Math.min(
+        options.reservedConnections ?? Math.floor((options.maxConnections ?? DEFAULTS.maxConnections) / 4),
+        options.maxConnections ?? DEFAULTS.maxConnections,
+      ),
       drainIdleMs: options.drainIdleMs ?? DEFAULTS.drainIdleMs,
       drainTimeoutMs: options.drainTimeoutMs ?? DEFAULTS.drainTimeoutMs,
+      writeTimeoutMs: options.writeTimeoutMs ?? DEFAULTS.writeTimeoutMs,
       log,
       ...(metrics ? { metrics } : {}),
+      plan,
       ...(dashboard
         ? { extraRoutes: dashboardRoutes(store, readToken, prefix, { writeKeyLabels: [...new Set(writeKeys.map((k) => k.label))], retainDays }) }
         : {}),
     });
   } catch (e) {
     await metricsServer?.close();
-    await store.close();
+    await abandon();
     throw e;
   }
   housekeeping.daily();
@@ -298,6 +384,8 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Co
     url: server.url,
     metricsUrl: metricsServer?.url,
     store,
+    readTokenFile: tokenFile,
+    plan,
     dashboardUrl: dashboard ? `${server.url}/${readToken ? `?token=${encodeURIComponent(readToken)}` : ""}` : undefined,
     commits: () => server.committer.commits,
     async close() {

@@ -18,10 +18,35 @@ import type { Hold } from "./limits.js";
 import { refuse, type Refusal } from "./refusal.js";
 import { parseTime, stamp, type StoredMessage } from "./stamp.js";
 import { MAX_MESSAGE_BYTES, sizeRefusal, validateMessage, type MessageType } from "./validate.js";
+import { enforce, type RefusalReason } from "./plan/enforce.js";
+import type { Plan } from "./plan/plan.js";
+import { RefusedCounts } from "./plan/refused.js";
+import type { RefusedCount } from "./store/types.js";
 
 export type Route = "base" | "batch" | MessageType;
 
-export type Ingested = { readonly ok: true; readonly messages: StoredMessage[] } | Refusal;
+/** A message the plan did not let in: where it was in the request, and why. */
+export interface RefusedMessage {
+  readonly at: string;
+  readonly reason: RefusalReason;
+}
+
+export type Ingested =
+  | {
+      readonly ok: true;
+      /** What is stored: the messages the plan keeps, as it keeps them. */
+      readonly messages: StoredMessage[];
+      /** What the plan refused, counted by day, reason and (bounded) event name, stored with the messages. */
+      readonly refusedCounts: readonly RefusedCount[];
+      /** The same, per message, for the answer (at most `MAX_REFUSED_LISTED`). */
+      readonly refused: readonly RefusedMessage[];
+      /** How many messages the plan refused in all. */
+      readonly refusedTotal: number;
+    }
+  | Refusal;
+
+/** The answer lists at most this many refused messages (a batch holds thousands). */
+export const MAX_REFUSED_LISTED = 100;
 
 /** What reading a request needs. */
 export interface IngestContext {
@@ -32,6 +57,8 @@ export interface IngestContext {
   readonly hold: Hold;
   /** Called when the body may be sent (answers `Expect: 100-continue`). */
   readonly beforeBody?: () => void;
+  /** The plan messages must fit, or undefined to store them as sent (`--plan none`). */
+  readonly plan?: Plan | undefined;
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
@@ -72,16 +99,28 @@ export async function ingest(req: IncomingMessage, route: Route, ctx: IngestCont
   if (sentAtRaw !== undefined && sentAt === null) return refuse(400, "sentAt: must be an ISO-8601 date");
 
   const messages: StoredMessage[] = [];
-  // Validates and stamps one message; the 32 KB limit is measured on the message as it will be stored.
+  const counts = new RefusedCounts(receivedAt);
+  const refused: RefusedMessage[] = [];
+  // Validates, applies the plan and stamps one message; the 32 KB limit is measured on the message as it will be stored.
   const take = (m: unknown, path: string, forced: MessageType | undefined): Refusal | undefined => {
     const v = validateMessage(m, path, forced);
     if (!v.ok) return refuse(v.status, `${v.field}: ${v.reason}`);
+    let message = v.message;
+    if (ctx.plan) {
+      const kept = enforce(ctx.plan, message, v.type);
+      if (!kept.ok) {
+        counts.add(kept.reason, kept.event);
+        if (refused.length < MAX_REFUSED_LISTED) refused.push({ at: path || "body", reason: kept.reason });
+        return undefined;
+      }
+      message = kept.message;
+    }
     let stored: StoredMessage;
     try {
       // The collector's own field: which key let the message in, by its label; one sent by the client is dropped.
-      if (label === undefined) delete v.message["writeKeyLabel"];
-      else v.message["writeKeyLabel"] = label;
-      stored = stamp(v.message, v.type, receivedAt, receivedIso, sentAt);
+      if (label === undefined) delete message["writeKeyLabel"];
+      else message["writeKeyLabel"] = label;
+      stored = stamp(message, v.type, receivedAt, receivedIso, sentAt);
     } catch {
       // JSON.parse reads nesting that JSON.stringify cannot write back (RangeError: call stack).
       return refuse(400, `${path || "body"}: nested too deeply`);
@@ -103,5 +142,5 @@ export async function ingest(req: IncomingMessage, route: Route, ctx: IngestCont
     const refused = take(parsed, "", route === "base" ? inferredType(parsed) : route);
     if (refused) return refused;
   }
-  return { ok: true, messages };
+  return { ok: true, messages, refusedCounts: counts.rows(), refused, refusedTotal: counts.total };
 }

@@ -12,14 +12,14 @@ import type { AddressInfo } from "node:net";
 import { AggregatorRegistry, collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 
 /** Why a request was refused, as a bounded label: a refusal's text can hold numbers, field paths or key names. */
-export const REFUSAL_REASONS = [
+export const REQUEST_REFUSAL_REASONS = [
   "missing_write_key", "invalid_write_key", "malformed_json", "invalid_body", "invalid_message", "too_large",
   "unsupported_encoding", "busy", "overloaded", "storage_unavailable", "shutting_down", "wrong_method", "incomplete_body", "other",
 ] as const;
-export type RefusalReason = (typeof REFUSAL_REASONS)[number];
+export type RequestRefusalReason = (typeof REQUEST_REFUSAL_REASONS)[number];
 
-/** The bounded reason of a refusal's text (see `REFUSAL_REASONS`). */
-export function refusalReason(text: string): RefusalReason {
+/** The bounded reason of a refusal's text (see `REQUEST_REFUSAL_REASONS`). */
+export function refusalReason(text: string): RequestRefusalReason {
   if (text.startsWith("missing write key")) return "missing_write_key";
   if (text.startsWith("invalid write key")) return "invalid_write_key";
   if (text.startsWith("body: malformed JSON")) return "malformed_json";
@@ -38,8 +38,10 @@ export function refusalReason(text: string): RefusalReason {
 
 /** What the request path reports. Every method is cheap: a counter or a histogram bucket. */
 export interface CollectorMetrics {
-  /** Events stored (after their commit), by the route they came in on. */
+  /** Events stored (after their commit). */
   accepted(events: number): void;
+  /** Events the plan refused (the request itself was answered 200), by the plan's bounded reason. */
+  planRefused(reason: string, events: number): void;
   /** A request refused, with its status and text (reduced to a bounded reason). */
   refused(status: number, text: string): void;
   /** A request answered: its duration, by kind of route. */
@@ -49,7 +51,7 @@ export interface CollectorMetrics {
 }
 
 /** Counts nothing: the collector with no metrics port. */
-export const NO_METRICS: CollectorMetrics = { accepted() {}, refused() {}, request() {}, commit() {} };
+export const NO_METRICS: CollectorMetrics = { accepted() {}, planRefused() {}, refused() {}, request() {}, commit() {} };
 
 /** Values read when a scrape comes (gauges cost nothing between scrapes). */
 export interface MetricsGauges {
@@ -68,6 +70,12 @@ export function collectorMetrics(gauges: MetricsGauges): { registry: Registry; m
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: "dlt_collector_" });
   const accepted = new Counter({ name: "dlt_collector_events_accepted_total", help: "Events stored and acknowledged with 200.", registers: [registry] });
+  const planRefused = new Counter({
+    name: "dlt_collector_events_refused_total",
+    help: "Events the tracking plan refused (not stored; their request was answered 200), by reason.",
+    labelNames: ["reason"] as const,
+    registers: [registry],
+  });
   const refused = new Counter({
     name: "dlt_collector_requests_refused_total",
     help: "Requests answered with an error, by status and reason.",
@@ -98,6 +106,7 @@ export function collectorMetrics(gauges: MetricsGauges): { registry: Registry; m
     registry,
     metrics: {
       accepted: (n) => accepted.inc(n),
+      planRefused: (reason, n) => planRefused.inc({ reason }, n),
       refused: (status, text) => refused.inc({ status: String(status), reason: refusalReason(text) }),
       request: (route, seconds) => requests.observe({ route }, seconds),
       commit: (seconds, ok) => commits.observe({ outcome: ok ? "ok" : "failed" }, seconds),

@@ -6,6 +6,9 @@
  * there (same `messageId` and `receivedAt`, or an id seen in the dedup window) is skipped, so a second run, or a run
  * after an interrupted one, adds only what is missing.
  *
+ * The counts of what the file's plan refused (`refused`) are copied too, each day's count the larger of the two
+ * sides', so a second run changes nothing.
+ *
  * The file is read in DuckDB's own chunks (streamed, in storage order: no sort, so memory stays flat whatever the
  * file's size) and written in batches, `concurrency` at a time on their own connections (PostgreSQL runs each
  * statement on one core), while the next is read. The partitions of the days that hold events are made first, a
@@ -23,10 +26,12 @@ import { COLUMNS, isNullable, typeIn } from "./store/columns.js";
 import { DUCKDB_KINDS } from "./store/duckdb.js";
 import { PostgresStore, redactUrl, withoutNul } from "./store/postgres.js";
 import { ClickHouseStore, isClickHouseDb, redactClickHouse } from "./store/clickhouse.js";
+import type { RefusedCount } from "./store/types.js";
 
 /** What a target store needs for `migrate`: its insert of NDJSON lines (skipping what it holds), and a count. */
 interface Target {
   insertLines(lines: string[]): Promise<number>;
+  copyRefused(refused: readonly RefusedCount[]): Promise<void>;
   count(): Promise<number>;
   close(): Promise<void>;
 }
@@ -36,11 +41,16 @@ async function openTarget(to: string, days: readonly number[]): Promise<Target> 
     Number((await store.query("SELECT count(*) AS n FROM events"))[0]!["n"]);
   if (isClickHouseDb(to)) {
     const store = await ClickHouseStore.open(to);
-    return { insertLines: (lines) => store.insertNdjson(lines), count: () => count(store), close: () => store.close() };
+    return { insertLines: (lines) => store.insertNdjson(lines), copyRefused: (r) => store.copyRefused(r), count: () => count(store), close: () => store.close() };
   }
   const store = await PostgresStore.open(to);
   await store.ensurePartitionDays(days);
-  return { insertLines: (lines) => store.insertLines(lines.map(withoutNul).join("\n")), count: () => count(store), close: () => store.close() };
+  return {
+    insertLines: (lines) => store.insertLines(lines.map(withoutNul).join("\n")),
+    copyRefused: (r) => store.copyRefused(r),
+    count: () => count(store),
+    close: () => store.close(),
+  };
 }
 
 /** What to migrate. */
@@ -193,6 +203,12 @@ export async function migrate(options: MigrateOptions): Promise<MigrateReport> {
     if (lines.length > 0) await flush();
     await Promise.all(writing);
     if (failed !== undefined) throw failed;
+    // What the file's plan refused, counted per day (a file made before plans has no such table).
+    const hasRefused = Number((await duck.runAndReadAll("SELECT count(*) FROM information_schema.tables WHERE table_name = 'refused'")).getRows()[0]![0]) > 0;
+    if (hasRefused) {
+      const rows = (await duck.runAndReadAll("SELECT day, reason, event, n FROM refused")).getRows();
+      await store.copyRefused(rows.map(([day, reason, event, n]) => ({ day: Number(day), reason: String(reason), event: String(event), n: Number(n) })));
+    }
     duck.closeSync();
     return { source: options.from, target: isClickHouseDb(options.to) ? redactClickHouse(options.to) : redactUrl(options.to), sourceEvents: total, targetBefore, targetAfter: await count(), added, skipped };
   } finally {

@@ -12,13 +12,14 @@ import { OverloadedError, GroupCommitter } from "./batcher.js";
 import { Connections } from "./connections.js";
 import { publicCause, StoreHealth } from "./health.js";
 import { ingest, type Route } from "./ingest.js";
-import { InflightBytes, type ClientLimits } from "./limits.js";
+import { InflightBytes, RequestSlots, type ClientLimits } from "./limits.js";
 import type { Refusal } from "./refusal.js";
 import type { EventStore } from "./store/types.js";
 import { MESSAGE_TYPES } from "./validate.js";
-import type { WriteKey } from "./auth.js";
+import { headerKey, labelOf, type WriteKey } from "./auth.js";
 import type { Log } from "./log.js";
 import { NO_METRICS, type CollectorMetrics, type MetricsGauges } from "./metrics.js";
+import type { Plan } from "./plan/plan.js";
 
 /** Extra routes (the dashboard): `path` is relative to the base path; return true when handled. */
 export type ExtraRoutes = (req: IncomingMessage, res: ServerResponse, url: URL, path: string) => Promise<boolean> | boolean;
@@ -44,8 +45,12 @@ export interface ServerOptions extends ClientLimits {
   readonly evictIdleMs: number;
   /** How long a graceful stop waits for requests under way before it cuts their connections (ms). */
   readonly drainTimeoutMs: number;
+  /** A store write under way longer than this (ms) makes `/health` 503: the store is stalled. */
+  readonly writeTimeoutMs: number;
   /** Where storage failures are logged (one line each, no newline). */
   readonly log: Log;
+  /** The plan messages must fit (published at `P/v1/plan`); undefined stores them as sent. */
+  readonly plan?: Plan | undefined;
   readonly extraRoutes?: ExtraRoutes;
   /** Where the request path reports (default: nowhere). */
   readonly metrics?: CollectorMetrics;
@@ -58,7 +63,8 @@ export function basePrefix(basePath: string): string {
 }
 
 function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  if (res.headersSent) return;
+  // A client gone (a flood of strangers cut at once) gets no answer built for it.
+  if (res.headersSent || res.destroyed || res.socket?.destroyed === true) return;
   const text = JSON.stringify(body);
   res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text), ...headers });
   res.end(text);
@@ -125,36 +131,67 @@ export async function listen(store: EventStore, host: string, port: number, opts
   const prefix = basePrefix(opts.basePath);
   const metrics = opts.metrics ?? NO_METRICS;
   const committer = new GroupCommitter(store, opts.maxPendingEvents, metrics.commit);
-  const health = new StoreHealth(() => store.probe(), opts.log);
-  const inflight = new InflightBytes(opts.maxInflightBytes);
+  const health = new StoreHealth((padBytes) => store.probe(padBytes), opts.log, {
+    writeTimeoutMs: opts.writeTimeoutMs,
+    writingSince: () => committer.writingSince,
+  });
+  health.start();
+  // Strangers (no valid key in the header) share what is left once the reserve for keyed requests is set aside; with
+  // no write key configured every request is alike, and nothing is reserved.
+  const reserving = opts.writeKeys.length > 0;
+  const strangersShare = reserving ? Math.max(0, 1 - opts.reservedConnections / opts.maxConnections) : 1;
+  const inflight = new InflightBytes(opts.maxInflightBytes, Math.floor(opts.maxInflightBytes * strangersShare));
+  const strangers = new RequestSlots(reserving ? Math.max(0, opts.maxConnections - opts.reservedConnections) : Infinity);
   const connections = new Connections(opts.maxConnections, opts.drainIdleMs, opts.evictIdleMs, (text) => metrics.refused(503, text));
   const refused = (res: ServerResponse, status: number, error: string, headers?: Record<string, string>): void => {
     metrics.refused(status, error);
     fail(res, status, error, headers);
   };
+  const keyedByHeader = (req: IncomingMessage): boolean => {
+    const authorization = req.headers["authorization"];
+    const key = reserving && authorization !== undefined ? headerKey(authorization) : undefined;
+    return key !== undefined && labelOf(key, opts.writeKeys) !== undefined;
+  };
+
+  /** POSTs without a valid key in their header, holding a strangers' slot until they are answered. */
+  const strangerRequests = new WeakSet<IncomingMessage>();
 
   const tracking = (route: Route): Handler => async (req, res, _url, _path, expectsContinue) => {
     if (req.method !== "POST") return refused(res, 405, `use POST for ${req.url ?? "/"}`, { allow: "POST" });
-    const hold = inflight.hold();
+    const stranger = strangerRequests.has(req);
+    // A body must arrive within its deadline, however slowly its bytes trickle: then 408, and the connection closes.
+    const deadline = setTimeout(() => {
+      if (!req.complete) refused(res, 408, `request body not received within ${opts.bodyTimeoutMs} ms`, { connection: "close" });
+    }, opts.bodyTimeoutMs);
+    req.once("end", () => clearTimeout(deadline));
+    res.once("close", () => clearTimeout(deadline));
+    const hold = inflight.hold(stranger);
     try {
       const got = await ingest(req, route, {
         writeKeys: opts.writeKeys,
         maxBodyBytes: opts.maxBodyBytes,
         hold,
+        plan: opts.plan,
         ...(expectsContinue ? { beforeBody: () => res.writeContinue() } : {}),
       });
       if (!got.ok) {
         metrics.refused(got.status, got.reason);
         return answerRefusal(res, got);
       }
+      // Its size tells health whether it proves anything: a full disk still takes a write smaller than what failed.
+      let bytes = 0;
+      for (const m of got.messages) bytes += m.json.length + 1;
       try {
-        await committer.add(got.messages);
-        health.succeeded();
+        await committer.add(got.messages, got.refusedCounts);
+        health.succeeded(bytes);
         metrics.accepted(got.messages.length);
-        send(res, 200, { success: true });
+        for (const c of got.refusedCounts) metrics.planRefused(c.reason, c.n);
+        // Messages the plan refused are answered 200 too (see DESIGN, "What this server keeps"): retrying cannot
+        // change the answer, and every Segment client retries a 5xx (and some a 4xx) until it gives up.
+        send(res, 200, got.refusedTotal === 0 ? { success: true } : { success: true, stored: got.messages.length, refused: got.refusedTotal, refusals: got.refused });
       } catch (e) {
         if (e instanceof OverloadedError) return refused(res, 503, "overloaded: retry later", { "retry-after": "1" });
-        health.failed(e);
+        health.failed(e, bytes);
         refused(res, 503, "storage unavailable: retry later", { "retry-after": "5" });
       }
     } finally {
@@ -167,6 +204,13 @@ export async function listen(store: EventStore, host: string, port: number, opts
     if (cause === undefined) send(res, 200, { ok: true });
     else send(res, 503, { ok: false, store: publicCause(cause) }, { "cache-control": "no-store" });
   };
+  /** What this collector keeps, for anyone to read (no token): the plan file itself, as `--plan FILE` takes it. */
+  const planRoute: Handler = async (req, res) => {
+    if (req.method !== "GET" && req.method !== "HEAD") return fail(res, 405, "use GET for /v1/plan", { allow: "GET" });
+    if (!opts.plan) return fail(res, 404, "no plan: this collector runs with --plan none and stores every message as sent");
+    res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(opts.plan.text), "cache-control": "max-age=60" });
+    res.end(req.method === "HEAD" ? undefined : opts.plan.text);
+  };
   const base = tracking("base");
   const routes = new Map<string, Handler>([
     // The base URL: dlt posts here; a browser GETs the dashboard's page.
@@ -176,6 +220,7 @@ export async function listen(store: EventStore, host: string, port: number, opts
       fail(res, 405, "use POST to send events here", { allow: "POST" });
     }],
     ["/v1/batch", tracking("batch")],
+    ["/v1/plan", planRoute],
     ...MESSAGE_TYPES.map((t) => [`/v1/${t}`, tracking(t)] as const),
     ["/health", healthRoute],
   ]);
@@ -183,6 +228,12 @@ export async function listen(store: EventStore, host: string, port: number, opts
   const handle = (req: IncomingMessage, res: ServerResponse, expectsContinue: boolean): void => {
     if (!connections.admit(req, res)) return;
     const t0 = performance.now();
+    // Only a POST has a body to trickle (the dashboard and /health take none): a stranger's takes a strangers' slot.
+    if (req.method === "POST" && !keyedByHeader(req)) {
+      if (!strangers.enter()) return connections.refuseStranger(req.socket);
+      strangerRequests.add(req);
+      res.once("close", () => strangers.leave());
+    }
     void (async () => {
       // Repeated slashes are one (`//v1/batch`, an endpoint configured with a trailing slash), as nginx merges them;
       // `new URL("//v1/batch", base)` would also read "v1" as a host.
@@ -263,6 +314,7 @@ export async function listen(store: EventStore, host: string, port: number, opts
         // Now http.Server#close only clears its timeout checker (the listener is closed already).
         server.close(() => undefined);
         await committer.drain();
+        health.stop();
       })();
       return closing;
     },

@@ -8,8 +8,8 @@ import { dltEvent, post, RawClient, tempDb } from "./helpers.js";
 let open: Collector;
 let keyed: Collector;
 before(async () => {
-  open = await startCollector({ port: 0, dbPath: tempDb() });
-  keyed = await startCollector({ port: 0, dbPath: tempDb(), writeKeys: ["k-one", "k-two"] });
+  open = await startCollector({ port: 0, plan: "none", dbPath: tempDb() });
+  keyed = await startCollector({ port: 0, plan: "none", dbPath: tempDb(), writeKeys: ["k-one", "k-two"] });
 });
 after(async () => {
   await open.close();
@@ -249,7 +249,7 @@ test("repeated slashes in the path are one: //v1/batch is /v1/batch (an endpoint
 });
 
 test("group commit: concurrent requests share commits", async () => {
-  const c = await startCollector({ port: 0, dbPath: tempDb() });
+  const c = await startCollector({ port: 0, plan: "none", dbPath: tempDb() });
   try {
     const before = c.commits();
     const replies = await Promise.all(Array.from({ length: 60 }, () => post(c.url, "/v1/batch", { batch: Array.from({ length: 20 }, () => dltEvent()) })));
@@ -263,7 +263,7 @@ test("group commit: concurrent requests share commits", async () => {
 });
 
 test("overload: more events than the write path holds get 503 with Retry-After, memory stays bounded", async () => {
-  const c = await startCollector({ port: 0, dbPath: tempDb(), maxPendingEvents: 10 });
+  const c = await startCollector({ port: 0, plan: "none", dbPath: tempDb(), maxPendingEvents: 10 });
   try {
     const r = await post(c.url, "/v1/batch", { batch: Array.from({ length: 11 }, () => dltEvent()) });
     assert.equal(r.status, 503);

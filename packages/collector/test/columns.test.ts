@@ -7,10 +7,10 @@ import { createHash } from "node:crypto";
 import { DuckDBInstance } from "@duckdb/node-api";
 import pg from "pg";
 import { stamp } from "../src/stamp.js";
-import { COLUMNS, isNullable, typeIn, type StoreKinds } from "../src/store/columns.js";
-import { DUCKDB_KINDS, DuckDbStore } from "../src/store/duckdb.js";
+import { COLUMNS, isNullable, REFUSED_COLUMNS, typeIn, type CountKinds, type StoreKinds } from "../src/store/columns.js";
+import { DUCKDB_COUNT_KINDS, DUCKDB_KINDS, DuckDbStore } from "../src/store/duckdb.js";
 import { PostgresStore } from "../src/store/postgres.js";
-import { MIGRATIONS, POSTGRES_KINDS } from "../src/store/postgres-schema.js";
+import { MIGRATIONS, POSTGRES_COUNT_KINDS, POSTGRES_KINDS } from "../src/store/postgres-schema.js";
 import type { EventStore } from "../src/store/types.js";
 import { dltEvent, tempDb } from "./helpers.js";
 import { testPostgres, type TestPostgres } from "./postgres-server.js";
@@ -31,6 +31,23 @@ async function expected(kinds: StoreKinds, canonical: (type: string) => Promise<
 async function described(store: EventStore): Promise<Described[]> {
   const rows = await store.query("SELECT column_name AS name, data_type AS type, is_nullable AS nullable FROM information_schema.columns WHERE table_name = 'events' ORDER BY column_name");
   return rows.map((r) => ({ name: String(r["name"]), type: String(r["type"]), nullable: r["nullable"] === "YES" }));
+}
+
+/** The `refused` table's columns as the catalogue describes them, and as `REFUSED_COLUMNS` says they should be. */
+async function refusedTable(store: EventStore, kinds: CountKinds, canonical: (type: string) => Promise<string> | string): Promise<[Described[], Described[]]> {
+  const rows = await store.query("SELECT column_name AS name, data_type AS type, is_nullable AS nullable FROM information_schema.columns WHERE table_name = 'refused' ORDER BY ordinal_position");
+  const actual = rows.map((r) => ({ name: String(r["name"]), type: String(r["type"]), nullable: r["nullable"] === "YES" }));
+  const wanted = await Promise.all(REFUSED_COLUMNS.map(async (c) => ({ name: c.name, type: await canonical(kinds[c.kind]), nullable: false })));
+  return [actual, wanted];
+}
+
+/** Counts refused messages twice and reads them back: a row per key, its count added to. */
+async function countsRefused(store: EventStore): Promise<void> {
+  const day = Date.UTC(2026, 0, 1);
+  await store.insert([], [{ day, reason: "unknown_event", event: "x", n: 2 }]);
+  await store.insert([], [{ day, reason: "unknown_event", event: "x", n: 3 }, { day, reason: "not_track", event: "identify", n: 1 }]);
+  const rows = await store.query("SELECT reason, event, n FROM refused ORDER BY reason");
+  assert.deepEqual(rows.map((r) => [r["reason"], r["event"], Number(r["n"])]), [["not_track", "identify", 1], ["unknown_event", "x", 5]]);
 }
 
 /** Stores a message and reads its typed columns back: the table takes what the insert writes. */
@@ -70,6 +87,36 @@ describe("on DuckDB", () => {
       assert.deepEqual(await store.query("SELECT message_id, source_name FROM events WHERE message_id = 'old'"), [{ message_id: "old", source_name: null }]);
     } finally {
       await store.close();
+    }
+  });
+});
+
+describe("the refused counts (REFUSED_COLUMNS)", () => {
+  test("DuckDB's refused table has the columns of columns.ts and adds counts per key", async () => {
+    const store = await DuckDbStore.open(tempDb());
+    try {
+      const [actual, wanted] = await refusedTable(store, DUCKDB_COUNT_KINDS, (t) => t);
+      assert.deepEqual(actual, wanted);
+      await countsRefused(store);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test("PostgreSQL's refused table has the columns of columns.ts and adds counts per key", async () => {
+    const server = await testPostgres();
+    try {
+      const store = await PostgresStore.open(await server.database());
+      try {
+        const canonical = async (type: string): Promise<string> => String((await store.query("SELECT ?::regtype::text AS t", [type]))[0]?.["t"]);
+        const [actual, wanted] = await refusedTable(store, POSTGRES_COUNT_KINDS, canonical);
+        assert.deepEqual(actual, wanted);
+        await countsRefused(store);
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await server.close();
     }
   });
 });
@@ -133,7 +180,7 @@ describe("the PostgreSQL migrations", () => {
 
   test("are never edited: each one's text is what it was when released (append a new one instead)", () => {
     // SHA-256 (first 16 hex digits) of each migration's text; a new migration appends its own.
-    const released = ["1ab3fd3beb4ece76", "d9196eb13ee64913"];
+    const released = ["1ab3fd3beb4ece76", "d9196eb13ee64913", "021a273d82643189"];
     const now = MIGRATIONS.map((m) => createHash("sha256").update(m).digest("hex").slice(0, 16));
     assert.deepEqual(now.slice(0, released.length), released);
     assert.equal(now.length, released.length, "a new migration: add its hash here");

@@ -21,7 +21,7 @@ let browser: Browser;
 let seededAt: number;
 
 before(async () => {
-  c = await startCollector({ port: 0, dbPath: tempDb(), writeKeys: [{ label: "ci", key: CI_KEY }, "wk"], readToken: "dash-token", retainDays: 90 });
+  c = await startCollector({ port: 0, plan: "none", dbPath: tempDb(), writeKeys: [{ label: "ci", key: CI_KEY }, "wk"], readToken: "dash-token", retainDays: 90 });
   seededAt = Date.now();
   await seed(c.url, "wk");
   await seedMore(c.url, CI_KEY);
@@ -135,6 +135,12 @@ test("the page says how long events are kept (--retain-days)", async () => {
 test("the number cards compare with the previous period (▲/▼ and %)", async () => {
   const { page, errors } = await open(`${c.url}/?range=7&token=dash-token`);
   await loaded(page);
+  // One of a unit is singular: "vs previous 1 hour", never "1 hours".
+  const spans = await page.evaluate(async () => {
+    const { spanText } = (await import(new URL("assets/overview.js", document.baseURI).href)) as { spanText: (ms: number) => string };
+    return [spanText(3_600_000), spanText(7_200_000), spanText(86_400_000), spanText(7 * 86_400_000)];
+  });
+  assert.deepEqual(spans, ["1 hour", "2 hours", "24 hours", "7 days"]);
   // Last 7 days: 19 events, 3 runs, 10 commands, 15 of 19 succeeded; the 7 days before: 7 events, 1 run, 4 commands, all succeeded.
   const cards = await page.$$eval("#summary .stat", (els) => els.map((e) => [(e as HTMLElement).dataset["key"], (e as HTMLElement).dataset["value"], (e as HTMLElement).dataset["previous"], (e as HTMLElement).dataset["delta"], e.querySelector(".delta")!.textContent]));
   assert.deepEqual(cards, [
@@ -432,6 +438,12 @@ test("without the read token the page asks for it", async () => {
   assert.equal(r?.headers()["x-frame-options"], "DENY");
   assert.equal(r?.headers()["cache-control"], "no-store");
   assert.equal(await page.$eval("header", (e) => getComputedStyle(e).position), "sticky");
+  // A field to paste the token into: it opens the dashboard.
+  await page.fill('input[name="token"]', "dash-token");
+  await page.click('button[type="submit"]');
+  await loaded(page);
+  assert.match(String((await items(page, "summary"))[0]), /^events,\d+$/);
+  assert.equal(new URL(page.url()).search, "", "and the token leaves the address bar");
   await page.close();
 });
 
@@ -448,5 +460,49 @@ test("'All time' counts an event dated in the future (a client whose clock runs 
     await page.close();
   } finally {
     await skewed.close();
+  }
+});
+
+test("live rows of one request read in the order their client sent them: load above normalize above extract", async () => {
+  const run = await startCollector({ port: 0, dbPath: tempDb() });
+  try {
+    const t0 = Date.now() - 60_000;
+    const steps = ["extract", "normalize", "load"].map((s, i) =>
+      dltEvent({ event: `pipeline_${s}`, timestamp: new Date(t0 + i * 1000).toISOString(), properties: { event_category: "pipeline", event_name: s, success: true } }));
+    // Random ids decided the order before; several rounds so a lucky order cannot pass.
+    for (let round = 0; round < 3; round++) assert.equal((await post(run.url, "/v1/batch", { batch: steps.map((e) => ({ ...e, messageId: crypto.randomUUID() })) })).status, 200);
+    const { page, errors } = await open(`${run.url}/?view=live`);
+    await livePolled(page);
+    const shownEvents = await page.$$eval("#live-list li", (lis) => lis.map((li) => (li as HTMLElement).dataset["event"]));
+    assert.deepEqual(shownEvents, Array.from({ length: 3 }, () => ["pipeline_load", "pipeline_normalize", "pipeline_extract"]).flat());
+    assert.deepEqual(errors, []);
+    await page.close();
+  } finally {
+    await run.close();
+  }
+});
+
+test("what the plan refused shows on the page, by reason and event, and the plan is one click away", async () => {
+  const p = await startCollector({ port: 0, dbPath: tempDb(), writeKeys: ["wk"], readToken: "rt" });
+  try {
+    const batch = [
+      dltEvent(),
+      dltEvent({ event: "new_feature_used", properties: {} }),
+      dltEvent({ event: "new_feature_used", properties: {} }),
+      dltEvent({ event: "2020-13-45" }),
+    ];
+    assert.equal((await post(p.url, "/v1/batch", { batch }, { auth: "wk" })).json["refused"], 3);
+    const { page, errors } = await open(`${p.url}/?token=rt`);
+    await loaded(page);
+    assert.deepEqual(await plotRows(page, "refused"), [
+      ["unknown_event", "new_feature_used", "2"],
+      ["unknown_event", "", "1"],
+    ]);
+    assert.deepEqual(await page.$$eval('[data-plot="refused"] td[data-col="reason"]', (tds) => tds.map((td) => td.textContent)), ["event not in the plan", "event not in the plan"]);
+    assert.equal(await page.getAttribute('[data-plot="refused"] a', "href"), "v1/plan");
+    assert.deepEqual(errors, []);
+    await page.close();
+  } finally {
+    await p.close();
   }
 });

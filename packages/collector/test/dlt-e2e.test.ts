@@ -50,7 +50,7 @@ test("dlt CLI runs reach a collector with a write key, and read back typed", asy
   }
 });
 
-test("a pipeline run reaches the collector: its three step events read back with one transaction id", async () => {
+test("a pipeline run reaches the collector: its three step events and pipeline_run read back with one transaction id", async () => {
   const c = await startCollector({ port: 0, dbPath: tempDb() });
   try {
     const dir = tempDir("e2e-pipe-");
@@ -71,14 +71,15 @@ test("a pipeline run reaches the collector: its three step events read back with
       child.on("exit", resolve);
     });
     assert.equal(code, 0);
-    await until(c, "SELECT count(*) AS n FROM events WHERE event_category = 'pipeline'", 3);
+    await until(c, "SELECT count(*) AS n FROM events WHERE event_category = 'pipeline'", 4);
     const rows = await c.store.query(
-      "SELECT event_name, success, destination_name, transaction_id FROM events WHERE event_category = 'pipeline' ORDER BY elapsed",
+      "SELECT event_name, success, destination_name, transaction_id FROM events WHERE event_category = 'pipeline' ORDER BY elapsed, event_name",
     );
     assert.deepEqual(rows.map((r) => [r["event_name"], r["success"], r["destination_name"]]), [
       ["extract", true, "duckdb"],
       ["normalize", true, "duckdb"],
       ["load", true, "duckdb"],
+      ["run", true, "duckdb"],
     ]);
     assert.equal(new Set(rows.map((r) => r["transaction_id"])).size, 1);
   } finally {

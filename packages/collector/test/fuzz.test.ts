@@ -23,8 +23,8 @@ test("validateMessage never throws on anything, and always names a field when it
   );
 });
 
-test("the server answers random and mutated requests with 200 or a 4xx JSON reason, never 5xx", async () => {
-  const c = await startCollector({ port: 0, dbPath: tempDb() });
+for (const plan of ["none", "default"] as const) test(`the server answers random and mutated requests with 200 or a 4xx JSON reason, never 5xx (--plan ${plan})`, async () => {
+  const c = await startCollector({ port: 0, dbPath: tempDb(), plan });
   try {
     await fc.assert(
       fc.asyncProperty(

@@ -118,24 +118,26 @@ test("at the cap, a connection that has sat idle (slowloris headers) gives its p
   });
 });
 
-test("body bytes in flight are capped across requests: past the cap 503 + Retry-After before the body is read", async () => {
+test("body bytes in flight are capped across requests, charged as they arrive: past the cap 503 + Retry-After", async () => {
   await withCollector({ maxInflightBytes: 64 * 1024 }, async (url) => {
     const events = Array.from({ length: 60 }, () => dltEvent({ properties: { pad: "x".repeat(600) } }));
     const body = JSON.stringify({ batch: events });
     assert.ok(body.length > 40_000 && body.length < 60_000);
-    // One slow request holds most of the budget with its declared length (told to go on once it is held) ...
+    // One slow request holds most of the budget with the bytes it has sent ...
     const slow = new RawClient(url);
     slow.write(head("/v1/batch", { "content-length": Buffer.byteLength(body), expect: "100-continue" }));
     await slow.waitFor(/^HTTP\/1\.1 100 Continue\r\n\r\n/, 5000);
-    slow.write(body.slice(0, 1000));
-    // ... so another that declares as much is refused at once, its body unread.
-    const refused = new RawClient(url);
-    refused.write(head("/v1/batch", { "content-length": Buffer.byteLength(body) }));
-    const answer = await refused.waitFor(/\}$/, 5000);
-    assert.match(answer, /^HTTP\/1\.1 503 /);
+    slow.write(body.slice(0, 40_000));
+    // ... so another that announces as much is let in (an announcement holds nothing), and refused when its bytes come.
+    const announced = new RawClient(url);
+    announced.write(head("/v1/batch", { "content-length": Buffer.byteLength(body), expect: "100-continue" }));
+    await announced.waitFor(/^HTTP\/1\.1 100 Continue\r\n\r\n/, 5000);
+    announced.write(body.slice(0, 30_000));
+    const answer = await announced.waitFor(/\}$/, 5000);
+    assert.match(answer, /\r\n\r\nHTTP\/1\.1 503 /);
     assert.match(answer, /retry-after: 1/i);
     assert.match(answer, /too many request bodies in flight/);
-    await refused.waitClosed(2000);
+    await announced.waitClosed(2000);
     // A chunked body (no declared length) is held as it grows, and refused when it would pass the cap.
     const chunked = new RawClient(url);
     chunked.write(head("/v1/batch", { "transfer-encoding": "chunked" }));
@@ -143,7 +145,7 @@ test("body bytes in flight are capped across requests: past the cap 503 + Retry-
     for (let i = 0; i < 4; i++) chunked.write(`${chunk.length.toString(16)}\r\n${chunk}\r\n`);
     assert.match(await chunked.waitFor(/\}$/, 5000), /^HTTP\/1\.1 503 /);
     // The slow one completes and is stored; then the budget is free again.
-    slow.write(body.slice(1000));
+    slow.write(body.slice(40_000));
     assert.match(await slow.waitFor(/\}$/, 5000), /\r\n\r\nHTTP\/1\.1 200 /);
     await slow.destroy();
     assert.equal((await post(url, "/v1/batch", JSON.parse(body))).status, 200);

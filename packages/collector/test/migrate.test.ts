@@ -1,6 +1,6 @@
 // dlt-collector migrate --from <file.duckdb> --to postgres://…: every event copied (into the partition of the day it
 // was received), the dashboard's answers the same on both sides, a second run adds nothing, a progress line only on a
-// terminal, the counts of both sides printed.
+// terminal, the counts of both sides printed; the counts of what a plan refused are copied once.
 import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -38,6 +38,9 @@ before(async () => {
     return stamp(e, "track", at, new Date(at).toISOString(), null);
   });
   for (let i = 0; i < events.length; i += 500) await duck.insert(events.slice(i, i + 500));
+  // What a plan refused, on two days.
+  const today = Math.floor(now / DAY) * DAY;
+  await duck.insert([], [{ day: today, reason: "unknown_event", event: "new_feature_used", n: 5 }, { day: today - DAY, reason: "unknown_event", event: "", n: 2 }]);
   await duck.close();
 });
 after(() => server.close());
@@ -75,6 +78,11 @@ test("every event is copied, the dashboard answers alike on both sides, and a se
         assert.deepEqual(parsed(await pg.dashboard(api, f)), parsed(await duck.dashboard(api, f)), `${api} ${JSON.stringify(f)}`);
       }
     }
+    // The refused counts are copied once: the second run left them as they were.
+    assert.deepEqual(await pg.dashboard("refused", { from: 0, to: now + DAY, bucket: "day" }), [
+      { reason: "unknown_event", event: "new_feature_used", n: 5 },
+      { reason: "unknown_event", event: null, n: 2 },
+    ]);
     // Each event keeps the label of the write key that let it in.
     const labels = "SELECT write_key_label AS label, count(*) AS n FROM events GROUP BY 1 ORDER BY 1 NULLS FIRST";
     assert.deepEqual(await pg.query(labels), [{ label: null, n: 469 }, { label: "ci", n: 938 }, { label: "key-0a1b2c3d", n: 469 }, { label: "prod", n: 469 }]);

@@ -37,6 +37,8 @@ export interface TestPostgres {
   start(): Promise<void>;
   /** Stops the server (or drops the databases made on a given one). */
   close(): Promise<void>;
+  /** The server's data directory (its files on disk), for tests that read them. Embedded only. */
+  readonly dataDir?: string;
 }
 
 /** Where `initdb` and `postgres` are. */
@@ -108,7 +110,7 @@ export async function testPostgres(options: { embedded?: boolean; durable?: bool
 }
 
 /** Databases made on a server at `url` (a maintenance database such as `postgres`). */
-async function onServer(url: string, extra: { stop?: () => Promise<void>; start?: () => Promise<void>; end?: () => Promise<void> } = {}): Promise<TestPostgres> {
+async function onServer(url: string, extra: { stop?: () => Promise<void>; start?: () => Promise<void>; end?: () => Promise<void>; dataDir?: string } = {}): Promise<TestPostgres> {
   const made: string[] = [];
   const admin = async <T>(work: (c: pg.Client) => Promise<T>): Promise<T> => {
     const c = new pg.Client({ connectionString: url });
@@ -129,6 +131,7 @@ async function onServer(url: string, extra: { stop?: () => Promise<void>; start?
       u.pathname = `/${name}`;
       return u.toString();
     },
+    ...(extra.dataDir ? { dataDir: extra.dataDir } : {}),
     stop: extra.stop ?? (() => Promise.reject(new Error("stop() needs the embedded server"))),
     start: extra.start ?? (() => Promise.reject(new Error("start() needs the embedded server"))),
     async close() {
@@ -188,6 +191,7 @@ async function embedded(durable: boolean, packaged: Binaries): Promise<TestPostg
     await exited;
   };
   return onServer(base, {
+    dataDir: data,
     stop,
     start,
     async end() {

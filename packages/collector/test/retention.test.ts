@@ -36,9 +36,14 @@ test("both stores remove the same days: PostgreSQL drops the partitions, DuckDB 
   const pg = await PostgresStore.open(await server.database());
   try {
     for (const s of [duck, pg]) {
-      await s.insert(times.map(received));
+      // The refused counts of the day before the cutoff and of the cutoff's day.
+      await s.insert(times.map(received), [
+        { day: cutoff - DAY, reason: "unknown_event", event: "old", n: 1 },
+        { day: cutoff, reason: "unknown_event", event: "kept", n: 1 },
+      ]);
       assert.deepEqual(await s.housekeep(5, now), { removed: 2, cutoff }, s.location);
       assert.equal(await count(s), 3);
+      assert.deepEqual((await s.query("SELECT event FROM refused")).map((r) => r["event"]), ["kept"], "refused counts go with their days");
       assert.deepEqual(await s.housekeep(5, now), { removed: 0, cutoff }, "nothing more to remove");
       assert.deepEqual(await s.housekeep(undefined, now), { removed: 0, cutoff: undefined });
     }

@@ -6,7 +6,7 @@ import { startCollector } from "../src/index.js";
 import { tempDb } from "./helpers.js";
 
 test("@segment/analytics-node delivers every event to the collector", async () => {
-  const c = await startCollector({ port: 0, dbPath: tempDb(), writeKeys: ["seg-key"] });
+  const c = await startCollector({ port: 0, plan: "none", dbPath: tempDb(), writeKeys: ["seg-key"] });
   try {
     const analytics = new Analytics({ writeKey: "seg-key", host: c.url, flushAt: 7, flushInterval: 50 });
     for (let i = 0; i < 50; i++) analytics.track({ anonymousId: `anon-${i}`, event: "command_init", properties: { i, success: true } });

@@ -28,7 +28,7 @@ test("npm start: a collector, the demo's events stored in its DuckDB file, and t
   const demo = tempDir("demo-");
   const { code, out } = await start(demo);
   assert.equal(code, 0, out);
-  assert.match(out, /^11 of 11 demo events stored \(5 commands, 2 pipeline runs of 3 steps\)\.$/m);
+  assert.match(out, /^13 of 13 demo events stored \(5 commands, 2 pipeline runs of 3 steps and pipeline_run\)\.$/m);
   assert.match(out, /\$ dlt init chess duckdb {2}→ exit 0/);
   assert.match(out, /\$ dlt init chess bigquery .*→ exit 1/);
   assert.match(out, /node pokemon_pipeline\.mjs {2}→ Loaded 2 tables \(6 rows\)/);
@@ -39,7 +39,7 @@ test("npm start: a collector, the demo's events stored in its DuckDB file, and t
   try {
     const rows = (await c.runAndReadAll("SELECT event, count(*) AS n FROM events GROUP BY event ORDER BY event")).getRowObjectsJson();
     const counts = Object.fromEntries(rows.map((r) => [String(r["event"]), Number(r["n"])]));
-    assert.deepEqual(counts, { command_init: 3, command_telemetry: 2, pipeline_extract: 2, pipeline_load: 2, pipeline_normalize: 2 });
+    assert.deepEqual(counts, { command_init: 3, command_telemetry: 2, pipeline_extract: 2, pipeline_load: 2, pipeline_normalize: 2, pipeline_run: 2 });
   } finally {
     c.closeSync();
     instance.closeSync();
@@ -47,5 +47,5 @@ test("npm start: a collector, the demo's events stored in its DuckDB file, and t
   // The file keeps the first run's events; the second run reports its own.
   const again = await start(demo);
   assert.equal(again.code, 0, again.out);
-  assert.match(again.out, /^11 of 11 demo events stored/m);
+  assert.match(again.out, /^13 of 13 demo events stored/m);
 });

@@ -2,7 +2,7 @@
  * Every telemetry event dlt-ts sends, with the type of each property. `docs/telemetry-events.md` is generated
  * from this file (`npm run docs:events`) and a test keeps the two in sync.
  */
-import { defineEvents, typedTracker, type Telemetry, type TypedTracker } from "@dlt-ts/telemetry";
+import { catalogueHash, defineEvents, planOf, typedTracker, type Telemetry, type TelemetryPlan, type TypedTracker } from "@dlt-ts/telemetry";
 import { REPORTABLE_SOURCES } from "./init/sources.js";
 
 /** Destination names that may be reported; anything else is reported as `other`. */
@@ -67,13 +67,44 @@ export const DLT_EVENTS = defineEvents({
   pipeline_extract: { description: "The extract step ended (in `pipeline.run`, or `pipeline.extract()` called on its own), or failed.", properties: stepProperties },
   pipeline_normalize: { description: "The normalize step ended (in `pipeline.run`, or `pipeline.normalize()`), or failed.", properties: stepProperties },
   pipeline_load: { description: "The load step ended (in `pipeline.run`, or `pipeline.load()`), or failed.", properties: stepProperties },
+  pipeline_run: {
+    description: "`pipeline.run` ended, after its steps' events, or failed (as dlt 1.x sends it: `elapsed` is the whole run's).",
+    properties: stepProperties,
+  },
 });
 
 export type DltEvents = typeof DLT_EVENTS;
 
+/** What every message carries besides its event's properties: the library's own flag and the context's fields. */
+export const DLT_MESSAGE_EXTRAS = [
+  "first_run_of_version", "context.ci_run", "context.cpu", "context.exec_info", "context.library", "context.os", "context.runtime",
+] as const;
+
+let hash: string | undefined;
+
+/**
+ * The hash of what dlt-ts collects (`catalogueHash` of the events and {@link DLT_MESSAGE_EXTRAS}): the first-run
+ * notice records it, and is shown once more when it changes. Computed on first use, not at start-up.
+ */
+export function dltCatalogueHash(): string {
+  return (hash ??= catalogueHash(DLT_EVENTS, DLT_MESSAGE_EXTRAS));
+}
+
 /** The typed tracker of dlt's events over a client. */
 export function dltEvents(telemetry: Telemetry): TypedTracker<DltEvents> {
   return typedTracker(telemetry, DLT_EVENTS);
+}
+
+/**
+ * dlt-ts's tracking plan: these events and the library's context, as a collector enforces them
+ * (`docs/telemetry-plan.json`, generated with the catalogue and checked by the same test).
+ */
+export function dltPlan(): TelemetryPlan {
+  return planOf(DLT_EVENTS, {
+    name: "dlt-ts",
+    libraryName: "dlt-ts",
+    description: "Every event dlt-ts sends, its properties and its context (generated from packages/dlt/src/events.ts).",
+  });
 }
 
 export const CATALOGUE_INTRO = `
@@ -88,4 +119,28 @@ cores), \`exec_info\` (a list of the environments detected, with dlt's names and
 (\`{name, version}\`: OS name and kernel release) and \`runtime\` (\`{name, version}\`: \`node\`, \`bun\` or \`deno\`).
 Only the names are sent, never the values of the variables they are detected from. Property values are numbers,
 booleans, enumerated strings or ids that match a pattern: nothing free-form is ever sent.
+
+## Every event: \`first_run_of_version\`
+
+The first event a machine sends for a version of dlt-ts (whichever event it is) also carries
+\`first_run_of_version: true\`; no other event has the property. It is remembered by a marker in the data dir
+(\`~/.dlt/telemetry/first-run/dlt-ts@<version>\`), created exclusively, so two first runs at the same moment set it
+once. That is how new installs per version per day are counted: there is no id and no hash, and nothing links two
+events (Python dlt counts a random id kept per \`~/.dlt\` instead).
+
+| property | type | meaning |
+| --- | --- | --- |
+| \`first_run_of_version\` | \`true\` | only on the first event this machine sends for this version of dlt-ts |
+
+The same definitions are the tracking plan \`docs/telemetry-plan.json\` (generated with this file), which
+\`dlt-collector\` enforces at ingest (its default plan includes it). Which end enforces what:
+
+| field | client (dlt-ts) | collector (with a plan) |
+| --- | --- | --- |
+| \`event\` | only the events below (\`typedTracker\`) | an event not in the plan is not stored; it is counted by reason (\`GET /api/refused\`) |
+| each property below | sent only when its value fits its type | kept only when its value fits its type; any other property is removed |
+| \`event_category\`, \`event_name\` | set by the library from the event | kept only when they match the event |
+| \`context\` | built by the library (\`ci_run\`, \`cpu\`, \`exec_info\`, \`library\`, \`os\`, \`runtime\`) | only those fields (the default plan also Python dlt's \`python\` and \`dlthub\`), each of its type (\`exec_info\` names among dlt's); any other is removed |
+| \`messageId\`, \`anonymousId\` | random UUIDs | kept when they are ids (letters, digits, \`-_.:\`, at most 100); a \`messageId\` that is not is replaced, a message whose \`anonymousId\` is not is refused |
+| other top-level fields (\`userId\`, \`traits\`, …) | never sent | removed |
 `;

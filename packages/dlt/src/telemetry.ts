@@ -17,6 +17,8 @@ export const DLT_TELEMETRY_OPTIONS = {
   configDirName: ".dlt",
   envPrefix: "DLT",
   defaultEndpoint: DEFAULT_TELEMETRY_ENDPOINT,
+  // Installs counted without an id: see "first_run_of_version" in docs/telemetry-events.md.
+  firstRunOfVersion: true,
   settings: {
     section: "runtime",
     enabled: "dlthub_telemetry",

@@ -373,7 +373,8 @@ test("each command sends its event, with dlt's name and properties and nothing t
         }),
       ),
       sorted([
-        command("command_pipeline", { operation: "list" }),
+        // The first run on this machine also counts the install.
+        command("command_pipeline", { operation: "list", first_run_of_version: true }),
         command("command_pipeline", { operation: "info" }),
         command("command_pipeline", { operation: "trace" }),
         command("command_pipeline", { operation: "failed-jobs" }),

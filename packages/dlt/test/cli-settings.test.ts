@@ -31,6 +31,34 @@ test("a config.toml holding an opt-out that the user cannot read (EACCES), or in
   assert.equal(rx.connections, 0);
 });
 
+test("a misplaced opt-out (dlthub_telemetry = false with no [runtime] header): DISABLED, that file decides, one warning says where the key belongs, nothing is sent", async (t) => {
+  const rx = await startFakeCollector();
+  t.after(() => rx.close());
+  // Its folders go when the test process exits (tempDir), after the sender of its last run is stopped: removed here,
+  // that sender still recording its delivery in the ledger would race the removal.
+  const u = freshUser(rx.url);
+  const file = join(u.home, ".dlt", "config.toml");
+  writeFileSync(file, "dlthub_telemetry=false\n");
+  const r = await runDlt(["telemetry", "--explain"], { env: u.env, cwd: u.project });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(
+    r.stdout,
+    /^Telemetry is DISABLED\ndisabled: dlthub_telemetry at the top level of ~\/\.dlt\/config\.toml \(it belongs under \[runtime\]; counted as an opt-out\)\n/,
+  );
+  assert.match(r.stdout, /^ {2}\* global {10}off {2}~\/\.dlt\/config\.toml$/m);
+  assert.equal(
+    r.stderr,
+    `warning: ${file}: dlthub_telemetry = false is at the top level; it belongs under [runtime] (runtime.dlthub_telemetry): counted as an opt-out\n`,
+  );
+  // Its place fixed, the same run sends: the receiver would have seen the misplaced one's event too.
+  writeFileSync(file, "[runtime]\ndlthub_telemetry = true\n");
+  const on = await runDlt(["telemetry"], { env: u.env, cwd: u.project });
+  assert.match(on.stdout, /^Telemetry is ENABLED\n/);
+  assert.equal(on.stderr, "");
+  await rx.waitForRequests(1);
+  assert.equal(rx.connections, 1, "only the run with the key in its place sent");
+});
+
 test("a repository's .dlt/config.toml -> /dev/zero, or a FIFO: the command finishes at once with a warning, sends nothing", async (t) => {
   const rx = await startFakeCollector();
   t.after(() => rx.close());

@@ -28,7 +28,9 @@ test("dlt telemetry: ENABLED by default, and its command event carries the spec'
     const [m] = await rx.waitForEvents(1);
     assert.equal(m?.["event"], "command_telemetry");
     const p = m?.["properties"] as Record<string, unknown>;
-    assert.deepEqual(Object.keys(p).sort(), ["elapsed", "event_category", "event_name", "success"]);
+    // A fresh machine's first event of this version: the one that counts an install (no id, nothing else).
+    assert.deepEqual(Object.keys(p).sort(), ["elapsed", "event_category", "event_name", "first_run_of_version", "success"]);
+    assert.equal(p["first_run_of_version"], true);
     assert.equal(p["event_category"], "command");
     assert.equal(p["event_name"], "telemetry");
     assert.equal(p["success"], true);

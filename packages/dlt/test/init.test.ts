@@ -61,6 +61,7 @@ test("init chess duckdb scaffolds a pipeline that loads players and games into c
     const [event] = await rx.waitForEvents(1);
     assert.deepEqual(snapshotEvent(event!)["properties"], {
       destination_name: "duckdb", elapsed: "<seconds>", event_category: "command", event_name: "init", pipeline_name: "chess", success: true,
+      first_run_of_version: true,
     });
 
     // Run the scaffolded TypeScript as a user would, with dlt-ts resolvable from the project.

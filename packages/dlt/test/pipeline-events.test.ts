@@ -1,4 +1,5 @@
-// The three pipeline events, seen by a loopback receiver: one transaction id per run, correct success flags.
+// The pipeline events, seen by a loopback receiver: a step event per step and `pipeline_run` after a run (as dlt 1.x
+// sends them), one transaction id per run, correct success flags.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
@@ -26,7 +27,7 @@ function runScript(code: string, env: NodeJS.ProcessEnv): Promise<{ code: number
 
 const props = (e: RecordedEvent | undefined): Record<string, unknown> => e?.["properties"] as Record<string, unknown>;
 
-test("a run sends pipeline_extract, pipeline_normalize, pipeline_load with one transaction_id; a failed load says so", async () => {
+test("a run sends pipeline_extract, pipeline_normalize, pipeline_load, then pipeline_run, with one transaction_id; a failed load says so", async () => {
   const rx = await startFakeCollector();
   try {
     const script = `
@@ -44,16 +45,24 @@ test("a run sends pipeline_extract, pipeline_normalize, pipeline_load with one t
     `;
     const r = await runScript(script, { RUNTIME__DLTHUB_TELEMETRY_ENDPOINT: rx.url });
     assert.equal(r.code, 0, r.stderr);
-    const events = await rx.waitForEvents(6);
-    const [a, b] = [events.slice(0, 3), events.slice(3, 6)];
-    assert.deepEqual(a.map((e) => e["event"]), ["pipeline_extract", "pipeline_normalize", "pipeline_load"]);
-    assert.deepEqual(b.map((e) => props(e)["success"]), [true, true, false]);
-    assert.deepEqual(a.map((e) => props(e)["success"]), [true, true, true]);
+    const events = await rx.waitForEvents(8);
+    assert.equal(events.length, 8);
+    const [a, b] = [events.slice(0, 4), events.slice(4, 8)];
+    assert.deepEqual(a.map((e) => e["event"]), ["pipeline_extract", "pipeline_normalize", "pipeline_load", "pipeline_run"]);
+    assert.deepEqual(b.map((e) => e["event"]), ["pipeline_extract", "pipeline_normalize", "pipeline_load", "pipeline_run"]);
+    // The failed load fails the run too, as in dlt (its run step ends with the exception).
+    assert.deepEqual(b.map((e) => props(e)["success"]), [true, true, false, false]);
+    assert.deepEqual(a.map((e) => props(e)["success"]), [true, true, true, true]);
     const tx = new Set(a.map((e) => props(e)["transaction_id"]));
     assert.equal(tx.size, 1);
+    assert.equal(new Set(b.map((e) => props(e)["transaction_id"])).size, 1);
     assert.notEqual(props(b[0])["transaction_id"], props(a[0])["transaction_id"], "a new run, a new transaction id");
     const elapsed = a.map((e) => props(e)["elapsed"] as number);
-    assert.ok(elapsed[0]! <= elapsed[1]! && elapsed[1]! <= elapsed[2]!, "elapsed counts from the start of the run");
+    assert.ok(elapsed[0]! <= elapsed[1]! && elapsed[1]! <= elapsed[2]! && elapsed[2]! <= elapsed[3]!, "elapsed counts from the start of the run");
+    // pipeline_run has the other step events' properties, and only those.
+    assert.deepEqual(snapshotEvent(a[3]!)["properties"], {
+      destination_name: "duckdb", elapsed: "<seconds>", event_category: "pipeline", event_name: "run", success: true, transaction_id: "<hex32>",
+    });
     assert.deepEqual(snapshotEvent(a[2]!)["properties"], {
       destination_name: "duckdb", elapsed: "<seconds>", event_category: "pipeline", event_name: "load", success: true, transaction_id: "<hex32>",
     });
@@ -93,9 +102,12 @@ test("steps called on their own each send their event with the properties of a r
       ["pipeline_extract", true], ["pipeline_normalize", true], ["pipeline_load", false],
     ]);
     for (const e of events) {
-      assert.deepEqual(Object.keys(props(e)).sort(), ["destination_name", "elapsed", "event_category", "event_name", "success", "transaction_id"]);
+      // Besides the fresh machine's first event, which also counts the install (`first_run_of_version`).
+      const keys = Object.keys(props(e)).filter((k) => e !== events[0] || k !== "first_run_of_version");
+      assert.deepEqual(keys.sort(), ["destination_name", "elapsed", "event_category", "event_name", "success", "transaction_id"]);
       assert.equal(props(e)["destination_name"], "duckdb");
     }
+    assert.equal(props(events[0]!)["first_run_of_version"], true);
     // dlt starts a trace (and so a transaction id) for every top-level call: a step on its own is one.
     assert.equal(new Set(events.map((e) => props(e)["transaction_id"])).size, 6);
   } finally {

@@ -1,70 +1,19 @@
-import { lstatSync } from "node:fs";
-import { privateFallbackDir, telemetryFiles } from "./datadir.js";
-import { makePrivateDir, writeNewFile } from "./files.js";
+import { lstatSync, renameSync, unlinkSync } from "node:fs";
+import { MAX_STATE_BYTES, privateFallbackDir, telemetryFiles } from "./datadir.js";
+import { makePrivateDir, readOwnFile, writeNewFile } from "./files.js";
+import { randomHex32 } from "./random.js";
 import { buildContext, type MessageContext } from "./context.js";
 import { handOff, type HandOffResult } from "./handoff.js";
+import type { DeliveryAttempt } from "./deliver.js";
+import type { LedgerRecord } from "./ledger.js";
 import { describeRequest, requestBodies } from "./request.js";
 import { DEFAULT_SPOOL_LIMITS, type SpoolLimits } from "./spool.js";
 import { DEFAULT_BREAKER, isOpen, readBreaker, recordSuccess, type BreakerPolicy } from "./breaker.js";
 import { buildMessage, serializeMessages, type PendingEvent } from "./message.js";
+import { claimFirstRun, FIRST_RUN_PROPERTY, firstRunPending } from "./first-run.js";
 import { resolveSettings, type ResolvedSettings } from "./settings.js";
+import type { TelemetryOptions } from "./options.js";
 import type { Properties, TelemetryStatus } from "./types.js";
-
-/** Names of the host's settings (dlt's names are the defaults of `packages/dlt`). */
-export interface SettingNames {
-  /** TOML table holding the settings, e.g. `runtime`. */
-  readonly section: string;
-  /** Key of the on/off switch, e.g. `dlthub_telemetry`. */
-  readonly enabled: string;
-  /** Key of the endpoint, e.g. `dlthub_telemetry_endpoint`. */
-  readonly endpoint: string;
-  /** Key of the Segment write key, e.g. `dlthub_telemetry_segment_write_key`. */
-  readonly writeKey: string;
-}
-
-/** Who is embedding the library. */
-export interface HostInfo {
-  /** Library name reported in `context.library.name`. */
-  readonly name: string;
-  /** Library version reported in `context.library.version`. */
-  readonly version: string;
-}
-
-/** Everything the host tells the library; nothing in it is dlt-specific. */
-export interface TelemetryOptions {
-  /** The host's name and version, sent as `context.library`. */
-  readonly library: HostInfo;
-  /** Folder name of project and global config, e.g. `.dlt`. */
-  readonly configDirName: string;
-  /** Prefix of the host's own env names, e.g. `DLT` for `DLT_DATA_DIR`, `DLT_PROJECT_DIR`, `DLT_TELEMETRY_DEBUG`. */
-  readonly envPrefix: string;
-  /** Endpoint used when none is configured. */
-  readonly defaultEndpoint: string;
-  /** TOML section and key names of the settings; their env twins are `<SECTION>__<KEY>`. */
-  readonly settings: SettingNames;
-  /** The command-line flag of this invocation: true for --enable, false for --disable. */
-  readonly flag?: boolean;
-  /** Environment to read (default `process.env`). */
-  readonly env?: NodeJS.ProcessEnv;
-  /** Working directory for the project config (default `process.cwd()`). */
-  readonly cwd?: string;
-  /** Most events held in memory; later ones are dropped and counted (default 1000). */
-  readonly queueCap?: number;
-  /** A background flush starts this long after the first queued event (default 10 s). */
-  readonly flushIntervalMs?: number;
-  /** A background flush starts at once when this many events are queued (default 50). */
-  readonly flushAt?: number;
-  /** Longest wait for one answer of an in-process send (default 10 s). */
-  readonly requestTimeoutMs?: number;
-  /** The detached sender exits after this long, delivered or not (default 30 s). */
-  readonly handOffLifetimeMs?: number;
-  /** Caps of the on-disk spool of undelivered events (default 2000 files, 4 MB, 7 days). */
-  readonly spool?: Partial<SpoolLimits>;
-  /** When repeated failures stop all attempts, and for how long (default: after 2, 1 h doubling to 24 h). */
-  readonly breaker?: Partial<BreakerPolicy>;
-  /** Where debug and dry-run output goes (default: `process.stderr`). */
-  readonly debugWrite?: (line: string) => void;
-}
 
 /** Counters of one client. */
 export interface TelemetryStats {
@@ -101,12 +50,13 @@ export interface Telemetry {
   /** Counters, for tests and benchmarks. */
   stats(): TelemetryStats;
   /**
-   * Whether the host should tell the user, once, what is collected: true when enabled and not yet told
-   * on this machine (recorded in the global data dir). The library itself never prints it.
+   * Whether the host should tell the user, once, what is collected: true when enabled and not yet told on this
+   * machine (recorded in the global data dir), or, given the `catalogueHash` of what the host collects, told about
+   * something else than this (the notice returns once when what is collected changes). The library never prints it.
    */
-  noticeNeeded(): boolean;
-  /** Records that the user has been told. */
-  markNoticeShown(): void;
+  noticeNeeded(catalogueHash?: string): boolean;
+  /** Records that the user has been told (about the catalogue with this hash, when given). */
+  markNoticeShown(catalogueHash?: string): void;
 }
 
 /** A client that records nothing: what `createTelemetry` returns when telemetry is off. */
@@ -156,6 +106,8 @@ class ActiveTelemetry implements Telemetry {
   private readonly lifetimeMs: number;
   private readonly debugWrite: (line: string) => void;
   private readonly onExit = (): void => this.handOffAll();
+  /** Whether this process has decided on `first_run_of_version` (once, for its first message). */
+  private firstRunDecided = false;
 
   constructor(settings: ResolvedSettings, private readonly options: TelemetryOptions) {
     this.settings = settings;
@@ -180,7 +132,7 @@ class ActiveTelemetry implements Telemetry {
     try {
       const event: PendingEvent = { category, name, properties: properties ? { ...properties } : undefined, at: Date.now() };
       if (this.settings.debug) {
-        this.debugWrite(JSON.stringify(buildMessage(event, this.ctx())) + "\n");
+        this.debugWrite(JSON.stringify(buildMessage(event, this.ctx(), this.firstRun())) + "\n");
         return;
       }
       if (this.queue.length >= this.cap) {
@@ -225,9 +177,23 @@ class ActiveTelemetry implements Telemetry {
     this.queue = [];
     if (events.length === 0) return [];
     const ctx = this.ctx();
-    const { texts, dropped } = serializeMessages(events.map((e) => buildMessage(e, ctx)));
+    const first = this.firstRun();
+    const { texts, dropped } = serializeMessages(events.map((e, i) => buildMessage(e, ctx, i === 0 ? first : undefined)));
     this.dropped += dropped;
     return texts;
+  }
+
+  /**
+   * `{first_run_of_version: true}` for the first message this process builds, when the host asked for it and this
+   * is the first run of its version here (the marker's exclusive create decides); debug and dry run only look.
+   */
+  private firstRun(): Properties | undefined {
+    if (this.firstRunDecided || this.options.firstRunOfVersion !== true) return undefined;
+    this.firstRunDecided = true;
+    const { dataDir } = this.settings.locations;
+    const sends = !this.settings.debug && !this.settings.dryRun && this.settings.batchUrl !== "";
+    const first = sends ? claimFirstRun(dataDir, this.options.library) : firstRunPending(dataDir, this.options.library);
+    return first ? { [FIRST_RUN_PROPERTY]: true } : undefined;
   }
 
   flush(): Promise<void> {
@@ -264,16 +230,19 @@ class ActiveTelemetry implements Telemetry {
     }
     this.inflight = texts;
     // The network code is loaded on the first send only: a short CLI run never needs it.
-    this.sending = import("./deliver.js")
-      .then(({ deliver }) => deliver(
-      { url: this.settings.batchUrl, writeKey: this.settings.writeKey, messages: texts },
-      { deadline: Date.now() + this.requestTimeoutMs, requestTimeoutMs: this.requestTimeoutMs, ref: false, baseBackoffMs: 100 },
-      ))
-      .then((r) => {
+    this.sending = import("./send.js")
+      .then(async (send) => {
+        const r = await send.deliver(
+          { url: this.settings.batchUrl, writeKey: this.settings.writeKey, messages: texts },
+          { deadline: Date.now() + this.requestTimeoutMs, requestTimeoutMs: this.requestTimeoutMs, ref: false, baseBackoffMs: 100 },
+        );
         this.delivered += r.delivered;
         if (r.delivered > 0) recordSuccess(dataDir);
         // Retryable leftovers wait for the next flush or the hand-off, within the queue's cap.
-        this.retry.push(...r.retryable.slice(0, Math.max(0, this.cap - this.retry.length)));
+        const kept = r.retryable.slice(0, Math.max(0, this.cap - this.retry.length));
+        this.retry.push(...kept);
+        this.dropped += r.retryable.length - kept.length;
+        this.record(send, r.attempts, new Set(kept));
       })
       .catch(() => undefined)
       .finally(() => {
@@ -281,6 +250,23 @@ class ActiveTelemetry implements Telemetry {
         this.sending = undefined;
       });
     return this.sending;
+  }
+
+  /** What became of each message posted in-process, in the ledger (`kept`: retried by a later flush or the hand-off). */
+  private record(send: typeof import("./send.js"), attempts: readonly DeliveryAttempt[], kept: ReadonlySet<string>): void {
+    const { outcomeReason } = send;
+    const records: LedgerRecord[] = [];
+    for (const a of attempts) {
+      if (a.result !== "retryable") {
+        records.push({ messages: a.messages, outcome: a.result === "delivered" ? "delivered" : "dropped", reason: a.result === "delivered" ? undefined : outcomeReason(a.last) });
+        continue;
+      }
+      const reason = outcomeReason(a.last);
+      const held = a.messages.filter((m) => kept.has(m));
+      const lost = a.messages.filter((m) => !kept.has(m));
+      records.push({ messages: held, outcome: "kept", reason }, { messages: lost, outcome: "dropped", reason: `${reason}; queue full` });
+    }
+    send.recordInLedger(this.settings.locations.dataDir, this.settings.batchUrl, records, () => privateFallbackDir(this.options.envPrefix));
   }
 
   private handOffAll(): void {
@@ -338,22 +324,45 @@ class ActiveTelemetry implements Telemetry {
     };
   }
 
-  noticeNeeded(): boolean {
+  noticeNeeded(catalogueHash?: string): boolean {
     try {
-      return lstatSync(telemetryFiles(this.settings.locations.dataDir).notice, { throwIfNoEntry: false }) === undefined;
+      const notice = telemetryFiles(this.settings.locations.dataDir).notice;
+      if (catalogueHash === undefined) return lstatSync(notice, { throwIfNoEntry: false }) === undefined;
+      // Told about this catalogue? A marker without a hash (or one that is not ours) told about an older one.
+      return noticeHash(notice) !== catalogueHash;
     } catch {
       return false;
     }
   }
 
-  markNoticeShown(): void {
+  markNoticeShown(catalogueHash?: string): void {
+    const { dataDir } = this.settings.locations;
+    const notice = telemetryFiles(dataDir).notice;
+    const text = `${new Date().toISOString()}\n${catalogueHash === undefined ? "" : `catalogue ${catalogueHash}\n`}`;
     try {
-      makePrivateDir(this.settings.locations.dataDir);
-      writeNewFile(telemetryFiles(this.settings.locations.dataDir).notice, new Date().toISOString() + "\n");
+      makePrivateDir(dataDir);
+      if (catalogueHash === undefined) {
+        writeNewFile(notice, text);
+        return;
+      }
+      // Replaced whole: a fresh random temp name, created exclusively, renamed over the marker (or a link there).
+      const tmp = `${notice}.${randomHex32().slice(0, 12)}.tmp`;
+      writeNewFile(tmp, text);
+      try {
+        renameSync(tmp, notice);
+      } catch {
+        unlinkSync(tmp);
+      }
     } catch {
       /* there already (EEXIST), or a read-only home: the notice shows again next time, which is harmless */
     }
   }
+}
+
+/** The catalogue hash a notice marker records (`catalogue <hex>`), if any. */
+function noticeHash(path: string): string | undefined {
+  const text = readOwnFile(path, MAX_STATE_BYTES);
+  return text === undefined ? undefined : /^catalogue ([0-9a-f]{64})$/m.exec(text)?.[1];
 }
 
 function publicStatus(s: ResolvedSettings): TelemetryStatus {

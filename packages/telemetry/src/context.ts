@@ -4,8 +4,15 @@
  */
 import { existsSync } from "node:fs";
 import os from "node:os";
-import type { HostInfo } from "./client.js";
 import { readBounded } from "./files.js";
+
+/** Who is embedding the library: sent as `context.library`. */
+export interface HostInfo {
+  /** Library name reported in `context.library.name`. */
+  readonly name: string;
+  /** Library version reported in `context.library.version`. */
+  readonly version: string;
+}
 
 /** The `context` object of every message. */
 export interface MessageContext {

@@ -8,6 +8,8 @@
  * <dataDir>/telemetry/breaker.json          the circuit breaker (written via breaker.json.<rand>.tmp)
  * <dataDir>/telemetry/sender.lock           the one sender at work
  * <dataDir>/telemetry/dropped.log           one line per drop: how many events
+ * <dataDir>/telemetry/first-run/<name>@<version>   this version has sent its first event on this machine
+ * <dataDir>/telemetry/ledger.jsonl          what was handed to the network, newest last (and ledger.1.jsonl before it)
  * ```
  */
 import { lstatSync, mkdirSync } from "node:fs";
@@ -23,6 +25,12 @@ export interface TelemetryFiles {
   readonly lock: string;
   readonly dropped: string;
   readonly notice: string;
+  /** Markers of the versions that sent their first event here (`first-run.ts`). */
+  readonly firstRun: string;
+  /** The ledger being written: one line per message handed to the network. */
+  readonly ledger: string;
+  /** The ledger's previous part, renamed from `ledger` when that was full. */
+  readonly ledgerPrevious: string;
 }
 
 export function telemetryFiles(dataDir: string): TelemetryFiles {
@@ -34,6 +42,9 @@ export function telemetryFiles(dataDir: string): TelemetryFiles {
     lock: join(dir, "sender.lock"),
     dropped: join(dir, "dropped.log"),
     notice: join(dataDir, "telemetry-notice-shown"),
+    firstRun: join(dir, "first-run"),
+    ledger: join(dir, "ledger.jsonl"),
+    ledgerPrevious: join(dir, "ledger.1.jsonl"),
   };
 }
 
@@ -45,18 +56,21 @@ export const MAX_STATE_BYTES = 4096;
  * `<tmp>/<prefix>-telemetry-<uid>`, created `0700`. It is used only if it is a real folder (not a link), owned by
  * this user and closed to everyone else, so another user of a shared /tmp cannot plant or read it. Gives one spool
  * and one sender lock per user, instead of a sender per run. Undefined when there is no such folder to be had.
+ * With `create: false` only an existing one is returned (for readers, which must not make folders).
  */
-export function privateFallbackDir(prefix: string): string | undefined {
+export function privateFallbackDir(prefix: string, create = true): string | undefined {
   try {
     const uid = typeof process.getuid === "function" ? process.getuid() : undefined;
     const dir = join(tmpdir(), `${prefix.toLowerCase()}-telemetry-${uid ?? "user"}`);
-    try {
-      mkdirSync(dir, { mode: 0o700 });
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "EEXIST") return undefined;
+    if (create) {
+      try {
+        mkdirSync(dir, { mode: 0o700 });
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== "EEXIST") return undefined;
+      }
     }
-    const st = lstatSync(dir);
-    if (!st.isDirectory()) return undefined;
+    const st = lstatSync(dir, { throwIfNoEntry: false });
+    if (!st?.isDirectory()) return undefined;
     if (uid !== undefined && (st.uid !== uid || (st.mode & 0o077) !== 0)) return undefined;
     return dir;
   } catch {

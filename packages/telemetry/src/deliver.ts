@@ -26,8 +26,18 @@ export interface DeliveryOptions {
   readonly baseBackoffMs?: number;
 }
 
+/** One group of messages that went out in a request, and how its last attempt ended. */
+export interface DeliveryAttempt {
+  readonly messages: readonly string[];
+  /** `delivered` (2xx), `rejected` (an answer that is final, e.g. 400) or `retryable` (network error, 429, 5xx). */
+  readonly result: "delivered" | "rejected" | "retryable";
+  readonly last: PostOutcome;
+}
+
 /** How many messages reached the endpoint, and which did not. */
 export interface DeliveryResult {
+  /** Every group that was posted at least once, in order (groups never posted are not here: for the ledger). */
+  readonly attempts: readonly DeliveryAttempt[];
   readonly delivered: number;
   /** Messages still undelivered because the deadline passed on a retryable failure. */
   readonly retryable: string[];
@@ -49,13 +59,16 @@ export async function deliver(job: DeliveryJob, opts: DeliveryOptions): Promise<
   let delivered = 0;
   let rejected = 0;
   const retryable: string[] = [];
+  const attempts: DeliveryAttempt[] = [];
   let last: PostOutcome | undefined;
   for (let g = 0; g < groups.length; g++) {
     const texts = groups[g]!;
+    let posted: PostOutcome | undefined;
     for (let attempt = 0; ; attempt++) {
       const remaining = opts.deadline - Date.now();
       if (remaining <= 0) {
         retryable.push(...texts);
+        if (posted) attempts.push({ messages: texts, result: "retryable", last: posted });
         break;
       }
       const body = single ? singleBody(texts[0]!) : batchBody(texts);
@@ -66,18 +79,22 @@ export async function deliver(job: DeliveryJob, opts: DeliveryOptions): Promise<
         timeoutMs: Math.min(opts.requestTimeoutMs, remaining),
         ref: opts.ref,
       });
+      posted = last;
       if (isDelivered(last)) {
         delivered += texts.length;
+        attempts.push({ messages: texts, result: "delivered", last });
         break;
       }
       if (!isRetryable(last)) {
         rejected += texts.length;
+        attempts.push({ messages: texts, result: "rejected", last });
         break;
       }
       const backoff = Math.random() * Math.min(8000, base * 2 ** attempt);
       const wait = Math.max(backoff, last.kind === "status" ? Math.min(last.retryAfterMs ?? 0, 10_000) : 0);
       if (Date.now() + wait >= opts.deadline) {
         retryable.push(...texts);
+        attempts.push({ messages: texts, result: "retryable", last });
         break;
       }
       await sleep(wait, opts.ref);
@@ -88,5 +105,5 @@ export async function deliver(job: DeliveryJob, opts: DeliveryOptions): Promise<
       break;
     }
   }
-  return { delivered, retryable, rejected, ...(last ? { lastOutcome: last } : {}) };
+  return { attempts, delivered, retryable, rejected, ...(last ? { lastOutcome: last } : {}) };
 }

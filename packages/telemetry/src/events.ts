@@ -4,6 +4,7 @@
  * `renderCatalogue` writes the human catalogue of what is sent. Strings are only enumerated values or ids that
  * match a pattern, so free-form text (a path, an error message) cannot be tracked by accident.
  */
+import { createRequire } from "node:module";
 import type { Telemetry } from "./client.js";
 import type { PropertyValue } from "./types.js";
 
@@ -110,4 +111,35 @@ export function renderCatalogue(catalogue: EventCatalogue, title: string, intro:
     out.push("");
   }
   return out.join("\n");
+}
+
+/** A property's type as the hash sees it: enum values and id patterns included, the description not. */
+function typeKey(p: PropertySpec): unknown[] {
+  switch (p.type) {
+    case "enum":
+      return [p.type, [...p.values]];
+    case "id":
+      return [p.type, p.pattern.source, p.pattern.flags];
+    default:
+      return [p.type];
+  }
+}
+
+/**
+ * A hash of what a catalogue collects, for a notice that returns when that changes (`noticeNeeded(hash)`): every
+ * event, its properties and their types (enum values and id patterns too), and `added`, the names of what the
+ * messages carry besides (e.g. `first_run_of_version`, context fields). Descriptions are left out: rewording a
+ * catalogue does not bring the notice back. SHA-256, 64 hex digits.
+ *
+ * @example
+ * if (telemetry.noticeNeeded(catalogueHash(events))) { printNotice(); telemetry.markNoticeShown(catalogueHash(events)); }
+ */
+export function catalogueHash(catalogue: EventCatalogue, added: readonly string[] = []): string {
+  const events = Object.keys(catalogue).sort().map((event) => {
+    const props = catalogue[event]!.properties;
+    return [event, Object.keys(props).sort().map((key) => [key, ...typeKey(props[key]!)])];
+  });
+  // node:crypto only here, when a host asks: never on the start-up path of every run.
+  const { createHash } = createRequire(import.meta.url)("node:crypto") as typeof import("node:crypto");
+  return createHash("sha256").update(JSON.stringify({ events, added: [...added].sort() })).digest("hex");
 }

@@ -2,8 +2,10 @@
 import { resolveSettings, type ResolvedSettings, type SettingsLayer } from "./settings.js";
 import { droppedCount, listSpool, spoolDir } from "./spool.js";
 import { isOpen, readBreaker, type BreakerState } from "./breaker.js";
-import type { TelemetryOptions } from "./client.js";
+import type { SettingsOptions } from "./settings.js";
 import { redactUrl } from "./url.js";
+import { readLedger } from "./ledger.js";
+import { telemetryFiles } from "./datadir.js";
 
 /** The explanation of the current settings and sender state. */
 export interface TelemetryExplanation {
@@ -21,6 +23,9 @@ export interface TelemetryExplanation {
   readonly spooledFiles: number;
   /** Events dropped on this machine so far (caps, age, refusals). */
   readonly dropped: number;
+  /** The ledger of what was handed to the network (`readLedger`), and how many messages it holds. */
+  readonly ledgerFile: string;
+  readonly ledgerEntries: number;
   readonly debug: boolean;
   readonly dryRun: boolean;
   readonly problems: ResolvedSettings["problems"];
@@ -28,14 +33,14 @@ export interface TelemetryExplanation {
 
 /**
  * Everything that decides what telemetry does here, for a host's `telemetry --explain`: every settings layer and
- * the one that decides, the endpoint, whether a write key is set, the circuit breaker, the spool and the count of
- * dropped events. Only reads; never sends.
+ * the one that decides, the endpoint, whether a write key is set, the circuit breaker, the spool, the count of
+ * dropped events and the ledger's file. Only reads; never sends.
  *
  * @example
  * const explained = explainTelemetry(options);
  * for (const layer of explained.layers) console.log(layer.source, layer.value, layer.decides ? "<- decides" : "");
  */
-export function explainTelemetry(options: TelemetryOptions): TelemetryExplanation {
+export function explainTelemetry(options: SettingsOptions): TelemetryExplanation {
   const s = resolveSettings(options);
   const dataDir = s.locations.dataDir;
   const breaker = readBreaker(dataDir);
@@ -49,6 +54,8 @@ export function explainTelemetry(options: TelemetryOptions): TelemetryExplanatio
     breaker: { ...breaker, open: isOpen(breaker) },
     spooledFiles: listSpool(spoolDir(dataDir)).length,
     dropped: droppedCount(dataDir),
+    ledgerFile: telemetryFiles(dataDir).ledger,
+    ledgerEntries: readLedger(options).length,
     debug: s.debug,
     dryRun: s.dryRun,
     problems: s.problems,

@@ -43,8 +43,11 @@ function cleanValue(v: unknown): PropertyValue | undefined {
   }
 }
 
-/** Builds the message of one event: a fresh `messageId` and a random `anonymousId`, as the spec promises. */
-export function buildMessage(e: PendingEvent, context: MessageContext): TrackMessage {
+/**
+ * Builds the message of one event: a fresh `messageId` and a random `anonymousId`, as the spec promises; `added`
+ * are properties the library adds itself.
+ */
+export function buildMessage(e: PendingEvent, context: MessageContext, added?: Properties): TrackMessage {
   const properties: Record<string, PropertyValue> = { event_category: e.category, event_name: e.name };
   if (e.properties) {
     for (const key of Object.keys(e.properties)) {
@@ -53,6 +56,8 @@ export function buildMessage(e: PendingEvent, context: MessageContext): TrackMes
       if (v !== undefined) properties[key] = v;
     }
   }
+  // What the library itself adds (`first_run_of_version`), after the host's own properties.
+  if (added) Object.assign(properties, added);
   return {
     type: "track",
     messageId: randomUuid(),

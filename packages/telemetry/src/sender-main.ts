@@ -11,6 +11,7 @@ import type { SenderConfig } from "./handoff.js";
 import { claim, countDropped, enforceLimits, listSpool, readSpooled, recoverOrphans, spoolDir, spoolWrite, unclaim } from "./spool.js";
 import { isOpen, readBreaker, recordFailure, recordSuccess } from "./breaker.js";
 import { acquireLock, ownsLock, pidAlive, releaseLock } from "./sender-lock.js";
+import { outcomeReason, recordInLedger, type LedgerRecord } from "./ledger.js";
 
 const started = Date.now();
 /** Files claimed per round: their messages go out in shared batches. */
@@ -48,11 +49,14 @@ async function deliverFiles(config: SenderConfig, claimed: string[], deadline: n
     if (r.delivered > 0) recordSuccess(config.dataDir);
     countDropped(config.dataDir, r.rejected);
     for (const f of g.files) removeQuietly(f);
-    if (r.retryable.length > 0) {
-      // Undelivered messages wait in the spool again, as one file.
-      spoolWrite(config.dataDir, { url: g.job.url, writeKey: g.job.writeKey, messages: r.retryable }, config.spool);
-      ok = false;
-    }
+    // Undelivered messages wait in the spool again, as one file.
+    const kept = r.retryable.length === 0 || spoolWrite(config.dataDir, { url: g.job.url, writeKey: g.job.writeKey, messages: r.retryable }, config.spool);
+    if (r.retryable.length > 0) ok = false;
+    recordInLedger(config.dataDir, g.job.url, r.attempts.map((a): LedgerRecord => ({
+      messages: a.messages,
+      outcome: a.result === "delivered" ? "delivered" : a.result === "rejected" || !kept ? "dropped" : "kept",
+      reason: a.result === "delivered" ? undefined : a.result === "retryable" && !kept ? `${outcomeReason(a.last)}; the spool cannot be written` : outcomeReason(a.last),
+    })));
   }
   return ok;
 }

@@ -13,7 +13,36 @@ import { join, resolve, sep } from "node:path";
 import { parse, TomlError } from "smol-toml";
 import { MAX_CONFIG_BYTES, readBounded } from "./files.js";
 import type { SettingsProblem, StatusSource, TelemetryStatus } from "./types.js";
-import type { TelemetryOptions } from "./client.js";
+
+/** Names of the host's settings (dlt's names are the defaults of `packages/dlt`). */
+export interface SettingNames {
+  /** TOML table holding the settings, e.g. `runtime`. */
+  readonly section: string;
+  /** Key of the on/off switch, e.g. `dlthub_telemetry`. */
+  readonly enabled: string;
+  /** Key of the endpoint, e.g. `dlthub_telemetry_endpoint`. */
+  readonly endpoint: string;
+  /** Key of the Segment write key, e.g. `dlthub_telemetry_segment_write_key`. */
+  readonly writeKey: string;
+}
+
+/** What the settings are resolved from: the part of the client's options this module reads. */
+export interface SettingsOptions {
+  /** Folder name of project and global config, e.g. `.dlt`. */
+  readonly configDirName: string;
+  /** Prefix of the host's own env names, e.g. `DLT` for `DLT_DATA_DIR`, `DLT_PROJECT_DIR`, `DLT_TELEMETRY_DEBUG`. */
+  readonly envPrefix: string;
+  /** Endpoint used when none is configured. */
+  readonly defaultEndpoint: string;
+  /** TOML section and key names of the settings; their env twins are `<SECTION>__<KEY>`. */
+  readonly settings: SettingNames;
+  /** The command-line flag of this invocation: true for --enable, false for --disable. */
+  readonly flag?: boolean;
+  /** Environment to read (default `process.env`). */
+  readonly env?: NodeJS.ProcessEnv;
+  /** Working directory for the project config (default `process.cwd()`). */
+  readonly cwd?: string;
+}
 
 /** Where the host's settings files and data live. */
 export interface Locations {
@@ -43,7 +72,7 @@ export interface EnvNames {
 }
 
 /** Env names follow dlt's convention: `SECTION__KEY` upper-cased; host-level ones are `<PREFIX>_…`. */
-export function envNames(options: Pick<TelemetryOptions, "settings" | "envPrefix">): EnvNames {
+export function envNames(options: Pick<SettingsOptions, "settings" | "envPrefix">): EnvNames {
   const s = options.settings;
   const key = (k: string): string => `${s.section}__${k}`.toUpperCase();
   const p = options.envPrefix.toUpperCase();
@@ -62,7 +91,7 @@ export function envNames(options: Pick<TelemetryOptions, "settings" | "envPrefix
  * Where the host's files are: the data dir (`$<PREFIX>_DATA_DIR`, else `~/<configDirName>`) with the global
  * `config.toml`, and the project dir (`$<PREFIX>_PROJECT_DIR`, else `cwd`) with `<configDirName>/config.toml`.
  */
-export function locations(options: Pick<TelemetryOptions, "settings" | "envPrefix" | "configDirName" | "cwd">, env: NodeJS.ProcessEnv): Locations {
+export function locations(options: Pick<SettingsOptions, "settings" | "envPrefix" | "configDirName" | "cwd">, env: NodeJS.ProcessEnv): Locations {
   const names = envNames(options);
   const dataDir = nonEmpty(env[names.dataDir]) ?? join(env["HOME"] || homedir(), options.configDirName);
   const projectDir = resolve(nonEmpty(env[names.projectDir]) ?? options.cwd ?? process.cwd());
@@ -113,6 +142,11 @@ interface Layer {
   writeKey?: string;
   /** Why the file cannot be used at all: it then counts as an opt-out. */
   broken?: SettingsProblem;
+  /**
+   * Where in the file the switch was found outside its section (`the top level`, `[sources.chess]`), when it said
+   * off there: the file counts as an opt-out (the user's intent is plain), above an opt-in in its own section.
+   */
+  misplacedOff?: string;
 }
 
 /** The first line of a TOML error, without smol-toml's prefix: "invalid value". */
@@ -124,7 +158,7 @@ function tomlReason(e: TomlError): string {
  * Reads `[section]` of a settings file: a missing file is an empty layer; a file that cannot be read or parsed is
  * a broken layer (and a problem with `disables`); a wrongly typed value is a problem naming the key.
  */
-export function readConfigLayer(file: string, settings: TelemetryOptions["settings"], problems: SettingsProblem[]): Layer {
+export function readConfigLayer(file: string, settings: SettingNames, problems: SettingsProblem[]): Layer {
   const read = readBounded(file, { maxBytes: MAX_CONFIG_BYTES, followSymlinks: true });
   if (read.kind === "absent") return {};
   const broken = (reason: string, line?: number, column?: number): Layer => {
@@ -144,12 +178,27 @@ export function readConfigLayer(file: string, settings: TelemetryOptions["settin
     return broken("is not valid TOML");
   }
   const section = doc[settings.section];
-  if (section === undefined) return {};
-  if (typeof section !== "object" || section === null || Array.isArray(section)) {
+  if (section !== undefined && (typeof section !== "object" || section === null || Array.isArray(section))) {
     return broken(`has a [${settings.section}] that is not a table`);
   }
-  const t = section as Record<string, unknown>;
   const layer: Layer = {};
+  const misplaced = findMisplacedSwitch(doc, settings);
+  if (misplaced !== undefined) {
+    const key = `${settings.section}.${settings.enabled}`;
+    const what = `${settings.enabled} = ${JSON.stringify(misplaced.value)}`;
+    const off = parseBool(misplaced.value) !== true;
+    // Off (or not true or false, read as off, as in its own section): the file's opt-out. A misplaced `true` is no
+    // opt-in: the key there is not read by dlt, and sending is never the answer to a file we had to guess at.
+    if (off) layer.misplacedOff = misplaced.at;
+    problems.push({
+      where: file,
+      reason:
+        `${what} is ${misplaced.at === "the top level" ? "at the top level" : `in ${misplaced.at}`}; it belongs under ` +
+        `[${settings.section}] (${key}): ${off ? "counted as an opt-out" : "ignored (not an opt-in)"}`,
+    });
+  }
+  if (section === undefined) return layer;
+  const t = section as Record<string, unknown>;
   const rawEnabled = t[settings.enabled];
   if (rawEnabled !== undefined) {
     const b = parseBool(rawEnabled);
@@ -176,6 +225,43 @@ export function readConfigLayer(file: string, settings: TelemetryOptions["settin
     else problems.push({ where: file, reason: `${settings.section}.${settings.writeKey} must be a string (ignored)` });
   }
   return layer;
+}
+
+/**
+ * The first `enabled` key outside `[section]`: at the top level, or in any other table (an array of tables too), depth
+ * first in document order. `at` says where, as the user would write it (`the top level`, `[sources.chess]`).
+ */
+function findMisplacedSwitch(
+  doc: Record<string, unknown>, settings: SettingNames,
+): { at: string; value: unknown } | undefined {
+  // Every off is found before the first on: one misplaced false anywhere is the file's opt-out.
+  let firstOn: { at: string; value: unknown } | undefined;
+  const walk = (node: unknown, path: readonly string[]): { at: string; value: unknown } | undefined => {
+    if (path.length > 64 || typeof node !== "object" || node === null) return undefined;
+    if (Array.isArray(node)) {
+      for (const item of node) {
+        const hit = walk(item, path);
+        if (hit) return hit;
+      }
+      return undefined;
+    }
+    const table = node as Record<string, unknown>;
+    // `[section]` itself is the key's place; its sub-tables (`[runtime.x]`) are not.
+    const inPlace = path.length === 1 && path[0] === settings.section;
+    if (!inPlace && Object.hasOwn(table, settings.enabled)) {
+      const value = table[settings.enabled];
+      const at = path.length === 0 ? "the top level" : `[${path.join(".")}]`;
+      if (parseBool(value) !== true) return { at, value };
+      firstOn ??= { at, value };
+    }
+    for (const [k, v] of Object.entries(table)) {
+      if (k === settings.enabled) continue;
+      const hit = walk(v, [...path, k]);
+      if (hit) return hit;
+    }
+    return undefined;
+  };
+  return walk(doc, []) ?? firstOn;
 }
 
 /** `{endpoint}/v1/batch`, unless the endpoint already names `/v1/batch` or `/v1/track`. Undefined when invalid. */
@@ -229,7 +315,7 @@ interface Candidate extends SettingsLayer {
 }
 
 /** Resolves every layer. Pure apart from reading the settings files; never throws. */
-export function resolveSettings(options: TelemetryOptions): ResolvedSettings {
+export function resolveSettings(options: SettingsOptions): ResolvedSettings {
   const env = options.env ?? process.env;
   const names = envNames(options);
   const locs = locations(options, env);
@@ -283,6 +369,13 @@ export function resolveSettings(options: TelemetryOptions): ResolvedSettings {
         return { source, value: false, where, file, broken: b, reason: `disabled: ${where}${at} ${b.reason}` };
       }
       const key = `${options.settings.section}.${options.settings.enabled}`;
+      if (layer.misplacedOff !== undefined) {
+        const at = layer.misplacedOff === "the top level" ? "at the top level of" : `in ${layer.misplacedOff} of`;
+        return {
+          source, value: false, where, file,
+          reason: `disabled: ${options.settings.enabled} ${at} ${where} (it belongs under [${options.settings.section}]; counted as an opt-out)`,
+        };
+      }
       const reason = layer.enabledInvalid ? `disabled: ${key} in ${where} is not true or false` : `set in ${where}`;
       return { source, value: layer.enabled, where, file, reason };
     }),

@@ -223,3 +223,61 @@ test("endpoint: env > project > global > default; base URL gets /v1/batch, /v1/t
   assert.equal(batchUrlOf("ftp://x.invalid"), undefined);
   assert.equal(resolveSettings(testHost({ env: { RUNTIME__TELEMETRY_ENDPOINT: "not a url" } }).options).batchUrl, "");
 });
+
+describe("a misplaced switch (outside [runtime]): an opt-out still opts out, an opt-in is no opt-in", () => {
+  test("at the top level, false: that file decides off, above an opt-in in its own [runtime]; one problem says where it belongs", (t) => {
+    const h = testHost();
+    t.after(h.cleanup);
+    const file = h.writeGlobal("telemetry = false\n\n[runtime]\ntelemetry = true\n");
+    const s = resolveSettings(h.options);
+    assert.equal(s.enabled, false);
+    assert.equal(s.source, "global");
+    assert.equal(s.reason, "disabled: telemetry at the top level of ~/.acme/config.toml (it belongs under [runtime]; counted as an opt-out)");
+    assert.deepEqual(s.problems, [
+      { where: file, reason: "telemetry = false is at the top level; it belongs under [runtime] (runtime.telemetry): counted as an opt-out" },
+    ]);
+  });
+
+  test("in another table, or a sub-table of [runtime], or as a string that says off: each the file's opt-out", (t) => {
+    for (const [toml, at] of [
+      ["[sources.chess]\ntelemetry = false\n", "[sources.chess]"],
+      ["[runtime.extra]\ntelemetry = false\n", "[runtime.extra]"],
+      ['[[jobs]]\nname = "a"\n[[jobs]]\ntelemetry = "no"\n', "[jobs]"],
+      ["telemetry = \"maybe\"\n", "the top level"],
+    ] as const) {
+      const h = testHost();
+      t.after(h.cleanup);
+      h.writeProject(toml);
+      const s = resolveSettings(h.options);
+      assert.equal(s.enabled, false, toml);
+      assert.equal(s.source, "project", toml);
+      assert.match(s.reason, new RegExp(`^disabled: telemetry (at|in) ${at.replace(/[[\].]/g, "\\$&")}`), toml);
+      assert.equal(s.problems.length, 1, toml);
+    }
+  });
+
+  test("a higher layer still decides over it, as over any file's opt-out", (t) => {
+    const h = testHost({ env: { RUNTIME__TELEMETRY: "true" } });
+    t.after(h.cleanup);
+    h.writeGlobal("telemetry = false\n");
+    assert.equal(resolveSettings(h.options).enabled, true);
+  });
+
+  test("a top-level true is not an opt-in: ignored, with a problem; a lower opt-out still decides", (t) => {
+    const h = testHost();
+    t.after(h.cleanup);
+    const file = h.writeProject("telemetry = true\n");
+    h.writeGlobal("[runtime]\ntelemetry = false\n");
+    const s = resolveSettings(h.options);
+    assert.equal(s.enabled, false);
+    assert.equal(s.source, "global");
+    assert.deepEqual(s.problems, [
+      { where: file, reason: "telemetry = true is at the top level; it belongs under [runtime] (runtime.telemetry): ignored (not an opt-in)" },
+    ]);
+    // The same key in its place, or in no file at all, changes nothing.
+    const clean = testHost();
+    t.after(clean.cleanup);
+    clean.writeGlobal('[runtime]\ntelemetry = true\n[sources]\nother = "telemetry"\n');
+    assert.deepEqual(resolveSettings(clean.options).problems, []);
+  });
+});

@@ -70,6 +70,11 @@ export const DASHBOARD_APIS = [
    * send events when there are none.
    */
   "extent",
+  /**
+   * What the collector's plan refused, and why, in the range (by UTC day; the other filters do not apply: a refused
+   * message is not stored): rows `{reason, event, n}`, `event` null when the name is not a bounded identifier.
+   */
+  "refused",
 ] as const;
 
 /** The name of one dashboard API. */
@@ -127,6 +132,12 @@ export interface SqlQuery {
 
 /** A store's SQL for every API. */
 export type DashboardSql = { readonly [api in DashboardApi]: (f: Filter) => SqlQuery };
+
+/** A day in epoch ms. */
+const DAY_MS = 86_400_000;
+
+/** The range of `refused`, in whole UTC days (its counts are kept per day): from the start of `from`'s day to `to`. */
+export const refusedRange = (f: Filter): [number, number] => [Math.floor(f.from / DAY_MS) * DAY_MS, Math.ceil(f.to)];
 
 /** Every API by name. A Map, so only these names are found (not `constructor` & co.). */
 export const QUERIES: ReadonlyMap<string, DashboardApi> = new Map(DASHBOARD_APIS.map((name) => [name, name]));

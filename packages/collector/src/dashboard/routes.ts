@@ -150,7 +150,8 @@ export function dashboardRoutes(store: EventStore, readToken: string | undefined
   // Without the token: the page's head (its title, icon and style), and what to do.
   const askToken = `${page.slice(0, page.indexOf("<body>"))}<body>
 <header><h1><img src="assets/favicon.svg" alt="" width="20" height="20"> dlt-ts telemetry</h1></header>
-<section class="setup"><p>This dashboard needs its read token: open <code>?token=…</code> (printed by <code>dlt-collector</code> at start-up).</p></section>
+<section class="setup"><p>This dashboard needs its read token, printed by <code>dlt-collector</code> at start-up (a generated one is kept beside its database, so it stays the same across restarts).</p>
+<form method="get" action="./"><label>Read token <input name="token" type="password" autocomplete="current-password" required></label> <button type="submit">Open the dashboard</button></form></section>
 </body>
 </html>
 `;

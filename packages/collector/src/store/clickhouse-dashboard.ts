@@ -6,7 +6,7 @@
  * elsewhere. Strings sort in byte order and NULLs last, as DuckDB's do. Times are UTC (the columns are
  * `DateTime64(6, 'UTC')`).
  */
-import { ALL_TIME, pageSize, type DashboardSql, type Filter } from "../dashboard/apis.js";
+import { ALL_TIME, pageSize, refusedRange, type DashboardSql, type Filter } from "../dashboard/apis.js";
 import { CI, EVENT, FAILURE_DIMENSION, FAILURE_GROUPS, FAILURE_RATE, filterSql, ONLY, OS, RUNTIME, SOURCE, SUMMARY, VERSION } from "./dashboard-sql.js";
 
 /** DateTime64(6)'s range: a bound beyond it means the same as its end (no event can be there). */
@@ -140,6 +140,13 @@ export const CLICKHOUSE_DASHBOARD: DashboardSql = {
          SELECT 'os' AS kind, os_name AS value, count(*) AS n FROM events WHERE ${w} AND os_name IS NOT NULL GROUP BY value)
        ORDER BY kind DESC, n DESC, value`,
     ),
+  refused: (f) => ({
+    // refusedSql's shape; `nullIf(event, '') AS event` would be its own alias here, so it is named outside.
+    sql: `SELECT reason, nullIf(e, '') AS event, n FROM (
+            SELECT reason, event AS e, sum(n) AS n FROM refused WHERE day >= toInt64({p1:String}) AND day < toInt64({p2:String}) GROUP BY reason, e)
+          ORDER BY n DESC, reason, event LIMIT 200`,
+    params: refusedRange(f),
+  }),
   extent: (f) =>
     over(
       { ...f, ...ALL_TIME },

@@ -19,7 +19,7 @@
  * query is replaced only by a collector whose schema version is at least the one recorded (`_dlt_collector_schema`),
  * so an older collector started later does not take new columns away.
  */
-import { COLUMNS, isNullable, literal, typeIn, valueIn, type Column, type ColumnName, type StoreKinds } from "./columns.js";
+import { COLUMNS, isNullable, literal, REFUSED_COLUMNS, typeIn, valueIn, type Column, type ColumnName, type CountKinds, type StoreKinds } from "./columns.js";
 
 /** The version of this schema; bump it when the view's query changes (a new column). */
 export const CLICKHOUSE_SCHEMA_VERSION = 1;
@@ -118,12 +118,24 @@ const VALUES = COLUMNS.map((c) => `${valueIn(CLICKHOUSE_KINDS, c)} AS \`${c.name
 export const EXTRACT = `SELECT ${VALUES}
   FROM (SELECT json, JSONExtract(json, ${literal(tupleType(TREE))}) AS x FROM events_input)`;
 
+/** The refused counts' columns (`REFUSED_COLUMNS`) as ClickHouse types them. */
+export const CLICKHOUSE_COUNT_KINDS: CountKinds = { day: "Int64", name: "String", count: "UInt64" };
+
+/**
+ * The refused counts: a `SummingMergeTree` on their key, so rows of one key are added up as parts merge; every read
+ * sums them (`sum(n)` by key), so it is exact before the merges too.
+ */
+export const CREATE_REFUSED = `CREATE TABLE IF NOT EXISTS refused (${REFUSED_COLUMNS.map((c) => `\`${c.name}\` ${CLICKHOUSE_COUNT_KINDS[c.kind]}`).join(", ")})
+ENGINE = SummingMergeTree ORDER BY (${REFUSED_COLUMNS.filter((c) => "key" in c).map((c) => `\`${c.name}\``).join(", ")})
+SETTINGS fsync_after_insert = 1, fsync_part_directory = 1`;
+
 /** The DDL run at every start, in order; every statement may run again, and from several collectors at once. */
 export const SCHEMA: readonly string[] = [
   CREATE_EVENTS,
   // A table made by an earlier version lacks the newer columns (none of them is a key or NOT NULL).
   ...COLUMNS.filter(isNullable).map((c) => `ALTER TABLE events ADD COLUMN IF NOT EXISTS ${definition(c)}`),
   "CREATE TABLE IF NOT EXISTS events_input (json String) ENGINE = Null",
+  CREATE_REFUSED,
   `CREATE MATERIALIZED VIEW IF NOT EXISTS events_extract TO events AS ${EXTRACT}`,
   "CREATE TABLE IF NOT EXISTS _dlt_collector_probe (id UInt8, checked_at DateTime64(6, 'UTC')) ENGINE = ReplacingMergeTree(checked_at) ORDER BY id",
   "CREATE TABLE IF NOT EXISTS _dlt_collector_schema (version UInt32, at DateTime DEFAULT now()) ENGINE = MergeTree ORDER BY version",

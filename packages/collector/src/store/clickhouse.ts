@@ -28,7 +28,7 @@ import type { Cell, DashboardApi, Filter, Rows } from "../dashboard/apis.js";
 import type { StoredMessage } from "../stamp.js";
 import { CLICKHOUSE_DASHBOARD } from "./clickhouse-dashboard.js";
 import { CLICKHOUSE_SCHEMA_VERSION, MODIFY_EXTRACT, partitionId, SCHEMA } from "./clickhouse-schema.js";
-import { retentionCutoff, type EventStore, type Housekeeping } from "./types.js";
+import { randomPad, retentionCutoff, type EventStore, type Housekeeping, type RefusedCount } from "./types.js";
 
 /** Whether `db` names a ClickHouse store: a `clickhouse(s)://` or `http(s)://` URL, or `chdb:DIR`. */
 export const isClickHouseDb = (db: string): boolean => /^(clickhouses?|https?):\/\//i.test(db) || isChdb(db);
@@ -217,9 +217,41 @@ export class ClickHouseStore implements EventStore {
     return run;
   }
 
-  insert(messages: readonly StoredMessage[]): Promise<number> {
-    if (messages.length === 0) return Promise.resolve(0);
+  /**
+   * The group, then the plan's refused counts. ClickHouse has no transaction across two tables: when the counts fail
+   * after the events went in, the group is answered 503 and its retry (deduplicated) adds the counts again.
+   */
+  insert(messages: readonly StoredMessage[], refused: readonly RefusedCount[] = []): Promise<number> {
+    if (messages.length === 0 && refused.length === 0) return Promise.resolve(0);
     return this.inTurn(async () => {
+      const n = await this.insertNew(messages);
+      if (refused.length > 0) await this.insertRefused(refused);
+      return n;
+    });
+  }
+
+  private async insertRefused(refused: readonly RefusedCount[]): Promise<void> {
+    await this.client.insert({ table: "refused", values: refused.map((r) => ({ day: r.day, reason: r.reason, event: r.event, n: r.n })), format: "JSONEachRow" });
+  }
+
+  /** Copies refused counts of another store (`migrate`): each key's count becomes the larger of the two. */
+  copyRefused(refused: readonly RefusedCount[]): Promise<void> {
+    if (refused.length === 0) return Promise.resolve();
+    return this.inTurn(async () => {
+      const have = new Map<string, number>();
+      for (const r of await this.rows("SELECT day, reason, event, sum(n) AS n FROM refused GROUP BY day, reason, event")) {
+        have.set(JSON.stringify([r["day"], r["reason"], r["event"]]), Number(r["n"]));
+      }
+      const more = refused
+        .map((r) => ({ ...r, n: r.n - (have.get(JSON.stringify([r.day, r.reason, r.event])) ?? 0) }))
+        .filter((r) => r.n > 0);
+      if (more.length > 0) await this.insertRefused(more);
+    });
+  }
+
+  private insertNew(messages: readonly StoredMessage[]): Promise<number> {
+    if (messages.length === 0) return Promise.resolve(0);
+    return (async () => {
       // The first of duplicates within one group wins; ids already stored are dropped.
       const byId = new Map<string, string>();
       for (const m of messages) if (!byId.has(m.messageId)) byId.set(m.messageId, m.json);
@@ -231,7 +263,7 @@ export class ClickHouseStore implements EventStore {
       if (byId.size === 0) return 0;
       await this.insertLines([...byId.values()].join("\n") + "\n");
       return byId.size;
-    });
+    })();
   }
 
   /** Inserts NDJSON lines of stamped messages as they are (no dedup: `insert` and `migrate` look ids up first). */
@@ -256,9 +288,12 @@ export class ClickHouseStore implements EventStore {
    * into `events` (a part written to the table's own disk, with its projection and fsyncs), then its day's partition
    * is dropped. ClickHouse has no rollback; no live event is ever received that day. Then one committed write.
    */
-  async probe(): Promise<void> {
+  async probe(padBytes = 0): Promise<void> {
     const at = new Date(0).toISOString();
-    const line = JSON.stringify({ type: "track", messageId: "dlt-collector-probe", event: "probe", anonymousId: "probe", timestamp: at, receivedAt: at });
+    const line = JSON.stringify({
+      type: "track", messageId: "dlt-collector-probe", event: "probe", anonymousId: "probe", timestamp: at, receivedAt: at,
+      ...(padBytes > 0 ? { properties: { pad: randomPad(padBytes) } } : {}),
+    });
     await this.inTurn(async () => {
       await this.insertLines(line + "\n");
       await this.client.command({ query: `ALTER TABLE events DROP PARTITION ID '${partitionId(0)}'` });
@@ -288,6 +323,7 @@ export class ClickHouseStore implements EventStore {
       await this.client.command({ query: `ALTER TABLE events DROP PARTITION ID '${id}'` });
       removed += Number(p["n"]);
     }
+    await this.client.command({ query: `DELETE FROM refused WHERE day < ${cutoff}` });
     return { removed, cutoff };
   }
 

@@ -117,3 +117,58 @@ export const firstOf = (expressions: readonly string[]): string => (expressions.
 
 /** Text as an SQL string literal (standard quoting, as both dialects read it). */
 export const literal = (text: string): string => `'${text.replaceAll("'", "''")}'`;
+
+/**
+ * The `refused` table: what a plan refused (`plan/enforce.ts`), counted per UTC day, reason and event name (the name
+ * only when it is a bounded identifier, else ""), never a message. Listed once, as `COLUMNS`: each store creates the
+ * table, upserts its rows and reads `GET /api/refused` from this list (`CountKinds`, a record every store fills).
+ */
+interface CountKindFields {
+  /** The epoch ms of a UTC day's start (a number: both stores compare it with the dashboard's range as it is). */
+  readonly day: Record<never, never>;
+  /** A short name (a reason, an event name). */
+  readonly name: Record<never, never>;
+  /** A count. */
+  readonly count: Record<never, never>;
+}
+export type CountKind = keyof CountKindFields;
+
+/** A column of the refused counts. */
+export interface CountColumn {
+  readonly name: string;
+  readonly kind: CountKind;
+  /** Part of the key: a row per distinct key, whose `count` columns are added to. */
+  readonly key?: true;
+}
+
+export const REFUSED_COLUMNS = [
+  { name: "day", kind: "day", key: true },
+  { name: "reason", kind: "name", key: true },
+  { name: "event", kind: "name", key: true },
+  { name: "n", kind: "count" },
+] as const satisfies readonly CountColumn[];
+
+/** A store's SQL type of each kind of the refused counts' columns. */
+export type CountKinds = { readonly [K in CountKind]: string };
+
+const REFUSED_KEY = REFUSED_COLUMNS.filter((c) => "key" in c).map((c) => `"${c.name}"`).join(", ");
+
+/** `CREATE TABLE` of the refused counts in a store (every column NOT NULL; the key is the primary key). */
+export const createRefused = (kinds: CountKinds): string =>
+  `CREATE TABLE IF NOT EXISTS refused (${REFUSED_COLUMNS.map((c) => `"${c.name}" ${kinds[c.kind]} NOT NULL`).join(", ")}, PRIMARY KEY (${REFUSED_KEY}))`;
+
+/**
+ * The upsert of refused counts, from `source` (rows of the columns, in order): counts are added to a row that exists
+ * (`add`, live counting), or the larger of the two is kept (`max`: a copy of counts, which a second run leaves as
+ * they are, as `migrate` needs).
+ */
+export const upsertRefused = (source: string, merge: "add" | "max" = "add"): string =>
+  `INSERT INTO refused (${REFUSED_COLUMNS.map((c) => `"${c.name}"`).join(", ")}) ${source}
+   ON CONFLICT (${REFUSED_KEY}) DO UPDATE SET ${REFUSED_COLUMNS.filter((c) => c.kind === "count")
+     .map((c) => `"${c.name}" = ${merge === "add" ? `refused."${c.name}" + excluded."${c.name}"` : `greatest(refused."${c.name}", excluded."${c.name}")`}`)
+     .join(", ")}`;
+
+/** `GET /api/refused`: per reason and event, how many were refused in a range of days (the two bounds' placeholders). */
+export const refusedSql = (from: string, to: string): string =>
+  `SELECT reason, nullif(event, '') AS event, sum(n) AS n FROM refused WHERE day >= ${from} AND day < ${to}
+   GROUP BY reason, event ORDER BY n DESC, reason, event LIMIT 200`;

@@ -2,7 +2,8 @@
  * The dashboard's SQL on DuckDB (see `dashboard/apis.ts`; what both stores write alike is in `dashboard-sql.ts`): `?` placeholders, `GROUP BY ALL`, `epoch_ms` /
  * `epoch_us` / `make_timestamp` for epoch conversions, `quantile_cont`, `string_split` + `unnest`.
  */
-import { ALL_TIME, pageSize, type DashboardSql, type Filter } from "../dashboard/apis.js";
+import { ALL_TIME, pageSize, refusedRange, type DashboardSql, type Filter } from "../dashboard/apis.js";
+import { refusedSql } from "./columns.js";
 import { CI, DESTINATION, EVENT, FAILURE_DIMENSION, FAILURE_GROUPS, FAILURE_RATE, FAILURE_VALUE, filterSql, ONLY, OS, RUNTIME, RUNTIME_MAJOR, SOURCE, SUMMARY, VERSION } from "./dashboard-sql.js";
 
 const { where, over } = filterSql({
@@ -119,4 +120,5 @@ export const DUCKDB_DASHBOARD: DashboardSql = {
   },
   extent: (f) =>
     over({ ...f, ...ALL_TIME }, (w) => `SELECT epoch_ms(min(timestamp)) AS first, epoch_ms(max(timestamp)) AS last, count(*) AS n FROM events WHERE ${w}`),
+  refused: (f) => ({ sql: refusedSql("?", "?"), params: refusedRange(f) }),
 };

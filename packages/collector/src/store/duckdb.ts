@@ -16,9 +16,9 @@ import { join } from "node:path";
 import { DuckDBConnection, DuckDBInstance, type DuckDBPreparedStatement, type DuckDBValue } from "@duckdb/node-api";
 import type { Cell, DashboardApi, Filter, Rows } from "../dashboard/apis.js";
 import type { StoredMessage } from "../stamp.js";
-import { COLUMNS, firstOf, isNullable, literal, typeIn, valueIn, type Column, type StoreKinds } from "./columns.js";
+import { COLUMNS, createRefused, firstOf, isNullable, literal, typeIn, upsertRefused, valueIn, type Column, type CountKinds, type StoreKinds } from "./columns.js";
 import { DUCKDB_DASHBOARD } from "./duckdb-dashboard.js";
-import { retentionCutoff, type EventStore, type Housekeeping } from "./types.js";
+import { randomPad, retentionCutoff, type EventStore, type Housekeeping, type RefusedCount } from "./types.js";
 
 /**
  * The JSON paths the columns read, all extracted with one parse (`json_extract_string` of a list of paths, as `x`):
@@ -55,6 +55,10 @@ export const DUCKDB_KINDS: StoreKinds = {
   message: { type: "VARCHAR", value: () => "json" },
 };
 
+/** The refused counts' columns (`REFUSED_COLUMNS`) as DuckDB types them. */
+export const DUCKDB_COUNT_KINDS: CountKinds = { day: "BIGINT", name: "VARCHAR", count: "BIGINT" };
+const UPSERT_REFUSED = upsertRefused("VALUES (?, ?, ?, ?)");
+
 /** A column as `CREATE TABLE` and `ADD COLUMN` declare it. */
 const definition = (c: Column): string => `"${c.name}" ${typeIn(DUCKDB_KINDS, c)}${c.key ? " PRIMARY KEY" : isNullable(c) ? "" : " NOT NULL"}`;
 
@@ -68,8 +72,12 @@ const INTO = `events (${COLUMNS.map((c) => `"${c.name}"`).join(", ")})`;
 const FROM = (file: string): string =>
   `(SELECT json, json_extract_string(json, [${PATHS.map((p) => `'$.${p}'`).join(", ")}]) AS x FROM read_ndjson_objects('${file.replaceAll("'", "''")}'))`;
 
-/** The probe's message: inserted through the real insert path, then rolled back. */
-const PROBE_LINE = JSON.stringify({ type: "track", messageId: "dlt-collector-probe", event: "probe", anonymousId: "probe", timestamp: "2000-01-01T00:00:00.000Z", receivedAt: "2000-01-01T00:00:00.000Z" }) + "\n";
+/** The probe's message, padded to `padBytes` (random hex): inserted through the real insert path, then rolled back. */
+const probeLine = (padBytes: number): string =>
+  JSON.stringify({
+    type: "track", messageId: "dlt-collector-probe", event: "probe", anonymousId: "probe", timestamp: "2000-01-01T00:00:00.000Z",
+    receivedAt: "2000-01-01T00:00:00.000Z", ...(padBytes > 0 ? { properties: { pad: randomPad(padBytes) } } : {}),
+  }) + "\n";
 /** Where the probe's committed write goes: one row, replaced at each probe. */
 const PROBE_TABLE = "_dlt_collector_probe";
 
@@ -107,6 +115,7 @@ async function connect(path: string, options: DuckDbOptions): Promise<Handles> {
       if (isNullable(column)) await writer.run(`ALTER TABLE events ADD COLUMN IF NOT EXISTS ${definition(column)}`);
     }
     await writer.run(`CREATE TABLE IF NOT EXISTS ${PROBE_TABLE} (id INTEGER PRIMARY KEY, checked_at TIMESTAMP)`);
+    await writer.run(createRefused(DUCKDB_COUNT_KINDS));
     // No secondary index: DuckDB's ART indexes do not serve range scans (zone maps do) and cost every insert.
     const reader = await instance.connect();
     // A top-N query reads its other columns only for the rows it keeps ("late materialization") up to this many rows
@@ -156,12 +165,47 @@ export class DuckDbStore implements EventStore {
   }
 
   /** Inserts one group at a time: they share the scratch file. */
-  insert(messages: readonly StoredMessage[]): Promise<number> {
-    return this.inTurn(() => this.insertNow(messages));
+  insert(messages: readonly StoredMessage[], refused: readonly RefusedCount[] = []): Promise<number> {
+    return this.inTurn(() => (refused.length === 0 ? this.insertNow(messages) : this.insertWithRefused(messages, refused)));
   }
 
-  probe(): Promise<void> {
-    return this.inTurn(() => this.probeNow());
+  /**
+   * A group and the counts of what the plan refused, in one transaction. A failed statement aborts a transaction, so
+   * the group goes in with `INSERT OR IGNORE` at once (the plain insert's retry on a replay needs autocommit).
+   */
+  private async insertWithRefused(messages: readonly StoredMessage[], refused: readonly RefusedCount[]): Promise<number> {
+    const { writer } = this.handles;
+    if (messages.length > 0) this.writeScratch(messages);
+    try {
+      await writer.run("BEGIN TRANSACTION");
+      try {
+        const n = messages.length > 0 ? await this.run("orIgnore") : 0;
+        for (const r of refused) await writer.run(UPSERT_REFUSED, [r.day, r.reason, r.event, r.n]);
+        await writer.run("COMMIT");
+        return n;
+      } catch (e) {
+        await writer.run("ROLLBACK").catch(() => undefined);
+        throw e;
+      }
+    } finally {
+      rmSync(this.scratch, { force: true });
+    }
+  }
+
+  /** Writes a group to the scratch file, the first of duplicates within it only (replays of stored ids are dropped by the primary key). */
+  private writeScratch(messages: readonly StoredMessage[]): void {
+    const seen = new Set<string>();
+    let text = "";
+    for (const m of messages) {
+      if (seen.has(m.messageId)) continue;
+      seen.add(m.messageId);
+      text += m.json + "\n";
+    }
+    writeFileSync(this.scratch, text, { mode: 0o600 });
+  }
+
+  probe(padBytes = 0): Promise<void> {
+    return this.inTurn(() => this.probeNow(padBytes));
   }
 
   private inTurn<T>(work: () => Promise<T>): Promise<T> {
@@ -190,15 +234,7 @@ export class DuckDbStore implements EventStore {
 
   private async insertNow(messages: readonly StoredMessage[]): Promise<number> {
     if (messages.length === 0) return 0;
-    // The first of duplicates within one group wins (replays of stored ids are dropped by the primary key).
-    const seen = new Set<string>();
-    let text = "";
-    for (const m of messages) {
-      if (seen.has(m.messageId)) continue;
-      seen.add(m.messageId);
-      text += m.json + "\n";
-    }
-    writeFileSync(this.scratch, text, { mode: 0o600 });
+    this.writeScratch(messages);
     try {
       // Most groups hold no replay: a plain INSERT costs ~13 ms for 800 events where INSERT OR IGNORE costs ~20
       // (measured), so the conflict handling runs only when the primary key refuses the group. A refused statement
@@ -214,8 +250,10 @@ export class DuckDbStore implements EventStore {
     }
   }
 
-  private async probeNow(): Promise<void> {
-    writeFileSync(this.scratch, PROBE_LINE, { mode: 0o600 });
+  private async probeNow(padBytes: number): Promise<void> {
+    // A commit of N bytes needs them twice on disk (the scratch file, then the WAL, which holds the message and its
+    // typed columns): a rolled-back insert writes no WAL, so the scratch file is made large enough for both.
+    writeFileSync(this.scratch, probeLine(padBytes * 3), { mode: 0o600 });
     const { writer } = this.handles;
     try {
       // The insert path itself (scratch file, JSON extraction, the table's last blocks), then rolled back.
@@ -263,6 +301,7 @@ export class DuckDbStore implements EventStore {
     const cutoff = retentionCutoff(retainDays, now);
     return this.inTurn(async () => {
       const r = await this.handles.writer.run("DELETE FROM events WHERE received_at < make_timestamp(CAST(? AS BIGINT) * 1000)", [cutoff]);
+      await this.handles.writer.run("DELETE FROM refused WHERE day < ?", [cutoff]);
       return { removed: Number(r.rowsChanged), cutoff };
     });
   }

@@ -6,7 +6,8 @@
  * and microseconds from `extract(epoch …)` (exact: it is `numeric`), floored as DuckDB's `epoch_ms` is. Time buckets
  * are UTC: the store's connections run with `timezone=UTC`.
  */
-import { ALL_TIME, pageSize, type DashboardSql, type Filter } from "../dashboard/apis.js";
+import { ALL_TIME, pageSize, refusedRange, type DashboardSql, type Filter } from "../dashboard/apis.js";
+import { refusedSql } from "./columns.js";
 import { CI, DESTINATION, EVENT, FAILURE_DIMENSION, FAILURE_GROUPS, FAILURE_RATE, FAILURE_VALUE, filterSql, ONLY, OS, RUNTIME, RUNTIME_MAJOR, SOURCE, SUMMARY, VERSION } from "./dashboard-sql.js";
 
 /**
@@ -141,4 +142,5 @@ export const POSTGRES_DASHBOARD: DashboardSql = {
     ),
   extent: (f) =>
     over({ ...f, ...ALL_TIME }, (w) => `SELECT ${epochMs(`min("timestamp")`)} AS first, ${epochMs(`max("timestamp")`)} AS last, count(*) AS n FROM events WHERE ${w}`),
+  refused: (f) => ({ sql: refusedSql("$1", "$2"), params: refusedRange(f) }),
 };

@@ -17,7 +17,7 @@
  *   keeps its `received_at`, so a second run finds it whether or not its dedup id was pruned.
  */
 
-import { COLUMNS, firstOf, isNullable, literal, typeIn, type Column, type ColumnName, type StoreKinds } from "./columns.js";
+import { COLUMNS, createRefused, firstOf, isNullable, literal, typeIn, type Column, type ColumnName, type CountKinds, type StoreKinds } from "./columns.js";
 
 /** Dedup ids are kept this long: a replay within it is stored once, across partitions (days). */
 export const DEDUP_DAYS = 7;
@@ -54,6 +54,9 @@ export const POSTGRES_KINDS: StoreKinds = {
   },
   message: { type: "jsonb", value: () => "j" },
 };
+
+/** The refused counts' columns (`REFUSED_COLUMNS`) as PostgreSQL types them. */
+export const POSTGRES_COUNT_KINDS: CountKinds = { day: "bigint", name: "text", count: "bigint" };
 
 /** A column as `CREATE TABLE` declares it (the primary key is the table's: `(message_id, received_at)`). */
 const definition = (c: Column): string => `"${c.name}" ${typeIn(POSTGRES_KINDS, c)}${isNullable(c) ? "" : " NOT NULL"}`;
@@ -123,6 +126,8 @@ export const MIGRATIONS: readonly string[] = [
   // row (measured in bench/RESULTS.md). Building it on a full table takes a while, once, under the lock.
   `ALTER TABLE events ADD COLUMN IF NOT EXISTS write_key_label text;
    CREATE INDEX IF NOT EXISTS events_received ON events (received_at, message_id COLLATE "C");`,
+  // 3: issue 23. What a plan refused, counted per day, reason and event name (not partitioned: a few rows a day).
+  `${createRefused(POSTGRES_COUNT_KINDS)};`,
 ];
 
 /** The advisory lock every schema change takes (an arbitrary constant: "dlt-coll" in ASCII). */

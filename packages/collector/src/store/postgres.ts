@@ -15,10 +15,10 @@
 import pg from "pg";
 import type { Cell, DashboardApi, Filter, Rows } from "../dashboard/apis.js";
 import type { StoredMessage } from "../stamp.js";
-import { COLUMNS, valueIn } from "./columns.js";
+import { COLUMNS, upsertRefused, valueIn } from "./columns.js";
 import { POSTGRES_DASHBOARD } from "./postgres-dashboard.js";
 import { createPartition, DEDUP_DAYS, MIGRATIONS, partitionDay, POSTGRES_KINDS, SCHEMA_LOCK } from "./postgres-schema.js";
-import { retentionCutoff, type EventStore, type Housekeeping } from "./types.js";
+import { randomPad, retentionCutoff, type EventStore, type Housekeeping, type RefusedCount } from "./types.js";
 
 const DAY_MS = 86_400_000;
 /** Partitions made per transaction (see `ensurePartitionDays`). */
@@ -82,10 +82,20 @@ export const insertFrom = (source: string): string => `
 /** The live path's insert: the group as one NDJSON text parameter (JSON text never holds a raw newline). */
 const INSERT = insertFrom(`unnest(string_to_array($1::text, E'\\n')) AS lines(x)`);
 
+/** The refused counts of a group, as four arrays (one row per index). */
+const REFUSED_ROWS = "SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[])";
+const UPSERT_REFUSED = upsertRefused(REFUSED_ROWS);
+/** The refused counts of another store, copied: a second copy changes nothing. */
+const COPY_REFUSED = upsertRefused(REFUSED_ROWS, "max");
+const countArrays = (refused: readonly RefusedCount[]): unknown[] => [refused.map((r) => r.day), refused.map((r) => r.reason), refused.map((r) => r.event), refused.map((r) => r.n)];
+
 /** The probe's message (received now, so into today's partition): inserted through the real insert path, then rolled back. */
-const probeLine = (): string => {
+const probeLine = (padBytes: number): string => {
   const now = new Date().toISOString();
-  return JSON.stringify({ type: "track", messageId: "dlt-collector-probe", event: "probe", anonymousId: "probe", timestamp: now, receivedAt: now });
+  return JSON.stringify({
+    type: "track", messageId: "dlt-collector-probe", event: "probe", anonymousId: "probe", timestamp: now, receivedAt: now,
+    ...(padBytes > 0 ? { properties: { pad: randomPad(padBytes) } } : {}),
+  });
 };
 
 /**
@@ -101,6 +111,23 @@ export const withoutNul = (json: string): string => (json.includes("\\u0000") ? 
 export function numbered(sql: string): string {
   let n = 0;
   return sql.replace(/'(?:[^']|'')*'|"(?:[^"]|"")*"|\?/g, (m) => (m === "?" ? `$${++n}` : m));
+}
+
+/**
+ * `sslmode=require`, `prefer` and `verify-ca` as node-postgres 8 reads them (verify-full: the certificate and the host
+ * are checked), said as `verify-full`: pg would print a seven-line warning about its next major version before any
+ * error of ours. Unchanged with `uselibpqcompat=true` (libpq's meanings, asked for).
+ */
+export function verifiedSslMode(url: string): string {
+  try {
+    const u = new URL(url);
+    const mode = u.searchParams.get("sslmode");
+    if (u.searchParams.get("uselibpqcompat") === "true" || (mode !== "require" && mode !== "prefer" && mode !== "verify-ca")) return url;
+    u.searchParams.set("sslmode", "verify-full");
+    return u.toString();
+  } catch {
+    return url;
+  }
 }
 
 /** "no partition of relation found for row": a group holds a day no partition was made for yet. */
@@ -172,7 +199,7 @@ export class PostgresStore implements EventStore {
   static async open(url: string, options: PostgresOptions = {}): Promise<PostgresStore> {
     const statementTimeout = options.statementTimeoutMs ?? 10_000;
     const pool = new pg.Pool({
-      connectionString: url,
+      connectionString: verifiedSslMode(url),
       max: options.poolSize ?? 4,
       connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000,
       idleTimeoutMillis: 30_000,
@@ -259,8 +286,31 @@ export class PostgresStore implements EventStore {
     }
   }
 
-  async insert(messages: readonly StoredMessage[]): Promise<number> {
+  async insert(messages: readonly StoredMessage[], refused: readonly RefusedCount[] = []): Promise<number> {
+    if (refused.length > 0) {
+      // The group and the counts in one transaction: both are committed when the requests are answered.
+      const lines = this.linesOf(messages);
+      const counts = countArrays(refused);
+      const both = (): Promise<number> =>
+        this.transaction(async (c) => {
+          const n = lines === "" ? 0 : ((await c.query(INSERT, [lines])).rowCount ?? 0);
+          await c.query(UPSERT_REFUSED, counts);
+          return n;
+        });
+      try {
+        return await both();
+      } catch (e) {
+        if (!isMissingPartition(e)) throw e;
+        await this.ensurePartitionsOf(lines);
+        return both();
+      }
+    }
     if (messages.length === 0) return 0;
+    return this.insertLines(this.linesOf(messages));
+  }
+
+  /** A group as NDJSON, the first of duplicates within it only (replays of stored ids are skipped by event_ids). */
+  private linesOf(messages: readonly StoredMessage[]): string {
     // The first of duplicates within one group wins (replays of stored ids are skipped by event_ids).
     const seen = new Set<string>();
     const lines: string[] = [];
@@ -269,7 +319,12 @@ export class PostgresStore implements EventStore {
       seen.add(m.messageId);
       lines.push(withoutNul(m.json));
     }
-    return this.insertLines(lines.join("\n"));
+    return lines.join("\n");
+  }
+
+  /** Copies refused counts of another store (`migrate`): each row's count is the larger of the two, so a rerun adds nothing. */
+  async copyRefused(refused: readonly RefusedCount[]): Promise<void> {
+    if (refused.length > 0) await this.pool.query(COPY_REFUSED, countArrays(refused));
   }
 
   /** Inserts NDJSON lines of stamped messages; a day without a partition (a clock past the days made ahead, or
@@ -279,14 +334,21 @@ export class PostgresStore implements EventStore {
       return (await this.pool.query(INSERT, [ndjson])).rowCount ?? 0;
     } catch (e) {
       if (!isMissingPartition(e)) throw e;
-      // The days the lines hold, not the range between them: an event of 1901 and one of 9999 are two partitions.
-      const days = ndjson.split("\n").map((line) => Date.parse((JSON.parse(line) as { receivedAt?: string }).receivedAt ?? "") || Date.now());
-      await this.ensurePartitionDays(days);
+      await this.ensurePartitionsOf(ndjson);
       return (await this.pool.query(INSERT, [ndjson])).rowCount ?? 0;
     }
   }
 
-  async probe(): Promise<void> {
+  /**
+   * Creates the partitions of the days NDJSON lines of stamped messages were received: the days the lines hold, not
+   * the range between them (an event of 1901 and one of 9999 are two partitions).
+   */
+  private async ensurePartitionsOf(ndjson: string): Promise<void> {
+    const days = ndjson.split("\n").map((line) => Date.parse((JSON.parse(line) as { receivedAt?: string }).receivedAt ?? "") || Date.now());
+    await this.ensurePartitionDays(days);
+  }
+
+  async probe(padBytes = 0): Promise<void> {
     await this.ensurePartitions(Date.now(), Date.now());
     const c = await this.pool.connect();
     let broken: unknown;
@@ -294,7 +356,7 @@ export class PostgresStore implements EventStore {
       // The insert path itself (parsing, extraction, dedup table, the partition), then rolled back.
       await c.query("BEGIN");
       try {
-        await c.query(INSERT, [probeLine()]);
+        await c.query(INSERT, [probeLine(padBytes)]);
       } finally {
         await c.query("ROLLBACK").catch((e: unknown) => (broken = e));
       }
@@ -348,6 +410,7 @@ export class PostgresStore implements EventStore {
       }
     }
     await this.pool.query("DELETE FROM event_ids WHERE received_at < $1", [new Date(now - DEDUP_DAYS * DAY_MS).toISOString()]);
+    if (cutoff !== undefined) await this.pool.query("DELETE FROM refused WHERE day < $1", [cutoff]);
     return { removed, cutoff };
   }
 

@@ -1,5 +1,15 @@
+import { randomBytes } from "node:crypto";
 import type { Cell, DashboardApi, Filter, Rows } from "../dashboard/apis.js";
 import type { StoredMessage } from "../stamp.js";
+
+/** Messages a plan refused: how many, on a UTC day (epoch ms of its start), for a reason, by event name. */
+export interface RefusedCount {
+  readonly day: number;
+  readonly reason: string;
+  /** The event's name when it is a bounded identifier, else "" (the content of a refused message is never stored). */
+  readonly event: string;
+  readonly n: number;
+}
 
 /** What one round of housekeeping did. */
 export interface Housekeeping {
@@ -26,15 +36,20 @@ export const retentionCutoff = (days: number, now: number): number => Math.floor
 export interface EventStore {
   /** What the store writes to, for messages to an operator (a file path, a database URL without its password). */
   readonly location: string;
-  /** Stores the messages durably (one commit), typed columns derived from each; returns how many were new. */
-  insert(messages: readonly StoredMessage[]): Promise<number>;
+  /**
+   * Stores the messages durably (one commit), typed columns derived from each, and adds `refused` to the refused
+   * counts in the same commit; returns how many messages were new.
+   */
+  insert(messages: readonly StoredMessage[], refused?: readonly RefusedCount[]): Promise<number>;
   /**
    * Tries a write that leaves no event behind: the insert path of a message, rolled back, and one committed write
    * (so a file that opens but cannot be written, or a directory where the log cannot be created, is found).
    * Resolves when the store can take events; rejects with the cause otherwise. Used at start and by `/health`
-   * while the store is failing, to see it recover without waiting for traffic.
+   * while the store is failing, to see it recover without waiting for traffic. `padBytes` makes the probe's message
+   * at least that large (random, so it does not compress): after a write failed for lack of space, a tiny probe
+   * would still fit and prove nothing.
    */
-  probe(): Promise<void>;
+  probe(padBytes?: number): Promise<void>;
   /** One dashboard API over the filter, with the store's own SQL for it (numbers as numbers). */
   dashboard(api: DashboardApi, filter: Filter): Promise<Rows>;
   /**
@@ -48,3 +63,6 @@ export interface EventStore {
   /** Flushes and closes. */
   close(): Promise<void>;
 }
+
+/** `bytes` random hex characters: a probe's padding that no store's compression shrinks. */
+export const randomPad = (bytes: number): string => randomBytes(Math.ceil(bytes / 2)).toString("hex").slice(0, bytes);

@@ -5,7 +5,7 @@
  * its own command event included.
  */
 import { isCiRun, type EventProperties, type Telemetry } from "@dlt-ts/telemetry";
-import { dltEvents, type DltEvents } from "../events.js";
+import { dltCatalogueHash, dltEvents, type DltEvents } from "../events.js";
 import { dltTelemetry } from "../telemetry.js";
 import type { CliIo } from "./io.js";
 import { warnAboutSettings } from "./settings.js";
@@ -17,8 +17,9 @@ export type CommandEvent = Extract<keyof DltEvents, `command_${string}`>;
 export type CommandProperties<E extends CommandEvent> = Omit<EventProperties<DltEvents, E>, "elapsed" | "success">;
 
 const NOTICE = [
-  "dlt collects anonymous usage data (command names, pipeline step timings, destination names; never your data,",
-  "names, paths or config). Turn it off with `dlt --disable-telemetry` or DO_NOT_TRACK=1; see `dlt telemetry`.",
+  "dlt collects anonymous usage data (command names, pipeline step timings, destination names, a flag on the first",
+  "event of a new version; never your data, names, paths or config). Turn it off with `dlt --disable-telemetry` or",
+  "DO_NOT_TRACK=1; see `dlt telemetry`, and `dlt telemetry log` for what was sent.",
   "",
 ].join("\n");
 
@@ -45,9 +46,10 @@ export class CliSession {
   async run<E extends CommandEvent>(event: E, properties: CommandProperties<E>, body: () => Promise<number>): Promise<void> {
     const telemetry = this.client();
     warnAboutSettings(this.io, telemetry.status.problems);
-    if (telemetry.status.enabled && this.io.errIsTty && !isCiRun(process.env) && telemetry.noticeNeeded()) {
+    // Shown once, and once more whenever what is collected changes (the marker records the catalogue's hash).
+    if (telemetry.status.enabled && this.io.errIsTty && !isCiRun(process.env) && telemetry.noticeNeeded(dltCatalogueHash())) {
       this.io.err(NOTICE);
-      telemetry.markNoticeShown();
+      telemetry.markNoticeShown(dltCatalogueHash());
     }
     const started = performance.now();
     let exitCode: number;

@@ -50,7 +50,8 @@ export class StepRunner {
     const ended = (summary: StepSummary, exception?: StepException): void => {
       trace.endStep(name, started, summary, exception);
       const elapsed = (performance.now() - trace.startedMs) / 1000;
-      if (name !== "run") reportStep(target.destination, trace.transactionId, elapsed, name, exception === undefined);
+      // Every step sends its event, `run` too (dlt 1.x sends `pipeline_run` when the whole call ends, last).
+      reportStep(target.destination, trace.transactionId, elapsed, name, exception === undefined);
     };
     let loadId: string | undefined;
     try {

@@ -152,7 +152,10 @@ describe("the packages as users install them", () => {
       "dist/src/index.d.ts", "dist/src/index.d.cts", "dist/src/testing.d.ts", "dist/src/testing.d.cts",
     ]) assert.ok(paths.includes(expected), `${expected} is missing from the tarball`);
     assert.deepEqual(paths.filter((p) => p.endsWith(".map")), [], "source maps are not shipped");
-    assert.ok(info.unpackedSize < 250_000, `unpacked size ${info.unpackedSize} B`);
+    // A sanity bound against shipping what was not meant (maps, sources), not a size budget (start-up is measured in
+    // bench/): 250 KB until wave three added the ledger, the plan and the testing helpers (an install registry, a
+    // process-group runner), each with declarations for both conditions and a README section. ~277 KB then.
+    assert.ok(info.unpackedSize < 300_000, `unpacked size ${info.unpackedSize} B`);
     assert.match(readFileSync(join(project, "node_modules/@dlt-ts/telemetry/LICENSE"), "utf8"), /Apache License\s+Version 2\.0/);
     const manifest = JSON.parse(readFileSync(join(project, "node_modules/@dlt-ts/telemetry/package.json"), "utf8")) as Record<string, unknown>;
     // smol-toml is inlined in the bundles: installing it too would be for nothing.

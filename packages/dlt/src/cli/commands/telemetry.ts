@@ -1,13 +1,15 @@
 /**
  * `dlt telemetry [enable|disable] [--explain]`: the status and what decided it; `enable`/`disable` switch it for
  * this machine and project, as `--enable-telemetry`/`--disable-telemetry` do (the habit from `next telemetry
- * disable`). Sends `command_telemetry` (a disabled run sends nothing).
+ * disable`); `dlt telemetry log` (`telemetry/log.ts`) prints what was sent. Sends `command_telemetry` (a disabled
+ * run sends nothing).
  */
 import { Argument, type Command } from "commander";
-import { explainTelemetry, type TelemetryExplanation } from "@dlt-ts/telemetry";
+import { displayPath, explainTelemetry, type TelemetryExplanation } from "@dlt-ts/telemetry";
 import { DLT_TELEMETRY_OPTIONS } from "../../telemetry.js";
 import type { CliSession } from "../session.js";
 import { persistTelemetry, reportSwitch } from "../settings.js";
+import { registerTelemetryLog } from "./telemetry/log.js";
 
 /** `dlt telemetry --explain`: every layer, the endpoint, the key (set or not, never its value), the breaker. */
 export function formatExplanation(x: TelemetryExplanation): string {
@@ -28,13 +30,14 @@ export function formatExplanation(x: TelemetryExplanation): string {
     `Breaker:   ${b.open ? `open until ${new Date(b.openUntil).toISOString()} (${b.failures} failed deliveries): no attempt before then` : `closed${b.failures ? ` (${b.failures} recent failed deliveries)` : ""}`}`,
   );
   lines.push(`Spool:     ${x.spooledFiles} file(s) waiting; ${x.dropped} event(s) dropped so far`);
+  lines.push(`Ledger:    ${displayPath(x.ledgerFile, process.env)}: ${x.ledgerEntries} message(s) sent from this machine (\`dlt telemetry log\`)`);
   if (x.debug) lines.push("Debug:     on (messages go to stderr, nothing is sent)");
   if (x.dryRun) lines.push("Dry run:   on (requests are printed, nothing is sent)");
   return lines.join("\n") + "\n";
 }
 
 export function registerTelemetry(program: Command, session: CliSession): void {
-  program
+  const telemetry = program
     .command("telemetry")
     .description("show whether telemetry is enabled and what decided it; `enable` or `disable` switches it")
     .addArgument(new Argument("[switch]", "switch telemetry for this machine and project").choices(["enable", "disable"]))
@@ -60,4 +63,5 @@ export function registerTelemetry(program: Command, session: CliSession): void {
         return 0;
       });
     });
+  registerTelemetryLog(telemetry, session);
 }
