@@ -232,3 +232,22 @@ test("ClickHouse failing at run time: 503 + Retry-After, one log line, /health 5
   }
   assert.equal(await exited(child), 0);
 });
+
+test("refused counts: added up per day, reason and event; a copy keeps the larger count; retention drops old days", async () => {
+  const s = await open();
+  const day = Date.UTC(2026, 5, 15);
+  const r = (d: number, reason: string, event: string, n: number) => ({ day: d, reason, event, n });
+  await s.insert([], [r(day, "not in the plan", "command_x", 2), r(day, "not in the plan", "", 1)]);
+  await s.insert([stamped("r1", day + 1000)], [r(day, "not in the plan", "command_x", 3), r(day - 9 * DAY, "too big", "", 4)]);
+  const f = { from: day - 30 * DAY, to: day + DAY, bucket: "day" as const };
+  assert.deepEqual(await s.dashboard("refused", f), [
+    { reason: "not in the plan", event: "command_x", n: 5 },
+    { reason: "too big", event: null, n: 4 },
+    { reason: "not in the plan", event: null, n: 1 },
+  ]);
+  await s.copyRefused([r(day, "not in the plan", "command_x", 7), r(day, "too big", "", 1)]);
+  await s.copyRefused([r(day, "not in the plan", "command_x", 7)]);
+  assert.deepEqual((await s.dashboard("refused", f)).map((x) => x["n"]), [7, 5, 1]);
+  await s.housekeep(5, day + 3600_000);
+  assert.deepEqual((await s.dashboard("refused", f)).map((x) => [x["reason"], x["n"]]), [["not in the plan", 7], ["not in the plan", 1], ["too big", 1]]);
+});
