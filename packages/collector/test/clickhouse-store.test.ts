@@ -44,8 +44,13 @@ const count = async (s: ClickHouseStore, where = "1 = 1", params: (string | numb
 test("the events table has exactly the columns of columns.ts, typed, partitioned by day, with the dedup projection", async () => {
   const s = await open();
   const cols = await s.query("SELECT name, type FROM system.columns WHERE database = currentDatabase() AND table = 'events' ORDER BY position");
-  assert.deepEqual(cols.map((c) => [c["name"], c["type"]]), COLUMNS.map((c) => [c.name, clickhouseType(c)]));
-  const [t] = await s.query("SELECT engine, partition_key, sorting_key, create_table_query FROM system.tables WHERE database = currentDatabase() AND name = 'events'");
+  assert.deepEqual(
+    cols.map((c) => [c["name"], c["type"]]),
+    COLUMNS.map((c) => [c.name, clickhouseType(c)]),
+  );
+  const [t] = await s.query(
+    "SELECT engine, partition_key, sorting_key, create_table_query FROM system.tables WHERE database = currentDatabase() AND name = 'events'",
+  );
   assert.equal(t!["engine"], "MergeTree");
   assert.equal(t!["partition_key"], "toDate(received_at)");
   assert.match(String(t!["sorting_key"]), /^toStartOfDay\(timestamp\), event, timestamp/);
@@ -62,17 +67,27 @@ test("typed columns: the same values DuckDB extracts, for ordinary and odd messa
     const now = Date.now();
     const odd = [
       stamped("m1", now),
-      stamped("m2", now, { context: { python: "3.12.3", ci_run: "yes", cpu: "7.9", exec_info: ["docker", 5] }, properties: { success: "n", elapsed: "2.5" } }),
-      stamped("m3", now, { event: 12, context: { cpu: 0, ci_run: 2, runtime: { name: "bun" } }, properties: { success: 1, elapsed: true, destination_type: "dlt.destinations.duckdb" } }),
+      stamped("m2", now, {
+        context: { python: "3.12.3", ci_run: "yes", cpu: "7.9", exec_info: ["docker", 5] },
+        properties: { success: "n", elapsed: "2.5" },
+      }),
+      stamped("m3", now, {
+        event: 12,
+        context: { cpu: 0, ci_run: 2, runtime: { name: "bun" } },
+        properties: { success: 1, elapsed: true, destination_type: "dlt.destinations.duckdb" },
+      }),
       stamped("m4", now, { context: "odd", properties: { event_name: "é".repeat(300) } }),
     ];
     await s.insert(odd);
     await duck.insert(odd);
     const names = COLUMNS.filter((c) => c.kind !== "timestamp" && c.kind !== "message").map((c) => c.name);
     const select = `SELECT ${names.map((n) => `"${n}"`).join(", ")} FROM events ORDER BY message_id`;
-    const norm = (rows: Record<string, unknown>[]): unknown => rows.map((r) => Object.fromEntries(names.map((n) => [n, r[n] === undefined ? null : r[n]])));
+    const norm = (rows: Record<string, unknown>[]): unknown =>
+      rows.map((r) => Object.fromEntries(names.map((n) => [n, r[n] === undefined ? null : r[n]])));
     assert.deepEqual(norm(await s.query(select.replaceAll('"', "`"))), norm(await duck.query(select)));
-    const times = await s.query("SELECT toUnixTimestamp64Milli(received_at) AS r, toUnixTimestamp64Milli(timestamp) AS t FROM events WHERE message_id = 'm1'");
+    const times = await s.query(
+      "SELECT toUnixTimestamp64Milli(received_at) AS r, toUnixTimestamp64Milli(timestamp) AS t FROM events WHERE message_id = 'm1'",
+    );
     assert.deepEqual(times, [{ r: now, t: now }]);
   } finally {
     await duck.close();
@@ -89,7 +104,10 @@ test("a replayed messageId is stored once: within a group, in a later group, and
   // Concurrent groups of one collector holding the same ids: they take turns, so each id lands once.
   const groups = Array.from({ length: 8 }, (_, g) => Array.from({ length: 50 }, (_, i) => stamped(`x${(g * 25 + i) % 120}`, now)));
   const added = await Promise.all(groups.map((g) => s.insert(g)));
-  assert.equal(added.reduce((a, b) => a + b, 0), 120);
+  assert.equal(
+    added.reduce((a, b) => a + b, 0),
+    120,
+  );
   assert.equal(await count(s), 123);
   assert.equal(Number((await s.query("SELECT uniqExact(message_id) AS n FROM events"))[0]!["n"]), 123);
   // And through the HTTP API of a collector: a batch sent twice counts once in the dashboard.
@@ -112,8 +130,13 @@ test("retention drops whole UTC days by partition, and the summary says how many
   // Cut at the start of the UTC day holding now - 5 days: days 0, 1, 2 and 5 stay; 6 and 9 go.
   assert.deepEqual(r, { removed: 4, cutoff: Date.UTC(2026, 5, 10) });
   assert.equal(await count(s), 8);
-  const parts = await s.query("SELECT DISTINCT partition_id AS p FROM system.parts WHERE database = currentDatabase() AND table = 'events' AND active ORDER BY p");
-  assert.deepEqual(parts.map((p) => p["p"]), ["20260610", "20260613", "20260614", "20260615"]);
+  const parts = await s.query(
+    "SELECT DISTINCT partition_id AS p FROM system.parts WHERE database = currentDatabase() AND table = 'events' AND active ORDER BY p",
+  );
+  assert.deepEqual(
+    parts.map((p) => p["p"]),
+    ["20260610", "20260613", "20260614", "20260615"],
+  );
   assert.deepEqual(await s.housekeep(5, now), { removed: 0, cutoff: Date.UTC(2026, 5, 10) });
   assert.deepEqual(await s.housekeep(undefined, now), { removed: 0, cutoff: undefined });
 });
@@ -189,7 +212,11 @@ test("kill -9 during a load from 6 concurrent senders on chdb:: every acknowledg
       for (const r of page.rows) stored.add(String(r["message_id"]));
       before = page.next ?? null;
     } while (before);
-    assert.deepEqual(acked.filter((id) => !stored.has(id)), [], `${acked.length} acknowledged, ${stored.size} stored`);
+    assert.deepEqual(
+      acked.filter((id) => !stored.has(id)),
+      [],
+      `${acked.length} acknowledged, ${stored.size} stored`,
+    );
     assert.equal((await post(again.url, "/v1/batch", { batch: [dltEvent()] })).status, 200);
   } finally {
     again.child.kill("SIGTERM");
@@ -217,11 +244,17 @@ test("ClickHouse failing at run time: 503 + Retry-After, one log line, /health 5
     const sick = await post(url, "/health", undefined, { method: "GET" });
     assert.equal(sick.status, 503);
     assert.doesNotMatch(String(sick.json["store"]), /\//, "no paths of the host in a public answer");
-    const failing = stderr().split("\n").filter((l) => /storage failing/.test(l));
+    const failing = stderr()
+      .split("\n")
+      .filter((l) => /storage failing/.test(l));
     assert.equal(failing.length, 1, `one line for one cause: ${stderr()}`);
     rmSync(tableDir);
     renameSync(`${tableDir}.away`, tableDir);
-    const well = await pollUntil(() => post(url, "/health", undefined, { method: "GET" }), (r) => r.status === 200, 15_000);
+    const well = await pollUntil(
+      () => post(url, "/health", undefined, { method: "GET" }),
+      (r) => r.status === 200,
+      15_000,
+    );
     assert.deepEqual(well.json, { ok: true });
     assert.match(stderr(), /storage recovered after/);
     assert.equal((await post(url, "/", dltEvent())).status, 200);
@@ -247,7 +280,17 @@ test("refused counts: added up per day, reason and event; a copy keeps the large
   ]);
   await s.copyRefused([r(day, "not in the plan", "command_x", 7), r(day, "too big", "", 1)]);
   await s.copyRefused([r(day, "not in the plan", "command_x", 7)]);
-  assert.deepEqual((await s.dashboard("refused", f)).map((x) => x["n"]), [7, 5, 1]);
+  assert.deepEqual(
+    (await s.dashboard("refused", f)).map((x) => x["n"]),
+    [7, 5, 1],
+  );
   await s.housekeep(5, day + 3600_000);
-  assert.deepEqual((await s.dashboard("refused", f)).map((x) => [x["reason"], x["n"]]), [["not in the plan", 7], ["not in the plan", 1], ["too big", 1]]);
+  assert.deepEqual(
+    (await s.dashboard("refused", f)).map((x) => [x["reason"], x["n"]]),
+    [
+      ["not in the plan", 7],
+      ["not in the plan", 1],
+      ["too big", 1],
+    ],
+  );
 });

@@ -7,7 +7,20 @@
  * `DateTime64(6, 'UTC')`).
  */
 import { ALL_TIME, pageSize, refusedRange, type DashboardSql, type Filter } from "../dashboard/apis.js";
-import { CI, EVENT, FAILURE_DIMENSION, FAILURE_GROUPS, FAILURE_RATE, filterSql, ONLY, OS, RUNTIME, SOURCE, SUMMARY, VERSION } from "./dashboard-sql.js";
+import {
+  CI,
+  EVENT,
+  FAILURE_DIMENSION,
+  FAILURE_GROUPS,
+  FAILURE_RATE,
+  filterSql,
+  ONLY,
+  OS,
+  RUNTIME,
+  SOURCE,
+  SUMMARY,
+  VERSION,
+} from "./dashboard-sql.js";
 
 /** DateTime64(6)'s range: a bound beyond it means the same as its end (no event can be there). */
 const MIN_MS = Date.UTC(1900, 0, 1);
@@ -30,14 +43,20 @@ const { where, over } = filterSql({
 
 const epochMs = (e: string): string => `toUnixTimestamp64Milli(${e})`;
 /** A row's bucket, epoch ms floored to its UTC hour or day (before 1970 too, where `DateTime` cannot go). */
-const bucketExpr = (f: Filter): string => `(${epochMs("timestamp")} - positiveModulo(${epochMs("timestamp")}, ${f.bucket === "hour" ? 3_600_000 : 86_400_000}))`;
+const bucketExpr = (f: Filter): string =>
+  `(${epochMs("timestamp")} - positiveModulo(${epochMs("timestamp")}, ${f.bucket === "hour" ? 3_600_000 : 86_400_000}))`;
 
 export const CLICKHOUSE_DASHBOARD: DashboardSql = {
   summary: (f) => over(f, SUMMARY),
   events_over_time: (f) =>
     // An alias is seen by the whole query in ClickHouse: `AS event` inside would be what the filter's `event = …` reads.
-    over(f, (w) => `SELECT t, e AS event, n FROM (SELECT ${bucketExpr(f)} AS t, ${EVENT} AS e, count(*) AS n FROM events WHERE ${w} GROUP BY t, e) ORDER BY t, event`),
-  commands: (f) => over(f, (w) => `SELECT event_name AS command, count(*) AS n FROM events WHERE ${w} GROUP BY command ORDER BY n DESC, command`, ONLY.commands),
+    over(
+      f,
+      (w) =>
+        `SELECT t, e AS event, n FROM (SELECT ${bucketExpr(f)} AS t, ${EVENT} AS e, count(*) AS n FROM events WHERE ${w} GROUP BY t, e) ORDER BY t, event`,
+    ),
+  commands: (f) =>
+    over(f, (w) => `SELECT event_name AS command, count(*) AS n FROM events WHERE ${w} GROUP BY command ORDER BY n DESC, command`, ONLY.commands),
   destinations: (f) =>
     over(
       f,
@@ -47,7 +66,8 @@ export const CLICKHOUSE_DASHBOARD: DashboardSql = {
        FROM events WHERE ${w} GROUP BY destination ORDER BY runs DESC, inits DESC, destination`,
       ONLY.destinations,
     ),
-  sources: (f) => over(f, (w) => `SELECT ${SOURCE} AS source, count(*) AS n FROM events WHERE ${w} GROUP BY source ORDER BY n DESC, source`, ONLY.inits),
+  sources: (f) =>
+    over(f, (w) => `SELECT ${SOURCE} AS source, count(*) AS n FROM events WHERE ${w} GROUP BY source ORDER BY n DESC, source`, ONLY.inits),
   success_rate: (f) =>
     over(
       f,
@@ -58,7 +78,9 @@ export const CLICKHOUSE_DASHBOARD: DashboardSql = {
   elapsed: (f) =>
     over(
       f,
-      (w) => `SELECT event, count(*) AS n, round(quantileExactInclusive(0.5)(elapsed), 3) AS p50, round(quantileExactInclusive(0.95)(elapsed), 3) AS p95
+      (
+        w,
+      ) => `SELECT event, count(*) AS n, round(quantileExactInclusive(0.5)(elapsed), 3) AS p50, round(quantileExactInclusive(0.95)(elapsed), 3) AS p95
        FROM events WHERE ${w} GROUP BY event ORDER BY event`,
       ONLY.timed,
     ),
@@ -73,11 +95,15 @@ export const CLICKHOUSE_DASHBOARD: DashboardSql = {
   exec_info: (f) =>
     over(
       f,
-      (w) => `SELECT env, count(*) AS n FROM (SELECT arrayJoin(splitByChar(',', assumeNotNull(exec_info))) AS env FROM events WHERE ${w}) GROUP BY env ORDER BY n DESC, env`,
+      (w) =>
+        `SELECT env, count(*) AS n FROM (SELECT arrayJoin(splitByChar(',', assumeNotNull(exec_info))) AS env FROM events WHERE ${w}) GROUP BY env ORDER BY n DESC, env`,
       ONLY.environments,
     ),
   event_names: (f) =>
-    over({ ...f, event: undefined }, (w) => `SELECT e AS event, n FROM (SELECT ${EVENT} AS e, count(*) AS n FROM events WHERE ${w} GROUP BY e) ORDER BY event`),
+    over(
+      { ...f, event: undefined },
+      (w) => `SELECT e AS event, n FROM (SELECT ${EVENT} AS e, count(*) AS n FROM events WHERE ${w} GROUP BY e) ORDER BY event`,
+    ),
 
   events: (f) => {
     const w = where(f, "", "received_at");
@@ -110,7 +136,10 @@ export const CLICKHOUSE_DASHBOARD: DashboardSql = {
     ),
   failure_rate: (f) => over(f, FAILURE_RATE(bucketExpr(f)), ONLY.reported),
   version_share: (f) =>
-    over(f, (w) => `SELECT ${bucketExpr(f)} AS t, ${VERSION} AS version, count(*) AS n FROM events WHERE ${w} GROUP BY t, version ORDER BY t, version`),
+    over(
+      f,
+      (w) => `SELECT ${bucketExpr(f)} AS t, ${VERSION} AS version, count(*) AS n FROM events WHERE ${w} GROUP BY t, version ORDER BY t, version`,
+    ),
   runtimes: (f) => over(f, (w) => `SELECT ${RUNTIME} AS runtime, count(*) AS n FROM events WHERE ${w} GROUP BY runtime ORDER BY n DESC, runtime`),
   os_versions: (f) => over(f, (w) => `SELECT ${OS} AS os, count(*) AS n FROM events WHERE ${w} GROUP BY os ORDER BY n DESC, os`),
   inits: (f) =>

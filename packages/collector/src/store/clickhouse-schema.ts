@@ -19,7 +19,18 @@
  * query is replaced only by a collector whose schema version is at least the one recorded (`_dlt_collector_schema`),
  * so an older collector started later does not take new columns away.
  */
-import { COLUMNS, isNullable, literal, REFUSED_COLUMNS, typeIn, valueIn, type Column, type ColumnName, type CountKinds, type StoreKinds } from "./columns.js";
+import {
+  COLUMNS,
+  isNullable,
+  literal,
+  REFUSED_COLUMNS,
+  typeIn,
+  valueIn,
+  type Column,
+  type ColumnName,
+  type CountKinds,
+  type StoreKinds,
+} from "./columns.js";
 
 /** The version of this schema; bump it when the view's query changes (a new column). */
 export const CLICKHOUSE_SCHEMA_VERSION = 1;
@@ -67,7 +78,10 @@ export const CLICKHOUSE_KINDS: StoreKinds = {
     type: "LowCardinality(Nullable(String))",
     value: (c) => `coalesce(${capped(textAt(c.path), c.max)}, if(${textAt(c.marker.path)} IS NOT NULL, ${literal(c.marker.text)}, NULL))`,
   },
-  timestamp: { type: "Nullable(DateTime64(6, 'UTC'))", value: (c) => first([...c.paths.map((p) => time(textAt(p))), ...(isNullable(c) ? [] : ["now64(6, 'UTC')"])]) },
+  timestamp: {
+    type: "Nullable(DateTime64(6, 'UTC'))",
+    value: (c) => first([...c.paths.map((p) => time(textAt(p))), ...(isNullable(c) ? [] : ["now64(6, 'UTC')"])]),
+  },
   boolean: {
     type: "Nullable(Bool)",
     value: (c) =>
@@ -126,7 +140,9 @@ export const CLICKHOUSE_COUNT_KINDS: CountKinds = { day: "Int64", name: "String"
  * sums them (`sum(n)` by key), so it is exact before the merges too.
  */
 export const CREATE_REFUSED = `CREATE TABLE IF NOT EXISTS refused (${REFUSED_COLUMNS.map((c) => `\`${c.name}\` ${CLICKHOUSE_COUNT_KINDS[c.kind]}`).join(", ")})
-ENGINE = SummingMergeTree ORDER BY (${REFUSED_COLUMNS.filter((c) => "key" in c).map((c) => `\`${c.name}\``).join(", ")})
+ENGINE = SummingMergeTree ORDER BY (${REFUSED_COLUMNS.filter((c) => "key" in c)
+  .map((c) => `\`${c.name}\``)
+  .join(", ")})
 SETTINGS fsync_after_insert = 1, fsync_part_directory = 1`;
 
 /** The DDL run at every start, in order; every statement may run again, and from several collectors at once. */

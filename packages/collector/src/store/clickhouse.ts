@@ -49,7 +49,8 @@ export function parseChdb(db: string): { dir: string; database: string | undefin
   const database = params.get("database") ?? undefined;
   const unknown = [...params.keys()].filter((k) => k !== "database");
   if (unknown.length > 0) throw new Error(`${db}: unknown parameter ${unknown[0]} (chdb:DIR?database=NAME)`);
-  if (database !== undefined && !/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(database)) throw new Error(`${db}: database must be letters, digits and _, got ${JSON.stringify(database)}`);
+  if (database !== undefined && !/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(database))
+    throw new Error(`${db}: database must be letters, digits and _, got ${JSON.stringify(database)}`);
   return { dir, database };
 }
 
@@ -129,7 +130,9 @@ function rowsOf(data: unknown[][]): Record<string, Cell>[] {
   const numeric = (types ?? []).map((t) => /^(Nullable\(|LowCardinality\()*(U?Int|Float|Decimal)/.test(t));
   return rows.map((row) => {
     const out: Record<string, Cell> = {};
-    row.forEach((v, i) => (out[names[i]!] = numeric[i] && typeof v === "string" ? Number(v) : v));
+    row.forEach((v, i) => {
+      out[names[i]!] = numeric[i] && typeof v === "string" ? Number(v) : v;
+    });
     return out;
   });
 }
@@ -201,7 +204,8 @@ export class ClickHouseStore implements EventStore {
     const recorded = Number((await this.rows("SELECT max(version) AS v FROM _dlt_collector_schema"))[0]?.["v"] ?? 0);
     if (recorded <= CLICKHOUSE_SCHEMA_VERSION) {
       if (recorded > 0) await this.client.command({ query: MODIFY_EXTRACT });
-      if (recorded < CLICKHOUSE_SCHEMA_VERSION) await this.client.command({ query: `INSERT INTO _dlt_collector_schema (version) VALUES (${CLICKHOUSE_SCHEMA_VERSION})` });
+      if (recorded < CLICKHOUSE_SCHEMA_VERSION)
+        await this.client.command({ query: `INSERT INTO _dlt_collector_schema (version) VALUES (${CLICKHOUSE_SCHEMA_VERSION})` });
     }
   }
 
@@ -231,7 +235,11 @@ export class ClickHouseStore implements EventStore {
   }
 
   private async insertRefused(refused: readonly RefusedCount[]): Promise<void> {
-    await this.client.insert({ table: "refused", values: refused.map((r) => ({ day: r.day, reason: r.reason, event: r.event, n: r.n })), format: "JSONEachRow" });
+    await this.client.insert({
+      table: "refused",
+      values: refused.map((r) => ({ day: r.day, reason: r.reason, event: r.event, n: r.n })),
+      format: "JSONEachRow",
+    });
   }
 
   /** Copies refused counts of another store (`migrate`): each key's count becomes the larger of the two. */
@@ -242,9 +250,7 @@ export class ClickHouseStore implements EventStore {
       for (const r of await this.rows("SELECT day, reason, event, sum(n) AS n FROM refused GROUP BY day, reason, event")) {
         have.set(JSON.stringify([r["day"], r["reason"], r["event"]]), Number(r["n"]));
       }
-      const more = refused
-        .map((r) => ({ ...r, n: r.n - (have.get(JSON.stringify([r.day, r.reason, r.event])) ?? 0) }))
-        .filter((r) => r.n > 0);
+      const more = refused.map((r) => ({ ...r, n: r.n - (have.get(JSON.stringify([r.day, r.reason, r.event])) ?? 0) })).filter((r) => r.n > 0);
       if (more.length > 0) await this.insertRefused(more);
     });
   }
@@ -257,7 +263,9 @@ export class ClickHouseStore implements EventStore {
       for (const m of messages) if (!byId.has(m.messageId)) byId.set(m.messageId, m.json);
       const ids = [...byId.keys()];
       for (let i = 0; i < ids.length; i += LOOKUP_IDS) {
-        const stored = await this.rows("SELECT message_id FROM events WHERE message_id IN {ids:Array(String)}", { ids: ids.slice(i, i + LOOKUP_IDS) });
+        const stored = await this.rows("SELECT message_id FROM events WHERE message_id IN {ids:Array(String)}", {
+          ids: ids.slice(i, i + LOOKUP_IDS),
+        });
         for (const r of stored) byId.delete(String(r["message_id"]));
       }
       if (byId.size === 0) return 0;
@@ -269,7 +277,11 @@ export class ClickHouseStore implements EventStore {
   /** Inserts NDJSON lines of stamped messages as they are (no dedup: `insert` and `migrate` look ids up first). */
   private async insertLines(ndjson: string): Promise<void> {
     try {
-      await this.client.insert({ table: "events_input", values: Readable.from([Buffer.from(ndjson)], { objectMode: false }), format: "TabSeparatedRaw" });
+      await this.client.insert({
+        table: "events_input",
+        values: Readable.from([Buffer.from(ndjson)], { objectMode: false }),
+        format: "TabSeparatedRaw",
+      });
     } catch (e) {
       throw stableCause(e);
     }
@@ -291,7 +303,12 @@ export class ClickHouseStore implements EventStore {
   async probe(padBytes = 0): Promise<void> {
     const at = new Date(0).toISOString();
     const line = JSON.stringify({
-      type: "track", messageId: "dlt-collector-probe", event: "probe", anonymousId: "probe", timestamp: at, receivedAt: at,
+      type: "track",
+      messageId: "dlt-collector-probe",
+      event: "probe",
+      anonymousId: "probe",
+      timestamp: at,
+      receivedAt: at,
       ...(padBytes > 0 ? { properties: { pad: randomPad(padBytes) } } : {}),
     });
     await this.inTurn(async () => {
