@@ -1,4 +1,4 @@
-import { createTelemetry, type Telemetry, type TelemetryOptions } from "@dlt-ts/telemetry";
+import { createTelemetry, DLT_SETTINGS, type Telemetry, type TelemetryOptions } from "@dlt-ts/telemetry";
 import { PACKAGED_ENDPOINT, VERSION } from "./package-json.js";
 
 /** The dlt-ts project's own collector (see "Where events go by default" in the README). */
@@ -19,12 +19,7 @@ export const DLT_TELEMETRY_OPTIONS = {
   defaultEndpoint: DEFAULT_TELEMETRY_ENDPOINT,
   // Installs counted without an id: see "first_run_of_version" in docs/telemetry-events.md.
   firstRunOfVersion: true,
-  settings: {
-    section: "runtime",
-    enabled: "dlthub_telemetry",
-    endpoint: "dlthub_telemetry_endpoint",
-    writeKey: "dlthub_telemetry_segment_write_key",
-  },
+  settings: DLT_SETTINGS,
 } as const satisfies TelemetryOptions;
 
 let client: Telemetry | undefined;

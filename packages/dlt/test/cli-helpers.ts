@@ -1,8 +1,7 @@
-import { spawn } from "node:child_process";
 import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { tempDir, withoutPrivileges } from "@dlt-ts/telemetry/testing";
+import { runInProcessGroup, tempDir, withoutPrivileges } from "@dlt-ts/telemetry/testing";
 import { main, type CliIo } from "../src/cli/index.js";
 
 /** The `dlt` executable of this checkout. */
@@ -24,23 +23,13 @@ export interface RunOptions {
 }
 
 
-/** Runs `command args…` as a real child process (asynchronously: a server in the test process keeps serving). */
+/**
+ * Runs `command args…` as a real child process (asynchronously: a server in the test process keeps serving), in a
+ * process group of its own: past `timeoutMs` (default 2 minutes) the group is killed, code null.
+ */
 export function runCommand(command: string, args: readonly string[], opts: RunOptions): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const [cmd, argv] = opts.permissionsApply ? withoutPrivileges(command, args) : [command, [...args]];
-    const child = spawn(cmd, argv, {
-      cwd: opts.cwd,
-      env: opts.env,
-      stdio: ["ignore", "pipe", "pipe"],
-      ...(opts.timeoutMs ? { timeout: opts.timeoutMs, killSignal: "SIGKILL" as const } : {}),
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
+  const [cmd, argv] = opts.permissionsApply ? withoutPrivileges(command, args) : [command, [...args]];
+  return runInProcessGroup(cmd, argv, { cwd: opts.cwd, env: opts.env, timeoutMs: opts.timeoutMs ?? 120_000 });
 }
 
 /** Runs `dlt argv…` in this process (`main` with its output captured; stderr is not a terminal). */

@@ -3,7 +3,7 @@ export { createTelemetry, resolveSettings } from "./client.js";
 export type { Telemetry, TelemetryStats } from "./client.js";
 export type { TelemetryOptions } from "./options.js";
 export type { ResolvedSettings, Locations, EnvNames, SettingNames, SettingsOptions } from "./settings.js";
-export { envNames, locations, displayPath, batchUrlOf, doNotTrack, parseBool } from "./settings.js";
+export { envNames, locations, displayPath, batchUrlOf, doNotTrack, parseBool, DLT_SETTINGS, TELEMETRY_SETTINGS } from "./settings.js";
 export type { MessageContext, ExecInfoName, HostInfo } from "./context.js";
 export { buildContext, isCiRun, execInfo, CI_ENV_VARS, DLT_CI_ENV_VARS, EXTRA_CI_ENV_VARS, EXEC_INFO_NAMES } from "./context.js";
 export { redactUrl } from "./url.js";

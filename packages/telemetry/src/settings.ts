@@ -26,6 +26,20 @@ export interface SettingNames {
   readonly writeKey: string;
 }
 
+/** The names a host gets when it gives none: `[runtime]` `telemetry`, `telemetry_endpoint`, `telemetry_write_key`. */
+export const TELEMETRY_SETTINGS: SettingNames = { section: "runtime", enabled: "telemetry", endpoint: "telemetry_endpoint", writeKey: "telemetry_write_key" };
+
+/** dlt's own names (`[runtime]` `dlthub_telemetry`, …, env `RUNTIME__DLTHUB_TELEMETRY`), ready for a dlt-like host. */
+export const DLT_SETTINGS: SettingNames = {
+  section: "runtime",
+  enabled: "dlthub_telemetry",
+  endpoint: "dlthub_telemetry_endpoint",
+  writeKey: "dlthub_telemetry_segment_write_key",
+};
+
+/** The setting names of `options`: its own, else `TELEMETRY_SETTINGS`. */
+export const settingNames = (options: Pick<SettingsOptions, "settings">): SettingNames => options.settings ?? TELEMETRY_SETTINGS;
+
 /** What the settings are resolved from: the part of the client's options this module reads. */
 export interface SettingsOptions {
   /** Folder name of project and global config, e.g. `.dlt`. */
@@ -34,8 +48,11 @@ export interface SettingsOptions {
   readonly envPrefix: string;
   /** Endpoint used when none is configured. */
   readonly defaultEndpoint: string;
-  /** TOML section and key names of the settings; their env twins are `<SECTION>__<KEY>`. */
-  readonly settings: SettingNames;
+  /**
+   * TOML section and key names of the settings; their env twins are `<SECTION>__<KEY>`. Default `TELEMETRY_SETTINGS`
+   * (`[runtime] telemetry = false`, env `RUNTIME__TELEMETRY`); `DLT_SETTINGS` gives dlt's.
+   */
+  readonly settings?: SettingNames;
   /** The command-line flag of this invocation: true for --enable, false for --disable. */
   readonly flag?: boolean;
   /** Environment to read (default `process.env`). */
@@ -73,7 +90,7 @@ export interface EnvNames {
 
 /** Env names follow dlt's convention: `SECTION__KEY` upper-cased; host-level ones are `<PREFIX>_…`. */
 export function envNames(options: Pick<SettingsOptions, "settings" | "envPrefix">): EnvNames {
-  const s = options.settings;
+  const s = settingNames(options);
   const key = (k: string): string => `${s.section}__${k}`.toUpperCase();
   const p = options.envPrefix.toUpperCase();
   return {
@@ -346,7 +363,7 @@ export function resolveSettings(options: SettingsOptions): ResolvedSettings {
     ["project", locs.projectConfig],
     ["global", locs.globalConfig],
   ] as const) {
-    const layer = seen.has(file) ? {} : readConfigLayer(file, options.settings, problems);
+    const layer = seen.has(file) ? {} : readConfigLayer(file, settingNames(options), problems);
     seen.add(file);
     files.push({ source, file, layer });
   }
@@ -368,12 +385,13 @@ export function resolveSettings(options: SettingsOptions): ResolvedSettings {
         const at = b.line !== undefined ? `:${b.line}${b.column !== undefined ? `:${b.column}` : ""}` : "";
         return { source, value: false, where, file, broken: b, reason: `disabled: ${where}${at} ${b.reason}` };
       }
-      const key = `${options.settings.section}.${options.settings.enabled}`;
+      const names = settingNames(options);
+      const key = `${names.section}.${names.enabled}`;
       if (layer.misplacedOff !== undefined) {
         const at = layer.misplacedOff === "the top level" ? "at the top level of" : `in ${layer.misplacedOff} of`;
         return {
           source, value: false, where, file,
-          reason: `disabled: ${options.settings.enabled} ${at} ${where} (it belongs under [${options.settings.section}]; counted as an opt-out)`,
+          reason: `disabled: ${names.enabled} ${at} ${where} (it belongs under [${names.section}]; counted as an opt-out)`,
         };
       }
       const reason = layer.enabledInvalid ? `disabled: ${key} in ${where} is not true or false` : `set in ${where}`;

@@ -3,13 +3,12 @@
 // `Telemetry` and every variable a user can set is named in it.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { envNames } from "../src/index.js";
-import { startFakeCollector, type RecordedEvent } from "../src/testing.js";
+import { runInProcessGroup, startFakeCollector, type RecordedEvent } from "../src/testing.js";
 import { alive, lockPid, until } from "./fixtures/run-host.js";
 
 const PKG_DIR = fileURLToPath(new URL("../../", import.meta.url));
@@ -51,15 +50,7 @@ async function runExample(example: Example, index: number): Promise<{ code: numb
       HTTP_PROXY: "http://127.0.0.1:9",
       NO_PROXY: "127.0.0.1",
     };
-    const result = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-      const child = spawn(process.execPath, [file], { cwd: home, env, stdio: ["ignore", "pipe", "pipe"], timeout: 30_000 });
-      let stdout = "";
-      let stderr = "";
-      child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-      child.on("error", reject);
-      child.on("close", (code) => resolve({ code, stdout, stderr }));
-    });
+    const result = await runInProcessGroup(process.execPath, [file], { cwd: home, env, timeoutMs: 30_000 });
     // A hand-off at exit spools the events and starts a detached sender: wait until it has delivered them (the
     // spool is empty) and let go of its lock before HOME goes.
     const dataDirs = readdirSync(home).map((d) => join(home, d)).filter((d) => existsSync(join(d, "telemetry")));

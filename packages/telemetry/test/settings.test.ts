@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { closeSync, mkdirSync, openSync, symlinkSync, truncateSync } from "node:fs";
 import { join } from "node:path";
-import { batchUrlOf, resolveSettings } from "../src/index.js";
+import { batchUrlOf, DLT_SETTINGS, resolveSettings, TELEMETRY_SETTINGS } from "../src/index.js";
 import { testHost } from "./options.js";
 
 test("default: enabled, decided by the default", () => {
@@ -280,4 +280,18 @@ describe("a misplaced switch (outside [runtime]): an opt-out still opts out, an 
     clean.writeGlobal('[runtime]\ntelemetry = true\n[sources]\nother = "telemetry"\n');
     assert.deepEqual(resolveSettings(clean.options).problems, []);
   });
+});
+
+test("a host that names no settings gets [runtime] telemetry (RUNTIME__TELEMETRY); DLT_SETTINGS gives dlt's names", (t) => {
+  const h = testHost();
+  t.after(h.cleanup);
+  const { settings: _names, ...withoutNames } = h.options;
+  h.writeGlobal("[runtime]\ntelemetry = false\n");
+  const fromFile = resolveSettings(withoutNames);
+  assert.equal(fromFile.enabled, false);
+  assert.equal(fromFile.source, "global");
+  assert.equal(resolveSettings({ ...withoutNames, env: { ...withoutNames.env, RUNTIME__TELEMETRY: "true" } }).enabled, true, "the env twin wins");
+  const dlt = resolveSettings({ ...withoutNames, settings: DLT_SETTINGS, env: { ...withoutNames.env, RUNTIME__DLTHUB_TELEMETRY: "false" } });
+  assert.deepEqual([dlt.enabled, dlt.source], [false, "env"]);
+  assert.deepEqual(TELEMETRY_SETTINGS, { section: "runtime", enabled: "telemetry", endpoint: "telemetry_endpoint", writeKey: "telemetry_write_key" });
 });
