@@ -18,6 +18,7 @@
  */
 
 import { COLUMNS, firstOf, isNullable, literal, typeIn, type Column, type ColumnName, type StoreKinds } from "./columns.js";
+import { createRollup, type RollupDialect } from "./rollup.js";
 
 /** Dedup ids are kept this long: a replay within it is stored once, across partitions (days). */
 export const DEDUP_DAYS = 7;
@@ -54,6 +55,18 @@ export const POSTGRES_KINDS: StoreKinds = {
   },
   message: { type: "jsonb", value: () => "j" },
 };
+
+/** The aggregates on PostgreSQL (`rollup.ts`). */
+export const POSTGRES_ROLLUP: RollupDialect = {
+  kinds: POSTGRES_KINDS,
+  types: { time: "timestamptz", count: "bigint", bin: "integer", boolean: "boolean" },
+  // The connections run with timezone=UTC: an hour of UTC.
+  hour: (e) => `date_trunc('hour', ${e})`,
+  finite: (e) => `${e} <> 'Infinity'::float8 AND ${e} <> '-Infinity'::float8 AND ${e} <> 'NaN'::float8`,
+};
+
+/** How far the aggregates of a database made before them have been built from its events. */
+export const ROLLUP_STATE = "_dlt_collector_rollup";
 
 /** A column as `CREATE TABLE` declares it (the primary key is the table's: `(message_id, received_at)`). */
 const definition = (c: Column): string => `"${c.name}" ${typeIn(POSTGRES_KINDS, c)}${isNullable(c) ? "" : " NOT NULL"}`;
@@ -123,6 +136,13 @@ export const MIGRATIONS: readonly string[] = [
   // row (measured in bench/RESULTS.md). Building it on a full table takes a while, once, under the lock.
   `ALTER TABLE events ADD COLUMN IF NOT EXISTS write_key_label text;
    CREATE INDEX IF NOT EXISTS events_received ON events (received_at, message_id COLLATE "C");`,
+  // 3: the aggregates (issue 24), kept by every insert from now on; the events already stored are added by the
+  // backfill (`PostgresStore.backfill`), up to the time recorded here. BRIN: rows are appended in time order.
+  `${createRollup(POSTGRES_ROLLUP).join(";\n   ")};
+   CREATE INDEX IF NOT EXISTS rollup_hour ON rollup USING brin (hour_start);
+   CREATE INDEX IF NOT EXISTS rollup_elapsed_hour ON rollup_elapsed USING brin (hour_start);
+   CREATE TABLE IF NOT EXISTS ${ROLLUP_STATE} (created_at timestamptz NOT NULL, done_until timestamptz NOT NULL);
+   INSERT INTO ${ROLLUP_STATE} SELECT now(), coalesce((SELECT min(received_at) FROM events), now());`,
 ];
 
 /** The advisory lock every schema change takes (an arbitrary constant: "dlt-coll" in ASCII). */
