@@ -17,7 +17,7 @@ import { collectorMetrics, serveMetrics, shareWithPrimary, type CollectorMetrics
 import { writeKeysOf, type WriteKey } from "./auth.js";
 import { DuckDbStore } from "./store/duckdb.js";
 import { isPostgresUrl, PostgresStore, redactUrl } from "./store/postgres.js";
-import type { EventStore } from "./store/types.js";
+import type { EventStore, OpenProgress } from "./store/types.js";
 
 export type { EventStore, Housekeeping } from "./store/types.js";
 export { retentionCutoff } from "./store/types.js";
@@ -56,6 +56,17 @@ export interface CollectorOptions {
    * daily; default: forever.
    */
   readonly retainDays?: number;
+  /**
+   * Keep the raw events this many days (by the day they were received, UTC), removed at start and daily, while the
+   * dashboard's aggregates are kept for `retainDays`: the live view covers these days, every other API all of them.
+   * Default: raw events are kept as long as the aggregates.
+   */
+  readonly rawDays?: number;
+  /**
+   * Told how far the aggregates of a database made before them are built at open (default: a progress line on
+   * stderr when it is a terminal).
+   */
+  readonly openProgress?: OpenProgress;
   /**
    * Accepted write keys; none accepts every request. Each event stores the label of the key that let it in (column
    * `write_key_label`; the dashboard shows it, never the key): `{ label: "ci", key }`, or a bare key, labelled
@@ -157,8 +168,22 @@ export class StoreUnavailableError extends Error {
 }
 
 /** Opens the store `db` names: a `postgres://` URL is PostgreSQL, anything else a DuckDB file. */
-export function openStore(db: string): Promise<EventStore> {
-  return isPostgresUrl(db) ? PostgresStore.open(db) : DuckDbStore.open(db);
+export function openStore(db: string, progress?: OpenProgress): Promise<EventStore> {
+  const options = progress ? { progress } : {};
+  return isPostgresUrl(db) ? PostgresStore.open(db, options) : DuckDbStore.open(db, options);
+}
+
+/** A progress line on stderr while the aggregates of an older database are built, only on a terminal. */
+function ttyProgress(): OpenProgress | undefined {
+  if (process.stderr.isTTY !== true) return undefined;
+  let shown = 0;
+  return (done, total) => {
+    const now = performance.now();
+    if (now - shown < 200 && done < total) return;
+    shown = now;
+    const pct = total > 0 ? Math.floor((100 * done) / total) : 100;
+    process.stderr.write(`\rbuilding the dashboard's aggregates: ${done.toLocaleString("en-US")} of ${total.toLocaleString("en-US")} events (${pct} %)\x1b[K${done >= total ? "\n" : ""}`);
+  };
 }
 
 /** Opens the store and tries a write: a database that cannot take events fails the start, not every request. */
@@ -166,7 +191,7 @@ async function openAndProbe(options: CollectorOptions): Promise<EventStore> {
   const db = options.db ?? options.dbPath ?? DEFAULTS.dbPath;
   let store: EventStore;
   try {
-    store = options.store ?? (await openStore(db));
+    store = options.store ?? (await openStore(db, options.openProgress ?? ttyProgress()));
   } catch (e) {
     throw new StoreUnavailableError(isPostgresUrl(db) ? redactUrl(db) : db, causeOf(e));
   }
@@ -191,13 +216,22 @@ class Housekeeper {
     private readonly store: EventStore,
     private readonly retainDays: number | undefined,
     private readonly log: Log,
+    private readonly rawDays: number | undefined,
   ) {}
 
   async run(): Promise<void> {
-    const r = await this.store.housekeep(this.retainDays);
+    const r = await this.store.housekeep(this.retainDays, Date.now(), this.rawDays);
     if (r.removed > 0) {
       const before = new Date(r.cutoff!).toISOString();
       this.log(`retention (${this.retainDays} days): removed ${r.removed} events received before ${before}`, { retain_days: this.retainDays, removed: r.removed, before });
+    }
+    if ((r.rawRemoved ?? 0) > 0) {
+      const before = new Date(r.rawCutoff!).toISOString();
+      this.log(`raw events (${this.rawDays} days): removed ${r.rawRemoved} events received before ${before}; their aggregates stay`, {
+        raw_days: this.rawDays,
+        removed: r.rawRemoved,
+        before,
+      });
     }
   }
 
@@ -224,7 +258,9 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Co
   const store = await openAndProbe(options);
   const log = options.log ?? createLog("text");
   const retainDays = options.retainDays;
-  const housekeeping = new Housekeeper(store, retainDays, log);
+  // Raw events kept longer than the aggregates would be kept for nothing: the retention cuts both.
+  const rawDays = options.rawDays !== undefined && (retainDays === undefined || options.rawDays < retainDays) ? options.rawDays : undefined;
+  const housekeeping = new Housekeeper(store, retainDays, log, rawDays);
   try {
     await housekeeping.run();
   } catch (e) {
@@ -272,7 +308,7 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Co
       log,
       ...(metrics ? { metrics } : {}),
       ...(dashboard
-        ? { extraRoutes: dashboardRoutes(store, readToken, prefix, { writeKeyLabels: [...new Set(writeKeys.map((k) => k.label))], retainDays }) }
+        ? { extraRoutes: dashboardRoutes(store, readToken, prefix, { writeKeyLabels: [...new Set(writeKeys.map((k) => k.label))], retainDays, rawDays }) }
         : {}),
     });
   } catch (e) {
