@@ -226,6 +226,27 @@ try {
 } finally {
   collector.kill("SIGTERM");
   await new Promise((r) => collector.on("exit", r));
+  if (STORE === "duckdb") {
+    // The aggregates' size: rows, and the bytes of their blocks (DuckDB's storage info, compressed as stored).
+    const instance = await DuckDBInstance.create(db, { access_mode: "READ_ONLY" });
+    const c = await instance.connect();
+    for (const table of ["events", "rollup", "rollup_elapsed"]) {
+      const rows = Number((await c.runAndReadAll(`SELECT count(*) FROM ${table}`)).getRows()[0][0]);
+      const bytes = Number((await c.runAndReadAll(`SELECT count(DISTINCT block_id) * 262144 FROM pragma_storage_info('${table}') WHERE persistent`)).getRows()[0][0]);
+      console.log(`${table}: ${rows.toLocaleString("en-US")} rows, ~${(bytes / 1e6).toFixed(1)} MB on disk`);
+    }
+    c.closeSync();
+    instance.closeSync();
+  } else if (pgServer) {
+    const pg = createRequire(here("../packages/collector/package.json"))("pg");
+    const client = new pg.Client({ connectionString: target });
+    await client.connect();
+    for (const table of ["events", "rollup", "rollup_elapsed"]) {
+      const r = (await client.query(`SELECT count(*) AS n, pg_total_relation_size('${table}') + coalesce((SELECT sum(pg_total_relation_size(inhrelid)) FROM pg_inherits WHERE inhparent = '${table}'::regclass), 0) AS bytes FROM ${table}`)).rows[0];
+      console.log(`${table}: ${Number(r.n).toLocaleString("en-US")} rows, ~${(Number(r.bytes) / 1e6).toFixed(1)} MB on disk`);
+    }
+    await client.end();
+  }
   await pgServer?.close();
   rmSync(dir, { recursive: true, force: true });
 }

@@ -49,14 +49,14 @@ after(async () => {
 
 /**
  * An `elapsed` row as the aggregates give it: the count exact, the percentiles within the histogram's stated error
- * (2.5 %, rounded to 3 decimals as the raw query rounds them).
+ * (5 %, rounded to 3 decimals as the raw query rounds them).
  */
 function withinError(actual: Row | undefined, expected: Row, what = ""): void {
   assert.ok(actual, `no row for ${JSON.stringify(expected)} ${what}`);
   for (const [k, v] of Object.entries(expected)) {
     if (k !== "p50" && k !== "p95") assert.equal(actual[k], v, `${k} ${what}`);
     else if (v === null) assert.equal(actual[k], null, `${k} ${what}`);
-    else assert.ok(Math.abs((actual[k] as number) - (v as number)) <= 0.025 * Math.abs(v as number) + 0.0005, `${k}: ${actual[k]} vs exact ${v} ${what}`);
+    else assert.ok(Math.abs((actual[k] as number) - (v as number)) <= 0.05 * Math.abs(v as number) + 0.0005, `${k}: ${actual[k]} vs exact ${v} ${what}`);
   }
 }
 

@@ -18,7 +18,7 @@ import type { Cell, DashboardApi, Filter, Rows } from "../dashboard/apis.js";
 import type { StoredMessage } from "../stamp.js";
 import { COLUMNS, firstOf, isNullable, literal, typeIn, valueIn, type Column, type StoreKinds } from "./columns.js";
 import { DUCKDB_DASHBOARD } from "./duckdb-dashboard.js";
-import { createRollup, insertRollups, merged, type RollupDialect } from "./rollup.js";
+import { createRollup, insertRollups, merged, ROLLUP_TABLES, type RollupDialect } from "./rollup.js";
 import { rollupSql, type RollupQuery } from "./rollup-dashboard.js";
 import { retentionCutoff, type DashboardSource, type EventStore, type Housekeeping, type OpenProgress } from "./types.js";
 
@@ -57,8 +57,8 @@ export const DUCKDB_KINDS: StoreKinds = {
 /** The aggregates on DuckDB (`rollup.ts`). */
 export const DUCKDB_ROLLUP: RollupDialect = {
   kinds: DUCKDB_KINDS,
-  types: { time: "TIMESTAMP", count: "BIGINT", bin: "INTEGER", boolean: "BOOLEAN" },
-  hour: (e) => `date_trunc('hour', ${e})`,
+  types: { time: "TIMESTAMP", count: "BIGINT", bin: "INTEGER", boolean: "BOOLEAN", double: "DOUBLE" },
+  trunc: (grain, e) => `date_trunc('${grain}', ${e})`,
   finite: (e) => `isfinite(${e})`,
 };
 
@@ -91,7 +91,7 @@ const INTO = `events (${NAMES})`;
  */
 const STAGED = "_dlt_staged";
 const CREATE_STAGED = `CREATE TEMP TABLE IF NOT EXISTS ${STAGED} (${COLUMNS.map((c) => `"${c.name}" ${typeIn(DUCKDB_KINDS, c)}`).join(", ")})`;
-const [ROLLUP_FROM_STAGED, ELAPSED_FROM_STAGED] = insertRollups(DUCKDB_ROLLUP, STAGED);
+const ROLLUPS_FROM_STAGED = insertRollups(DUCKDB_ROLLUP, STAGED);
 /** How far the aggregates of a database made before them have been built from its events. */
 const ROLLUP_STATE = "_dlt_collector_rollup";
 /** A commit in this many merges the aggregates' rows of the hours around now (see `compact`). */
@@ -166,8 +166,10 @@ function jsCell(v: unknown): Cell {
 const STATEMENTS = {
   stage: (scratch: string) => `INSERT INTO ${STAGED} (${NAMES}) SELECT ${SELECT} FROM ${FROM(scratch)}`,
   events: () => `INSERT INTO ${INTO} SELECT ${NAMES} FROM ${STAGED}`,
-  rollup: () => ROLLUP_FROM_STAGED,
-  elapsed: () => ELAPSED_FROM_STAGED,
+  rollup: () => ROLLUPS_FROM_STAGED[0]!,
+  elapsed: () => ROLLUPS_FROM_STAGED[1]!,
+  rollupDay: () => ROLLUPS_FROM_STAGED[2]!,
+  elapsedDay: () => ROLLUPS_FROM_STAGED[3]!,
 } as const;
 type Statement = keyof typeof STATEMENTS;
 
@@ -320,8 +322,8 @@ export class DuckDbStore implements EventStore {
       }
       if (++this.commits >= COMPACT_EVERY) {
         this.commits = 0;
-        // The hours live traffic lands in; older hours are merged by the daily housekeeping.
-        await this.compactNow(Date.now() - 6 * 3_600_000, Date.now() + 3_600_000).catch(() => undefined);
+        // The buckets live traffic lands in (today's day, the last hours); older ones are merged by the daily housekeeping.
+        await this.compactNow(Math.floor((Date.now() - 6 * 3_600_000) / DAY_MS) * DAY_MS, Date.now() + 3_600_000).catch(() => undefined);
       }
       return n;
     } finally {
@@ -358,8 +360,7 @@ export class DuckDbStore implements EventStore {
       await writer.run(`DELETE FROM ${STAGED} WHERE message_id NOT IN (SELECT unnest(CAST(CAST(? AS JSON) AS VARCHAR[])))`, [JSON.stringify(fresh)]);
       n = fresh.length;
     }
-    await this.run("rollup");
-    await this.run("elapsed");
+    for (const kind of ["rollup", "elapsed", "rollupDay", "elapsedDay"] as const) await this.run(kind);
     return n;
   }
 
@@ -400,10 +401,10 @@ export class DuckDbStore implements EventStore {
   }
 
   private async compactNow(from: number, to: number): Promise<void> {
-    const range = `hour_start >= make_timestamp(CAST(${from} AS BIGINT) * 1000) AND hour_start < make_timestamp(CAST(${to} AS BIGINT) * 1000)`;
+    const range = `bucket_start >= make_timestamp(CAST(${from} AS BIGINT) * 1000) AND bucket_start < make_timestamp(CAST(${to} AS BIGINT) * 1000)`;
     await this.transaction(async () => {
       const { writer } = this.handles;
-      for (const table of ["rollup", "rollup_elapsed"] as const) {
+      for (const table of ROLLUP_TABLES) {
         await writer.run(`CREATE OR REPLACE TEMP TABLE _dlt_merged AS ${merged(DUCKDB_ROLLUP, table, `(SELECT * FROM ${table} WHERE ${range}) AS r`)}`);
         await writer.run(`DELETE FROM ${table} WHERE ${range}`);
         await writer.run(`INSERT INTO ${table} SELECT * FROM _dlt_merged`);
@@ -438,7 +439,7 @@ export class DuckDbStore implements EventStore {
       if (cutoff !== undefined) {
         await this.transaction(async () => {
           removed += Number((await writer.run(`DELETE FROM events WHERE received_at < ${at(cutoff)}`)).rowsChanged);
-          for (const table of ["rollup", "rollup_elapsed"]) await writer.run(`DELETE FROM ${table} WHERE hour_start < ${at(cutoff)}`);
+          for (const table of ROLLUP_TABLES) await writer.run(`DELETE FROM ${table} WHERE bucket_start < ${at(cutoff)}`);
         });
       }
       let rawRemoved = 0;

@@ -18,7 +18,7 @@
  */
 
 import { COLUMNS, firstOf, isNullable, literal, typeIn, type Column, type ColumnName, type StoreKinds } from "./columns.js";
-import { createRollup, type RollupDialect } from "./rollup.js";
+import { createRollup, ROLLUP_TABLES, type RollupDialect } from "./rollup.js";
 
 /** Dedup ids are kept this long: a replay within it is stored once, across partitions (days). */
 export const DEDUP_DAYS = 7;
@@ -59,9 +59,9 @@ export const POSTGRES_KINDS: StoreKinds = {
 /** The aggregates on PostgreSQL (`rollup.ts`). */
 export const POSTGRES_ROLLUP: RollupDialect = {
   kinds: POSTGRES_KINDS,
-  types: { time: "timestamptz", count: "bigint", bin: "integer", boolean: "boolean" },
-  // The connections run with timezone=UTC: an hour of UTC.
-  hour: (e) => `date_trunc('hour', ${e})`,
+  types: { time: "timestamptz", count: "bigint", bin: "integer", boolean: "boolean", double: "double precision" },
+  // The connections run with timezone=UTC: hours and days of UTC.
+  trunc: (grain, e) => `date_trunc('${grain}', ${e})`,
   finite: (e) => `${e} <> 'Infinity'::float8 AND ${e} <> '-Infinity'::float8 AND ${e} <> 'NaN'::float8`,
 };
 
@@ -139,8 +139,7 @@ export const MIGRATIONS: readonly string[] = [
   // 3: the aggregates (issue 24), kept by every insert from now on; the events already stored are added by the
   // backfill (`PostgresStore.backfill`), up to the time recorded here. BRIN: rows are appended in time order.
   `${createRollup(POSTGRES_ROLLUP).join(";\n   ")};
-   CREATE INDEX IF NOT EXISTS rollup_hour ON rollup USING brin (hour_start);
-   CREATE INDEX IF NOT EXISTS rollup_elapsed_hour ON rollup_elapsed USING brin (hour_start);
+   ${ROLLUP_TABLES.map((t) => `CREATE INDEX IF NOT EXISTS ${t}_bucket ON ${t} USING brin (bucket_start)`).join(";\n   ")};
    CREATE TABLE IF NOT EXISTS ${ROLLUP_STATE} (created_at timestamptz NOT NULL, done_until timestamptz NOT NULL);
    INSERT INTO ${ROLLUP_STATE} SELECT now(), coalesce((SELECT min(received_at) FROM events), now());`,
 ];

@@ -18,7 +18,7 @@ import type { StoredMessage } from "../stamp.js";
 import { COLUMNS, valueIn } from "./columns.js";
 import { POSTGRES_DASHBOARD } from "./postgres-dashboard.js";
 import { createPartition, DEDUP_DAYS, MIGRATIONS, partitionDay, POSTGRES_KINDS, POSTGRES_ROLLUP, ROLLUP_STATE, SCHEMA_LOCK } from "./postgres-schema.js";
-import { insertRollups, merged, ROLLUP_DIMENSIONS, ELAPSED_DIMENSIONS } from "./rollup.js";
+import { insertRollups, merged, ROLLUP_DIMENSIONS, ROLLUP_TABLES, ELAPSED_DIMENSIONS } from "./rollup.js";
 import { rollupSql, type RollupQuery } from "./rollup-dashboard.js";
 import { retentionCutoff, type DashboardSource, type EventStore, type Housekeeping, type OpenProgress } from "./types.js";
 
@@ -70,7 +70,7 @@ const VALUES = COLUMNS.map((c) => valueIn(POSTGRES_KINDS, c)).join(", ");
  */
 // The columns the aggregates read of the inserted rows (RETURNING), and their inserts from those rows.
 const ROLLED = [...new Set<string>(["timestamp", "transaction_id", "elapsed", ...ROLLUP_DIMENSIONS, ...ELAPSED_DIMENSIONS])].map((n) => `"${n}"`).join(", ");
-const [ROLLUP_FROM_NEW, ELAPSED_FROM_NEW] = insertRollups(POSTGRES_ROLLUP, "new");
+const ROLLUPS_FROM_NEW = insertRollups(POSTGRES_ROLLUP, "new");
 
 export const insertFrom = (source: string): string => `
   WITH batch AS MATERIALIZED (
@@ -83,11 +83,9 @@ export const insertFrom = (source: string): string => `
     SELECT ${VALUES} FROM (SELECT x::jsonb AS j FROM batch JOIN fresh ON fresh.message_id = batch.id OFFSET 0) AS m
     ON CONFLICT DO NOTHING
     RETURNING ${ROLLED}
-  ), rolled AS (
-    ${ROLLUP_FROM_NEW}
-  ), timed AS (
-    ${ELAPSED_FROM_NEW}
-  )
+  ), ${ROLLUPS_FROM_NEW.map((sql, i) => `rolled${i} AS (
+    ${sql}
+  )`).join(", ")}
   SELECT count(*) AS n FROM new`;
 
 /**
@@ -313,8 +311,8 @@ export class PostgresStore implements EventStore {
     }
     if (++this.commits >= COMPACT_EVERY) {
       this.commits = 0;
-      // The hours live traffic lands in; older hours are merged by the daily housekeeping.
-      await this.compact(Date.now() - 6 * 3_600_000, Date.now() + 3_600_000).catch(() => undefined);
+      // The buckets live traffic lands in (today's day, the last hours); older ones are merged by the daily housekeeping.
+      await this.compact(Math.floor((Date.now() - 6 * 3_600_000) / DAY_MS) * DAY_MS, Date.now() + 3_600_000).catch(() => undefined);
     }
     return n;
   }
@@ -390,9 +388,9 @@ export class PostgresStore implements EventStore {
       const locked = await c.query<{ ok: boolean }>("SELECT pg_try_advisory_xact_lock($1) AS ok", [ROLLUP_LOCK.toString()]);
       if (!locked.rows[0]?.ok) return;
       await c.query("SET LOCAL statement_timeout = 0");
-      for (const table of ["rollup", "rollup_elapsed"] as const) {
+      for (const table of ROLLUP_TABLES) {
         await c.query(
-          `WITH old AS (DELETE FROM ${table} WHERE hour_start >= to_timestamp($1::float8 / 1000) AND hour_start < to_timestamp($2::float8 / 1000) RETURNING *)
+          `WITH old AS (DELETE FROM ${table} WHERE bucket_start >= to_timestamp($1::float8 / 1000) AND bucket_start < to_timestamp($2::float8 / 1000) RETURNING *)
            INSERT INTO ${table} ${merged(POSTGRES_ROLLUP, table, "old")}`,
           [Math.max(from, -210_866_803_200_000), to],
         );
@@ -448,7 +446,7 @@ export class PostgresStore implements EventStore {
       }
     }
     if (cutoff !== undefined) {
-      for (const table of ["rollup", "rollup_elapsed"]) await this.pool.query(`DELETE FROM ${table} WHERE hour_start < to_timestamp($1::float8 / 1000)`, [cutoff]);
+      for (const table of ROLLUP_TABLES) await this.pool.query(`DELETE FROM ${table} WHERE bucket_start < to_timestamp($1::float8 / 1000)`, [cutoff]);
     }
     // Edges of a range before this come from the aggregates (a day's margin, as on DuckDB).
     this.rawFrom = rawCutoff === undefined ? undefined : rawCutoff + DAY_MS;

@@ -3,13 +3,13 @@
  * (placeholders, epoch conversions, collation, list splitting). Every API but the live view (`events`, which returns
  * stored messages) reads a relation of `rollup` rows: the whole hours of the range from the table, its edges grouped
  * from the raw events the same way, so a range that does not start or end on the hour is answered as the raw queries
- * answer it (`splitRange`). Counts are `sum(n)`; a failure is `success = false`; the count of pipeline runs is the
+ * answer it (`splitRange`); whole days are read from the daily tables, unless the buckets are hours. Counts are `sum(n)`; a failure is `success = false`; the count of pipeline runs is the
  * count of the run's most reported step (see DESIGN.md: exact for runs that report each step once); `elapsed`'s
- * percentiles come from the histogram (`elapsedFromHistogram`), within 2.5 %.
+ * percentiles come from the histogram (`elapsedFromHistogram`), within 5 %.
  */
 import { ALL_TIME, type DashboardApi, type Filter, type Rows, type SqlQuery } from "../dashboard/apis.js";
 import { CI, DESTINATION, EVENT, ONLY, OS, RUNTIME, RUNTIME_MAJOR, SOURCE, VERSION } from "./dashboard-sql.js";
-import { elapsedFromHistogram, elapsedOf, rollupColumns, rollupOf, splitRange, type RollupDialect } from "./rollup.js";
+import { elapsedFromHistogram, elapsedOf, namesOf, rollupOf, splitRange, tableOf, type RollupDialect, type RollupKind } from "./rollup.js";
 
 /** A query over the aggregates, and what turns its rows into the API's answer (when they differ). */
 export interface RollupQuery extends SqlQuery {
@@ -42,10 +42,9 @@ export interface RollupQueryDialect extends RollupDialect {
 export function rollupSql(d: RollupQueryDialect): RollupSql {
   const C = d.collate;
   const NL = d.nullsLast;
-  const cols = rollupColumns(d);
 
   /** The filter's relation and conditions, with their parameters in the order they appear. */
-  function over(f: Filter, table: "rollup" | "rollup_elapsed", rawFrom: number | undefined, sql: (source: string, where: string) => string, extra = ""): SqlQuery {
+  function over(f: Filter, table: RollupKind, rawFrom: number | undefined, sql: (source: string, where: string) => string, extra = ""): SqlQuery {
     const params: (string | number)[] = [];
     const p = (v: string | number): string => {
       params.push(v);
@@ -53,15 +52,21 @@ export function rollupSql(d: RollupQueryDialect): RollupSql {
     };
     const range = { from: Math.max(f.from, d.minMs), to: Math.max(f.to, d.minMs) };
     const split = splitRange(range, rawFrom);
-    const names = cols[table].map(([n]) => `"${n}"`).join(", ");
+    // Hourly buckets need hourly rows: the days are read from the hourly table then.
+    const [days, hours] = f.bucket === "hour" ? [[], [...split.days, ...split.hours]] : [split.days, split.hours];
+    const names = namesOf(d, tableOf(table, "hour"));
     const parts: string[] = [];
-    if (split.from < split.to) parts.push(`SELECT ${names} FROM ${table} WHERE hour_start >= ${d.time(p(split.from))} AND hour_start < ${d.time(p(split.to))}`);
+    for (const [grain, spans] of [["day", days], ["hour", hours]] as const) {
+      if (spans.length === 0) continue;
+      const within = spans.map(([a, b]) => `(bucket_start >= ${d.time(p(a))} AND bucket_start < ${d.time(p(b))})`).join(" OR ");
+      parts.push(`SELECT ${names} FROM ${tableOf(table, grain)} WHERE ${within}`);
+    }
     if (split.edges.length > 0) {
       const edge = split.edges.map(([a, b]) => `("timestamp" >= ${d.time(p(a))} AND "timestamp" < ${d.time(p(b))})`).join(" OR ");
       const events = `(SELECT * FROM events WHERE ${edge}) AS e`;
       parts.push(table === "rollup" ? rollupOf(d, events) : elapsedOf(d, events));
     }
-    if (parts.length === 0) parts.push(`SELECT ${names} FROM ${table} WHERE false`);
+    if (parts.length === 0) parts.push(`SELECT ${names} FROM ${tableOf(table, "hour")} WHERE false`);
     const source = `(${parts.join(" UNION ALL ")}) AS g`;
     let where = "true";
     if (f.event) where += ` AND event = ${p(f.event)}`;
@@ -72,7 +77,7 @@ export function rollupSql(d: RollupQueryDialect): RollupSql {
     // The parameters are numbered in the order they were added: source first, then the conditions, as written.
     return { sql: sql(source, where), params };
   }
-  const bucket = (f: Filter): string => d.epochMs(`date_trunc('${f.bucket === "hour" ? "hour" : "day"}', hour_start)`);
+  const bucket = (f: Filter): string => d.epochMs(`date_trunc('${f.bucket === "hour" ? "hour" : "day"}', bucket_start)`);
   const failed = "coalesce(sum(n) FILTER (WHERE NOT success), 0)";
 
   return {
@@ -111,7 +116,7 @@ export function rollupSql(d: RollupQueryDialect): RollupSql {
         ONLY.reported,
       ),
     elapsed: (f, raw) => ({
-      ...over(f, "rollup_elapsed", raw, (g, w) => `SELECT event ${C} AS event, bin, sum(n) AS n FROM ${g} WHERE ${w} GROUP BY 1, 2 ORDER BY event ${NL}, bin`),
+      ...over(f, "rollup_elapsed", raw, (g, w) => `SELECT event ${C} AS event, bin, sum(n) AS n, min(lo) AS lo, max(hi) AS hi FROM ${g} WHERE ${w} GROUP BY 1, 2 ORDER BY event ${NL}, bin`),
       finish: elapsedFromHistogram,
     }),
     versions: (f, raw) => over(f, "rollup", raw, (g, w) => `SELECT (${VERSION}) ${C} AS version, sum(n) AS n FROM ${g} WHERE ${w} GROUP BY 1 ORDER BY n DESC, version`),
