@@ -56,14 +56,13 @@ export function rollupSql(d: RollupQueryDialect): RollupSql {
     const [days, hours] = f.bucket === "hour" ? [[], [...split.days, ...split.hours]] : [split.days, split.hours];
     const names = namesOf(d, tableOf(table, "hour"));
     const parts: string[] = [];
+    // One part per span, each a plain range: an OR of ranges would keep the stores from skipping what lies outside
+    // them (DuckDB's zone maps, PostgreSQL's BRIN), and the raw events would be read whole.
     for (const [grain, spans] of [["day", days], ["hour", hours]] as const) {
-      if (spans.length === 0) continue;
-      const within = spans.map(([a, b]) => `(bucket_start >= ${d.time(p(a))} AND bucket_start < ${d.time(p(b))})`).join(" OR ");
-      parts.push(`SELECT ${names} FROM ${tableOf(table, grain)} WHERE ${within}`);
+      for (const [a, b] of spans) parts.push(`SELECT ${names} FROM ${tableOf(table, grain)} WHERE bucket_start >= ${d.time(p(a))} AND bucket_start < ${d.time(p(b))}`);
     }
-    if (split.edges.length > 0) {
-      const edge = split.edges.map(([a, b]) => `("timestamp" >= ${d.time(p(a))} AND "timestamp" < ${d.time(p(b))})`).join(" OR ");
-      const events = `(SELECT * FROM events WHERE ${edge}) AS e`;
+    for (const [a, b] of split.edges) {
+      const events = `(SELECT * FROM events WHERE "timestamp" >= ${d.time(p(a))} AND "timestamp" < ${d.time(p(b))}) AS e`;
       parts.push(table === "rollup" ? rollupOf(d, events) : elapsedOf(d, events));
     }
     if (parts.length === 0) parts.push(`SELECT ${names} FROM ${tableOf(table, "hour")} WHERE false`);
