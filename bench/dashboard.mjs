@@ -51,6 +51,10 @@ if (STORE === "postgres") {
   const pg = createRequire(here("../packages/collector/package.json"))("pg");
   const client = new pg.Client({ connectionString: target });
   await client.connect();
+  // A database as a collector before the aggregates left it (schema version 2), as the DuckDB seed's: the collector
+  // makes and fills them when it opens it (migration 3, then the backfill).
+  await client.query("DROP TABLE rollup, rollup_elapsed, rollup_day, rollup_elapsed_day, _dlt_collector_rollup");
+  await client.query("UPDATE _dlt_collector_schema SET version = 2");
   await client.query(`
     INSERT INTO events (message_id, type, event, anonymous_id, user_id, "timestamp", original_timestamp, sent_at, received_at,
       library_name, library_version, os_name, os_version, runtime_name, runtime_version, ci_run, cpu, exec_info,
