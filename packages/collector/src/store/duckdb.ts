@@ -427,7 +427,7 @@ export class DuckDbStore implements EventStore {
   /**
    * Deletes whole UTC days past the retention, as PostgreSQL drops their partitions (see `retentionCutoff`): the
    * events and the aggregates' hours before the cutoff; with `rawDays`, the events received before that (shorter)
-   * cutoff too, the aggregates staying. Then merges the aggregates' rows of every hour kept.
+   * cutoff too, the aggregates staying. Then merges the aggregates' rows of the last three days.
    */
   housekeep(retainDays: number | undefined, now = Date.now(), rawDays?: number): Promise<Housekeeping> {
     const cutoff = retainDays === undefined ? undefined : retentionCutoff(retainDays, now);
@@ -447,7 +447,8 @@ export class DuckDbStore implements EventStore {
       // Edges of a range before this come from the aggregates: a day's margin for events whose `timestamp` (the
       // client's, corrected) is later than the day they were received in.
       this.rawFrom = rawCutoff === undefined ? undefined : rawCutoff + DAY_MS;
-      await this.compactNow(cutoff ?? -8.64e15, 8.64e15);
+      // The last days' buckets, where late events land; rows appended to older ones stay unmerged (they count the same).
+      await this.compactNow(Math.floor(now / DAY_MS) * DAY_MS - 3 * DAY_MS, 8.64e15);
       return rawDays === undefined ? { removed, cutoff } : { removed, cutoff, rawRemoved, rawCutoff };
     });
   }

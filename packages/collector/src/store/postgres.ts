@@ -450,7 +450,8 @@ export class PostgresStore implements EventStore {
     }
     // Edges of a range before this come from the aggregates (a day's margin, as on DuckDB).
     this.rawFrom = rawCutoff === undefined ? undefined : rawCutoff + DAY_MS;
-    await this.compact(cutoff ?? -8.64e15, 8.64e15);
+    // The last days' buckets, where late events land; rows appended to older ones stay unmerged (they count the same).
+    await this.compact(Math.floor(now / DAY_MS) * DAY_MS - 3 * DAY_MS, 8.64e15);
     await this.pool.query("DELETE FROM event_ids WHERE received_at < $1", [new Date(now - DEDUP_DAYS * DAY_MS).toISOString()]);
     return rawDays === undefined ? { removed, cutoff } : { removed, cutoff, rawRemoved, rawCutoff };
   }
