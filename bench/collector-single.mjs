@@ -41,7 +41,7 @@ const base = await load("baseline (bare http + JSON.parse)", [here("./fixtures/b
 const stores = await collectorStores(STORES);
 try {
   for (const s of stores.list) {
-    const col = await load(`dlt-collector (${s.label})`, [here("../packages/collector/bin/dlt-collector.js"), "--port", "0", ...(await s.args()), "--write-key", KEY]);
+    const col = await load(`dlt-collector (${s.label})`, [process.env["DLT_COLLECTOR_BIN"] ?? here("../packages/collector/bin/dlt-collector.js"), "--port", "0", ...(await s.args()), "--write-key", KEY]);
     console.log(
       `  ratio ${(col.eps / base.eps).toFixed(2)} of the baseline's events/s; p99 ${col.p99} ms against ${base.p99} ms ` +
         `(${col.p99 < 1000 ? "under" : "OVER"} dlt's 1 s timeout; worst ${col.max} ms)`,

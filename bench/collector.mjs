@@ -45,7 +45,7 @@ const base = await load("baseline (bare http + JSON.parse)", [here("./fixtures/b
 const stores = await collectorStores(STORES);
 try {
   for (const s of stores.list) {
-    const col = await load(`dlt-collector (${s.label})`, [here("../packages/collector/bin/dlt-collector.js"), "--port", "0", ...(await s.args())]);
+    const col = await load(`dlt-collector (${s.label})`, [process.env["DLT_COLLECTOR_BIN"] ?? here("../packages/collector/bin/dlt-collector.js"), "--port", "0", ...(await s.args())]);
     const ratio = col.eps / base.eps;
     console.log(
       `  ratio ${ratio.toFixed(2)} (target >= 0.6: ${ratio >= 0.6 ? "OK" : "NOT MET"}); ` +

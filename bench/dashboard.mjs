@@ -10,7 +10,9 @@
 // 512 MB shared_buffers), partitioned by day as the collector makes them, then ANALYZEd.
 // `chdb`: the same events in embedded ClickHouse (`chdb:DIR`), seeded with ClickHouse's SQL through the store's own
 // schema, then handed to the collector's process (chDB binds one directory per process: the seeding one closes first).
-// Usage: node bench/dashboard.mjs [events, default 1000000] [repeats, default 7] [duckdb|postgres|chdb, default duckdb]
+// Usage: node bench/dashboard.mjs [events, default 1000000] [repeats, default 7] [duckdb|postgres|chdb, default duckdb] [days, default 90]
+// The collector builds its aggregates from the seeded events when it opens the database (timed: "backfill"); the
+// aggregates' rows and size on disk are printed at the end, and per day of history.
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -21,6 +23,7 @@ import { median } from "./lib.mjs";
 const N = Number(process.argv[2] ?? 1_000_000);
 const REPEATS = Number(process.argv[3] ?? 7);
 const STORE = process.argv[4] ?? "duckdb";
+const DAYS = Number(process.argv[5] ?? 90);
 const BUDGET_MS = 200;
 const here = (p) => new URL(p, import.meta.url).pathname;
 const require = createRequire(here("../packages/collector/package.json"));
@@ -88,13 +91,17 @@ if (STORE === "chdb") {
   pgServer = await testPostgres({ embedded: true, durable: true });
   target = await pgServer.database();
   const store = await PostgresStore.open(target);
-  await store.ensurePartitions(now - 91 * 86_400_000, now);
+  await store.ensurePartitions(now - (DAYS + 1) * 86_400_000, now);
   await store.close();
   // The DuckDB seed below, in PostgreSQL's dialect (hashes differ, the spread is the same); a client of its own, as
   // the store's connections have a 10 s statement timeout.
   const pg = createRequire(here("../packages/collector/package.json"))("pg");
   const client = new pg.Client({ connectionString: target });
   await client.connect();
+  // A database as a collector before the aggregates left it (schema version 2), as the DuckDB seed's: the collector
+  // makes and fills them when it opens it (migration 3, then the backfill).
+  await client.query("DROP TABLE rollup, rollup_elapsed, rollup_day, rollup_elapsed_day, _dlt_collector_rollup");
+  await client.query("UPDATE _dlt_collector_schema SET version = 2");
   await client.query(`
     INSERT INTO events (message_id, type, event, anonymous_id, user_id, "timestamp", original_timestamp, sent_at, received_at,
       library_name, library_version, os_name, os_version, runtime_name, runtime_version, ci_run, cpu, exec_info,
@@ -130,7 +137,7 @@ if (STORE === "chdb") {
           CASE WHEN i % 7 = 0 THEN 'docker' WHEN i % 11 = 0 THEN 'kubernetes' END AS exec_info,
           abs(hashint4(i)) % 20 <> 0 AS success, (abs(hashint4(i)) % 10000) / 1000.0 AS elapsed,
           (ARRAY['ci','prod','key-3f2a9c1b'])[(i % 3) + 1] AS write_key_label
-        FROM (SELECT i, to_timestamp((${now} - (i::bigint * ${90 * 86_400_000} / ${N})) / 1000.0) AS ts FROM generate_series(0, ${N - 1}) AS i) AS t
+        FROM (SELECT i, to_timestamp((${now} - (i::bigint * ${DAYS * 86_400_000} / ${N})) / 1000.0) AS ts FROM generate_series(0, ${N - 1}) AS i) AS t
       ) AS u
     ) AS s`);
   await client.query("VACUUM ANALYZE events");
@@ -180,7 +187,7 @@ if (STORE === "chdb") {
         '"},"os":{"name":"' || os_name || '","version":"6.1"},"runtime":{"name":"node","version":"' || runtime_version ||
         '.11.1"}},"timestamp":"' || strftime(ts, '%Y-%m-%dT%H:%M:%S.%gZ') || '","receivedAt":"' || strftime(ts, '%Y-%m-%dT%H:%M:%S.%gZ') ||
         '","sentAt":"' || strftime(ts, '%Y-%m-%dT%H:%M:%S.%gZ') || '","writeKeyLabel":"' || write_key_label || '"}' AS message
-    FROM (SELECT i, make_timestamp(CAST((${now} - (i * ${90 * 86_400_000} // ${N})) AS BIGINT) * 1000) AS ts FROM range(${N}) r(i))`);
+    FROM (SELECT i, make_timestamp(CAST((${now} - (i * ${DAYS * 86_400_000} // ${N})) AS BIGINT) * 1000) AS ts FROM range(${N}) r(i))`);
   await c.run("CHECKPOINT");
   // Cursors deep into the live view's order (newest first), as a user paging back would reach them.
   const at = async (offset, where = "TRUE") =>
@@ -193,6 +200,7 @@ if (STORE === "chdb") {
 }
 
 // --- collector in its own process ---------------------------------------------------------------------------------
+const opened = performance.now();
 const collector = spawn(process.execPath, [here("../packages/collector/bin/dlt-collector.js"), "--port", "0", "--db", target, "--write-key", "wk", "--read-token", "rt"], {
   stdio: ["ignore", "pipe", "inherit"], // its errors (a failed query) show
 });
@@ -205,6 +213,7 @@ const url = await new Promise((resolve, reject) => {
   });
   collector.on("exit", (c) => reject(new Error(`dlt-collector exited ${c}`)));
 });
+console.log(`collector listening after ${((performance.now() - opened) / 1000).toFixed(1)} s (the backfill of the aggregates from the seeded events included)`);
 
 async function time(path) {
   const t0 = performance.now();
@@ -225,7 +234,7 @@ try {
   console.log(`baseline GET /health: median ${health.median.toFixed(1)} ms`);
   const filters = [
     ["last 30 days, by day", `from=${now - 30 * 86_400_000}&to=${now + 60_000}&bucket=day`],
-    ["all time (90 days), by day", `from=0&to=${now + 60_000}&bucket=day`],
+    [`all time (${DAYS} days), by day`, `from=0&to=${now + 60_000}&bucket=day`],
     ["all time, event = pipeline_load", `from=0&to=${now + 60_000}&bucket=day&event=pipeline_load`],
     ["last 7 days, by hour", `from=${now - 7 * 86_400_000}&to=${now + 60_000}&bucket=hour`],
     ["all time, version + OS + CI filters", `from=0&to=${now + 60_000}&bucket=day&version=dlt-ts%200.2.0&os=Linux&ci=false`],
@@ -273,6 +282,29 @@ try {
 } finally {
   collector.kill("SIGTERM");
   await new Promise((r) => collector.on("exit", r));
+  if (STORE === "duckdb") {
+    // The aggregates' size: rows, and the bytes of their blocks (DuckDB's storage info, compressed as stored).
+    const instance = await DuckDBInstance.create(db, { access_mode: "READ_ONLY" });
+    const c = await instance.connect();
+    for (const table of ["events", "rollup", "rollup_elapsed", "rollup_day", "rollup_elapsed_day"]) {
+      const rows = Number((await c.runAndReadAll(`SELECT count(*) FROM ${table}`)).getRows()[0][0]);
+      const bytes = Number((await c.runAndReadAll(`SELECT count(DISTINCT block_id) * 262144 FROM pragma_storage_info('${table}') WHERE persistent`)).getRows()[0][0]);
+      console.log(`${table}: ${rows.toLocaleString("en-US")} rows, ~${(bytes / 1e6).toFixed(1)} MB on disk, ${(bytes / 1e6 / DAYS).toFixed(2)} MB per day`);
+    }
+    c.closeSync();
+    instance.closeSync();
+  } else if (pgServer) {
+    const pg = createRequire(here("../packages/collector/package.json"))("pg");
+    const client = new pg.Client({ connectionString: target });
+    await client.connect();
+    for (const table of ["events", "rollup", "rollup_elapsed", "rollup_day", "rollup_elapsed_day"]) {
+      const r = (await client.query(`SELECT count(*) AS n, pg_total_relation_size('${table}') + coalesce((SELECT sum(pg_total_relation_size(inhrelid)) FROM pg_inherits WHERE inhparent = '${table}'::regclass), 0) AS bytes FROM ${table}`)).rows[0];
+      console.log(`${table}: ${Number(r.n).toLocaleString("en-US")} rows, ~${(Number(r.bytes) / 1e6).toFixed(1)} MB on disk, ${(Number(r.bytes) / 1e6 / DAYS).toFixed(2)} MB per day`);
+    }
+    await client.end();
+  }
   await pgServer?.close();
-  rmSync(dir, { recursive: true, force: true });
+  // BENCH_KEEP=1 keeps the DuckDB file for a look at the plans.
+  if (process.env["BENCH_KEEP"]) console.log(`kept ${db}`);
+  else rmSync(dir, { recursive: true, force: true });
 }

@@ -19,6 +19,8 @@ const scripts = [
   ["collector-crowd.mjs"],
   ["dashboard.mjs"],
   ["dashboard.mjs", "1000000", "7", "postgres"],
+  // Ingest with the aggregates against the commit before them (needs git): issue 24.
+  ["aggregates-ingest.mjs"],
   ["postgres-write.mjs"],
   ["migrate.mjs"],
   ["spool.mjs"],

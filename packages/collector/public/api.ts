@@ -12,6 +12,8 @@ export interface Answer {
   readonly rows: readonly Row[];
   readonly ms: number;
   readonly retain_days?: number | null;
+  /** `summary` only: the collector's --raw-days (raw events, for the live view), or null when they are kept as long. */
+  readonly raw_days?: number | null;
 }
 
 /** A row of the live view (`events`): one stored message. */

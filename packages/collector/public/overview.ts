@@ -38,7 +38,7 @@ export function drawOverview(s: PageState, w: TimeWindow, data: OverviewData, ch
   const r = data.rows;
   const filtered = isFiltered(s);
   document.body.dataset["window"] = JSON.stringify(w);
-  showRetention(data.summary.retain_days ?? null);
+  showRetention(data.summary.retain_days ?? null, data.summary.raw_days ?? null);
   summary(r.summary[0] ?? {}, data.previous, w);
   charts.timeSeries("events_over_time", w, topSeries(r.events_over_time, "event", "n"), "bars", (x) => ({ value: x.total, text: fmt(x.total) }), filtered);
 
@@ -107,13 +107,23 @@ const REFUSAL_TEXT: Readonly<Record<string, string>> = {
 };
 
 /** The collector's --retain-days, as the summary API gives it (null: kept until someone removes them). */
-function showRetention(days: number | null): void {
+function showRetention(days: number | null, rawDays: number | null): void {
   const el = $("#retention");
   el.dataset["days"] = days === null ? "" : String(days);
-  el.textContent =
+  el.dataset["rawDays"] = rawDays === null ? "" : String(rawDays);
+  const plural = (n: number): string => `${fmt(n)} day${n === 1 ? "" : "s"}`;
+  const kept =
     days === null
       ? "Events are kept until removed (the collector has no --retain-days)."
-      : `Events are kept ${fmt(days)} day${days === 1 ? "" : "s"}: older days are removed daily.`;
+      : `Events are kept ${plural(days)}: older days are removed daily.`;
+  // Past --raw-days only the aggregates are left: every chart still covers them, by whole hours; the live view does not.
+  el.textContent =
+    rawDays === null
+      ? kept
+      : `${kept.replace(/^Events are/, "Their aggregates are")} Raw events are kept ${plural(rawDays)}: the live events cover the last ${plural(rawDays)}, and a range older than that is counted by whole hours.`;
+  const live = $("#live-raw");
+  live.hidden = rawDays === null;
+  live.textContent = rawDays === null ? "" : `Raw events are kept ${plural(rawDays)} (--raw-days): older events are counted in the overview's charts only.`;
 }
 
 /** Fills the event, version and OS filters with what the collector received (a chosen value stays). */

@@ -57,6 +57,10 @@ const program = new Command("dlt-collector")
       .env("DLT_COLLECTOR_RETAIN_DAYS").argParser(int("--retain-days", 1)),
   )
   .addOption(
+    new Option("--raw-days <n>", "keep raw events this many days (whole UTC days, by arrival), the dashboard's aggregates for --retain-days; default: as long as the aggregates")
+      .env("DLT_COLLECTOR_RAW_DAYS").argParser(int("--raw-days", 1)),
+  )
+  .addOption(
     new Option(
       "--write-key <[label=]key>",
       "accepted write key, e.g. ci=KEY: the label is stored with each event it lets in, never the key (repeatable; comma-separated in the env variable)",
@@ -200,6 +204,7 @@ async function serve(): Promise<void> {
     reservedConnections?: number;
     workers: number;
     retainDays?: number;
+    rawDays?: number;
     metricsPort?: number;
     metricsHost: string;
     logFormat: LogFormat;
@@ -254,6 +259,7 @@ async function serve(): Promise<void> {
       basePath: o.basePath,
       db: o.db,
       ...(o.retainDays !== undefined ? { retainDays: o.retainDays } : {}),
+      ...(o.rawDays !== undefined ? { rawDays: o.rawDays } : {}),
       writeKeys: o.writeKey ?? [],
       maxBodyBytes: o.maxBodyBytes,
       maxPendingEvents: o.maxPendingEvents,

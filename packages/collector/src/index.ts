@@ -19,7 +19,7 @@ import { writeKeysOf, type WriteKey } from "./auth.js";
 import { DuckDbStore } from "./store/duckdb.js";
 import { isPostgresUrl, PostgresStore, redactUrl } from "./store/postgres.js";
 import { ClickHouseStore, isClickHouseDb, redactClickHouse } from "./store/clickhouse.js";
-import type { EventStore } from "./store/types.js";
+import type { EventStore, OpenProgress } from "./store/types.js";
 import { loadPlan, type PlanChoice } from "./plan/default.js";
 import type { Plan } from "./plan/plan.js";
 
@@ -66,6 +66,17 @@ export interface CollectorOptions {
    * daily; default: forever.
    */
   readonly retainDays?: number;
+  /**
+   * Keep the raw events this many days (by the day they were received, UTC), removed at start and daily, while the
+   * dashboard's aggregates are kept for `retainDays`: the live view covers these days, every other API all of them.
+   * Default: raw events are kept as long as the aggregates.
+   */
+  readonly rawDays?: number;
+  /**
+   * Told how far the aggregates of a database made before them are built at open (default: a progress line on
+   * stderr when it is a terminal).
+   */
+  readonly openProgress?: OpenProgress;
   /**
    * Accepted write keys; none accepts every request. Each event stores the label of the key that let it in (column
    * `write_key_label`; the dashboard shows it, never the key): `{ label: "ci", key }`, or a bare key, labelled
@@ -223,12 +234,27 @@ function keptReadToken(db: string): { token: string; file: string } | undefined 
 
 /**
  * Opens the store `db` names: a `postgres://` URL is PostgreSQL, a `clickhouse(s)://` or `http(s)://` URL or `chdb:DIR`
- * ClickHouse, anything else a DuckDB file.
+ * ClickHouse, anything else a DuckDB file. `progress` is told how the aggregates of an older database are built.
  */
-export function openStore(db: string): Promise<EventStore> {
-  if (isPostgresUrl(db)) return PostgresStore.open(db);
+export function openStore(db: string, progress?: OpenProgress): Promise<EventStore> {
+  const options = progress ? { progress } : {};
+  if (isPostgresUrl(db)) return PostgresStore.open(db, options);
+  // The ClickHouse store answers the dashboard from its events (no aggregates of its own yet): nothing to build.
   if (isClickHouseDb(db)) return ClickHouseStore.open(db);
-  return DuckDbStore.open(db);
+  return DuckDbStore.open(db, options);
+}
+
+/** A progress line on stderr while the aggregates of an older database are built, only on a terminal. */
+function ttyProgress(): OpenProgress | undefined {
+  if (process.stderr.isTTY !== true) return undefined;
+  let shown = 0;
+  return (done, total) => {
+    const now = performance.now();
+    if (now - shown < 200 && done < total) return;
+    shown = now;
+    const pct = total > 0 ? Math.floor((100 * done) / total) : 100;
+    process.stderr.write(`\rbuilding the dashboard's aggregates: ${done.toLocaleString("en-US")} of ${total.toLocaleString("en-US")} events (${pct} %)\x1b[K${done >= total ? "\n" : ""}`);
+  };
 }
 
 /** `db` as an operator may see it: a URL without its password. */
@@ -239,7 +265,7 @@ async function openAndProbe(options: CollectorOptions): Promise<EventStore> {
   const db = options.db ?? options.dbPath ?? DEFAULTS.dbPath;
   let store: EventStore;
   try {
-    store = options.store ?? (await openStore(db));
+    store = options.store ?? (await openStore(db, options.openProgress ?? ttyProgress()));
   } catch (e) {
     throw new StoreUnavailableError(redactDb(db), causeOf(e));
   }
@@ -264,13 +290,22 @@ class Housekeeper {
     private readonly store: EventStore,
     private readonly retainDays: number | undefined,
     private readonly log: Log,
+    private readonly rawDays: number | undefined,
   ) {}
 
   async run(): Promise<void> {
-    const r = await this.store.housekeep(this.retainDays);
+    const r = await this.store.housekeep(this.retainDays, Date.now(), this.rawDays);
     if (r.removed > 0) {
       const before = new Date(r.cutoff!).toISOString();
       this.log(`retention (${this.retainDays} days): removed ${r.removed} events received before ${before}`, { retain_days: this.retainDays, removed: r.removed, before });
+    }
+    if ((r.rawRemoved ?? 0) > 0) {
+      const before = new Date(r.rawCutoff!).toISOString();
+      this.log(`raw events (${this.rawDays} days): removed ${r.rawRemoved} events received before ${before}; their aggregates stay`, {
+        raw_days: this.rawDays,
+        removed: r.rawRemoved,
+        before,
+      });
     }
   }
 
@@ -308,7 +343,9 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Co
   };
   const log = options.log ?? createLog("text");
   const retainDays = options.retainDays;
-  const housekeeping = new Housekeeper(store, retainDays, log);
+  // Raw events kept longer than the aggregates would be kept for nothing: the retention cuts both.
+  const rawDays = options.rawDays !== undefined && (retainDays === undefined || options.rawDays < retainDays) ? options.rawDays : undefined;
+  const housekeeping = new Housekeeper(store, retainDays, log, rawDays);
   try {
     await housekeeping.run();
   } catch (e) {
@@ -370,7 +407,7 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Co
       ...(metrics ? { metrics } : {}),
       plan,
       ...(dashboard
-        ? { extraRoutes: dashboardRoutes(store, readToken, prefix, { writeKeyLabels: [...new Set(writeKeys.map((k) => k.label))], retainDays }) }
+        ? { extraRoutes: dashboardRoutes(store, readToken, prefix, { writeKeyLabels: [...new Set(writeKeys.map((k) => k.label))], retainDays, rawDays }) }
         : {}),
     });
   } catch (e) {

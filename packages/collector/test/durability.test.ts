@@ -50,6 +50,15 @@ test("kill -9 during a load from 6 concurrent senders: every acknowledged event 
   assert.ok(killed, "the collector was killed mid-load");
   assert.ok(acked.length >= 2000);
   assert.equal(await acknowledgedIn(db, acked), acked.length);
+  // The aggregates committed with the events: they count exactly the events stored, neither more nor fewer.
+  const store = await DuckDbStore.open(db);
+  try {
+    const [rolled] = await store.query("SELECT sum(n) AS n FROM rollup");
+    const [stored] = await store.query("SELECT count(*) AS n FROM events");
+    assert.equal(Number(rolled!["n"]), Number(stored!["n"]), "aggregates agree with the events after kill -9");
+  } finally {
+    await store.close();
+  }
   // And it starts again on the same file.
   const again = await startChild(["--port", "0", "--db", db]);
   assert.equal((await post(again.url, "/v1/batch", { batch: [dltEvent()] })).status, 200);

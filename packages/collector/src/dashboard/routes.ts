@@ -134,6 +134,8 @@ export interface DashboardInfo {
   readonly writeKeyLabels?: readonly string[];
   /** `--retain-days`: events are kept this many days; undefined: forever. */
   readonly retainDays?: number | undefined;
+  /** How long raw events are kept (`--raw-days`), when shorter than the aggregates. */
+  readonly rawDays?: number | undefined;
 }
 
 /**
@@ -244,7 +246,7 @@ export function dashboardRoutes(store: EventStore, readToken: string | undefined
       json(res, 200, { rows, next, ms });
     } else if (api === "summary") {
       // The summary carries the retention, for the page's line under the numbers ("events are kept 90 days").
-      json(res, 200, { rows, ms, retain_days: info.retainDays ?? null });
+      json(res, 200, { rows, ms, retain_days: info.retainDays ?? null, raw_days: info.rawDays ?? null });
     } else json(res, 200, { rows, ms });
     return true;
   };

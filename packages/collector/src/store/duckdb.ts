@@ -18,7 +18,9 @@ import type { Cell, DashboardApi, Filter, Rows } from "../dashboard/apis.js";
 import type { StoredMessage } from "../stamp.js";
 import { COLUMNS, createRefused, firstOf, isNullable, literal, typeIn, upsertRefused, valueIn, type Column, type CountKinds, type StoreKinds } from "./columns.js";
 import { DUCKDB_DASHBOARD } from "./duckdb-dashboard.js";
-import { randomPad, retentionCutoff, type EventStore, type Housekeeping, type RefusedCount } from "./types.js";
+import { createRollup, insertRollups, merged, ROLLUP_TABLES, type RollupDialect } from "./rollup.js";
+import { rollupSql, type RollupQuery } from "./rollup-dashboard.js";
+import { randomPad, retentionCutoff, type DashboardSource, type EventStore, type Housekeeping, type OpenProgress, type RefusedCount } from "./types.js";
 
 /**
  * The JSON paths the columns read, all extracted with one parse (`json_extract_string` of a list of paths, as `x`):
@@ -58,6 +60,26 @@ export const DUCKDB_KINDS: StoreKinds = {
 /** The refused counts' columns (`REFUSED_COLUMNS`) as DuckDB types them. */
 export const DUCKDB_COUNT_KINDS: CountKinds = { day: "BIGINT", name: "VARCHAR", count: "BIGINT" };
 const UPSERT_REFUSED = upsertRefused("VALUES (?, ?, ?, ?)");
+/** The aggregates on DuckDB (`rollup.ts`). */
+export const DUCKDB_ROLLUP: RollupDialect = {
+  kinds: DUCKDB_KINDS,
+  types: { time: "TIMESTAMP", count: "BIGINT", bin: "INTEGER", boolean: "BOOLEAN", double: "DOUBLE" },
+  trunc: (grain, e) => `date_trunc('${grain}', ${e})`,
+  finite: (e) => `isfinite(${e})`,
+};
+
+/** The dashboard from the aggregates, in DuckDB's dialect. */
+const DUCKDB_ROLLUP_SQL = rollupSql({
+  ...DUCKDB_ROLLUP,
+  placeholder: () => "?",
+  time: (p) => `epoch_ms(CAST(${p} AS BIGINT))`,
+  epochMs: (e) => `epoch_ms(${e})`,
+  collate: "",
+  nullsLast: "",
+  unnestList: (e) => `unnest(string_split(${e}, ','))`,
+  ratio: (a, b) => `round(CAST(${a} AS DOUBLE) / nullif(${b}, 0), 4)`,
+  minMs: -8.64e15,
+});
 
 /** A column as `CREATE TABLE` and `ADD COLUMN` declare it. */
 const definition = (c: Column): string => `"${c.name}" ${typeIn(DUCKDB_KINDS, c)}${c.key ? " PRIMARY KEY" : isNullable(c) ? "" : " NOT NULL"}`;
@@ -67,7 +89,19 @@ export const CREATE_EVENTS = `CREATE TABLE IF NOT EXISTS events (${COLUMNS.map(d
 
 const SELECT = COLUMNS.map((c) => valueIn(DUCKDB_KINDS, c)).join(", ");
 // Columns named: a database made by an earlier version gets the new columns appended at open (ADD COLUMN).
-const INTO = `events (${COLUMNS.map((c) => `"${c.name}"`).join(", ")})`;
+const NAMES = COLUMNS.map((c) => `"${c.name}"`).join(", ");
+const INTO = `events (${NAMES})`;
+/**
+ * The group being inserted, typed, in a temporary table of the writer's connection: the events and both aggregates
+ * are inserted from it in one transaction, so the JSON is extracted once.
+ */
+const STAGED = "_dlt_staged";
+const CREATE_STAGED = `CREATE TEMP TABLE IF NOT EXISTS ${STAGED} (${COLUMNS.map((c) => `"${c.name}" ${typeIn(DUCKDB_KINDS, c)}`).join(", ")})`;
+const ROLLUPS_FROM_STAGED = insertRollups(DUCKDB_ROLLUP, STAGED);
+/** How far the aggregates of a database made before them have been built from its events. */
+const ROLLUP_STATE = "_dlt_collector_rollup";
+/** A commit in this many merges the aggregates' rows of the hours around now (see `compact`). */
+const COMPACT_EVERY = 200;
 // PATHS is whole once SELECT is built (at load).
 const FROM = (file: string): string =>
   `(SELECT json, json_extract_string(json, [${PATHS.map((p) => `'$.${p}'`).join(", ")}]) AS x FROM read_ndjson_objects('${file.replaceAll("'", "''")}'))`;
@@ -80,6 +114,8 @@ const probeLine = (padBytes: number): string =>
   }) + "\n";
 /** Where the probe's committed write goes: one row, replaced at each probe. */
 const PROBE_TABLE = "_dlt_collector_probe";
+
+const DAY_MS = 86_400_000;
 
 /** DuckDB's "the database has been invalidated": only a new instance can use the file again. */
 const isFatal = (e: unknown): boolean => /FATAL Error|database has been invalidated/i.test(String((e as Error)?.message ?? e));
@@ -116,6 +152,7 @@ async function connect(path: string, options: DuckDbOptions): Promise<Handles> {
     }
     await writer.run(`CREATE TABLE IF NOT EXISTS ${PROBE_TABLE} (id INTEGER PRIMARY KEY, checked_at TIMESTAMP)`);
     await writer.run(createRefused(DUCKDB_COUNT_KINDS));
+    await writer.run(CREATE_STAGED);
     // No secondary index: DuckDB's ART indexes do not serve range scans (zone maps do) and cost every insert.
     const reader = await instance.connect();
     // A top-N query reads its other columns only for the rows it keeps ("late materialization") up to this many rows
@@ -136,11 +173,26 @@ function jsCell(v: unknown): Cell {
   return Number(v);
 }
 
+/** The statements of an insert, each prepared once (planning costs ~2 ms of a commit, measured). */
+const STATEMENTS = {
+  stage: (scratch: string) => `INSERT INTO ${STAGED} (${NAMES}) SELECT ${SELECT} FROM ${FROM(scratch)}`,
+  events: () => `INSERT INTO ${INTO} SELECT ${NAMES} FROM ${STAGED}`,
+  rollup: () => ROLLUPS_FROM_STAGED[0]!,
+  elapsed: () => ROLLUPS_FROM_STAGED[1]!,
+  rollupDay: () => ROLLUPS_FROM_STAGED[2]!,
+  elapsedDay: () => ROLLUPS_FROM_STAGED[3]!,
+} as const;
+type Statement = keyof typeof STATEMENTS;
+
 export class DuckDbStore implements EventStore {
-  private readonly prepared: Partial<Record<"plain" | "orIgnore", Promise<DuckDBPreparedStatement>>> = {};
+  private readonly prepared: Partial<Record<Statement, Promise<DuckDBPreparedStatement>>> = {};
   private turn: Promise<unknown> = Promise.resolve();
   /** Set by a fatal error: the next write opens a new instance on the file first. */
   private invalidated = false;
+  /** Commits since the aggregates were last compacted. */
+  private commits = 0;
+  /** Raw events are kept from here (epoch ms; `--raw-days`), or all of them. */
+  private rawFrom: number | undefined;
 
   private constructor(
     private handles: Handles,
@@ -152,8 +204,11 @@ export class DuckDbStore implements EventStore {
     private readonly tempDir: string | undefined,
   ) {}
 
-  /** Opens (or creates) the database file, and removes a scratch file a killed collector left beside it. */
-  static async open(path: string, options: DuckDbOptions = {}): Promise<DuckDbStore> {
+  /**
+   * Opens (or creates) the database file, removes a scratch file a killed collector left beside it, and builds the
+   * aggregates of a database made before them (`progress` is told how far, chunk by chunk).
+   */
+  static async open(path: string, options: DuckDbOptions & { readonly progress?: OpenProgress } = {}): Promise<DuckDbStore> {
     const handles = await connect(path, options);
     // An in-memory database has no "beside": its scratch file goes to a private temp dir.
     const inMemory = path === "" || path === ":memory:" || path.startsWith(":memory:");
@@ -161,7 +216,64 @@ export class DuckDbStore implements EventStore {
     const scratch = tempDir ? join(tempDir, "scratch.ndjson") : scratchPathOf(path);
     // DuckDB holds the file's lock now, so a scratch file here is a dead collector's.
     rmSync(scratch, { force: true });
-    return new DuckDbStore(handles, inMemory ? "an in-memory DuckDB database" : path, options, scratch, tempDir);
+    const store = new DuckDbStore(handles, inMemory ? "an in-memory DuckDB database" : path, options, scratch, tempDir);
+    try {
+      await store.backfill(options.progress);
+    } catch (e) {
+      await store.close().catch(() => undefined);
+      throw e;
+    }
+    return store;
+  }
+
+  /**
+   * The aggregates of the events stored before they existed: `_dlt_collector_rollup` records when they were created
+   * (every event received since is aggregated by its insert) and how far the older events have been added, one UTC
+   * day of `received_at` per transaction, so memory is bounded and a killed backfill resumes where it stopped.
+   */
+  private async backfill(progress: OpenProgress | undefined): Promise<void> {
+    const { writer } = this.handles;
+    await writer.run("BEGIN TRANSACTION");
+    try {
+      for (const ddl of createRollup(DUCKDB_ROLLUP)) await writer.run(ddl);
+      await writer.run(`CREATE TABLE IF NOT EXISTS ${ROLLUP_STATE} (created_at TIMESTAMP NOT NULL, done_until TIMESTAMP NOT NULL)`);
+      await writer.run(`INSERT INTO ${ROLLUP_STATE} SELECT now()::TIMESTAMP, coalesce((SELECT min(received_at) FROM events), now()::TIMESTAMP)
+        WHERE NOT EXISTS (SELECT 1 FROM ${ROLLUP_STATE})`);
+      await writer.run("COMMIT");
+    } catch (e) {
+      await writer.run("ROLLBACK").catch(() => undefined);
+      throw e;
+    }
+    const state = async (): Promise<[number, number]> => {
+      const r = (await writer.runAndReadAll(`SELECT epoch_ms(created_at), epoch_ms(done_until) FROM ${ROLLUP_STATE}`)).getRows()[0]!;
+      return [Number(r[0]), Number(r[1])];
+    };
+    const [createdAt, start0] = await state();
+    let doneUntil = start0;
+    if (doneUntil >= createdAt) return;
+    const ms = (v: number): string => `make_timestamp(CAST(${v} AS BIGINT) * 1000)`;
+    const count = async (from: number, to: number): Promise<number> =>
+      Number((await writer.runAndReadAll(`SELECT count(*) FROM events WHERE received_at >= ${ms(from)} AND received_at < ${ms(to)}`)).getRows()[0]![0]);
+    const total = await count(doneUntil, createdAt);
+    let done = 0;
+    while (doneUntil < createdAt) {
+      const next = (await writer.runAndReadAll(`SELECT epoch_ms(min(received_at)) FROM events WHERE received_at >= ${ms(doneUntil)} AND received_at < ${ms(createdAt)}`)).getRows()[0]![0];
+      const start = next === null ? createdAt : Number(next);
+      const end = Math.min(createdAt, Math.floor(start / DAY_MS) * DAY_MS + DAY_MS);
+      const chunk = `(SELECT * FROM events WHERE received_at >= ${ms(doneUntil)} AND received_at < ${ms(end)}) AS e`;
+      await writer.run("BEGIN TRANSACTION");
+      try {
+        for (const sql of insertRollups(DUCKDB_ROLLUP, chunk)) await writer.run(sql);
+        await writer.run(`UPDATE ${ROLLUP_STATE} SET done_until = ${ms(end)}`);
+        await writer.run("COMMIT");
+      } catch (e) {
+        await writer.run("ROLLBACK").catch(() => undefined);
+        throw e;
+      }
+      if (next !== null) done += await count(start, end);
+      doneUntil = end;
+      progress?.(done, total);
+    }
   }
 
   /** Inserts one group at a time: they share the scratch file. */
@@ -177,16 +289,12 @@ export class DuckDbStore implements EventStore {
     const { writer } = this.handles;
     if (messages.length > 0) this.writeScratch(messages);
     try {
-      await writer.run("BEGIN TRANSACTION");
-      try {
-        const n = messages.length > 0 ? await this.run("orIgnore") : 0;
+      // Replays skipped at once (a failed statement would abort the transaction the counts share).
+      return await this.transaction(async () => {
+        const n = messages.length > 0 ? await this.insertStaged(true) : 0;
         for (const r of refused) await writer.run(UPSERT_REFUSED, [r.day, r.reason, r.event, r.n]);
-        await writer.run("COMMIT");
         return n;
-      } catch (e) {
-        await writer.run("ROLLBACK").catch(() => undefined);
-        throw e;
-      }
+      });
     } finally {
       rmSync(this.scratch, { force: true });
     }
@@ -237,17 +345,57 @@ export class DuckDbStore implements EventStore {
     this.writeScratch(messages);
     try {
       // Most groups hold no replay: a plain INSERT costs ~13 ms for 800 events where INSERT OR IGNORE costs ~20
-      // (measured), so the conflict handling runs only when the primary key refuses the group. A refused statement
-      // changes nothing: one statement is one transaction.
+      // (measured), so the conflict handling runs only when the primary key refuses the group. The events and their
+      // aggregates commit together, or neither does.
+      let n: number;
       try {
-        return await this.run("plain");
+        n = await this.transaction(() => this.insertStaged(false));
       } catch (e) {
         if (!/duplicate key/i.test(String((e as Error).message))) throw e;
-        return await this.run("orIgnore");
+        n = await this.transaction(() => this.insertStaged(true));
       }
+      if (++this.commits >= COMPACT_EVERY) {
+        this.commits = 0;
+        // The buckets live traffic lands in (today's day, the last hours); older ones are merged by the daily housekeeping.
+        await this.compactNow(Math.floor((Date.now() - 6 * 3_600_000) / DAY_MS) * DAY_MS, Date.now() + 3_600_000).catch(() => undefined);
+      }
+      return n;
     } finally {
       rmSync(this.scratch, { force: true });
     }
+  }
+
+  private async transaction<T>(work: () => Promise<T>): Promise<T> {
+    const { writer } = this.handles;
+    await writer.run("BEGIN TRANSACTION");
+    try {
+      const result = await work();
+      await writer.run("COMMIT");
+      return result;
+    } catch (e) {
+      await writer.run("ROLLBACK").catch(() => undefined);
+      throw e;
+    }
+  }
+
+  /**
+   * The scratch file into the staging table, then into the events and the aggregates (within the caller's
+   * transaction). With `replays`, the events already stored are skipped (`INSERT OR IGNORE … RETURNING` names the new
+   * ones) and left out of the aggregates, so a replayed `messageId` is counted once.
+   */
+  private async insertStaged(replays: boolean): Promise<number> {
+    const { writer } = this.handles;
+    await writer.run(`DELETE FROM ${STAGED}`);
+    await this.run("stage");
+    let n: number;
+    if (!replays) n = await this.run("events");
+    else {
+      const fresh = (await writer.runAndReadAll(`INSERT OR IGNORE INTO ${INTO} SELECT ${NAMES} FROM ${STAGED} RETURNING message_id`)).getRows().map((r) => String(r[0]));
+      await writer.run(`DELETE FROM ${STAGED} WHERE message_id NOT IN (SELECT unnest(CAST(CAST(? AS JSON) AS VARCHAR[])))`, [JSON.stringify(fresh)]);
+      n = fresh.length;
+    }
+    for (const kind of ["rollup", "elapsed", "rollupDay", "elapsedDay"] as const) await this.run(kind);
+    return n;
   }
 
   private async probeNow(padBytes: number): Promise<void> {
@@ -256,10 +404,10 @@ export class DuckDbStore implements EventStore {
     writeFileSync(this.scratch, probeLine(padBytes * 3), { mode: 0o600 });
     const { writer } = this.handles;
     try {
-      // The insert path itself (scratch file, JSON extraction, the table's last blocks), then rolled back.
+      // The insert path itself (scratch file, JSON extraction, the table's last blocks, the aggregates), then rolled back.
       await writer.run("BEGIN TRANSACTION");
       try {
-        await this.run("plain");
+        await this.insertStaged(false);
       } finally {
         await writer.run("ROLLBACK");
       }
@@ -270,14 +418,9 @@ export class DuckDbStore implements EventStore {
     }
   }
 
-  /**
-   * Runs an insert of the scratch file. Planning costs ~2 ms of a commit (measured): each statement is prepared
-   * once, when the file first exists, and reads the file afresh at each run.
-   */
-  private async run(kind: "plain" | "orIgnore"): Promise<number> {
-    this.prepared[kind] ??= this.handles.writer.prepare(
-      `INSERT ${kind === "orIgnore" ? "OR IGNORE " : ""}INTO ${INTO} SELECT ${SELECT} FROM ${FROM(this.scratch)}`,
-    );
+  /** Runs one of the insert's statements, prepared once, when the scratch file first exists; it reads the file afresh at each run. */
+  private async run(kind: Statement): Promise<number> {
+    this.prepared[kind] ??= this.handles.writer.prepare(STATEMENTS[kind](this.scratch));
     const statement = await this.prepared[kind].catch((e: unknown) => {
       this.prepared[kind] = undefined;
       throw e;
@@ -285,24 +428,65 @@ export class DuckDbStore implements EventStore {
     return Number((await statement.run()).rowsChanged);
   }
 
-  async dashboard(api: DashboardApi, filter: Filter): Promise<Rows> {
-    const { sql, params } = DUCKDB_DASHBOARD[api](filter);
-    const r = await this.handles.reader.runAndReadAll(sql, params);
-    return r.getRowObjectsJS().map((row) => {
+  /**
+   * Merges the aggregates' rows of the hours in `[from, to)` (epoch ms) into one per group: each insert appends its
+   * own rows, so an hour of live traffic holds a row per group per commit until merged.
+   */
+  compact(from: number, to: number): Promise<void> {
+    return this.inTurn(() => this.compactNow(from, to));
+  }
+
+  private async compactNow(from: number, to: number): Promise<void> {
+    const range = `bucket_start >= make_timestamp(CAST(${from} AS BIGINT) * 1000) AND bucket_start < make_timestamp(CAST(${to} AS BIGINT) * 1000)`;
+    await this.transaction(async () => {
+      const { writer } = this.handles;
+      for (const table of ROLLUP_TABLES) {
+        await writer.run(`CREATE OR REPLACE TEMP TABLE _dlt_merged AS ${merged(DUCKDB_ROLLUP, table, `(SELECT * FROM ${table} WHERE ${range}) AS r`)}`);
+        await writer.run(`DELETE FROM ${table} WHERE ${range}`);
+        await writer.run(`INSERT INTO ${table} SELECT * FROM _dlt_merged`);
+        await writer.run("DROP TABLE _dlt_merged");
+      }
+    });
+  }
+
+  async dashboard(api: DashboardApi, filter: Filter, source: DashboardSource = "aggregates"): Promise<Rows> {
+    const q: RollupQuery = api === "events" || api === "refused" || source === "events" ? DUCKDB_DASHBOARD[api](filter) : DUCKDB_ROLLUP_SQL[api](filter, this.rawFrom);
+    const r = await this.handles.reader.runAndReadAll(q.sql, q.params);
+    const rows = r.getRowObjectsJS().map((row) => {
       const out: Record<string, Cell> = {};
       for (const [k, v] of Object.entries(row)) out[k] = jsCell(v);
       return out;
     });
+    return q.finish ? q.finish(rows) : rows;
   }
 
-  /** Deletes whole UTC days past the retention, as PostgreSQL drops their partitions (see `retentionCutoff`). */
-  housekeep(retainDays: number | undefined, now = Date.now()): Promise<Housekeeping> {
-    if (retainDays === undefined) return Promise.resolve({ removed: 0, cutoff: undefined });
-    const cutoff = retentionCutoff(retainDays, now);
+  /**
+   * Deletes whole UTC days past the retention, as PostgreSQL drops their partitions (see `retentionCutoff`): the
+   * events and the aggregates' hours before the cutoff; with `rawDays`, the events received before that (shorter)
+   * cutoff too, the aggregates staying. Then merges the aggregates' rows of the last three days.
+   */
+  housekeep(retainDays: number | undefined, now = Date.now(), rawDays?: number): Promise<Housekeeping> {
+    const cutoff = retainDays === undefined ? undefined : retentionCutoff(retainDays, now);
+    const rawCutoff = rawDays === undefined ? undefined : Math.max(retentionCutoff(rawDays, now), cutoff ?? -Infinity);
     return this.inTurn(async () => {
-      const r = await this.handles.writer.run("DELETE FROM events WHERE received_at < make_timestamp(CAST(? AS BIGINT) * 1000)", [cutoff]);
-      await this.handles.writer.run("DELETE FROM refused WHERE day < ?", [cutoff]);
-      return { removed: Number(r.rowsChanged), cutoff };
+      const { writer } = this.handles;
+      const at = (ms: number): string => `make_timestamp(CAST(${ms} AS BIGINT) * 1000)`;
+      let removed = 0;
+      if (cutoff !== undefined) {
+        await this.transaction(async () => {
+          removed += Number((await writer.run(`DELETE FROM events WHERE received_at < ${at(cutoff)}`)).rowsChanged);
+          for (const table of ROLLUP_TABLES) await writer.run(`DELETE FROM ${table} WHERE bucket_start < ${at(cutoff)}`);
+          await writer.run("DELETE FROM refused WHERE day < ?", [cutoff]);
+        });
+      }
+      let rawRemoved = 0;
+      if (rawCutoff !== undefined) rawRemoved = Number((await writer.run(`DELETE FROM events WHERE received_at < ${at(rawCutoff)}`)).rowsChanged);
+      // Edges of a range before this come from the aggregates: a day's margin for events whose `timestamp` (the
+      // client's, corrected) is later than the day they were received in.
+      this.rawFrom = rawCutoff === undefined ? undefined : rawCutoff + DAY_MS;
+      // The last days' buckets, where late events land; rows appended to older ones stay unmerged (they count the same).
+      await this.compactNow(Math.floor(now / DAY_MS) * DAY_MS - 3 * DAY_MS, 8.64e15);
+      return rawDays === undefined ? { removed, cutoff } : { removed, cutoff, rawRemoved, rawCutoff };
     });
   }
 
@@ -312,7 +496,7 @@ export class DuckDbStore implements EventStore {
   }
 
   private async closeHandles(): Promise<void> {
-    for (const kind of ["plain", "orIgnore"] as const) {
+    for (const kind of Object.keys(STATEMENTS) as Statement[]) {
       (await this.prepared[kind]?.catch(() => undefined))?.destroySync();
       this.prepared[kind] = undefined;
     }

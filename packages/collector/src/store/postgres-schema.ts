@@ -18,6 +18,7 @@
  */
 
 import { COLUMNS, createRefused, firstOf, isNullable, literal, typeIn, type Column, type ColumnName, type CountKinds, type StoreKinds } from "./columns.js";
+import { createRollup, ROLLUP_TABLES, type RollupDialect } from "./rollup.js";
 
 /** Dedup ids are kept this long: a replay within it is stored once, across partitions (days). */
 export const DEDUP_DAYS = 7;
@@ -57,6 +58,17 @@ export const POSTGRES_KINDS: StoreKinds = {
 
 /** The refused counts' columns (`REFUSED_COLUMNS`) as PostgreSQL types them. */
 export const POSTGRES_COUNT_KINDS: CountKinds = { day: "bigint", name: "text", count: "bigint" };
+/** The aggregates on PostgreSQL (`rollup.ts`). */
+export const POSTGRES_ROLLUP: RollupDialect = {
+  kinds: POSTGRES_KINDS,
+  types: { time: "timestamptz", count: "bigint", bin: "integer", boolean: "boolean", double: "double precision" },
+  // The connections run with timezone=UTC: hours and days of UTC.
+  trunc: (grain, e) => `date_trunc('${grain}', ${e})`,
+  finite: (e) => `${e} <> 'Infinity'::float8 AND ${e} <> '-Infinity'::float8 AND ${e} <> 'NaN'::float8`,
+};
+
+/** How far the aggregates of a database made before them have been built from its events. */
+export const ROLLUP_STATE = "_dlt_collector_rollup";
 
 /** A column as `CREATE TABLE` declares it (the primary key is the table's: `(message_id, received_at)`). */
 const definition = (c: Column): string => `"${c.name}" ${typeIn(POSTGRES_KINDS, c)}${isNullable(c) ? "" : " NOT NULL"}`;
@@ -128,6 +140,12 @@ export const MIGRATIONS: readonly string[] = [
    CREATE INDEX IF NOT EXISTS events_received ON events (received_at, message_id COLLATE "C");`,
   // 3: issue 23. What a plan refused, counted per day, reason and event name (not partitioned: a few rows a day).
   `${createRefused(POSTGRES_COUNT_KINDS)};`,
+  // 4: the aggregates (issue 24), kept by every insert from now on; the events already stored are added by the
+  // backfill (`PostgresStore.backfill`), up to the time recorded here. BRIN: rows are appended in time order.
+  `${createRollup(POSTGRES_ROLLUP).join(";\n   ")};
+   ${ROLLUP_TABLES.map((t) => `CREATE INDEX IF NOT EXISTS ${t}_bucket ON ${t} USING brin (bucket_start)`).join(";\n   ")};
+   CREATE TABLE IF NOT EXISTS ${ROLLUP_STATE} (created_at timestamptz NOT NULL, done_until timestamptz NOT NULL);
+   INSERT INTO ${ROLLUP_STATE} SELECT now(), coalesce((SELECT min(received_at) FROM events), now());`,
 ];
 
 /** The advisory lock every schema change takes (an arbitrary constant: "dlt-coll" in ASCII). */

@@ -17,8 +17,10 @@ import type { Cell, DashboardApi, Filter, Rows } from "../dashboard/apis.js";
 import type { StoredMessage } from "../stamp.js";
 import { COLUMNS, upsertRefused, valueIn } from "./columns.js";
 import { POSTGRES_DASHBOARD } from "./postgres-dashboard.js";
-import { createPartition, DEDUP_DAYS, MIGRATIONS, partitionDay, POSTGRES_KINDS, SCHEMA_LOCK } from "./postgres-schema.js";
-import { randomPad, retentionCutoff, type EventStore, type Housekeeping, type RefusedCount } from "./types.js";
+import { createPartition, DEDUP_DAYS, MIGRATIONS, partitionDay, POSTGRES_KINDS, POSTGRES_ROLLUP, ROLLUP_STATE, SCHEMA_LOCK } from "./postgres-schema.js";
+import { insertRollups, merged, ROLLUP_DIMENSIONS, ROLLUP_TABLES, ELAPSED_DIMENSIONS } from "./rollup.js";
+import { rollupSql, type RollupQuery } from "./rollup-dashboard.js";
+import { randomPad, retentionCutoff, type DashboardSource, type EventStore, type Housekeeping, type OpenProgress, type RefusedCount } from "./types.js";
 
 const DAY_MS = 86_400_000;
 /** Partitions made per transaction (see `ensurePartitionDays`). */
@@ -68,16 +70,46 @@ const VALUES = COLUMNS.map((c) => valueIn(POSTGRES_KINDS, c)).join(", ");
  * (without the fence the planner inlines `x::jsonb` into each of them). `event_ids.received_at` is when this
  * database first stored the id: the dedup window runs from there.
  */
+// The columns the aggregates read of the inserted rows (RETURNING), and their inserts from those rows.
+const ROLLED = [...new Set<string>(["timestamp", "transaction_id", "elapsed", ...ROLLUP_DIMENSIONS, ...ELAPSED_DIMENSIONS])].map((n) => `"${n}"`).join(", ");
+const ROLLUPS_FROM_NEW = insertRollups(POSTGRES_ROLLUP, "new");
+
 export const insertFrom = (source: string): string => `
   WITH batch AS MATERIALIZED (
     SELECT x, (x::json) ->> 'messageId' AS id FROM ${source}
   ), fresh AS (
     INSERT INTO event_ids (message_id, received_at) SELECT id, now() FROM batch ORDER BY id
     ON CONFLICT (message_id) DO NOTHING RETURNING message_id
-  )
-  INSERT INTO events (${NAMES})
-  SELECT ${VALUES} FROM (SELECT x::jsonb AS j FROM batch JOIN fresh ON fresh.message_id = batch.id OFFSET 0) AS m
-  ON CONFLICT DO NOTHING`;
+  ), new AS (
+    INSERT INTO events (${NAMES})
+    SELECT ${VALUES} FROM (SELECT x::jsonb AS j FROM batch JOIN fresh ON fresh.message_id = batch.id OFFSET 0) AS m
+    ON CONFLICT DO NOTHING
+    RETURNING ${ROLLED}
+  ), ${ROLLUPS_FROM_NEW.map((sql, i) => `rolled${i} AS (
+    ${sql}
+  )`).join(", ")}
+  SELECT count(*) AS n FROM new`;
+
+/**
+ * The dashboard from the aggregates, in PostgreSQL's dialect (as `postgres-dashboard.ts` writes the raw queries).
+ */
+const POSTGRES_ROLLUP_SQL = rollupSql({
+  ...POSTGRES_ROLLUP,
+  placeholder: (n) => `$${n}`,
+  time: (p) => `to_timestamp(${p}::float8 / 1000)`,
+  epochMs: (e) => `floor(extract(epoch FROM ${e}) * 1000)::bigint`,
+  collate: `COLLATE "C"`,
+  nullsLast: "NULLS LAST",
+  unnestList: (e) => `unnest(string_to_array(${e}, ','))`,
+  ratio: (a, b) => `round((${a})::numeric / nullif(${b}, 0), 4)`,
+  minMs: -210_866_803_200_000,
+});
+
+/** The advisory lock of compacting the aggregates (one collector at a time; the others skip). */
+const ROLLUP_LOCK = 0x646c742d726f6c6cn;
+
+/** A commit in this many merges the aggregates' rows of the hours around now (see `compact`). */
+const COMPACT_EVERY = 200;
 
 /** The live path's insert: the group as one NDJSON text parameter (JSON text never holds a raw newline). */
 const INSERT = insertFrom(`unnest(string_to_array($1::text, E'\\n')) AS lines(x)`);
@@ -179,6 +211,10 @@ export class PostgresStore implements EventStore {
    * fail after the pool's connect timeout (500s on the page).
    */
   private readonly reads: Turns;
+  /** Commits since this collector last compacted the aggregates. */
+  private commits = 0;
+  /** Raw events are kept from here (epoch ms; `--raw-days`), or all of them. */
+  private rawFrom: number | undefined;
 
   private constructor(
     private readonly pool: pg.Pool,
@@ -196,7 +232,7 @@ export class PostgresStore implements EventStore {
    * Connects, creates or migrates the schema (under an advisory lock: several collectors may start at once), and
    * creates the partitions of yesterday, today and `daysAhead` days ahead.
    */
-  static async open(url: string, options: PostgresOptions = {}): Promise<PostgresStore> {
+  static async open(url: string, options: PostgresOptions & { readonly progress?: OpenProgress } = {}): Promise<PostgresStore> {
     const statementTimeout = options.statementTimeoutMs ?? 10_000;
     const pool = new pg.Pool({
       connectionString: verifiedSslMode(url),
@@ -219,6 +255,7 @@ export class PostgresStore implements EventStore {
     try {
       await store.migrate();
       await store.ensurePartitions(Date.now() - DAY_MS, Date.now() + store.daysAhead * DAY_MS);
+      await store.backfill(options.progress);
     } catch (e) {
       await pool.end().catch(() => undefined);
       throw e;
@@ -293,7 +330,7 @@ export class PostgresStore implements EventStore {
       const counts = countArrays(refused);
       const both = (): Promise<number> =>
         this.transaction(async (c) => {
-          const n = lines === "" ? 0 : ((await c.query(INSERT, [lines])).rowCount ?? 0);
+          const n = lines === "" ? 0 : Number((await c.query<{ n: number }>(INSERT, [lines])).rows[0]?.n ?? 0);
           await c.query(UPSERT_REFUSED, counts);
           return n;
         });
@@ -330,13 +367,21 @@ export class PostgresStore implements EventStore {
   /** Inserts NDJSON lines of stamped messages; a day without a partition (a clock past the days made ahead, or
    * `migrate` of old events) gets one, and the group is tried again. */
   async insertLines(ndjson: string): Promise<number> {
+    const insert = async (): Promise<number> => Number((await this.pool.query<{ n: number }>(INSERT, [ndjson])).rows[0]?.n ?? 0);
+    let n: number;
     try {
-      return (await this.pool.query(INSERT, [ndjson])).rowCount ?? 0;
+      n = await insert();
     } catch (e) {
       if (!isMissingPartition(e)) throw e;
       await this.ensurePartitionsOf(ndjson);
-      return (await this.pool.query(INSERT, [ndjson])).rowCount ?? 0;
+      n = await insert();
     }
+    if (++this.commits >= COMPACT_EVERY) {
+      this.commits = 0;
+      // The buckets live traffic lands in (today's day, the last hours); older ones are merged by the daily housekeeping.
+      await this.compact(Math.floor((Date.now() - 6 * 3_600_000) / DAY_MS) * DAY_MS, Date.now() + 3_600_000).catch(() => undefined);
+    }
+    return n;
   }
 
   /**
@@ -370,9 +415,69 @@ export class PostgresStore implements EventStore {
     }
   }
 
-  async dashboard(api: DashboardApi, filter: Filter): Promise<Rows> {
-    const { sql, params } = POSTGRES_DASHBOARD[api](filter);
-    return this.reads.run(() =>
+  /**
+   * The aggregates of the events stored before them (migration 3 recorded when they were made, and where the events
+   * start): one UTC day of `received_at` (a partition) per transaction, under an advisory lock, so several collectors
+   * starting at once share the work and a killed backfill resumes where it stopped.
+   */
+  private async backfill(progress: OpenProgress | undefined): Promise<void> {
+    const ms = (e: string): string => `floor(extract(epoch FROM ${e}) * 1000)::bigint`;
+    const state = await this.pool.query<{ created: number; done: number }>(`SELECT ${ms("created_at")} AS created, ${ms("done_until")} AS done FROM ${ROLLUP_STATE}`);
+    const createdAt = Number(state.rows[0]?.created);
+    if (!(Number(state.rows[0]?.done) < createdAt)) return;
+    const total = Number(
+      (await this.pool.query<{ n: number }>(`SELECT count(*) AS n FROM events WHERE received_at >= to_timestamp($1::float8 / 1000) AND received_at < to_timestamp($2::float8 / 1000)`, [state.rows[0]!.done, createdAt]))
+        .rows[0]?.n,
+    );
+    let done = 0;
+    for (;;) {
+      const step = await this.transaction(async (c) => {
+        await c.query("SELECT pg_advisory_xact_lock($1)", [ROLLUP_LOCK.toString()]);
+        const now = await c.query<{ done: number }>(`SELECT ${ms("done_until")} AS done FROM ${ROLLUP_STATE} FOR UPDATE`);
+        const from = Number(now.rows[0]?.done);
+        if (!(from < createdAt)) return undefined;
+        const next = await c.query<{ at: number | null }>(
+          `SELECT ${ms("min(received_at)")} AS at FROM events WHERE received_at >= to_timestamp($1::float8 / 1000) AND received_at < to_timestamp($2::float8 / 1000)`,
+          [from, createdAt],
+        );
+        const start = next.rows[0]?.at === null || next.rows[0]?.at === undefined ? createdAt : Number(next.rows[0].at);
+        const end = Math.min(createdAt, Math.floor(start / DAY_MS) * DAY_MS + DAY_MS);
+        const chunk = `(SELECT * FROM events WHERE received_at >= to_timestamp(${from}::float8 / 1000) AND received_at < to_timestamp(${end}::float8 / 1000)) AS e`;
+        await c.query("SET LOCAL statement_timeout = 0");
+        for (const sql of insertRollups(POSTGRES_ROLLUP, chunk)) await c.query(sql);
+        const k = await c.query<{ n: number }>(`SELECT count(*) AS n FROM ${chunk}`);
+        await c.query(`UPDATE ${ROLLUP_STATE} SET done_until = to_timestamp($1::float8 / 1000)`, [end]);
+        return Number(k.rows[0]?.n ?? 0);
+      });
+      if (step === undefined) break;
+      done += step;
+      progress?.(done, total);
+    }
+  }
+
+  /**
+   * Merges the aggregates' rows of the hours in `[from, to)` into one per group, in one statement (the rows it
+   * deletes are the rows it merges, so a concurrent insert's rows are never lost), by one collector at a time.
+   */
+  async compact(from: number, to: number): Promise<void> {
+    await this.transaction(async (c) => {
+      const locked = await c.query<{ ok: boolean }>("SELECT pg_try_advisory_xact_lock($1) AS ok", [ROLLUP_LOCK.toString()]);
+      if (!locked.rows[0]?.ok) return;
+      await c.query("SET LOCAL statement_timeout = 0");
+      for (const table of ROLLUP_TABLES) {
+        await c.query(
+          `WITH old AS (DELETE FROM ${table} WHERE bucket_start >= to_timestamp($1::float8 / 1000) AND bucket_start < to_timestamp($2::float8 / 1000) RETURNING *)
+           INSERT INTO ${table} ${merged(POSTGRES_ROLLUP, table, "old")}`,
+          [Math.max(from, -210_866_803_200_000), to],
+        );
+      }
+    });
+  }
+
+  async dashboard(api: DashboardApi, filter: Filter, source: DashboardSource = "aggregates"): Promise<Rows> {
+    const q: RollupQuery = api === "events" || api === "refused" || source === "events" ? POSTGRES_DASHBOARD[api](filter) : POSTGRES_ROLLUP_SQL[api](filter, this.rawFrom);
+    const { sql, params } = q;
+    const rows = await this.reads.run(() =>
       this.transaction(async (c) => {
         // Its own bound, on the server (SET LOCAL: this transaction only) and on the client.
         await c.query(`SET LOCAL statement_timeout = ${this.dashboardTimeoutMs}`);
@@ -381,6 +486,7 @@ export class PostgresStore implements EventStore {
         return (await c.query<Record<string, Cell>>(query)).rows;
       }),
     );
+    return q.finish ? q.finish(rows) : rows;
   }
 
   /**
@@ -388,17 +494,20 @@ export class PostgresStore implements EventStore {
    * partitions ahead. Dropping a partition needs a brief exclusive lock on `events`: it waits at most 5 s for
    * running inserts, else this round is skipped (and tried the next day, or at the next start).
    */
-  async housekeep(retainDays: number | undefined, now = Date.now()): Promise<Housekeeping> {
+  async housekeep(retainDays: number | undefined, now = Date.now(), rawDays?: number): Promise<Housekeeping> {
     await this.ensurePartitions(now - DAY_MS, now + this.daysAhead * DAY_MS);
     let removed = 0;
+    let rawRemoved = 0;
     const cutoff = retainDays === undefined ? undefined : retentionCutoff(retainDays, now);
-    if (cutoff !== undefined) {
+    const rawCutoff = rawDays === undefined ? undefined : Math.max(retentionCutoff(rawDays, now), cutoff ?? -Infinity);
+    const dropBefore = rawCutoff ?? cutoff;
+    if (dropBefore !== undefined) {
       const parts = await this.pool.query<{ name: string }>(
         "SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'events'::regclass",
       );
-      const old = parts.rows.map((r) => r.name).filter((n) => (partitionDay(n) ?? Infinity) < cutoff);
+      const old = parts.rows.map((r) => r.name).filter((n) => (partitionDay(n) ?? Infinity) < dropBefore);
       for (const name of old.sort()) {
-        removed += await this.transaction(async (c) => {
+        const n = await this.transaction(async (c) => {
           await c.query("SELECT pg_advisory_xact_lock($1)", [SCHEMA_LOCK.toString()]);
           await c.query("SET LOCAL lock_timeout = '5s'");
           const n = await c.query<{ n: number }>(`SELECT count(*) AS n FROM "${name}"`).catch(() => ({ rows: [{ n: 0 }] }));
@@ -407,11 +516,21 @@ export class PostgresStore implements EventStore {
         });
         const day = partitionDay(name);
         if (day !== undefined) this.partitions.delete(day);
+        // A day before the retention's cutoff is gone for good; one only past `--raw-days` lives on in the aggregates.
+        if (cutoff !== undefined && (day ?? Infinity) < cutoff) removed += n;
+        else rawRemoved += n;
       }
     }
+    if (cutoff !== undefined) {
+      for (const table of ROLLUP_TABLES) await this.pool.query(`DELETE FROM ${table} WHERE bucket_start < to_timestamp($1::float8 / 1000)`, [cutoff]);
+    }
+    // Edges of a range before this come from the aggregates (a day's margin, as on DuckDB).
+    this.rawFrom = rawCutoff === undefined ? undefined : rawCutoff + DAY_MS;
+    // The last days' buckets, where late events land; rows appended to older ones stay unmerged (they count the same).
+    await this.compact(Math.floor(now / DAY_MS) * DAY_MS - 3 * DAY_MS, 8.64e15);
     await this.pool.query("DELETE FROM event_ids WHERE received_at < $1", [new Date(now - DEDUP_DAYS * DAY_MS).toISOString()]);
     if (cutoff !== undefined) await this.pool.query("DELETE FROM refused WHERE day < $1", [cutoff]);
-    return { removed, cutoff };
+    return rawDays === undefined ? { removed, cutoff } : { removed, cutoff, rawRemoved, rawCutoff };
   }
 
   async query(sql: string, params: readonly (string | number | boolean | null)[] = []): Promise<Record<string, Cell>[]> {

@@ -17,7 +17,19 @@ export interface Housekeeping {
   readonly removed: number;
   /** Events received before this time (epoch ms, the start of a UTC day) are gone; undefined: kept forever. */
   readonly cutoff: number | undefined;
+  /** With `--raw-days`: raw events removed past it (the aggregates stay), and where it cut (epoch ms). */
+  readonly rawRemoved?: number;
+  readonly rawCutoff?: number;
 }
+
+/**
+ * What a dashboard API is answered from: the aggregates (the default; the live view always reads events), or the
+ * raw events (the reference the aggregates are tested against).
+ */
+export type DashboardSource = "aggregates" | "events";
+
+/** Told how far a store has built the aggregates of events stored before them: events done, of `total`. */
+export type OpenProgress = (done: number, total: number) => void;
 
 const DAY_MS = 86_400_000;
 
@@ -50,14 +62,19 @@ export interface EventStore {
    * would still fit and prove nothing.
    */
   probe(padBytes?: number): Promise<void>;
-  /** One dashboard API over the filter, with the store's own SQL for it (numbers as numbers). */
-  dashboard(api: DashboardApi, filter: Filter): Promise<Rows>;
+  /**
+   * One dashboard API over the filter, with the store's own SQL for it (numbers as numbers), from the aggregates
+   * unless `source` says `events`.
+   */
+  dashboard(api: DashboardApi, filter: Filter, source?: DashboardSource): Promise<Rows>;
   /**
    * Removes events received before `retentionCutoff(retainDays, now)` (nothing when `retainDays` is undefined) and
+   * the aggregates' hours before it; with `rawDays`, the events received before `retentionCutoff(rawDays, now)`
+   * while their aggregates stay; merges the aggregates' rows; and
    * does the store's own upkeep (PostgreSQL: partitions for the days ahead, old dedup ids). Run at start and daily;
    * safe to run from several collectors at once.
    */
-  housekeep(retainDays: number | undefined, now?: number): Promise<Housekeeping>;
+  housekeep(retainDays: number | undefined, now?: number, rawDays?: number): Promise<Housekeeping>;
   /** Read-only SQL for tools and tests, in the store's dialect; `?` placeholders. */
   query(sql: string, params?: readonly (string | number | boolean | null)[]): Promise<Record<string, Cell>[]>;
   /** Flushes and closes. */
