@@ -23,19 +23,25 @@ try {
   const bins = { before: join(dir, "packages/collector/bin/dlt-collector.js"), aggregates: join(root, "packages/collector/bin/dlt-collector.js") };
   const run = (script, connections, bin) =>
     new Promise((resolve, reject) => {
-      const c = spawn(process.execPath, [join(root, "bench", script), SECONDS, connections, "duckdb,pg1"], { env: { ...process.env, DLT_COLLECTOR_BIN: bin }, stdio: ["ignore", "pipe", "inherit"] });
+      const c = spawn(process.execPath, [join(root, "bench", script), SECONDS, connections, "duckdb,pg1"], {
+        env: { ...process.env, DLT_COLLECTOR_BIN: bin },
+        stdio: ["ignore", "pipe", "inherit"],
+      });
       let out = "";
       c.stdout.on("data", (d) => (out += d));
       c.on("exit", (code) => (code === 0 ? resolve(out) : reject(new Error(`${script} exited ${code}`))));
     });
   const results = {};
   for (let round = 1; round <= ROUNDS; round++) {
-    for (const [script, connections] of [["collector.mjs", "8"], ["collector-single.mjs", "256"]]) {
+    for (const [script, connections] of [
+      ["collector.mjs", "8"],
+      ["collector-single.mjs", "256"],
+    ]) {
       for (const side of round % 2 ? ["before", "aggregates"] : ["aggregates", "before"]) {
         const out = await run(script, connections, bins[side]);
         for (const m of out.matchAll(/dlt-collector \(([^)]+)\)\s+([\d,]+) events\/s\s+p50 (\S+) ms\s+p99 (\S+) ms/g)) {
           const key = `${script} ${m[1]}`;
-          ((results[key] ??= { before: [], aggregates: [] })[side]).push(Number(m[2].replaceAll(",", "")));
+          (results[key] ??= { before: [], aggregates: [] })[side].push(Number(m[2].replaceAll(",", "")));
           console.log(`round ${round} ${key.padEnd(45)} ${side.padEnd(10)} ${m[2].padStart(8)} events/s  p50 ${m[3]} ms  p99 ${m[4]} ms`);
         }
       }
@@ -44,7 +50,9 @@ try {
   console.log("\nmedian events/s, aggregates / before (target >= 0.90):");
   for (const [key, r] of Object.entries(results)) {
     const ratio = median(r.aggregates) / median(r.before);
-    console.log(`  ${key.padEnd(45)} ${Math.round(median(r.before)).toLocaleString("en-US").padStart(8)} → ${Math.round(median(r.aggregates)).toLocaleString("en-US").padStart(8)}  ratio ${ratio.toFixed(2)} ${ratio >= 0.9 ? "OK" : "NOT MET"}`);
+    console.log(
+      `  ${key.padEnd(45)} ${Math.round(median(r.before)).toLocaleString("en-US").padStart(8)} → ${Math.round(median(r.aggregates)).toLocaleString("en-US").padStart(8)}  ratio ${ratio.toFixed(2)} ${ratio >= 0.9 ? "OK" : "NOT MET"}`,
+    );
   }
 } finally {
   rmSync(dir, { recursive: true, force: true });

@@ -29,13 +29,19 @@ const ATTACKS = [
 ].filter((a) => WHICH === "all" || a.name === WHICH);
 
 function send(url) {
-  const body = JSON.stringify({ batch: [{ type: "track", anonymousId: "a", event: "command_init", properties: { success: true }, messageId: crypto.randomUUID() }] });
+  const body = JSON.stringify({
+    batch: [{ type: "track", anonymousId: "a", event: "command_init", properties: { success: true }, messageId: crypto.randomUUID() }],
+  });
   return new Promise((resolve) => {
     const t0 = performance.now();
-    const req = request(`${url}/v1/batch`, { method: "POST", agent: false, headers: { "content-type": "application/json", authorization: auth, "content-length": body.length } }, (res) => {
-      res.resume();
-      res.on("end", () => resolve({ status: res.statusCode, ms: performance.now() - t0 }));
-    });
+    const req = request(
+      `${url}/v1/batch`,
+      { method: "POST", agent: false, headers: { "content-type": "application/json", authorization: auth, "content-length": body.length } },
+      (res) => {
+        res.resume();
+        res.on("end", () => resolve({ status: res.statusCode, ms: performance.now() - t0 }));
+      },
+    );
     req.setTimeout(5000, () => req.destroy(new Error("timeout")));
     req.on("error", (e) => resolve({ status: e.code ?? e.message, ms: performance.now() - t0 }));
     req.end(body);
@@ -44,9 +50,13 @@ function send(url) {
 
 async function startCollector() {
   const dir = mkdtempSync(join(tmpdir(), "bench-crowd-"));
-  const child = spawn(process.execPath, [here("../packages/collector/bin/dlt-collector.js"), "--port", "0", "--db", join(dir, "events.duckdb"), "--write-key", KEY, "--no-dashboard"], {
-    stdio: ["ignore", "pipe", "ignore"],
-  });
+  const child = spawn(
+    process.execPath,
+    [here("../packages/collector/bin/dlt-collector.js"), "--port", "0", "--db", join(dir, "events.duckdb"), "--write-key", KEY, "--no-dashboard"],
+    {
+      stdio: ["ignore", "pipe", "ignore"],
+    },
+  );
   const url = await new Promise((resolve, reject) => {
     let out = "";
     child.stdout.on("data", (d) => {
@@ -96,7 +106,9 @@ async function keyedClient(url, until) {
   try {
     const end = Date.now() + SECONDS * 500;
     const r = await keyedClient(c.url, () => Date.now() >= end);
-    console.log(`baseline (no attack, ${SECONDS / 2} s): keyed client ${r.ok}/${r.total} → 200, p99 ${r.p99.toFixed(0)} ms; idle RSS ${c.idleRss.toFixed(0)} MB`);
+    console.log(
+      `baseline (no attack, ${SECONDS / 2} s): keyed client ${r.ok}/${r.total} → 200, p99 ${r.p99.toFixed(0)} ms; idle RSS ${c.idleRss.toFixed(0)} MB`,
+    );
   } finally {
     await c.stop();
   }
@@ -111,9 +123,13 @@ for (const a of ATTACKS) {
       const sampler = setInterval(() => samples.push([rssMb(c.pid), (Date.now() - started) / 1000]), 250);
       let attacking = true;
       const attack = new Promise((resolve) => {
-        const p = spawn(process.execPath, [here("./fixtures/crowd-clients.mjs"), c.url, String(a.n), String(SECONDS), a.lengths, reconnect ? "1" : "0"], {
-          stdio: ["ignore", "pipe", "inherit"],
-        });
+        const p = spawn(
+          process.execPath,
+          [here("./fixtures/crowd-clients.mjs"), c.url, String(a.n), String(SECONDS), a.lengths, reconnect ? "1" : "0"],
+          {
+            stdio: ["ignore", "pipe", "inherit"],
+          },
+        );
         let out = "";
         p.stdout.on("data", (d) => (out += d));
         p.on("exit", () => resolve(JSON.parse(out)));

@@ -23,7 +23,15 @@ const dir = mkdtempSync(join(tmpdir(), "bench-metrics-"));
 
 async function round(metrics, mode, connections, n) {
   const db = join(dir, `${metrics ? "on" : "off"}-${mode}-${n}.duckdb`);
-  const { child, url, stdout } = await start([here("../packages/collector/bin/dlt-collector.js"), "--port", "0", "--db", db, ...(mode === "single" ? ["--write-key", KEY] : []), ...(metrics ? ["--metrics-port", "0"] : [])]);
+  const { child, url, stdout } = await start([
+    here("../packages/collector/bin/dlt-collector.js"),
+    "--port",
+    "0",
+    "--db",
+    db,
+    ...(mode === "single" ? ["--write-key", KEY] : []),
+    ...(metrics ? ["--metrics-port", "0"] : []),
+  ]);
   let scraper;
   let scrapes = 0;
   if (metrics) {
@@ -31,11 +39,22 @@ async function round(metrics, mode, connections, n) {
     let m;
     while (!(m = /metrics: (\S+)/.exec(stdout())) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     const metricsUrl = m?.[1];
-    scraper = setInterval(() => void fetch(metricsUrl).then((r) => r.text()).then(() => scrapes++, () => undefined), 1000);
+    scraper = setInterval(
+      () =>
+        void fetch(metricsUrl)
+          .then((r) => r.text())
+          .then(
+            () => scrapes++,
+            () => undefined,
+          ),
+      1000,
+    );
   }
   const cpu0 = cpuSeconds(child.pid);
   const result = await new Promise((resolve) => {
-    const l = spawn(process.execPath, [here("./fixtures/load.mjs"), url, String(SECONDS), String(connections), mode, KEY], { stdio: ["ignore", "pipe", "inherit"] });
+    const l = spawn(process.execPath, [here("./fixtures/load.mjs"), url, String(SECONDS), String(connections), mode, KEY], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
     let out = "";
     l.stdout.on("data", (d) => (out += d));
     l.on("exit", () => resolve(JSON.parse(out)));
@@ -51,7 +70,10 @@ async function round(metrics, mode, connections, n) {
 
 console.log(`collector metrics' cost: ${ROUNDS} rounds of ${SECONDS} s per side, DuckDB, metrics off then on, alternating`);
 try {
-  for (const [mode, connections] of [["single", 256], ["batch", 8]]) {
+  for (const [mode, connections] of [
+    ["single", 256],
+    ["batch", 8],
+  ]) {
     const off = [];
     const on = [];
     for (let i = 0; i < ROUNDS; i++) {

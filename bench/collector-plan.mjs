@@ -30,10 +30,20 @@ function cpuSeconds(pid) {
 }
 
 async function round(plan, mode, dbArgs) {
-  const { child, url } = await start([here("../packages/collector/bin/dlt-collector.js"), "--port", "0", "--no-dashboard", "--plan", plan, ...dbArgs]);
+  const { child, url } = await start([
+    here("../packages/collector/bin/dlt-collector.js"),
+    "--port",
+    "0",
+    "--no-dashboard",
+    "--plan",
+    plan,
+    ...dbArgs,
+  ]);
   const cpuBefore = cpuSeconds(child.pid);
   const result = await new Promise((resolve) => {
-    const l = spawn(process.execPath, [here("./fixtures/load.mjs"), url, String(SECONDS), String(CONNECTIONS), mode], { stdio: ["ignore", "pipe", "inherit"] });
+    const l = spawn(process.execPath, [here("./fixtures/load.mjs"), url, String(SECONDS), String(CONNECTIONS), mode], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
     let out = "";
     l.stdout.on("data", (d) => (out += d));
     l.on("exit", () => resolve(JSON.parse(out)));
@@ -51,11 +61,29 @@ const fmt = (n) => Math.round(n).toLocaleString("en-US");
 
 /** Messages/s through the ingest path of one message (as ingest.ts runs it), with `plan` or without. */
 function ingestPath(plan, n) {
-  const ctx = { ci_run: false, python: "3.12.3", cpu: 8, exec_info: ["docker"], os: { name: "Linux", version: "6.8.0-45-generic" }, library: { name: "dlt", version: "1.26.0" }, run_context: "dlt" };
+  const ctx = {
+    ci_run: false,
+    python: "3.12.3",
+    cpu: 8,
+    exec_info: ["docker"],
+    os: { name: "Linux", version: "6.8.0-45-generic" },
+    library: { name: "dlt", version: "1.26.0" },
+    run_context: "dlt",
+  };
   const text = JSON.stringify({
-    anonymousId: "6e7f1a3b9c2d4e5f8a7b6c5d4e3f2a1b", event: "pipeline_load",
-    properties: { elapsed: 3.52, success: true, destination_name: "duckdb", destination_type: "dlt.destinations.duckdb", pipeline_name_hash: "Ks7fRl6ejTBPd2rtFkw9Qw",
-      dataset_name_hash: "mYlFJ0UkLWhWxMUKsbvITg", transaction_id: "8b1f5e0f0a6b1a8f1d6d0e4a9c2b7e31", event_category: "pipeline", event_name: "load" },
+    anonymousId: "6e7f1a3b9c2d4e5f8a7b6c5d4e3f2a1b",
+    event: "pipeline_load",
+    properties: {
+      elapsed: 3.52,
+      success: true,
+      destination_name: "duckdb",
+      destination_type: "dlt.destinations.duckdb",
+      pipeline_name_hash: "Ks7fRl6ejTBPd2rtFkw9Qw",
+      dataset_name_hash: "mYlFJ0UkLWhWxMUKsbvITg",
+      transaction_id: "8b1f5e0f0a6b1a8f1d6d0e4a9c2b7e31",
+      event_category: "pipeline",
+      event_name: "load",
+    },
     context: ctx,
   });
   const now = Date.now();

@@ -20,7 +20,9 @@ async function load(label, args) {
   const samples = [];
   const sampler = setInterval(() => samples.push(rssMb(child.pid)), 1000);
   const result = await new Promise((resolve) => {
-    const l = spawn(process.execPath, [here("./fixtures/load.mjs"), url, String(SECONDS), String(CONNECTIONS), "single", KEY], { stdio: ["ignore", "pipe", "inherit"] });
+    const l = spawn(process.execPath, [here("./fixtures/load.mjs"), url, String(SECONDS), String(CONNECTIONS), "single", KEY], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
     let out = "";
     l.stdout.on("data", (d) => (out += d));
     l.on("exit", () => resolve(JSON.parse(out)));
@@ -41,7 +43,14 @@ const base = await load("baseline (bare http + JSON.parse)", [here("./fixtures/b
 const stores = await collectorStores(STORES);
 try {
   for (const s of stores.list) {
-    const col = await load(`dlt-collector (${s.label})`, [process.env["DLT_COLLECTOR_BIN"] ?? here("../packages/collector/bin/dlt-collector.js"), "--port", "0", ...(await s.args()), "--write-key", KEY]);
+    const col = await load(`dlt-collector (${s.label})`, [
+      process.env["DLT_COLLECTOR_BIN"] ?? here("../packages/collector/bin/dlt-collector.js"),
+      "--port",
+      "0",
+      ...(await s.args()),
+      "--write-key",
+      KEY,
+    ]);
     console.log(
       `  ratio ${(col.eps / base.eps).toFixed(2)} of the baseline's events/s; p99 ${col.p99} ms against ${base.p99} ms ` +
         `(${col.p99 < 1000 ? "under" : "OVER"} dlt's 1 s timeout; worst ${col.max} ms)`,

@@ -22,10 +22,14 @@ const EVENT = JSON.stringify({ anonymousId: "a", event: "command_init", properti
 function send() {
   return new Promise((resolve) => {
     const t0 = performance.now();
-    const req = request(url, { method: "POST", agent: false, headers: { "content-type": "application/json", authorization: auth, "content-length": EVENT.length } }, (res) => {
-      res.resume();
-      res.on("end", () => resolve({ status: res.statusCode, ms: performance.now() - t0 }));
-    });
+    const req = request(
+      url,
+      { method: "POST", agent: false, headers: { "content-type": "application/json", authorization: auth, "content-length": EVENT.length } },
+      (res) => {
+        res.resume();
+        res.on("end", () => resolve({ status: res.statusCode, ms: performance.now() - t0 }));
+      },
+    );
     req.setTimeout(5000, () => req.destroy(new Error("timeout")));
     req.on("error", (e) => resolve({ status: e.code ?? e.message, ms: performance.now() - t0 }));
     req.end(EVENT);
@@ -33,9 +37,13 @@ function send() {
 }
 
 const dir = mkdtempSync(join(tmpdir(), "bench-slow-"));
-const child = spawn(process.execPath, [here("../packages/collector/bin/dlt-collector.js"), "--port", "0", "--db", join(dir, "events.duckdb"), "--write-key", KEY], {
-  stdio: ["ignore", "pipe", "ignore"],
-});
+const child = spawn(
+  process.execPath,
+  [here("../packages/collector/bin/dlt-collector.js"), "--port", "0", "--db", join(dir, "events.duckdb"), "--write-key", KEY],
+  {
+    stdio: ["ignore", "pipe", "ignore"],
+  },
+);
 const url = await new Promise((resolve, reject) => {
   let out = "";
   child.stdout.on("data", (d) => {
@@ -58,7 +66,9 @@ try {
   const samples = [];
   const sampler = setInterval(() => samples.push(rssMb(child.pid)), 250);
   const attack = new Promise((resolve) => {
-    const a = spawn(process.execPath, [here("./fixtures/slow-clients.mjs"), url, String(N), String(SECONDS), MODE], { stdio: ["ignore", "pipe", "inherit"] });
+    const a = spawn(process.execPath, [here("./fixtures/slow-clients.mjs"), url, String(N), String(SECONDS), MODE], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
     let out = "";
     a.stdout.on("data", (d) => (out += d));
     a.on("exit", () => resolve(JSON.parse(out)));
@@ -82,7 +92,9 @@ try {
   for (const l of legit) byStatus[l.status] = (byStatus[l.status] ?? 0) + 1;
   const p99 = ok.map((l) => l.ms).sort((a, b) => a - b)[Math.floor(ok.length * 0.99)] ?? NaN;
   console.log(`collector under ${N} slow unauthenticated connections (${MODE}), ${SECONDS} s, default limits`);
-  console.log(`idle RSS ${idleRss.toFixed(0)} MB; under attack: peak ${peak.toFixed(0)} MB, mean ${mean.toFixed(0)} MB → peak ratio ${(peak / idleRss).toFixed(2)} (target ≤ 1.5: ${peak <= 1.5 * idleRss ? "OK" : "NOT MET"}); 5 s after: ${after.toFixed(0)} MB`);
+  console.log(
+    `idle RSS ${idleRss.toFixed(0)} MB; under attack: peak ${peak.toFixed(0)} MB, mean ${mean.toFixed(0)} MB → peak ratio ${(peak / idleRss).toFixed(2)} (target ≤ 1.5: ${peak <= 1.5 * idleRss ? "OK" : "NOT MET"}); 5 s after: ${after.toFixed(0)} MB`,
+  );
   console.log(`attackers: ${result.opened} connections opened, at most ${result.maxOpen} open at once; answers ${JSON.stringify(result.answers)}`);
   console.log(`legitimate client: ${ok.length}/${legit.length} answered 200 (${JSON.stringify(byStatus)}), p99 of those ${p99.toFixed(0)} ms`);
 } finally {

@@ -20,7 +20,9 @@ async function load(label, args) {
   const samples = [];
   const sampler = setInterval(() => samples.push(rssMb(child.pid)), 1000);
   const result = await new Promise((resolve) => {
-    const l = spawn(process.execPath, [here("./fixtures/load.mjs"), url, String(SECONDS), String(CONNECTIONS)], { stdio: ["ignore", "pipe", "inherit"] });
+    const l = spawn(process.execPath, [here("./fixtures/load.mjs"), url, String(SECONDS), String(CONNECTIONS)], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
     let out = "";
     l.stdout.on("data", (d) => (out += d));
     l.on("exit", () => resolve(JSON.parse(out)));
@@ -45,7 +47,12 @@ const base = await load("baseline (bare http + JSON.parse)", [here("./fixtures/b
 const stores = await collectorStores(STORES);
 try {
   for (const s of stores.list) {
-    const col = await load(`dlt-collector (${s.label})`, [process.env["DLT_COLLECTOR_BIN"] ?? here("../packages/collector/bin/dlt-collector.js"), "--port", "0", ...(await s.args())]);
+    const col = await load(`dlt-collector (${s.label})`, [
+      process.env["DLT_COLLECTOR_BIN"] ?? here("../packages/collector/bin/dlt-collector.js"),
+      "--port",
+      "0",
+      ...(await s.args()),
+    ]);
     const ratio = col.eps / base.eps;
     console.log(
       `  ratio ${ratio.toFixed(2)} (target >= 0.6: ${ratio >= 0.6 ? "OK" : "NOT MET"}); ` +

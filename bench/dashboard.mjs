@@ -79,8 +79,16 @@ if (STORE === "chdb") {
   await store.query(sql);
   await store.query("OPTIMIZE TABLE events FINAL");
   const at = async (offset, where = "1") =>
-    (await store.query(`SELECT toString(toUnixTimestamp64Micro(received_at)) || '.' || message_id AS c FROM events WHERE ${where} ORDER BY received_at DESC, message_id DESC LIMIT 1 OFFSET ${offset}`))[0].c;
-  cursors = { half: await at(N >> 1), deep: await at(Math.floor(N * 0.999)), deepLoad: await at(Math.floor((N / 4) * 0.999), "event = 'pipeline_load'") };
+    (
+      await store.query(
+        `SELECT toString(toUnixTimestamp64Micro(received_at)) || '.' || message_id AS c FROM events WHERE ${where} ORDER BY received_at DESC, message_id DESC LIMIT 1 OFFSET ${offset}`,
+      )
+    )[0].c;
+  cursors = {
+    half: await at(N >> 1),
+    deep: await at(Math.floor(N * 0.999)),
+    deepLoad: await at(Math.floor((N / 4) * 0.999), "event = 'pipeline_load'"),
+  };
   const n = (await store.query("SELECT count(*) AS n FROM events"))[0].n;
   await store.close();
   console.log(`seeded ${Number(n).toLocaleString("en-US")} events into chdb: in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
@@ -143,9 +151,15 @@ if (STORE === "chdb") {
   await client.query("VACUUM ANALYZE events");
   // Cursors deep into the live view's order (newest first), as a user paging back would reach them.
   const at = async (offset, where = "TRUE") =>
-    (await client.query(`SELECT (extract(epoch FROM received_at) * 1000000)::bigint || '.' || message_id AS c FROM events WHERE ${where}
-                         ORDER BY received_at DESC, message_id COLLATE "C" DESC LIMIT 1 OFFSET ${offset}`)).rows[0].c;
-  cursors = { half: await at(N >> 1), deep: await at(Math.floor(N * 0.999)), deepLoad: await at(Math.floor((N / 4) * 0.999), "event = 'pipeline_load'") };
+    (
+      await client.query(`SELECT (extract(epoch FROM received_at) * 1000000)::bigint || '.' || message_id AS c FROM events WHERE ${where}
+                         ORDER BY received_at DESC, message_id COLLATE "C" DESC LIMIT 1 OFFSET ${offset}`)
+    ).rows[0].c;
+  cursors = {
+    half: await at(N >> 1),
+    deep: await at(Math.floor(N * 0.999)),
+    deepLoad: await at(Math.floor((N / 4) * 0.999), "event = 'pipeline_load'"),
+  };
   const n = (await client.query("SELECT count(*) AS n FROM events")).rows[0].n;
   await client.end();
   console.log(`seeded ${Number(n).toLocaleString("en-US")} events into PostgreSQL in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
@@ -191,8 +205,16 @@ if (STORE === "chdb") {
   await c.run("CHECKPOINT");
   // Cursors deep into the live view's order (newest first), as a user paging back would reach them.
   const at = async (offset, where = "TRUE") =>
-    (await c.runAndReadAll(`SELECT CAST(epoch_us(received_at) AS VARCHAR) || '.' || message_id FROM events WHERE ${where} ORDER BY received_at DESC, message_id DESC LIMIT 1 OFFSET ${offset}`)).getRows()[0][0];
-  cursors = { half: await at(N >> 1), deep: await at(Math.floor(N * 0.999)), deepLoad: await at(Math.floor((N / 4) * 0.999), "event = 'pipeline_load'") };
+    (
+      await c.runAndReadAll(
+        `SELECT CAST(epoch_us(received_at) AS VARCHAR) || '.' || message_id FROM events WHERE ${where} ORDER BY received_at DESC, message_id DESC LIMIT 1 OFFSET ${offset}`,
+      )
+    ).getRows()[0][0];
+  cursors = {
+    half: await at(N >> 1),
+    deep: await at(Math.floor(N * 0.999)),
+    deepLoad: await at(Math.floor((N / 4) * 0.999), "event = 'pipeline_load'"),
+  };
   const n = (await c.runAndReadAll("SELECT count(*) FROM events")).getRows()[0][0];
   c.closeSync();
   instance.closeSync();
@@ -201,9 +223,13 @@ if (STORE === "chdb") {
 
 // --- collector in its own process ---------------------------------------------------------------------------------
 const opened = performance.now();
-const collector = spawn(process.execPath, [here("../packages/collector/bin/dlt-collector.js"), "--port", "0", "--db", target, "--write-key", "wk", "--read-token", "rt"], {
-  stdio: ["ignore", "pipe", "inherit"], // its errors (a failed query) show
-});
+const collector = spawn(
+  process.execPath,
+  [here("../packages/collector/bin/dlt-collector.js"), "--port", "0", "--db", target, "--write-key", "wk", "--read-token", "rt"],
+  {
+    stdio: ["ignore", "pipe", "inherit"], // its errors (a failed query) show
+  },
+);
 const url = await new Promise((resolve, reject) => {
   let out = "";
   collector.stdout.on("data", (d) => {
@@ -213,7 +239,9 @@ const url = await new Promise((resolve, reject) => {
   });
   collector.on("exit", (c) => reject(new Error(`dlt-collector exited ${c}`)));
 });
-console.log(`collector listening after ${((performance.now() - opened) / 1000).toFixed(1)} s (the backfill of the aggregates from the seeded events included)`);
+console.log(
+  `collector listening after ${((performance.now() - opened) / 1000).toFixed(1)} s (the backfill of the aggregates from the seeded events included)`,
+);
 
 async function time(path) {
   const t0 = performance.now();
@@ -268,17 +296,42 @@ try {
   }
   // The whole overview, as the page (public/overview.ts) refreshes it: extent first, then its 19 APIs and the previous period's summary in
   // parallel.
-  const PAGE = ["summary", "events_over_time", "failure_rate", "failures", "success_rate", "version_share", "versions", "runtimes", "os_versions", "ci", "exec_info", "commands", "inits", "sources", "destinations", "steps_by_destination", "elapsed", "event_names", "filter_values"];
+  const PAGE = [
+    "summary",
+    "events_over_time",
+    "failure_rate",
+    "failures",
+    "success_rate",
+    "version_share",
+    "versions",
+    "runtimes",
+    "os_versions",
+    "ci",
+    "exec_info",
+    "commands",
+    "inits",
+    "sources",
+    "destinations",
+    "steps_by_destination",
+    "elapsed",
+    "event_names",
+    "filter_values",
+  ];
   const page = [];
   for (let i = 0; i < REPEATS; i++) {
     const t0 = performance.now();
     await time("/api/extent");
-    await Promise.all([...PAGE.map((n) => time(`/api/${n}?${filters[0][1]}`)), time(`/api/summary?from=${now - 60 * 86_400_000}&to=${now - 30 * 86_400_000}`)]);
+    await Promise.all([
+      ...PAGE.map((n) => time(`/api/${n}?${filters[0][1]}`)),
+      time(`/api/summary?from=${now - 60 * 86_400_000}&to=${now - 30 * 86_400_000}`),
+    ]);
     page.push(performance.now() - t0);
   }
   console.log(`\nwhole overview refresh (extent, then ${PAGE.length + 1} APIs in parallel, last 30 days): median ${median(page).toFixed(1)} ms`);
   console.log(`slowest API median: ${worst.ms.toFixed(1)} ms — ${worst.what}`);
-  console.log(`ratio to the ${BUDGET_MS} ms budget: ${(worst.ms / BUDGET_MS).toFixed(2)} (target ≤ 1.00); to /health: ${(worst.ms / health.median).toFixed(0)}x`);
+  console.log(
+    `ratio to the ${BUDGET_MS} ms budget: ${(worst.ms / BUDGET_MS).toFixed(2)} (target ≤ 1.00); to /health: ${(worst.ms / health.median).toFixed(0)}x`,
+  );
 } finally {
   collector.kill("SIGTERM");
   await new Promise((r) => collector.on("exit", r));
@@ -288,8 +341,12 @@ try {
     const c = await instance.connect();
     for (const table of ["events", "rollup", "rollup_elapsed", "rollup_day", "rollup_elapsed_day"]) {
       const rows = Number((await c.runAndReadAll(`SELECT count(*) FROM ${table}`)).getRows()[0][0]);
-      const bytes = Number((await c.runAndReadAll(`SELECT count(DISTINCT block_id) * 262144 FROM pragma_storage_info('${table}') WHERE persistent`)).getRows()[0][0]);
-      console.log(`${table}: ${rows.toLocaleString("en-US")} rows, ~${(bytes / 1e6).toFixed(1)} MB on disk, ${(bytes / 1e6 / DAYS).toFixed(2)} MB per day`);
+      const bytes = Number(
+        (await c.runAndReadAll(`SELECT count(DISTINCT block_id) * 262144 FROM pragma_storage_info('${table}') WHERE persistent`)).getRows()[0][0],
+      );
+      console.log(
+        `${table}: ${rows.toLocaleString("en-US")} rows, ~${(bytes / 1e6).toFixed(1)} MB on disk, ${(bytes / 1e6 / DAYS).toFixed(2)} MB per day`,
+      );
     }
     c.closeSync();
     instance.closeSync();
@@ -298,8 +355,14 @@ try {
     const client = new pg.Client({ connectionString: target });
     await client.connect();
     for (const table of ["events", "rollup", "rollup_elapsed", "rollup_day", "rollup_elapsed_day"]) {
-      const r = (await client.query(`SELECT count(*) AS n, pg_total_relation_size('${table}') + coalesce((SELECT sum(pg_total_relation_size(inhrelid)) FROM pg_inherits WHERE inhparent = '${table}'::regclass), 0) AS bytes FROM ${table}`)).rows[0];
-      console.log(`${table}: ${Number(r.n).toLocaleString("en-US")} rows, ~${(Number(r.bytes) / 1e6).toFixed(1)} MB on disk, ${(Number(r.bytes) / 1e6 / DAYS).toFixed(2)} MB per day`);
+      const r = (
+        await client.query(
+          `SELECT count(*) AS n, pg_total_relation_size('${table}') + coalesce((SELECT sum(pg_total_relation_size(inhrelid)) FROM pg_inherits WHERE inhparent = '${table}'::regclass), 0) AS bytes FROM ${table}`,
+        )
+      ).rows[0];
+      console.log(
+        `${table}: ${Number(r.n).toLocaleString("en-US")} rows, ~${(Number(r.bytes) / 1e6).toFixed(1)} MB on disk, ${(Number(r.bytes) / 1e6 / DAYS).toFixed(2)} MB per day`,
+      );
     }
     await client.end();
   }

@@ -18,7 +18,12 @@ const options = {
   configDirName: ".dlt",
   envPrefix: "DLT",
   defaultEndpoint: "http://127.0.0.1:9",
-  settings: { section: "runtime", enabled: "dlthub_telemetry", endpoint: "dlthub_telemetry_endpoint", writeKey: "dlthub_telemetry_segment_write_key" },
+  settings: {
+    section: "runtime",
+    enabled: "dlthub_telemetry",
+    endpoint: "dlthub_telemetry_endpoint",
+    writeKey: "dlthub_telemetry_segment_write_key",
+  },
 };
 let n = 0;
 /** A data dir with the breaker open; `ranBefore`: this version already sent its first event here. */
@@ -38,7 +43,11 @@ async function once(firstRunOfVersion, ranBefore) {
   return performance.now() - started;
 }
 
-const sides = { "without first_run_of_version (baseline)": [false, false], "with it, this version ran here before": [true, true], "with it, a fresh machine": [true, false] };
+const sides = {
+  "without first_run_of_version (baseline)": [false, false],
+  "with it, this version ran here before": [true, true],
+  "with it, a fresh machine": [true, false],
+};
 const times = Object.fromEntries(Object.keys(sides).map((k) => [k, []]));
 try {
   for (let i = 0; i < 20; i++) for (const [f, r] of Object.values(sides)) await once(f, r); // warm-up

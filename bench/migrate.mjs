@@ -69,7 +69,10 @@ try {
       for (;;) {
         const chunk = await result.fetchChunk();
         if (!chunk || chunk.rowCount === 0) return;
-        yield chunk.getRows().map(([m]) => String(m).replaceAll("\\", "\\\\") + "\n").join("");
+        yield chunk
+          .getRows()
+          .map(([m]) => String(m).replaceAll("\\", "\\\\") + "\n")
+          .join("");
       }
     }
     await pipeline(Readable.from(lines()), client.query(copyFrom("COPY raw (x) FROM STDIN")));
@@ -86,7 +89,9 @@ try {
   const run = () =>
     new Promise((resolve, reject) => {
       const t0 = performance.now();
-      const child = spawn(process.execPath, [here("../packages/collector/bin/dlt-collector.js"), "migrate", "--from", file, "--to", url], { stdio: ["ignore", "pipe", "inherit"] });
+      const child = spawn(process.execPath, [here("../packages/collector/bin/dlt-collector.js"), "migrate", "--from", file, "--to", url], {
+        stdio: ["ignore", "pipe", "inherit"],
+      });
       let out = "";
       let peak = 0;
       child.stdout.on("data", (d) => (out += d));
@@ -105,7 +110,9 @@ try {
     });
   const first = await run();
   const eps = N / first.seconds;
-  console.log(`dlt-collector migrate                ${Math.round(eps).toLocaleString("en-US").padStart(8)} events/s  (${first.seconds.toFixed(1)} s, process included), peak RSS ${first.peak.toFixed(0)} MB`);
+  console.log(
+    `dlt-collector migrate                ${Math.round(eps).toLocaleString("en-US").padStart(8)} events/s  (${first.seconds.toFixed(1)} s, process included), peak RSS ${first.peak.toFixed(0)} MB`,
+  );
   process.stdout.write(first.out.replace(/^/gm, "  "));
   const second = await run();
   console.log(`second run (idempotent)              ${second.seconds.toFixed(1)} s, peak RSS ${second.peak.toFixed(0)} MB`);

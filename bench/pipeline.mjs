@@ -17,7 +17,13 @@ function side(script) {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [here(script), String(N)], {
       cwd: dir,
-      env: { PATH: process.env.PATH, HOME: dir, DLT_DATA_DIR: join(dir, "data"), RUNTIME__DLTHUB_TELEMETRY: "false", NODE_PATH: here("../node_modules") },
+      env: {
+        PATH: process.env.PATH,
+        HOME: dir,
+        DLT_DATA_DIR: join(dir, "data"),
+        RUNTIME__DLTHUB_TELEMETRY: "false",
+        NODE_PATH: here("../node_modules"),
+      },
       stdio: ["ignore", "pipe", "inherit"],
     });
     let out = "";
@@ -32,10 +38,14 @@ const run = await side("./fixtures/pipeline-run.mjs");
 const rate = (r) => (r.rows / r.ms) * 1000;
 const fmt = (x) => Math.round(x).toLocaleString("en-US");
 console.log(`pipeline: ${fmt(N)} nested records = ${fmt(base.rows)} rows (1 parent + 3 child rows each)`);
-console.log(`  baseline (Appender, pre-flattened): ${fmt(rate(base))} rows/s, ${(base.ms / 1000).toFixed(1)} s, CPU ${(base.cpuMs / 1000).toFixed(1)} s, peak RSS ${base.maxRssMb.toFixed(0)} MB`);
+console.log(
+  `  baseline (Appender, pre-flattened): ${fmt(rate(base))} rows/s, ${(base.ms / 1000).toFixed(1)} s, CPU ${(base.cpuMs / 1000).toFixed(1)} s, peak RSS ${base.maxRssMb.toFixed(0)} MB`,
+);
 console.log(
   `  pipeline.run: ${fmt(rate(run))} rows/s, ${(run.ms / 1000).toFixed(1)} s (extract ${run.elapsed.extract.toFixed(1)} s, ` +
     `normalize ${run.elapsed.normalize.toFixed(1)} s, load ${run.elapsed.load.toFixed(1)} s), CPU ${(run.cpuMs / 1000).toFixed(1)} s, peak RSS ${run.maxRssMb.toFixed(0)} MB`,
 );
 const ratio = rate(run) / rate(base);
-console.log(`  ratio ${ratio.toFixed(2)} (${ratio >= 0.5 ? "OK" : "NOT MET"} >= 0.5); CPU ratio ${(base.cpuMs / run.cpuMs).toFixed(2)}; peak RSS ${run.maxRssMb < 300 ? "OK" : "NOT MET"} < 300 MB`);
+console.log(
+  `  ratio ${ratio.toFixed(2)} (${ratio >= 0.5 ? "OK" : "NOT MET"} >= 0.5); CPU ratio ${(base.cpuMs / run.cpuMs).toFixed(2)}; peak RSS ${run.maxRssMb < 300 ? "OK" : "NOT MET"} < 300 MB`,
+);

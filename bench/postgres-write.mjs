@@ -22,7 +22,14 @@ const { testPostgres } = await import(here("../packages/collector/dist/test/post
 const { PostgresStore, insertFrom, withoutNul } = await import(here("../packages/collector/dist/src/store/postgres.js"));
 const { stamp } = await import(here("../packages/collector/dist/src/stamp.js"));
 
-const ctx = { ci_run: false, cpu: 8, exec_info: ["docker"], library: { name: "dlt-ts", version: "0.1.0" }, os: { name: "Linux", version: "6.1.0" }, runtime: { name: "node", version: "20.20.2" } };
+const ctx = {
+  ci_run: false,
+  cpu: 8,
+  exec_info: ["docker"],
+  library: { name: "dlt-ts", version: "0.1.0" },
+  os: { name: "Linux", version: "6.1.0" },
+  runtime: { name: "node", version: "20.20.2" },
+};
 const steps = ["extract", "normalize", "load"];
 const events = (n, tag) =>
   Array.from({ length: n }, (_, i) => {
@@ -33,7 +40,14 @@ const events = (n, tag) =>
         anonymousId: crypto.randomUUID(),
         timestamp: new Date(now).toISOString(),
         event: `pipeline_${steps[i % 3]}`,
-        properties: { event_category: "pipeline", event_name: steps[i % 3], elapsed: 1 + i / 10, success: i % 17 !== 0, destination_name: "duckdb", transaction_id: `t${i >> 2}` },
+        properties: {
+          event_category: "pipeline",
+          event_name: steps[i % 3],
+          elapsed: 1 + i / 10,
+          success: i % 17 !== 0,
+          destination_name: "duckdb",
+          transaction_id: `t${i >> 2}`,
+        },
         context: ctx,
       },
       "track",
@@ -92,7 +106,9 @@ try {
     }
     console.log(`\ngroups of ${group} events`);
     for (const [name, eps] of Object.entries(results)) {
-      console.log(`  ${name.padEnd(9)} ${Math.round(eps).toLocaleString("en-US").padStart(8)} events/s   ratio to baseline ${(eps / results.baseline).toFixed(2)}`);
+      console.log(
+        `  ${name.padEnd(9)} ${Math.round(eps).toLocaleString("en-US").padStart(8)} events/s   ratio to baseline ${(eps / results.baseline).toFixed(2)}`,
+      );
     }
   }
 } finally {

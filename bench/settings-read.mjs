@@ -29,7 +29,12 @@ const options = (u) => ({
   configDirName: ".dlt",
   envPrefix: "DLT",
   defaultEndpoint: "http://127.0.0.1:9",
-  settings: { section: "runtime", enabled: "dlthub_telemetry", endpoint: "dlthub_telemetry_endpoint", writeKey: "dlthub_telemetry_segment_write_key" },
+  settings: {
+    section: "runtime",
+    enabled: "dlthub_telemetry",
+    endpoint: "dlthub_telemetry_endpoint",
+    writeKey: "dlthub_telemetry_segment_write_key",
+  },
   env: { HOME: u.home },
   cwd: u.project,
 });
@@ -69,7 +74,10 @@ symlinkSync("/dev/zero", zero.config);
 const big = make("big");
 closeSync(openSync(big.config, "w"));
 truncateSync(big.config, 300 * 1024 * 1024);
-for (const [name, u] of [["config.toml -> /dev/zero", zero], ["a 300 MB config.toml", big]]) {
+for (const [name, u] of [
+  ["config.toml -> /dev/zero", zero],
+  ["a 300 MB config.toml", big],
+]) {
   const o = options(u);
   const hostile = [];
   for (let r = 0; r < ROUNDS; r++) hostile.push(perCall(() => resolveSettings(o)));

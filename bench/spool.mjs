@@ -60,7 +60,9 @@ while (rx.ids.size < RUNS + 1 && Date.now() - drainStart < 60_000) {
 }
 const twice = [...rx.ids.values()].filter((c) => c > 1).length;
 const dropped = existsSync(join(tdir, "dropped.log"))
-  ? readFileSync(join(tdir, "dropped.log"), "utf8").split("\n").reduce((s, l) => s + (Number(l) || 0), 0)
+  ? readFileSync(join(tdir, "dropped.log"), "utf8")
+      .split("\n")
+      .reduce((s, l) => s + (Number(l) || 0), 0)
   : 0;
 const all = rx.ids.size === RUNS + 1 && twice === 0;
 console.log(

@@ -42,7 +42,9 @@ try {
   for (const [name, xs] of Object.entries(counts)) {
     if (name === "node -e 0") continue;
     const m = median(xs);
-    console.log(`  ${name}: ${(m / 1e6).toFixed(1)} M (ratio ${(m / bare).toFixed(3)}), the library's cost ${((m - bare) / 1e6).toFixed(1)} M instructions; spread of its runs ${((Math.max(...xs) - Math.min(...xs)) / 1e6).toFixed(1)} M`);
+    console.log(
+      `  ${name}: ${(m / 1e6).toFixed(1)} M (ratio ${(m / bare).toFixed(3)}), the library's cost ${((m - bare) / 1e6).toFixed(1)} M instructions; spread of its runs ${((Math.max(...xs) - Math.min(...xs)) / 1e6).toFixed(1)} M`,
+    );
   }
 } finally {
   rmSync(home, { recursive: true, force: true });

@@ -45,4 +45,6 @@ const stats = capped.stats();
 const fmt = (x) => Math.round(x).toLocaleString("en-US");
 console.log(`track(): baseline array push ${fmt(baseline)}/s`);
 console.log(`  enqueued ${fmt(enqueued)}/s (ratio ${(enqueued / baseline).toFixed(2)})  ${enqueued >= 1e6 ? "OK" : "UNDER TARGET"} (>= 1,000,000/s)`);
-console.log(`  capped queue ${fmt(cappedRate)}/s, queue ${stats.queued} <= cap 1000: ${stats.queued <= 1000 ? "OK" : "BROKEN"}, dropped ${fmt(stats.dropped)}`);
+console.log(
+  `  capped queue ${fmt(cappedRate)}/s, queue ${stats.queued} <= cap 1000: ${stats.queued <= 1000 ? "OK" : "BROKEN"}, dropped ${fmt(stats.dropped)}`,
+);

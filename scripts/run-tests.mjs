@@ -23,7 +23,11 @@ for (let i = 2; i < process.argv.length; i++) {
 const files = filters.filter((f) => /\.test\.m?js$/.test(f) && existsSync(f));
 function walk(dir) {
   let entries;
-  try { entries = readdirSync(dir); } catch { return; }
+  try {
+    entries = readdirSync(dir);
+  } catch {
+    return;
+  }
   for (const name of entries) {
     const p = join(dir, name);
     if (statSync(p).isDirectory()) walk(p);
@@ -43,13 +47,24 @@ if (selected.length === 0) {
 /** Processes (other than this one) that name `dir` in their cwd, command line or environment: pid and command line. */
 function processesUsing(dir) {
   let pids;
-  try { pids = readdirSync("/proc").filter((p) => /^\d+$/.test(p) && Number(p) !== process.pid); } catch { return []; }
+  try {
+    pids = readdirSync("/proc").filter((p) => /^\d+$/.test(p) && Number(p) !== process.pid);
+  } catch {
+    return [];
+  }
   const found = [];
   for (const pid of pids) {
-    const read = (f) => { try { return f === "cwd" ? readlinkSync(`/proc/${pid}/cwd`) : readFileSync(`/proc/${pid}/${f}`, "latin1"); } catch { return ""; } };
+    const read = (f) => {
+      try {
+        return f === "cwd" ? readlinkSync(`/proc/${pid}/cwd`) : readFileSync(`/proc/${pid}/${f}`, "latin1");
+      } catch {
+        return "";
+      }
+    };
     const cmdline = read("cmdline");
     if (cmdline === "") continue; // a zombie or a kernel thread
-    if (read("cwd").startsWith(dir) || cmdline.includes(dir) || read("environ").includes(dir)) found.push({ pid: Number(pid), cmdline: cmdline.replaceAll("\0", " ").trim() });
+    if (read("cwd").startsWith(dir) || cmdline.includes(dir) || read("environ").includes(dir))
+      found.push({ pid: Number(pid), cmdline: cmdline.replaceAll("\0", " ").trim() });
   }
   return found;
 }
@@ -70,27 +85,27 @@ const sandbox = mkdtempSync(join(tmpdir(), "dlt-ts-tests-"));
 chmodSync(sandbox, 0o755);
 let status;
 try {
-  const r = spawnSync(
-    process.execPath,
-    ["--test", "--test-reporter=tap", "--test-concurrency=2", "--test-timeout=120000", ...selected],
-    {
-      stdio: "inherit",
-      env: {
-        ...process.env,
-        TMPDIR: sandbox,
-        HTTPS_PROXY: "http://127.0.0.1:9",
-        HTTP_PROXY: "http://127.0.0.1:9",
-        NO_PROXY: "127.0.0.1,localhost,::1",
-      },
+  const r = spawnSync(process.execPath, ["--test", "--test-reporter=tap", "--test-concurrency=2", "--test-timeout=120000", ...selected], {
+    stdio: "inherit",
+    env: {
+      ...process.env,
+      TMPDIR: sandbox,
+      HTTPS_PROXY: "http://127.0.0.1:9",
+      HTTP_PROXY: "http://127.0.0.1:9",
+      NO_PROXY: "127.0.0.1,localhost,::1",
     },
-  );
+  });
   status = r.status ?? 1;
   const stray = leftProcesses(sandbox, 5_000);
   if (stray.length > 0) {
     console.error(`\n# tests left ${stray.length} processes running (a test stops what it starts, its whole process group on timeout):`);
     for (const p of stray) {
       console.error(`#   ${p.pid} ${p.cmdline.slice(0, 200)}`);
-      try { process.kill(p.pid, "SIGKILL"); } catch { /* gone meanwhile */ }
+      try {
+        process.kill(p.pid, "SIGKILL");
+      } catch {
+        /* gone meanwhile */
+      }
     }
     status ||= 1;
   }

@@ -26,7 +26,9 @@ mkdirSync(project, { recursive: true });
 
 const portFree = (port) =>
   new Promise((resolve) => {
-    const s = createServer().once("error", () => resolve(false)).listen(port, "127.0.0.1", () => s.close(() => resolve(true)));
+    const s = createServer()
+      .once("error", () => resolve(false))
+      .listen(port, "127.0.0.1", () => s.close(() => resolve(true)));
   });
 
 function run(cmd, args, env, cwd = project) {

@@ -55,7 +55,8 @@ async function getJson<T>(path: string, params?: URLSearchParams): Promise<T> {
 }
 
 export const answer = (name: Exclude<DashboardApi, "events">, params: URLSearchParams): Promise<Answer> => getJson(name, params);
-export const rowsOf = async (name: Exclude<DashboardApi, "events">, params: URLSearchParams): Promise<readonly Row[]> => (await answer(name, params)).rows;
+export const rowsOf = async (name: Exclude<DashboardApi, "events">, params: URLSearchParams): Promise<readonly Row[]> =>
+  (await answer(name, params)).rows;
 export const events = (params: URLSearchParams): Promise<EventsAnswer> => getJson("events", params);
 export const setup = (): Promise<Setup> => getJson("setup");
 

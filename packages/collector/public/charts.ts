@@ -13,7 +13,8 @@ const MAX_BUCKETS = 5000;
 export const MAX_SERIES = 8;
 
 /** What an empty card says: whether filters are set changes the sentence. */
-const noData = (filtered: boolean): HTMLElement => h("p", { class: "empty" }, filtered ? "no events match these filters in this range" : "no events in this range");
+const noData = (filtered: boolean): HTMLElement =>
+  h("p", { class: "empty" }, filtered ? "no events match these filters in this range" : "no events in this range");
 
 /** Options of `bars`: `key` names a bar, `value` its length. */
 export interface BarsOptions {
@@ -32,10 +33,13 @@ export function bars(name: string, rows: readonly Row[], { key, value, label = (
   for (const r of rows) {
     const v = Number(r[value]);
     el.append(
-      h("div", { class: "bar", dataset: { key: String(r[key]), value: String(r[value]) } },
+      h(
+        "div",
+        { class: "bar", dataset: { key: String(r[key]), value: String(r[value]) } },
         h("span", { class: "label", title: label(r) }, label(r)),
         h("span", { class: "track" }, h("span", { class: "fill", style: { width: `${max ? (100 * v) / max : 0}%` } })),
-        h("span", { class: "value" }, fmt(v))),
+        h("span", { class: "value" }, fmt(v)),
+      ),
     );
   }
 }
@@ -56,11 +60,25 @@ export interface TableOptions {
 /** A table: each row is `data-key` = the row's `rowKey`, each cell `data-col` = its column key with the raw value in `data-value`. */
 export function table(el: HTMLElement, columns: readonly Column[], rows: readonly Row[], rowKey: (r: Row) => string, opts: TableOptions): void {
   el.replaceChildren();
-  if (rows.length === 0) return void el.append(h("caption", { class: "empty" }, opts.empty ?? (opts.filtered ? "no events match these filters" : "no events in this range")));
-  el.append(h("tr", {}, columns.map(([, heading]) => h("th", {}, heading))));
+  if (rows.length === 0)
+    return void el.append(
+      h("caption", { class: "empty" }, opts.empty ?? (opts.filtered ? "no events match these filters" : "no events in this range")),
+    );
+  el.append(
+    h(
+      "tr",
+      {},
+      columns.map(([, heading]) => h("th", {}, heading)),
+    ),
+  );
   for (const r of rows) {
-    const tr = h("tr", { dataset: { key: rowKey(r) }, class: opts.rowClass?.(r), tabindex: opts.onclick ? "0" : undefined, title: opts.title?.(r) },
-      columns.map(([k, , f]) => h("td", { dataset: { col: k, value: String(r[k] ?? "") } }, f ? f(r[k], r) : r[k] === null || r[k] === undefined ? "–" : String(r[k]))));
+    const tr = h(
+      "tr",
+      { dataset: { key: rowKey(r) }, class: opts.rowClass?.(r), tabindex: opts.onclick ? "0" : undefined, title: opts.title?.(r) },
+      columns.map(([k, , f]) =>
+        h("td", { dataset: { col: k, value: String(r[k] ?? "") } }, f ? f(r[k], r) : r[k] === null || r[k] === undefined ? "–" : String(r[k])),
+      ),
+    );
     const onclick = opts.onclick;
     if (onclick) {
       tr.addEventListener("click", () => onclick(r));
@@ -113,7 +131,14 @@ export class Charts {
    * "lines": rates (0–1), lines with a point per bucket, no point where the bucket has no event to make a rate of (a
    * rate of nothing is not 0 %). The chart's data is also written as a table (hidden, for screen readers and tests).
    */
-  timeSeries<S extends Series>(name: string, w: TimeWindow, series: readonly S[], kind: "bars" | "lines", legendText: (s: S) => LegendText, filtered: boolean): void {
+  timeSeries<S extends Series>(
+    name: string,
+    w: TimeWindow,
+    series: readonly S[],
+    kind: "bars" | "lines",
+    legendText: (s: S) => LegendText,
+    filtered: boolean,
+  ): void {
     const card = $(`[data-plot="${name}"]`);
     for (const e of $$(".bucket-name", card)) e.textContent = w.bucket;
     const step = w.bucket === "hour" ? HOUR : DAY;
@@ -129,14 +154,37 @@ export class Charts {
     card.dataset["xMax"] = String(times[times.length - 1] ?? end);
 
     $(".legend", card).replaceChildren(
-      ...series.map((s, i) => h("span", { dataset: { key: s.name, value: String(legendText(s).value) } }, h("i", { style: { background: COLORS[i % COLORS.length]! } }), `${s.name}: ${legendText(s).text}`)),
+      ...series.map((s, i) =>
+        h(
+          "span",
+          { dataset: { key: s.name, value: String(legendText(s).value) } },
+          h("i", { style: { background: COLORS[i % COLORS.length]! } }),
+          `${s.name}: ${legendText(s).text}`,
+        ),
+      ),
     );
     // The data as a table: a row per bucket with something in it.
     const rows = times.map((t, i) => ({ t, cells: data.map((d) => d[i] ?? null) })).filter((r) => r.cells.some((v) => v !== null && v !== 0));
-    const dataTable = h("table", { class: "data" },
-      h("tr", {}, h("th", {}, "bucket"), series.map((s) => h("th", {}, s.name))),
-      rows.map((r) => h("tr", { dataset: { t: String(r.t) } }, h("td", {}, new Date(r.t).toISOString()),
-        r.cells.map((v, i) => h("td", { dataset: { key: series[i]!.name, value: String(v ?? "") } }, v === null ? "" : kind === "lines" ? percent(v) : fmt(v))))));
+    const dataTable = h(
+      "table",
+      { class: "data" },
+      h(
+        "tr",
+        {},
+        h("th", {}, "bucket"),
+        series.map((s) => h("th", {}, s.name)),
+      ),
+      rows.map((r) =>
+        h(
+          "tr",
+          { dataset: { t: String(r.t) } },
+          h("td", {}, new Date(r.t).toISOString()),
+          r.cells.map((v, i) =>
+            h("td", { dataset: { key: series[i]!.name, value: String(v ?? "") } }, v === null ? "" : kind === "lines" ? percent(v) : fmt(v)),
+          ),
+        ),
+      ),
+    );
 
     const el = $(".chart", card);
     this.drawn.get(name)?.destroy();
@@ -171,7 +219,9 @@ export class Charts {
       },
       axes: [
         { incrs, space: 50 },
-        kind === "lines" ? { values: (_u, ticks) => ticks.map((t) => `${Math.round(t * 100)}%`) } : { values: (_u, ticks) => ticks.map((t) => (Number.isInteger(t) ? fmt(t) : "")) },
+        kind === "lines"
+          ? { values: (_u, ticks) => ticks.map((t) => `${Math.round(t * 100)}%`) }
+          : { values: (_u, ticks) => ticks.map((t) => (Number.isInteger(t) ? fmt(t) : "")) },
       ],
       series: [
         {},

@@ -56,16 +56,37 @@ function eventItem(row: EventRow, fresh: boolean): HTMLLIElement {
   }
   const success = m.properties?.["success"];
   const at = new Date(Number(row.received_at));
-  return h("li", { class: fresh ? "fresh" : "", dataset: { id: row.message_id, event: row.event ?? "", label: row.write_key_label ?? "", receivedAt: String(row.received_at) } },
-    h("details", {},
-      h("summary", {},
-        h("time", { datetime: at.toISOString(), title: at.toISOString() }, at.toLocaleTimeString("en-GB"), h("small", {}, `.${String(at.getMilliseconds()).padStart(3, "0")}`)),
+  return h(
+    "li",
+    {
+      class: fresh ? "fresh" : "",
+      dataset: { id: row.message_id, event: row.event ?? "", label: row.write_key_label ?? "", receivedAt: String(row.received_at) },
+    },
+    h(
+      "details",
+      {},
+      h(
+        "summary",
+        {},
+        h(
+          "time",
+          { datetime: at.toISOString(), title: at.toISOString() },
+          at.toLocaleTimeString("en-GB"),
+          h("small", {}, `.${String(at.getMilliseconds()).padStart(3, "0")}`),
+        ),
         h("b", { class: "event" }, row.event ?? "(no event)"),
-        success === true ? h("span", { class: "ok", title: "success: true" }, "✓") : success === false ? h("span", { class: "bad", title: "success: false" }, "✗ failed") : "",
+        success === true
+          ? h("span", { class: "ok", title: "success: true" }, "✓")
+          : success === false
+            ? h("span", { class: "bad", title: "success: false" }, "✗ failed")
+            : "",
         h("span", { class: "key-label", title: "label of the write key that let it in" }, row.write_key_label ?? "no key"),
         h("span", { class: "detail" }, detailOf(m)),
-        h("span", { class: "date" }, at.toLocaleDateString("en-CA"))),
-      h("pre", { class: "json" }, text)));
+        h("span", { class: "date" }, at.toLocaleDateString("en-CA")),
+      ),
+      h("pre", { class: "json" }, text),
+    ),
+  );
 }
 
 /** The rows shown, newest first, and the cursor of the oldest (for "load older"). */
@@ -95,7 +116,12 @@ export class LiveView {
     // Every row of this page is new and the page is full: more arrived than a page holds, so the list starts over from
     // the newest (paging back reaches the rest) rather than showing a silent gap.
     const oldestOfPage = page.rows[page.rows.length - 1];
-    const gap = this.rows[0] !== undefined && oldestOfPage !== undefined && fresh.length === page.rows.length && page.next !== null && order(oldestOfPage, this.rows[0]) < 0;
+    const gap =
+      this.rows[0] !== undefined &&
+      oldestOfPage !== undefined &&
+      fresh.length === page.rows.length &&
+      page.next !== null &&
+      order(oldestOfPage, this.rows[0]) < 0;
     const restart = this.rows.length === 0 || gap;
     if (restart) {
       this.rows = [...page.rows];

@@ -67,7 +67,8 @@ class Dashboard {
     }
     $("#controls").classList.toggle("custom", this.state.range === "custom");
     for (const a of $$("nav a")) a.setAttribute("aria-current", a.dataset["view"] === this.state.view ? "page" : "false");
-    for (const panel of $$("[data-view-panel]")) panel.hidden = panel.dataset["viewPanel"] !== this.state.view || (panel.id === "overview" && this.empty);
+    for (const panel of $$("[data-view-panel]"))
+      panel.hidden = panel.dataset["viewPanel"] !== this.state.view || (panel.id === "overview" && this.empty);
     document.body.dataset["view"] = this.state.view;
   }
 

@@ -2,7 +2,7 @@
 // current filters, and each card drawn from its answer; the number cards compare with the previous period.
 import { DASHBOARD_APIS, type DashboardApi } from "./apis.js";
 import { answer, rowsOf, type Answer, type Row } from "./api.js";
-import { bars, Charts, MAX_SERIES, table, topSeries, type Column, type Series } from "./charts.js";
+import { bars, type Charts, MAX_SERIES, table, topSeries, type Column, type Series } from "./charts.js";
 import { $, ensureOption, fmt, h, percent } from "./dom.js";
 import { DAY, HOUR, isFiltered, windowParams, type PageState, type TimeWindow } from "./state.js";
 
@@ -28,7 +28,10 @@ export async function loadOverview(s: PageState, w: TimeWindow): Promise<Overvie
   const prevParams = new URLSearchParams(p);
   prevParams.set("from", String(w.from - (w.to - w.from)));
   prevParams.set("to", String(w.from));
-  const [answers, previous] = await Promise.all([Promise.all(OVERVIEW_APIS.map((n) => answer(n, p))), s.range === "all" ? null : rowsOf("summary", prevParams)]);
+  const [answers, previous] = await Promise.all([
+    Promise.all(OVERVIEW_APIS.map((n) => answer(n, p))),
+    s.range === "all" ? null : rowsOf("summary", prevParams),
+  ]);
   const rows = Object.fromEntries(OVERVIEW_APIS.map((n, i) => [n, answers[i]!.rows])) as Record<OverviewApi, readonly Row[]>;
   return { rows, summary: answers[OVERVIEW_APIS.indexOf("summary")]!, previous: previous?.[0] ?? null };
 }
@@ -40,7 +43,14 @@ export function drawOverview(s: PageState, w: TimeWindow, data: OverviewData, ch
   document.body.dataset["window"] = JSON.stringify(w);
   showRetention(data.summary.retain_days ?? null, data.summary.raw_days ?? null);
   summary(r.summary[0] ?? {}, data.previous, w);
-  charts.timeSeries("events_over_time", w, topSeries(r.events_over_time, "event", "n"), "bars", (x) => ({ value: x.total, text: fmt(x.total) }), filtered);
+  charts.timeSeries(
+    "events_over_time",
+    w,
+    topSeries(r.events_over_time, "event", "n"),
+    "bars",
+    (x) => ({ value: x.total, text: fmt(x.total) }),
+    filtered,
+  );
 
   const failing = { name: "all commands and steps", values: new Map<number, number>(), n: 0, failed: 0 };
   for (const x of r.failure_rate) {
@@ -48,10 +58,17 @@ export function drawOverview(s: PageState, w: TimeWindow, data: OverviewData, ch
     failing.n += Number(x["n"]);
     failing.failed += Number(x["failed"]);
   }
-  charts.timeSeries("failure_rate", w, r.failure_rate.length ? [failing] : [], "lines", (x) => ({
-    value: (x.failed / x.n).toFixed(4),
-    text: `${percent(x.failed / x.n)} failed (${fmt(x.failed)} of ${fmt(x.n)})`,
-  }), filtered);
+  charts.timeSeries(
+    "failure_rate",
+    w,
+    r.failure_rate.length ? [failing] : [],
+    "lines",
+    (x) => ({
+      value: (x.failed / x.n).toFixed(4),
+      text: `${percent(x.failed / x.n)} failed (${fmt(x.failed)} of ${fmt(x.n)})`,
+    }),
+    filtered,
+  );
   drawFailures(s, r.failures, choose);
 
   const rates = new Map<string, Series & { ok: number; n: number }>();
@@ -63,10 +80,17 @@ export function drawOverview(s: PageState, w: TimeWindow, data: OverviewData, ch
     rate.ok += Number(x["rate"]) * Number(x["n"]);
     rate.n += Number(x["n"]);
   }
-  charts.timeSeries("success_rate", w, [...rates.values()].sort((a, b) => a.name.localeCompare(b.name)).slice(0, MAX_SERIES), "lines", (x) => ({
-    value: ((100 * x.ok) / x.n).toFixed(1),
-    text: `${((100 * x.ok) / x.n).toFixed(1)} % of ${fmt(x.n)}`,
-  }), filtered);
+  charts.timeSeries(
+    "success_rate",
+    w,
+    [...rates.values()].sort((a, b) => a.name.localeCompare(b.name)).slice(0, MAX_SERIES),
+    "lines",
+    (x) => ({
+      value: ((100 * x.ok) / x.n).toFixed(1),
+      text: `${((100 * x.ok) / x.n).toFixed(1)} % of ${fmt(x.n)}`,
+    }),
+    filtered,
+  );
 
   // Each version's share of the events of each bucket.
   const perBucket = new Map<number, number>();
@@ -74,7 +98,14 @@ export function drawOverview(s: PageState, w: TimeWindow, data: OverviewData, ch
   const shares = topSeries(r.version_share, "version", "n");
   const allEvents = [...perBucket.values()].reduce((a, b) => a + b, 0);
   for (const x of shares) for (const [t, n] of x.values) x.values.set(t, n / perBucket.get(t)!);
-  charts.timeSeries("version_share", w, shares, "lines", (x) => ({ value: (x.total / allEvents).toFixed(4), text: `${percent(x.total / allEvents)} of the events` }), filtered);
+  charts.timeSeries(
+    "version_share",
+    w,
+    shares,
+    "lines",
+    (x) => ({ value: (x.total / allEvents).toFixed(4), text: `${percent(x.total / allEvents)} of the events` }),
+    filtered,
+  );
 
   bars("versions", r.versions, { key: "version", value: "n", filtered });
   bars("runtimes", r.runtimes, { key: "runtime", value: "n", filtered });
@@ -84,16 +115,43 @@ export function drawOverview(s: PageState, w: TimeWindow, data: OverviewData, ch
   bars("exec_info", r.exec_info, { key: "env", value: "n", filtered });
   bars("commands", r.commands, { key: "command", value: "n", filtered });
 
-  const inits: Column[] = [["source", "source"], ["destination", "destination"], ["n", "inits", fmt], ["failed", "failed", failedCell]];
+  const inits: Column[] = [
+    ["source", "source"],
+    ["destination", "destination"],
+    ["n", "inits", fmt],
+    ["failed", "failed", failedCell],
+  ];
   table($('[data-plot="inits"] table'), inits, r.inits, (x) => `${x["source"]} → ${x["destination"]}`, { filtered });
   bars("sources", r.sources, { key: "source", value: "n", filtered });
   const initDestinations = r.destinations.filter((x) => Number(x["inits"]) > 0).sort((a, b) => Number(b["inits"]) - Number(a["inits"]));
   bars("init_destinations", initDestinations, { key: "destination", value: "inits", filtered });
-  bars("destinations", r.destinations.filter((x) => Number(x["runs"]) > 0), { key: "destination", value: "runs", filtered });
+  bars(
+    "destinations",
+    r.destinations.filter((x) => Number(x["runs"]) > 0),
+    { key: "destination", value: "runs", filtered },
+  );
   drawStepsByDestination(r.steps_by_destination, filtered);
-  table($('[data-plot="elapsed"] table'), [["event", "event"], ["n", "n", fmt], ["p50", "median"], ["p95", "p95"]], r.elapsed, (x) => String(x["event"]), { filtered });
-  const reasons: Column[] = [["reason", "reason", (v) => REFUSAL_TEXT[String(v)] ?? String(v)], ["event", "event"], ["n", "refused", fmt]];
-  table($('[data-plot="refused"] table'), reasons, r.refused, (x) => `${x["reason"]} ${x["event"] ?? ""}`, { filtered: false, empty: "nothing refused in this range" });
+  table(
+    $('[data-plot="elapsed"] table'),
+    [
+      ["event", "event"],
+      ["n", "n", fmt],
+      ["p50", "median"],
+      ["p95", "p95"],
+    ],
+    r.elapsed,
+    (x) => String(x["event"]),
+    { filtered },
+  );
+  const reasons: Column[] = [
+    ["reason", "reason", (v) => REFUSAL_TEXT[String(v)] ?? String(v)],
+    ["event", "event"],
+    ["n", "refused", fmt],
+  ];
+  table($('[data-plot="refused"] table'), reasons, r.refused, (x) => `${x["reason"]} ${x["event"] ?? ""}`, {
+    filtered: false,
+    empty: "nothing refused in this range",
+  });
 
   fillOptions(r.filter_values, r.event_names);
   document.body.dataset["loaded"] = String(Number(document.body.dataset["loaded"] ?? 0) + 1);
@@ -123,7 +181,8 @@ function showRetention(days: number | null, rawDays: number | null): void {
       : `${kept.replace(/^Events are/, "Their aggregates are")} Raw events are kept ${plural(rawDays)}: the live events cover the last ${plural(rawDays)}, and a range older than that is counted by whole hours.`;
   const live = $("#live-raw");
   live.hidden = rawDays === null;
-  live.textContent = rawDays === null ? "" : `Raw events are kept ${plural(rawDays)} (--raw-days): older events are counted in the overview's charts only.`;
+  live.textContent =
+    rawDays === null ? "" : `Raw events are kept ${plural(rawDays)} (--raw-days): older events are counted in the overview's charts only.`;
 }
 
 /** Fills the event, version and OS filters with what the collector received (a chosen value stays). */
@@ -135,8 +194,12 @@ export function fillOptions(values: readonly Row[], names: readonly Row[]): void
     ensureOption(select, current);
     select.value = current;
   };
-  const choices = (kind: string) => values.filter((r) => r["kind"] === kind).map((r) => [String(r["value"]), `${r["value"]} (${fmt(r["n"])})`] as const);
-  add($<HTMLSelectElement>("#event"), names.map((r) => [String(r["event"]), `${r["event"]} (${fmt(r["n"])})`] as const));
+  const choices = (kind: string) =>
+    values.filter((r) => r["kind"] === kind).map((r) => [String(r["value"]), `${r["value"]} (${fmt(r["n"])})`] as const);
+  add(
+    $<HTMLSelectElement>("#event"),
+    names.map((r) => [String(r["event"]), `${r["event"]} (${fmt(r["n"])})`] as const),
+  );
   add($<HTMLSelectElement>("#version"), choices("version"));
   add($<HTMLSelectElement>("#os"), choices("os"));
 }
@@ -161,7 +224,12 @@ function delta(cur: number | null, prev: number | null | undefined, kind: "count
   return { text: `${d > 0 ? "▲" : d < 0 ? "▼" : "="} ${Math.abs(d).toFixed(0)} %`, value: d.toFixed(1), dir: Math.sign(d) };
 }
 
-const STATS = [["events", "events", "count"], ["pipeline_runs", "pipeline runs", "count"], ["commands", "commands", "count"], ["success_rate", "succeeded", "rate"]] as const;
+const STATS = [
+  ["events", "events", "count"],
+  ["pipeline_runs", "pipeline runs", "count"],
+  ["commands", "commands", "count"],
+  ["success_rate", "succeeded", "rate"],
+] as const;
 
 function summary(s: Row, prev: Row | null, w: TimeWindow): void {
   const el = $("#summary");
@@ -177,23 +245,32 @@ function summary(s: Row, prev: Row | null, w: TimeWindow): void {
     const tone = kind === "rate" ? (d.dir !== undefined && d.dir > 0 ? "good" : d.dir !== undefined && d.dir < 0 ? "bad" : "") : "";
     const prevText = before === undefined ? "" : kind === "rate" ? (before === null ? "–" : percent(before)) : fmt(before ?? 0);
     el.append(
-      h("div", { class: "stat", dataset: { key: k, value: String(s[k] ?? ""), delta: d.value, previous: before === undefined ? "" : String(before ?? "") } },
-        h("b", {}, shown), h("span", {}, label),
-        prev ? h("small", { class: `delta ${tone}`, title: `previous ${span}: ${prevText}` }, d.text || "–", " vs previous ", span) : null),
+      h(
+        "div",
+        { class: "stat", dataset: { key: k, value: String(s[k] ?? ""), delta: d.value, previous: before === undefined ? "" : String(before ?? "") } },
+        h("b", {}, shown),
+        h("span", {}, label),
+        prev ? h("small", { class: `delta ${tone}`, title: `previous ${span}: ${prevText}` }, d.text || "–", " vs previous ", span) : null,
+      ),
     );
   }
 }
 
 // --- failures ------------------------------------------------------------------------------------------------------
 const rateOf = (r: Row): number => (Number(r["n"]) ? Number(r["failed"]) / Number(r["n"]) : 0);
-const failedCell = (v: unknown, r: Row) => h("span", { class: Number(v) > 0 ? "bad" : "" }, fmt(v), Number(r["n"]) ? ` (${percent(rateOf(r), 0)})` : "");
+const failedCell = (v: unknown, r: Row) =>
+  h("span", { class: Number(v) > 0 ? "bad" : "" }, fmt(v), Number(r["n"]) ? ` (${percent(rateOf(r), 0)})` : "");
 
 function drawFailures(s: PageState, rows: readonly Row[], choose: (changes: Partial<PageState>) => void): void {
   const card = $('[data-plot="failures"]');
   const filtered = isFiltered(s);
   for (const dimension of ["event", "version", "os", "runtime"]) {
     const part = rows.filter((r) => r["dimension"] === dimension);
-    const columns: Column[] = [["value", dimension === "event" ? "command / step" : dimension], ["n", "ran", fmt], ["failed", "failed", failedCell]];
+    const columns: Column[] = [
+      ["value", dimension === "event" ? "command / step" : dimension],
+      ["n", "ran", fmt],
+      ["failed", "failed", failedCell],
+    ];
     table($(`[data-dimension="${dimension}"] table`, card), columns, part, (r) => String(r["value"]), {
       filtered,
       rowClass: (r) => (Number(r["failed"]) > 0 ? "failing" : ""),
@@ -202,7 +279,11 @@ function drawFailures(s: PageState, rows: readonly Row[], choose: (changes: Part
   }
   const drill = $(".drill", card);
   drill.replaceChildren();
-  $("#failures-title").replaceChildren(s.event ? `Failures of ${s.event}` : "Which commands and steps fail", " ", h("small", {}, s.event ? "(by version, OS and runtime)" : "(click one to drill down)"));
+  $("#failures-title").replaceChildren(
+    s.event ? `Failures of ${s.event}` : "Which commands and steps fail",
+    " ",
+    h("small", {}, s.event ? "(by version, OS and runtime)" : "(click one to drill down)"),
+  );
   if (s.event) drill.append(h("button", { type: "button", class: "chip", onclick: () => choose({ event: "" }) }, `× ${s.event}: back to all events`));
 }
 
@@ -221,8 +302,14 @@ function drawStepsByDestination(rows: readonly Row[], filtered: boolean): void {
     return c ? h("span", {}, fmt(c.n), c.failed ? h("span", { class: "bad" }, ` (${fmt(c.failed)} failed)`) : "") : "–";
   };
   // A cell's raw value is `<n>/<failed>`, for anyone reading the page's DOM.
-  const byDestination: Row[] = [...counts].map(([destination, bySteps]) => ({ destination, ...Object.fromEntries([...bySteps].map(([step, c]) => [step, `${c.n}/${c.failed}`])) }));
-  const columns: Column[] = [["destination", "destination"], ...[...steps, ...others].map((step): Column => [step, step, (_v, r) => cell(String(r["destination"]), step)])];
+  const byDestination: Row[] = [...counts].map(([destination, bySteps]) => ({
+    destination,
+    ...Object.fromEntries([...bySteps].map(([step, c]) => [step, `${c.n}/${c.failed}`])),
+  }));
+  const columns: Column[] = [
+    ["destination", "destination"],
+    ...[...steps, ...others].map((step): Column => [step, step, (_v, r) => cell(String(r["destination"]), step)]),
+  ];
   table($('[data-plot="steps_by_destination"] table'), columns, byDestination, (r) => String(r["destination"]), { filtered });
 }
 

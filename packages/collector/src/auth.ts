@@ -40,7 +40,9 @@ export function writeKeyOf(k: string | WriteKey): WriteKey {
     return { label: hashLabel(k), key: k };
   }
   if (!LABEL.test(k.label)) {
-    throw new RangeError(`write key label ${JSON.stringify(k.label.slice(0, 80))}: 1–64 letters, digits, '.', '_', ':' or '-', starting with a letter or digit`);
+    throw new RangeError(
+      `write key label ${JSON.stringify(k.label.slice(0, 80))}: 1–64 letters, digits, '.', '_', ':' or '-', starting with a letter or digit`,
+    );
   }
   if (k.key === "") throw new RangeError(`write key labelled ${k.label}: the key is empty`);
   return { label: k.label, key: k.key };

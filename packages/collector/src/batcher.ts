@@ -78,7 +78,12 @@ export class GroupCommitter {
         this.onCommit((performance.now() - t0) / 1000, false);
         if (group.length === 1) group[0]!.reject(e);
         // One request the store cannot take must not fail the others that shared its commit: each on its own.
-        else for (const w of group) await this.write(w.messages, w.refused).then(() => w.resolve(), (err: unknown) => w.reject(err));
+        else
+          for (const w of group)
+            await this.write(w.messages, w.refused).then(
+              () => w.resolve(),
+              (err: unknown) => w.reject(err),
+            );
       } finally {
         this.pendingEvents -= messages.length;
       }

@@ -17,11 +17,13 @@ import { createLog, LOG_FORMATS, type Log, type LogFormat } from "./log.js";
 import { clusterMetrics, serveMetrics } from "./metrics.js";
 import type { PlanChoice } from "./plan/default.js";
 
-const int = (name: string, min: number) => (v: string): number => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be an integer >= ${min}`);
-  return n;
-};
+const int =
+  (name: string, min: number) =>
+  (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be an integer >= ${min}`);
+    return n;
+  };
 const path = (v: string): string => {
   try {
     basePrefix(v);
@@ -31,7 +33,10 @@ const path = (v: string): string => {
   return v;
 };
 const option = (flags: string, description: string, env: string, fallback: number, min: number): Option =>
-  new Option(flags, description).env(env).default(fallback).argParser(int(flags.split(" ")[0]!, min));
+  new Option(flags, description)
+    .env(env)
+    .default(fallback)
+    .argParser(int(flags.split(" ")[0]!, min));
 
 const VERSION = (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;
 
@@ -45,20 +50,31 @@ const program = new Command("dlt-collector")
   .addOption(new Option("--port <port>", "port (0 picks a free one)").env("DLT_COLLECTOR_PORT").default(DEFAULTS.port).argParser(int("--port", 0)))
   .addOption(
     new Option("--base-path <path>", "path everything is served under, e.g. /telemetry behind a proxy (dlt's endpoint is then http://host/telemetry)")
-      .env("DLT_COLLECTOR_BASE_PATH").default(DEFAULTS.basePath).argParser(path),
+      .env("DLT_COLLECTOR_BASE_PATH")
+      .default(DEFAULTS.basePath)
+      .argParser(path),
   )
   .addOption(
-    new Option("--db <path|url>", "DuckDB database file, a PostgreSQL URL (postgres://user:password@host:5432/db; a password is better in the env variable or PGPASSWORD), a ClickHouse server (clickhouse://user:password@host:8123/db, clickhouses:// for TLS) or embedded ClickHouse in this process (chdb:DIR, needs the npm package chdb)")
-      .env("DLT_COLLECTOR_DB").default(DEFAULTS.dbPath),
+    new Option(
+      "--db <path|url>",
+      "DuckDB database file, a PostgreSQL URL (postgres://user:password@host:5432/db; a password is better in the env variable or PGPASSWORD), a ClickHouse server (clickhouse://user:password@host:8123/db, clickhouses:// for TLS) or embedded ClickHouse in this process (chdb:DIR, needs the npm package chdb)",
+    )
+      .env("DLT_COLLECTOR_DB")
+      .default(DEFAULTS.dbPath),
   )
   .addOption(option("--workers <n>", "collector processes on one port (PostgreSQL or a ClickHouse server)", "DLT_COLLECTOR_WORKERS", 1, 1))
   .addOption(
     new Option("--retain-days <n>", "keep events this many days (whole UTC days, by arrival; removed at start and daily); default forever")
-      .env("DLT_COLLECTOR_RETAIN_DAYS").argParser(int("--retain-days", 1)),
+      .env("DLT_COLLECTOR_RETAIN_DAYS")
+      .argParser(int("--retain-days", 1)),
   )
   .addOption(
-    new Option("--raw-days <n>", "keep raw events this many days (whole UTC days, by arrival), the dashboard's aggregates for --retain-days; default: as long as the aggregates")
-      .env("DLT_COLLECTOR_RAW_DAYS").argParser(int("--raw-days", 1)),
+    new Option(
+      "--raw-days <n>",
+      "keep raw events this many days (whole UTC days, by arrival), the dashboard's aggregates for --retain-days; default: as long as the aggregates",
+    )
+      .env("DLT_COLLECTOR_RAW_DAYS")
+      .argParser(int("--raw-days", 1)),
   )
   .addOption(
     new Option(
@@ -74,42 +90,107 @@ const program = new Command("dlt-collector")
         }
       }),
   )
-  .addOption(new Option("--read-token <token>", "token the dashboard asks for (default: random when write keys are set)").env("DLT_COLLECTOR_READ_TOKEN"))
   .addOption(
-    new Option("--plan <default|none|file>", "what is kept: the default plan (dlt-ts's and dlt's events that identify nobody), a plan file of another tool, or none (every message as sent)")
-      .env("DLT_COLLECTOR_PLAN").default("default"),
+    new Option("--read-token <token>", "token the dashboard asks for (default: random when write keys are set)").env("DLT_COLLECTOR_READ_TOKEN"),
+  )
+  .addOption(
+    new Option(
+      "--plan <default|none|file>",
+      "what is kept: the default plan (dlt-ts's and dlt's events that identify nobody), a plan file of another tool, or none (every message as sent)",
+    )
+      .env("DLT_COLLECTOR_PLAN")
+      .default("default"),
   )
   .addOption(new Option("--no-dashboard", "do not serve the dashboard"))
-  .addOption(option("--max-body-bytes <n>", "largest request body, on the wire and inflated", "DLT_COLLECTOR_MAX_BODY_BYTES", DEFAULTS.maxBodyBytes, 1024))
   .addOption(
-    option("--max-pending-events <n>", "events waiting for a commit before requests get 503 + Retry-After", "DLT_COLLECTOR_MAX_PENDING_EVENTS", DEFAULTS.maxPendingEvents, 1),
+    option("--max-body-bytes <n>", "largest request body, on the wire and inflated", "DLT_COLLECTOR_MAX_BODY_BYTES", DEFAULTS.maxBodyBytes, 1024),
   )
-  .addOption(option("--max-connections <n>", "open connections before new ones get 503 + Retry-After", "DLT_COLLECTOR_MAX_CONNECTIONS", DEFAULTS.maxConnections, 1))
   .addOption(
-    option("--max-inflight-bytes <n>", "request body bytes held at once, all requests together, before new ones get 503", "DLT_COLLECTOR_MAX_INFLIGHT_BYTES", DEFAULTS.maxInflightBytes, 1024),
+    option(
+      "--max-pending-events <n>",
+      "events waiting for a commit before requests get 503 + Retry-After",
+      "DLT_COLLECTOR_MAX_PENDING_EVENTS",
+      DEFAULTS.maxPendingEvents,
+      1,
+    ),
+  )
+  .addOption(
+    option(
+      "--max-connections <n>",
+      "open connections before new ones get 503 + Retry-After",
+      "DLT_COLLECTOR_MAX_CONNECTIONS",
+      DEFAULTS.maxConnections,
+      1,
+    ),
+  )
+  .addOption(
+    option(
+      "--max-inflight-bytes <n>",
+      "request body bytes held at once, all requests together, before new ones get 503",
+      "DLT_COLLECTOR_MAX_INFLIGHT_BYTES",
+      DEFAULTS.maxInflightBytes,
+      1024,
+    ),
   )
   .addOption(
     new Option("--metrics-port <port>", "serve Prometheus metrics at http://<metrics host>:<port>/metrics (0 picks a free port); default: none")
-      .env("DLT_COLLECTOR_METRICS_PORT").argParser(int("--metrics-port", 0)),
+      .env("DLT_COLLECTOR_METRICS_PORT")
+      .argParser(int("--metrics-port", 0)),
   )
   .addOption(new Option("--metrics-host <host>", "interface of the metrics listener").env("DLT_COLLECTOR_METRICS_HOST").default(DEFAULTS.metricsHost))
-  .addOption(new Option("--log-format <format>", "text (for a terminal) or json (one object per line, for log shippers)").env("DLT_COLLECTOR_LOG_FORMAT").choices(LOG_FORMATS).default("text"))
-  .addOption(new Option("--config <file>", "read settings from a TOML file (the flags' names: port = 8080, write-key = [\"ci=KEY\"]); flags and env variables win over it").env("DLT_COLLECTOR_CONFIG"))
-  .addOption(option("--headers-timeout-ms <ms>", "time to receive a request's headers", "DLT_COLLECTOR_HEADERS_TIMEOUT_MS", DEFAULTS.headersTimeoutMs, 100))
-  .addOption(option("--request-timeout-ms <ms>", "time to receive a whole request, body included", "DLT_COLLECTOR_REQUEST_TIMEOUT_MS", DEFAULTS.requestTimeoutMs, 100))
-  .addOption(option("--body-timeout-ms <ms>", "time to receive a body once its headers are in", "DLT_COLLECTOR_BODY_TIMEOUT_MS", DEFAULTS.bodyTimeoutMs, 100))
   .addOption(
-    new Option("--reserved-connections <n>", "connections (and that share of the in-flight bytes) only requests with a write key in their Authorization header may use; default a quarter of --max-connections")
-      .env("DLT_COLLECTOR_RESERVED_CONNECTIONS").argParser(int("--reserved-connections", 0)),
+    new Option("--log-format <format>", "text (for a terminal) or json (one object per line, for log shippers)")
+      .env("DLT_COLLECTOR_LOG_FORMAT")
+      .choices(LOG_FORMATS)
+      .default("text"),
   )
-  .addOption(option("--write-timeout-ms <ms>", "a store write under way longer than this makes /health 503 (a stalled database)", "DLT_COLLECTOR_WRITE_TIMEOUT_MS", DEFAULTS.writeTimeoutMs, 100))
+  .addOption(
+    new Option(
+      "--config <file>",
+      'read settings from a TOML file (the flags\' names: port = 8080, write-key = ["ci=KEY"]); flags and env variables win over it',
+    ).env("DLT_COLLECTOR_CONFIG"),
+  )
+  .addOption(
+    option("--headers-timeout-ms <ms>", "time to receive a request's headers", "DLT_COLLECTOR_HEADERS_TIMEOUT_MS", DEFAULTS.headersTimeoutMs, 100),
+  )
+  .addOption(
+    option(
+      "--request-timeout-ms <ms>",
+      "time to receive a whole request, body included",
+      "DLT_COLLECTOR_REQUEST_TIMEOUT_MS",
+      DEFAULTS.requestTimeoutMs,
+      100,
+    ),
+  )
+  .addOption(
+    option("--body-timeout-ms <ms>", "time to receive a body once its headers are in", "DLT_COLLECTOR_BODY_TIMEOUT_MS", DEFAULTS.bodyTimeoutMs, 100),
+  )
+  .addOption(
+    new Option(
+      "--reserved-connections <n>",
+      "connections (and that share of the in-flight bytes) only requests with a write key in their Authorization header may use; default a quarter of --max-connections",
+    )
+      .env("DLT_COLLECTOR_RESERVED_CONNECTIONS")
+      .argParser(int("--reserved-connections", 0)),
+  )
+  .addOption(
+    option(
+      "--write-timeout-ms <ms>",
+      "a store write under way longer than this makes /health 503 (a stalled database)",
+      "DLT_COLLECTOR_WRITE_TIMEOUT_MS",
+      DEFAULTS.writeTimeoutMs,
+      100,
+    ),
+  )
   .exitOverride()
   .showHelpAfterError("(run `dlt-collector --help` for usage)")
   .action(() => serve());
 
 program
   .command("migrate")
-  .description("copy every event of a DuckDB file into PostgreSQL or ClickHouse (idempotent: a second run adds nothing); prints the counts on both sides")
+  .description(
+    "copy every event of a DuckDB file into PostgreSQL or ClickHouse (idempotent: a second run adds nothing); prints the counts on both sides",
+  )
   .requiredOption("--from <file>", "the DuckDB file (read-only: stop the collector that uses it, or copy it)")
   .requiredOption("--to <url>", "the store to copy into: postgres://user:password@host:5432/db, clickhouse://user:password@host:8123/db or chdb:DIR")
   .exitOverride()
@@ -137,7 +218,9 @@ try {
 
 async function runMigrate(from: string, to: string): Promise<void> {
   if (!isPostgresUrl(to) && !isClickHouseDb(to)) {
-    process.stderr.write(`error: --to must be a PostgreSQL URL (postgres://…), a ClickHouse URL (clickhouse://…) or chdb:DIR, got ${JSON.stringify(to.slice(0, 100))}\n(run \`dlt-collector migrate --help\` for usage)\n`);
+    process.stderr.write(
+      `error: --to must be a PostgreSQL URL (postgres://…), a ClickHouse URL (clickhouse://…) or chdb:DIR, got ${JSON.stringify(to.slice(0, 100))}\n(run \`dlt-collector migrate --help\` for usage)\n`,
+    );
     process.exit(2);
   }
   // A progress line only on a terminal: a log file or a pipe gets the counts at the end, not a stream of \r.
@@ -220,7 +303,9 @@ async function serve(): Promise<void> {
   };
 
   if (o.workers > 1 && !isPostgresUrl(o.db) && !(isClickHouseDb(o.db) && !isChdb(o.db))) {
-    process.stderr.write("error: --workers needs a PostgreSQL --db (postgres://…) or a ClickHouse server (clickhouse://…): a DuckDB file or a chdb: directory takes one process\n(run `dlt-collector --help` for usage)\n");
+    process.stderr.write(
+      "error: --workers needs a PostgreSQL --db (postgres://…) or a ClickHouse server (clickhouse://…): a DuckDB file or a chdb: directory takes one process\n(run `dlt-collector --help` for usage)\n",
+    );
     process.exit(2);
   }
   const keyed = (o.writeKey ?? []).length > 0;
@@ -231,7 +316,14 @@ async function serve(): Promise<void> {
       const w = await startWorkers(o.workers, readToken ? { DLT_COLLECTOR_READ_TOKEN: readToken } : {}, (line) => log(line, { level: "warn" }));
       // The workers count; the primary serves the sum of their metrics on the one metrics port.
       const metrics = o.metricsPort !== undefined ? await serveMetrics(o.metricsHost, o.metricsPort, clusterMetrics()) : undefined;
-      announce(w.url, w.dashboardUrl, metrics?.url, `${o.workers} workers`, o.readToken === undefined, plan === "none" ? undefined : `plan: ${o.plan} (published at ${w.url}/v1/plan)`);
+      announce(
+        w.url,
+        w.dashboardUrl,
+        metrics?.url,
+        `${o.workers} workers`,
+        o.readToken === undefined,
+        plan === "none" ? undefined : `plan: ${o.plan} (published at ${w.url}/v1/plan)`,
+      );
       let stopping = false;
       const stop = (): void => {
         if (stopping) return;
@@ -278,9 +370,19 @@ async function serve(): Promise<void> {
     });
     if (isWorker()) void report({ listening: c.url, dashboardUrl: c.dashboardUrl });
     else {
-      announce(c.url, c.dashboardUrl, c.metricsUrl, undefined, o.readToken === undefined, c.plan ? `plan: ${o.plan === "default" ? "default" : o.plan} (${c.plan.events.size} events; published at ${c.url}/v1/plan)` : undefined);
+      announce(
+        c.url,
+        c.dashboardUrl,
+        c.metricsUrl,
+        undefined,
+        o.readToken === undefined,
+        c.plan ? `plan: ${o.plan === "default" ? "default" : o.plan} (${c.plan.events.size} events; published at ${c.url}/v1/plan)` : undefined,
+      );
       const retention = o.retainDays === undefined ? "events kept forever" : `events kept ${o.retainDays} days`;
-      say(`store: ${isPostgresUrl(o.db) ? "PostgreSQL" : "DuckDB"} ${c.store.location} (${retention})`, { store: c.store.location, retain_days: o.retainDays });
+      say(`store: ${isPostgresUrl(o.db) ? "PostgreSQL" : "DuckDB"} ${c.store.location} (${retention})`, {
+        store: c.store.location,
+        retain_days: o.retainDays,
+      });
       if (c.readTokenFile) say(`read token: kept in ${c.readTokenFile} (the same at every start)`, { read_token_file: c.readTokenFile });
     }
     const started = Date.now();
@@ -291,7 +393,10 @@ async function serve(): Promise<void> {
       log("stopping: no new connections; serving the requests under way", { level: "info" });
       c.close().then(
         () => {
-          log(`stopped after ${((Date.now() - started) / 1000).toFixed(0)} s: ${c.commits().toLocaleString("en-US")} commits, every event answered 200 is stored`, { level: "info", commits: c.commits() });
+          log(
+            `stopped after ${((Date.now() - started) / 1000).toFixed(0)} s: ${c.commits().toLocaleString("en-US")} commits, every event answered 200 is stored`,
+            { level: "info", commits: c.commits() },
+          );
           process.exit(0);
         },
         (e: unknown) => {
@@ -315,7 +420,14 @@ async function serve(): Promise<void> {
     fail(e);
   }
 
-  function announce(url: string, dashboardUrl: string | undefined, metricsUrl: string | undefined, workers: string | undefined, tokenGenerated: boolean, planLine?: string): void {
+  function announce(
+    url: string,
+    dashboardUrl: string | undefined,
+    metricsUrl: string | undefined,
+    workers: string | undefined,
+    tokenGenerated: boolean,
+    planLine?: string,
+  ): void {
     if (!keyed) {
       if (json) log("no write key configured: this collector accepts events from anyone who can reach it (pass --write-key)", { level: "warn" });
       else {
@@ -338,6 +450,9 @@ async function serve(): Promise<void> {
     if (!json) return say(`dashboard: ${dashboardUrl}`);
     const bare = dashboardUrl.replace(/\?token=.*$/, "");
     say(`dashboard: ${bare}`, { dashboard: bare });
-    if (tokenGenerated && bare !== dashboardUrl) log("the dashboard's read token was generated and is not logged: pass --read-token (or DLT_COLLECTOR_READ_TOKEN) to know it", { level: "warn" });
+    if (tokenGenerated && bare !== dashboardUrl)
+      log("the dashboard's read token was generated and is not logged: pass --read-token (or DLT_COLLECTOR_READ_TOKEN) to know it", {
+        level: "warn",
+      });
   }
 }

@@ -99,7 +99,8 @@ export function applyConfigFile(program: Command, file: string): string[] {
       if (values.length !== 1 || (values[0] !== "true" && values[0] !== "false")) throw new ConfigError(`${where}: ${key} must be true or false`);
       value = values[0] === "true";
     } else {
-      if (values.length > 1 && !option.variadic && !/repeatable/.test(option.description)) throw new ConfigError(`${where}: ${key} takes one value, not an array`);
+      if (values.length > 1 && !option.variadic && !/repeatable/.test(option.description))
+        throw new ConfigError(`${where}: ${key} takes one value, not an array`);
       try {
         value = undefined;
         for (const v of values) value = option.parseArg ? option.parseArg(v, value as never) : v;

@@ -113,7 +113,15 @@ export class StoreHealth {
     const now = Date.now();
     let e = this.episode;
     if (!e) {
-      e = this.episode = { since: now, counts: new Map(), last: cause, lastSummary: now, spaceBytes: undefined, smallerThrough: 0, stallOf: undefined };
+      e = this.episode = {
+        since: now,
+        counts: new Map(),
+        last: cause,
+        lastSummary: now,
+        spaceBytes: undefined,
+        smallerThrough: 0,
+        stallOf: undefined,
+      };
       this.log(`storage failing: ${cause}`, { level: "error", cause });
     }
     e.last = cause;
@@ -188,14 +196,23 @@ export class StoreHealth {
     const e = this.episode;
     if (!e || now - e.lastSummary < this.repeatEveryMs) return;
     e.lastSummary = now;
-    this.log(`storage still failing after ${seconds(now - e.since)}: ${this.summary(e)}`, { level: "error", cause: e.last, duration_s: secs(now - e.since), failed_writes: total(e) });
+    this.log(`storage still failing after ${seconds(now - e.since)}: ${this.summary(e)}`, {
+      level: "error",
+      cause: e.last,
+      duration_s: secs(now - e.since),
+      failed_writes: total(e),
+    });
   }
 
   private recover(e: Episode): void {
     this.episode = undefined;
     const smaller = e.smallerThrough > 0 ? `; ${e.smallerThrough} smaller writes went through meanwhile` : "";
     const ms = Date.now() - e.since;
-    this.log(`storage recovered after ${seconds(ms)}; failed writes: ${this.summary(e)}${smaller}`, { level: "info", duration_s: secs(ms), failed_writes: total(e) });
+    this.log(`storage recovered after ${seconds(ms)}; failed writes: ${this.summary(e)}${smaller}`, {
+      level: "info",
+      duration_s: secs(ms),
+      failed_writes: total(e),
+    });
   }
 
   private summary(e: Episode): string {

@@ -253,7 +253,9 @@ function ttyProgress(): OpenProgress | undefined {
     if (now - shown < 200 && done < total) return;
     shown = now;
     const pct = total > 0 ? Math.floor((100 * done) / total) : 100;
-    process.stderr.write(`\rbuilding the dashboard's aggregates: ${done.toLocaleString("en-US")} of ${total.toLocaleString("en-US")} events (${pct} %)\x1b[K${done >= total ? "\n" : ""}`);
+    process.stderr.write(
+      `\rbuilding the dashboard's aggregates: ${done.toLocaleString("en-US")} of ${total.toLocaleString("en-US")} events (${pct} %)\x1b[K${done >= total ? "\n" : ""}`,
+    );
   };
 }
 
@@ -297,7 +299,11 @@ class Housekeeper {
     const r = await this.store.housekeep(this.retainDays, Date.now(), this.rawDays);
     if (r.removed > 0) {
       const before = new Date(r.cutoff!).toISOString();
-      this.log(`retention (${this.retainDays} days): removed ${r.removed} events received before ${before}`, { retain_days: this.retainDays, removed: r.removed, before });
+      this.log(`retention (${this.retainDays} days): removed ${r.removed} events received before ${before}`, {
+        retain_days: this.retainDays,
+        removed: r.removed,
+        before,
+      });
     }
     if ((r.rawRemoved ?? 0) > 0) {
       const before = new Date(r.rawCutoff!).toISOString();
@@ -311,7 +317,9 @@ class Housekeeper {
 
   daily(): void {
     this.timer = setInterval(() => {
-      this.running = this.run().catch((e: unknown) => this.log(`housekeeping failed (tried again in a day): ${causeOf(e)}`, { level: "error", cause: causeOf(e) }));
+      this.running = this.run().catch((e: unknown) =>
+        this.log(`housekeeping failed (tried again in a day): ${causeOf(e)}`, { level: "error", cause: causeOf(e) }),
+      );
     }, 86_400_000);
     this.timer.unref();
   }
@@ -377,7 +385,10 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Co
     if (cluster.isWorker) shareWithPrimary(m.registry);
     else {
       try {
-        metricsServer = await serveMetrics(options.metricsHost ?? DEFAULTS.metricsHost, options.metricsPort, async () => ({ text: await m.registry.metrics(), contentType: m.registry.contentType }));
+        metricsServer = await serveMetrics(options.metricsHost ?? DEFAULTS.metricsHost, options.metricsPort, async () => ({
+          text: await m.registry.metrics(),
+          contentType: m.registry.contentType,
+        }));
       } catch (e) {
         await abandon();
         throw e;
@@ -407,7 +418,13 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Co
       ...(metrics ? { metrics } : {}),
       plan,
       ...(dashboard
-        ? { extraRoutes: dashboardRoutes(store, readToken, prefix, { writeKeyLabels: [...new Set(writeKeys.map((k) => k.label))], retainDays, rawDays }) }
+        ? {
+            extraRoutes: dashboardRoutes(store, readToken, prefix, {
+              writeKeyLabels: [...new Set(writeKeys.map((k) => k.label))],
+              retainDays,
+              rawDays,
+            }),
+          }
         : {}),
     });
   } catch (e) {

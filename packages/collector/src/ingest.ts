@@ -64,7 +64,8 @@ export interface IngestContext {
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
 /** dlt's own messages carry no `type`: at the base URL, one with an `event` is a track. */
-const inferredType = (m: unknown): MessageType | undefined => (isObject(m) && m["type"] === undefined && typeof m["event"] === "string" ? "track" : undefined);
+const inferredType = (m: unknown): MessageType | undefined =>
+  isObject(m) && m["type"] === undefined && typeof m["event"] === "string" ? "track" : undefined;
 
 export async function ingest(req: IncomingMessage, route: Route, ctx: IngestContext): Promise<Ingested> {
   const receivedAt = Date.now();

@@ -62,7 +62,10 @@ export class InflightBytes {
   private usedByStrangers = 0;
 
   /** `strangersCap`: the most that holds of strangers (see `hold`) may take together. */
-  constructor(private readonly cap: number, private readonly strangersCap = cap) {}
+  constructor(
+    private readonly cap: number,
+    private readonly strangersCap = cap,
+  ) {}
 
   /** Bytes held now (for tests and metrics). */
   get held(): number {
@@ -97,7 +100,10 @@ export class InflightBytes {
 export class Hold {
   private bytes = 0;
 
-  constructor(private readonly pool: InflightBytes, private readonly stranger: boolean) {}
+  constructor(
+    private readonly pool: InflightBytes,
+    private readonly stranger: boolean,
+  ) {}
 
   /** Holds `n` more bytes; false (and nothing held) when that would go past the cap. */
   grow(n: number): boolean {

@@ -13,8 +13,20 @@ import { AggregatorRegistry, collectDefaultMetrics, Counter, Gauge, Histogram, R
 
 /** Why a request was refused, as a bounded label: a refusal's text can hold numbers, field paths or key names. */
 export const REQUEST_REFUSAL_REASONS = [
-  "missing_write_key", "invalid_write_key", "malformed_json", "invalid_body", "invalid_message", "too_large",
-  "unsupported_encoding", "busy", "overloaded", "storage_unavailable", "shutting_down", "wrong_method", "incomplete_body", "other",
+  "missing_write_key",
+  "invalid_write_key",
+  "malformed_json",
+  "invalid_body",
+  "invalid_message",
+  "too_large",
+  "unsupported_encoding",
+  "busy",
+  "overloaded",
+  "storage_unavailable",
+  "shutting_down",
+  "wrong_method",
+  "incomplete_body",
+  "other",
 ] as const;
 export type RequestRefusalReason = (typeof REQUEST_REFUSAL_REASONS)[number];
 
@@ -69,7 +81,11 @@ const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5
 export function collectorMetrics(gauges: MetricsGauges): { registry: Registry; metrics: CollectorMetrics } {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: "dlt_collector_" });
-  const accepted = new Counter({ name: "dlt_collector_events_accepted_total", help: "Events stored and acknowledged with 200.", registers: [registry] });
+  const accepted = new Counter({
+    name: "dlt_collector_events_accepted_total",
+    help: "Events stored and acknowledged with 200.",
+    registers: [registry],
+  });
   const planRefused = new Counter({
     name: "dlt_collector_events_refused_total",
     help: "Events the tracking plan refused (not stored; their request was answered 200), by reason.",
@@ -97,7 +113,14 @@ export function collectorMetrics(gauges: MetricsGauges): { registry: Registry; m
     registers: [registry],
   });
   const gauge = (name: string, help: string, read: () => number): Gauge =>
-    new Gauge({ name, help, registers: [registry], collect() { this.set(read()); } });
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        this.set(read());
+      },
+    });
   gauge("dlt_collector_commit_queue_events", "Events waiting for a group commit.", gauges.queuedEvents);
   gauge("dlt_collector_open_connections", "Open client connections (under the cap).", gauges.openConnections);
   gauge("dlt_collector_inflight_bytes", "Request body bytes held now, all requests together.", gauges.inflightBytes);
@@ -124,8 +147,12 @@ export interface MetricsServer {
 export async function serveMetrics(host: string, port: number, read: () => Promise<{ text: string; contentType: string }>): Promise<MetricsServer> {
   const server: Server = createServer((req, res) => {
     const path = new URL(req.url ?? "/", "http://metrics").pathname;
-    if (path !== "/metrics") return void res.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ error: `no route ${path}: metrics are at /metrics` }));
-    if (req.method !== "GET" && req.method !== "HEAD") return void res.writeHead(405, { allow: "GET", "content-type": "application/json" }).end(JSON.stringify({ error: "use GET for /metrics" }));
+    if (path !== "/metrics")
+      return void res
+        .writeHead(404, { "content-type": "application/json" })
+        .end(JSON.stringify({ error: `no route ${path}: metrics are at /metrics` }));
+    if (req.method !== "GET" && req.method !== "HEAD")
+      return void res.writeHead(405, { allow: "GET", "content-type": "application/json" }).end(JSON.stringify({ error: "use GET for /metrics" }));
     read().then(
       ({ text, contentType }) => void res.writeHead(200, { "content-type": contentType, "cache-control": "no-store" }).end(text),
       () => void res.writeHead(500, { "content-type": "application/json" }).end(JSON.stringify({ error: "metrics could not be collected" })),
@@ -144,10 +171,11 @@ export async function serveMetrics(host: string, port: number, read: () => Promi
   const shown = addr.family === "IPv6" ? `[${addr.address}]` : addr.address;
   return {
     url: `http://${shown}:${addr.port}/metrics`,
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 

@@ -41,7 +41,12 @@ async function openTarget(to: string, days: readonly number[]): Promise<Target> 
     Number((await store.query("SELECT count(*) AS n FROM events"))[0]!["n"]);
   if (isClickHouseDb(to)) {
     const store = await ClickHouseStore.open(to);
-    return { insertLines: (lines) => store.insertNdjson(lines), copyRefused: (r) => store.copyRefused(r), count: () => count(store), close: () => store.close() };
+    return {
+      insertLines: (lines) => store.insertNdjson(lines),
+      copyRefused: (r) => store.copyRefused(r),
+      count: () => count(store),
+      close: () => store.close(),
+    };
   }
   const store = await PostgresStore.open(to);
   await store.ensurePartitionDays(days);
@@ -95,12 +100,17 @@ export const MAX_DAYS = 20_000;
 
 /** Checks that `events` is a base table holding the collector's key and NOT NULL columns, with their types. */
 async function checkSource(duck: DuckDBConnection, file: string): Promise<void> {
-  const tables = (await duck.runAndReadAll("SELECT table_type FROM information_schema.tables WHERE table_schema = 'main' AND table_name = 'events'")).getRows();
+  const tables = (
+    await duck.runAndReadAll("SELECT table_type FROM information_schema.tables WHERE table_schema = 'main' AND table_name = 'events'")
+  ).getRows();
   if (tables.length === 0) throw new MigrateSourceError(`${file}: no events table (is it a collector's DuckDB file?)`);
   const kind = String(tables[0]![0]);
-  if (kind !== "BASE TABLE") throw new MigrateSourceError(`${file}: events is a ${kind}, not a table: refused (a view could read anything on this machine)`);
+  if (kind !== "BASE TABLE")
+    throw new MigrateSourceError(`${file}: events is a ${kind}, not a table: refused (a view could read anything on this machine)`);
   const found = new Map(
-    (await duck.runAndReadAll("SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = 'main' AND table_name = 'events'")).getRows().map((r) => [String(r[0]), String(r[1])]),
+    (await duck.runAndReadAll("SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = 'main' AND table_name = 'events'"))
+      .getRows()
+      .map((r) => [String(r[0]), String(r[1])]),
   );
   for (const column of COLUMNS) {
     if (isNullable(column)) continue;
@@ -204,13 +214,24 @@ export async function migrate(options: MigrateOptions): Promise<MigrateReport> {
     await Promise.all(writing);
     if (failed !== undefined) throw failed;
     // What the file's plan refused, counted per day (a file made before plans has no such table).
-    const hasRefused = Number((await duck.runAndReadAll("SELECT count(*) FROM information_schema.tables WHERE table_name = 'refused'")).getRows()[0]![0]) > 0;
+    const hasRefused =
+      Number((await duck.runAndReadAll("SELECT count(*) FROM information_schema.tables WHERE table_name = 'refused'")).getRows()[0]![0]) > 0;
     if (hasRefused) {
       const rows = (await duck.runAndReadAll("SELECT day, reason, event, n FROM refused")).getRows();
-      await store.copyRefused(rows.map(([day, reason, event, n]) => ({ day: Number(day), reason: String(reason), event: String(event), n: Number(n) })));
+      await store.copyRefused(
+        rows.map(([day, reason, event, n]) => ({ day: Number(day), reason: String(reason), event: String(event), n: Number(n) })),
+      );
     }
     duck.closeSync();
-    return { source: options.from, target: isClickHouseDb(options.to) ? redactClickHouse(options.to) : redactUrl(options.to), sourceEvents: total, targetBefore, targetAfter: await count(), added, skipped };
+    return {
+      source: options.from,
+      target: isClickHouseDb(options.to) ? redactClickHouse(options.to) : redactUrl(options.to),
+      sourceEvents: total,
+      targetBefore,
+      targetAfter: await count(),
+      added,
+      skipped,
+    };
   } finally {
     await store?.close();
     instance.closeSync();

@@ -108,7 +108,12 @@ const PARSER_REASONS: Readonly<Record<string, string>> = {
 
 /** The raw answer to a request Node's parser refused: 400 (408 for a timeout, 431 for huge headers), with a JSON reason. */
 function parserRefusal(code: string | undefined): string {
-  const status = code === "ERR_HTTP_REQUEST_TIMEOUT" ? "408 Request Timeout" : code === "HPE_HEADER_OVERFLOW" ? "431 Request Header Fields Too Large" : "400 Bad Request";
+  const status =
+    code === "ERR_HTTP_REQUEST_TIMEOUT"
+      ? "408 Request Timeout"
+      : code === "HPE_HEADER_OVERFLOW"
+        ? "431 Request Header Fields Too Large"
+        : "400 Bad Request";
   const body = JSON.stringify({ success: false, error: PARSER_REASONS[code ?? ""] ?? "malformed request" });
   return `HTTP/1.1 ${status}\r\ncontent-type: application/json\r\nconnection: close\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
 }
@@ -156,48 +161,56 @@ export async function listen(store: EventStore, host: string, port: number, opts
   /** POSTs without a valid key in their header, holding a strangers' slot until they are answered. */
   const strangerRequests = new WeakSet<IncomingMessage>();
 
-  const tracking = (route: Route): Handler => async (req, res, _url, _path, expectsContinue) => {
-    if (req.method !== "POST") return refused(res, 405, `use POST for ${req.url ?? "/"}`, { allow: "POST" });
-    const stranger = strangerRequests.has(req);
-    // A body must arrive within its deadline, however slowly its bytes trickle: then 408, and the connection closes.
-    const deadline = setTimeout(() => {
-      if (!req.complete) refused(res, 408, `request body not received within ${opts.bodyTimeoutMs} ms`, { connection: "close" });
-    }, opts.bodyTimeoutMs);
-    req.once("end", () => clearTimeout(deadline));
-    res.once("close", () => clearTimeout(deadline));
-    const hold = inflight.hold(stranger);
-    try {
-      const got = await ingest(req, route, {
-        writeKeys: opts.writeKeys,
-        maxBodyBytes: opts.maxBodyBytes,
-        hold,
-        plan: opts.plan,
-        ...(expectsContinue ? { beforeBody: () => res.writeContinue() } : {}),
-      });
-      if (!got.ok) {
-        metrics.refused(got.status, got.reason);
-        return answerRefusal(res, got);
-      }
-      // Its size tells health whether it proves anything: a full disk still takes a write smaller than what failed.
-      let bytes = 0;
-      for (const m of got.messages) bytes += m.json.length + 1;
+  const tracking =
+    (route: Route): Handler =>
+    async (req, res, _url, _path, expectsContinue) => {
+      if (req.method !== "POST") return refused(res, 405, `use POST for ${req.url ?? "/"}`, { allow: "POST" });
+      const stranger = strangerRequests.has(req);
+      // A body must arrive within its deadline, however slowly its bytes trickle: then 408, and the connection closes.
+      const deadline = setTimeout(() => {
+        if (!req.complete) refused(res, 408, `request body not received within ${opts.bodyTimeoutMs} ms`, { connection: "close" });
+      }, opts.bodyTimeoutMs);
+      req.once("end", () => clearTimeout(deadline));
+      res.once("close", () => clearTimeout(deadline));
+      const hold = inflight.hold(stranger);
       try {
-        await committer.add(got.messages, got.refusedCounts);
-        health.succeeded(bytes);
-        metrics.accepted(got.messages.length);
-        for (const c of got.refusedCounts) metrics.planRefused(c.reason, c.n);
-        // Messages the plan refused are answered 200 too (see DESIGN, "What this server keeps"): retrying cannot
-        // change the answer, and every Segment client retries a 5xx (and some a 4xx) until it gives up.
-        send(res, 200, got.refusedTotal === 0 ? { success: true } : { success: true, stored: got.messages.length, refused: got.refusedTotal, refusals: got.refused });
-      } catch (e) {
-        if (e instanceof OverloadedError) return refused(res, 503, "overloaded: retry later", { "retry-after": "1" });
-        health.failed(e, bytes);
-        refused(res, 503, "storage unavailable: retry later", { "retry-after": "5" });
+        const got = await ingest(req, route, {
+          writeKeys: opts.writeKeys,
+          maxBodyBytes: opts.maxBodyBytes,
+          hold,
+          plan: opts.plan,
+          ...(expectsContinue ? { beforeBody: () => res.writeContinue() } : {}),
+        });
+        if (!got.ok) {
+          metrics.refused(got.status, got.reason);
+          return answerRefusal(res, got);
+        }
+        // Its size tells health whether it proves anything: a full disk still takes a write smaller than what failed.
+        let bytes = 0;
+        for (const m of got.messages) bytes += m.json.length + 1;
+        try {
+          await committer.add(got.messages, got.refusedCounts);
+          health.succeeded(bytes);
+          metrics.accepted(got.messages.length);
+          for (const c of got.refusedCounts) metrics.planRefused(c.reason, c.n);
+          // Messages the plan refused are answered 200 too (see DESIGN, "What this server keeps"): retrying cannot
+          // change the answer, and every Segment client retries a 5xx (and some a 4xx) until it gives up.
+          send(
+            res,
+            200,
+            got.refusedTotal === 0
+              ? { success: true }
+              : { success: true, stored: got.messages.length, refused: got.refusedTotal, refusals: got.refused },
+          );
+        } catch (e) {
+          if (e instanceof OverloadedError) return refused(res, 503, "overloaded: retry later", { "retry-after": "1" });
+          health.failed(e, bytes);
+          refused(res, 503, "storage unavailable: retry later", { "retry-after": "5" });
+        }
+      } finally {
+        hold.release();
       }
-    } finally {
-      hold.release();
-    }
-  };
+    };
   const healthRoute: Handler = async (req, res) => {
     if (req.method !== "GET" && req.method !== "HEAD") return fail(res, 405, "use GET for /health", { allow: "GET" });
     const cause = await health.check();
@@ -214,11 +227,14 @@ export async function listen(store: EventStore, host: string, port: number, opts
   const base = tracking("base");
   const routes = new Map<string, Handler>([
     // The base URL: dlt posts here; a browser GETs the dashboard's page.
-    ["/", async (req, res, url, path, expectsContinue) => {
-      if (req.method === "POST") return base(req, res, url, path, expectsContinue);
-      if (opts.extraRoutes && (await opts.extraRoutes(req, res, url, path))) return;
-      fail(res, 405, "use POST to send events here", { allow: "POST" });
-    }],
+    [
+      "/",
+      async (req, res, url, path, expectsContinue) => {
+        if (req.method === "POST") return base(req, res, url, path, expectsContinue);
+        if (opts.extraRoutes && (await opts.extraRoutes(req, res, url, path))) return;
+        fail(res, 405, "use POST to send events here", { allow: "POST" });
+      },
+    ],
     ["/v1/batch", tracking("batch")],
     ["/v1/plan", planRoute],
     ...MESSAGE_TYPES.map((t) => [`/v1/${t}`, tracking(t)] as const),

@@ -26,7 +26,13 @@ export const parseTime = parseIsoTime;
  * Stamps `message` in place (it is the request's own parsed object) and serializes it. `receivedIso` is `receivedAt`
  * as ISO text, computed once per request.
  */
-export function stamp(message: Record<string, unknown>, type: MessageType, receivedAt: number, receivedIso: string, batchSentAt: number | null): StoredMessage {
+export function stamp(
+  message: Record<string, unknown>,
+  type: MessageType,
+  receivedAt: number,
+  receivedIso: string,
+  batchSentAt: number | null,
+): StoredMessage {
   const id = message["messageId"];
   const messageId = typeof id === "string" ? id : randomUUID();
   const sentAt = parseTime(message["sentAt"]) ?? batchSentAt;
@@ -50,5 +56,4 @@ export function stamp(message: Record<string, unknown>, type: MessageType, recei
  * strict JSON readers such as DuckDB's refuse; each becomes U+FFFD. An escape is only one when the backslashes before
  * it are not themselves escaped.
  */
-const wellFormed = (json: string): string =>
-  json.includes("\\ud") ? json.replace(/(?<!\\)((?:\\\\)*)\\ud[89a-f][0-9a-f]{2}/gi, "$1\\ufffd") : json;
+const wellFormed = (json: string): string => (json.includes("\\ud") ? json.replace(/(?<!\\)((?:\\\\)*)\\ud[89a-f][0-9a-f]{2}/gi, "$1\\ufffd") : json);

@@ -123,6 +123,7 @@ export function validateStored(json: string): { readonly ok: true; readonly json
   if (!isDate(m["receivedAt"])) return { ok: false, reason: "receivedAt: missing or not a date (not a stamped message)" };
   const receivedAt = Date.parse(String(m["receivedAt"]));
   const [from, to] = receivedRange();
-  if (receivedAt < from || receivedAt >= to) return { ok: false, reason: "receivedAt: before 1970 or over a week from now (not a time a collector stamps)" };
+  if (receivedAt < from || receivedAt >= to)
+    return { ok: false, reason: "receivedAt: before 1970 or over a week from now (not a time a collector stamps)" };
   return { ok: true, json };
 }

@@ -32,7 +32,11 @@ export class WorkerStartError extends Error {
  * In the primary: forks `n` workers (each runs this same program with the same arguments, `env` added) and supervises
  * them. Resolves with the URLs once all listen; rejects with the first failure (the others are stopped).
  */
-export function startWorkers(n: number, env: Record<string, string>, log: (line: string) => void): Promise<{ url: string; dashboardUrl: string | undefined; stop: () => Promise<number> }> {
+export function startWorkers(
+  n: number,
+  env: Record<string, string>,
+  log: (line: string) => void,
+): Promise<{ url: string; dashboardUrl: string | undefined; stop: () => Promise<number> }> {
   let stopping = false;
   const live = new Set<Worker>();
   /** Workers that listen: a worker still starting holds no request, so a stop may simply end it. */

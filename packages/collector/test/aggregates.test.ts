@@ -31,9 +31,13 @@ function step(at: number, i: number): StoredMessage {
   const name = steps[i % 3]!;
   const e = dltEvent({ event: `pipeline_${name}`, timestamp: new Date(at).toISOString() });
   e["properties"] = {
-    event_category: "pipeline", event_name: name, elapsed: 0.05 * (1 + (i % 17)), success: i % 7 !== 0,
+    event_category: "pipeline",
+    event_name: name,
+    elapsed: 0.05 * (1 + (i % 17)),
+    success: i % 7 !== 0,
     // A run's three steps share its destination and id (unique per time and run).
-    destination_name: ["duckdb", "postgres"][Math.floor(i / 3) % 2], transaction_id: `${at.toString(16)}-${Math.floor(i / 3)}`,
+    destination_name: ["duckdb", "postgres"][Math.floor(i / 3) % 2],
+    transaction_id: `${at.toString(16)}-${Math.floor(i / 3)}`,
   };
   return stamp(e, "track", at, new Date(at).toISOString(), null);
 }
@@ -48,9 +52,14 @@ async function sameBothWays(s: EventStore, f: Filter, what: string): Promise<voi
     const [rolled, raw]: Rows[] = [await s.dashboard(api, f), await s.dashboard(api, f, "events")];
     if (api !== "elapsed") assert.deepEqual(rolled, raw, `${what}: ${api}`);
     else {
-      assert.deepEqual(rolled!.map((r) => [r["event"], r["n"]]), raw!.map((r) => [r["event"], r["n"]]), `${what}: elapsed`);
+      assert.deepEqual(
+        rolled!.map((r) => [r["event"], r["n"]]),
+        raw!.map((r) => [r["event"], r["n"]]),
+        `${what}: elapsed`,
+      );
       raw!.forEach((r, i) => {
-        for (const p of ["p50", "p95"]) assert.ok(Math.abs((rolled![i]![p] as number) - (r[p] as number)) <= 0.05 * (r[p] as number) + 0.0005, `${what}: ${p}`);
+        for (const p of ["p50", "p95"])
+          assert.ok(Math.abs((rolled![i]![p] as number) - (r[p] as number)) <= 0.05 * (r[p] as number) + 0.0005, `${what}: ${p}`);
       });
     }
   }
@@ -92,7 +101,10 @@ for (const kind of ["duckdb", "postgres"] as const) {
     if (kind === "postgres") await s.query("UPDATE _dlt_collector_schema SET version = 2");
     await s.close();
     const seen: [number, number][] = [];
-    const reopened = kind === "duckdb" ? await DuckDbStore.open(db, { progress: (d, t) => seen.push([d, t]) }) : await PostgresStore.open(db, { progress: (d, t) => seen.push([d, t]) });
+    const reopened =
+      kind === "duckdb"
+        ? await DuckDbStore.open(db, { progress: (d, t) => seen.push([d, t]) })
+        : await PostgresStore.open(db, { progress: (d, t) => seen.push([d, t]) });
     try {
       assert.equal(await total(reopened, "rollup"), 60, "every older event aggregated once");
       assert.ok(seen.length >= 3, `one progress call per day at least: ${JSON.stringify(seen)}`);
@@ -116,7 +128,11 @@ for (const kind of ["duckdb", "postgres"] as const) {
     try {
       const now = Date.now();
       // Events 1, 10 and 40 days ago, received when they happened.
-      const events = [...Array.from({ length: 9 }, (_, i) => step(now - DAY, i)), ...Array.from({ length: 6 }, (_, i) => step(now - 10 * DAY, i)), ...Array.from({ length: 3 }, (_, i) => step(now - 40 * DAY, i))];
+      const events = [
+        ...Array.from({ length: 9 }, (_, i) => step(now - DAY, i)),
+        ...Array.from({ length: 6 }, (_, i) => step(now - 10 * DAY, i)),
+        ...Array.from({ length: 3 }, (_, i) => step(now - 40 * DAY, i)),
+      ];
       await s.insert(events);
       // What the raw events answer before: all of them but those the retention will remove.
       const kept = { from: now - 20 * DAY, to: 8.64e15, bucket: "day" as const };
@@ -131,14 +147,23 @@ for (const kind of ["duckdb", "postgres"] as const) {
       // Every API but the live view still counts the events of 10 days ago, from the aggregates.
       for (const [api, rows] of before) {
         const now = await s.dashboard(api as DashboardApi, everything);
-        if (api === "elapsed") assert.deepEqual(now.map((x) => [x["event"], x["n"]]), rows.map((x) => [x["event"], x["n"]]), api);
+        if (api === "elapsed")
+          assert.deepEqual(
+            now.map((x) => [x["event"], x["n"]]),
+            rows.map((x) => [x["event"], x["n"]]),
+            api,
+          );
         else if (api !== "extent") assert.deepEqual(now, rows, api);
       }
       assert.equal((await s.dashboard("summary", everything))[0]!["events"], 15);
       const live = await s.dashboard("events", { ...everything, limit: 500 });
       assert.equal(live.length, 9, "the live view has the last 7 days");
       const tenDaysAgo = { from: now - 10 * DAY - 2 * H - 1, to: now - 10 * DAY + 2 * H + 7, bucket: "hour" as const };
-      assert.equal(sum(await s.dashboard("events_over_time", tenDaysAgo), "n"), 6, "a range past --raw-days is answered by whole hours from the aggregates");
+      assert.equal(
+        sum(await s.dashboard("events_over_time", tenDaysAgo), "n"),
+        6,
+        "a range past --raw-days is answered by whole hours from the aggregates",
+      );
       assert.equal(sum(await s.dashboard("events_over_time", tenDaysAgo, "events"), "n"), 0, "its raw events are gone");
     } finally {
       await s.close();

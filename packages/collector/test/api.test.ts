@@ -108,8 +108,13 @@ test("every typed column is NULL when the message leaves its field out; cpu is N
   assert.ok(row);
   const columns = Object.keys(row);
   assert.ok(columns.length >= 21, `typed columns checked: ${columns.join(", ")}`);
-  for (const col of ["cpu", "ci_run", "source_name", "destination_type", "pipeline_name", "destination_name", "runtime_name"]) assert.ok(columns.includes(col), col);
-  assert.deepEqual(Object.entries(row).filter(([, v]) => v !== null), [], "no column made up a value");
+  for (const col of ["cpu", "ci_run", "source_name", "destination_type", "pipeline_name", "destination_name", "runtime_name"])
+    assert.ok(columns.includes(col), col);
+  assert.deepEqual(
+    Object.entries(row).filter(([, v]) => v !== null),
+    [],
+    "no column made up a value",
+  );
   for (const cpu of ["eight", 0, -4, 1e12, 1.5, "2.5", true, [8], { n: 8 }, null]) {
     const e = dltEvent({ context: { cpu } });
     assert.equal((await post(open.url, "/v1/batch", { batch: [e] })).status, 200);
@@ -135,7 +140,10 @@ test("single-message routes store their type; a missing messageId is generated",
     assert.equal(r.status, 200, `${path}: ${JSON.stringify(r.json)}`);
   }
   const types = await open.store.query("SELECT type FROM events WHERE anonymous_id = ? OR user_id = ? ORDER BY type", [id, id]);
-  assert.deepEqual(types.map((t) => t["type"]), ["alias", "group", "identify", "page", "screen", "track"]);
+  assert.deepEqual(
+    types.map((t) => t["type"]),
+    ["alias", "group", "identify", "page", "screen", "track"],
+  );
 });
 
 test("400 with a JSON reason naming the field", async () => {
@@ -150,7 +158,11 @@ test("400 with a JSON reason naming the field", async () => {
     [{ batch: [dltEvent({ type: "bogus" })] }, /^batch\[0\]\.type: must be one of/],
     [{ batch: [dltEvent({ timestamp: "yesterday" })] }, /^batch\[0\]\.timestamp: must be an ISO-8601 date/],
     // Parses, but is nested deeper than it can be written back.
-    [undefined, /^batch\[0\]: nested too deeply/, `{"batch":[${JSON.stringify(dltEvent()).slice(0, -1)},"deep":${"[".repeat(12000)}${"]".repeat(12000)}}]}`],
+    [
+      undefined,
+      /^batch\[0\]: nested too deeply/,
+      `{"batch":[${JSON.stringify(dltEvent()).slice(0, -1)},"deep":${"[".repeat(12000)}${"]".repeat(12000)}}]}`,
+    ],
   ];
   const before = await count(open);
   for (const [body, reason, raw] of cases) {
@@ -252,7 +264,9 @@ test("group commit: concurrent requests share commits", async () => {
   const c = await startCollector({ port: 0, plan: "none", dbPath: tempDb() });
   try {
     const before = c.commits();
-    const replies = await Promise.all(Array.from({ length: 60 }, () => post(c.url, "/v1/batch", { batch: Array.from({ length: 20 }, () => dltEvent()) })));
+    const replies = await Promise.all(
+      Array.from({ length: 60 }, () => post(c.url, "/v1/batch", { batch: Array.from({ length: 20 }, () => dltEvent()) })),
+    );
     assert.ok(replies.every((r) => r.status === 200));
     assert.equal(await count(c), 1200);
     const commits = c.commits() - before;

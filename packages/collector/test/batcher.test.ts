@@ -26,7 +26,10 @@ test("a request the store refuses fails alone; the requests that shared its comm
   const good = [[message(), message()], [message()]];
   // Added in one tick: the three requests are pending together and the second flush takes the last two at once.
   const results = await Promise.allSettled([committer.add([message()]), committer.add(good[0]!), committer.add([poison]), committer.add(good[1]!)]);
-  assert.deepEqual(results.map((r) => r.status), ["fulfilled", "fulfilled", "rejected", "fulfilled"]);
+  assert.deepEqual(
+    results.map((r) => r.status),
+    ["fulfilled", "fulfilled", "rejected", "fulfilled"],
+  );
   const ids = [...good.flat()].map((m) => m.messageId);
   const rows = await duck.query(`SELECT count(*) AS n FROM events WHERE message_id IN (${ids.map(() => "?").join(", ")})`, ids);
   assert.equal(Number(rows[0]!["n"]), 3);

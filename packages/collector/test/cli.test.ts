@@ -6,7 +6,8 @@ import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { COLLECTOR_BIN } from "./helpers.js";
 
-const collector = (...args: string[]) => spawnSync(process.execPath, [COLLECTOR_BIN, ...args], { encoding: "utf8", env: { PATH: process.env["PATH"] } });
+const collector = (...args: string[]) =>
+  spawnSync(process.execPath, [COLLECTOR_BIN, ...args], { encoding: "utf8", env: { PATH: process.env["PATH"] } });
 const VERSION = (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;
 
 test("dlt-collector --version prints the version", () => {
@@ -23,7 +24,10 @@ test("a bad flag or value: one line naming it, a hint, exit 2", () => {
   assert.equal(unknown.stderr, "error: unknown option '--bogus'\n(run `dlt-collector --help` for usage)\n");
   const badPort = collector("--port", "eighty");
   assert.equal(badPort.status, 2);
-  assert.equal(badPort.stderr, "error: option '--port <port>' argument 'eighty' is invalid. --port must be an integer >= 0\n(run `dlt-collector --help` for usage)\n");
+  assert.equal(
+    badPort.stderr,
+    "error: option '--port <port>' argument 'eighty' is invalid. --port must be an integer >= 0\n(run `dlt-collector --help` for usage)\n",
+  );
 });
 
 test("--help lists every flag with its env twin, the write keys' variable once", () => {

@@ -29,13 +29,21 @@ async function expected(kinds: StoreKinds, canonical: (type: string) => Promise<
 
 /** The `events` table's columns, by name, from the catalogue. */
 async function described(store: EventStore): Promise<Described[]> {
-  const rows = await store.query("SELECT column_name AS name, data_type AS type, is_nullable AS nullable FROM information_schema.columns WHERE table_name = 'events' ORDER BY column_name");
+  const rows = await store.query(
+    "SELECT column_name AS name, data_type AS type, is_nullable AS nullable FROM information_schema.columns WHERE table_name = 'events' ORDER BY column_name",
+  );
   return rows.map((r) => ({ name: String(r["name"]), type: String(r["type"]), nullable: r["nullable"] === "YES" }));
 }
 
 /** The `refused` table's columns as the catalogue describes them, and as `REFUSED_COLUMNS` says they should be. */
-async function refusedTable(store: EventStore, kinds: CountKinds, canonical: (type: string) => Promise<string> | string): Promise<[Described[], Described[]]> {
-  const rows = await store.query("SELECT column_name AS name, data_type AS type, is_nullable AS nullable FROM information_schema.columns WHERE table_name = 'refused' ORDER BY ordinal_position");
+async function refusedTable(
+  store: EventStore,
+  kinds: CountKinds,
+  canonical: (type: string) => Promise<string> | string,
+): Promise<[Described[], Described[]]> {
+  const rows = await store.query(
+    "SELECT column_name AS name, data_type AS type, is_nullable AS nullable FROM information_schema.columns WHERE table_name = 'refused' ORDER BY ordinal_position",
+  );
   const actual = rows.map((r) => ({ name: String(r["name"]), type: String(r["type"]), nullable: r["nullable"] === "YES" }));
   const wanted = await Promise.all(REFUSED_COLUMNS.map(async (c) => ({ name: c.name, type: await canonical(kinds[c.kind]), nullable: false })));
   return [actual, wanted];
@@ -45,16 +53,30 @@ async function refusedTable(store: EventStore, kinds: CountKinds, canonical: (ty
 async function countsRefused(store: EventStore): Promise<void> {
   const day = Date.UTC(2026, 0, 1);
   await store.insert([], [{ day, reason: "unknown_event", event: "x", n: 2 }]);
-  await store.insert([], [{ day, reason: "unknown_event", event: "x", n: 3 }, { day, reason: "not_track", event: "identify", n: 1 }]);
+  await store.insert(
+    [],
+    [
+      { day, reason: "unknown_event", event: "x", n: 3 },
+      { day, reason: "not_track", event: "identify", n: 1 },
+    ],
+  );
   const rows = await store.query("SELECT reason, event, n FROM refused ORDER BY reason");
-  assert.deepEqual(rows.map((r) => [r["reason"], r["event"], Number(r["n"])]), [["not_track", "identify", 1], ["unknown_event", "x", 5]]);
+  assert.deepEqual(
+    rows.map((r) => [r["reason"], r["event"], Number(r["n"])]),
+    [
+      ["not_track", "identify", 1],
+      ["unknown_event", "x", 5],
+    ],
+  );
 }
 
 /** Stores a message and reads its typed columns back: the table takes what the insert writes. */
 async function takesAnEvent(store: EventStore): Promise<void> {
   const m = stamp(dltEvent({ writeKeyLabel: "ci", properties: { source_name: "chess" } }), "track", Date.now(), new Date().toISOString(), null);
   assert.equal(await store.insert([m]), 1);
-  assert.deepEqual(await store.query("SELECT source_name, write_key_label FROM events WHERE message_id = ?", [m.messageId]), [{ source_name: "chess", write_key_label: "ci" }]);
+  assert.deepEqual(await store.query("SELECT source_name, write_key_label FROM events WHERE message_id = ?", [m.messageId]), [
+    { source_name: "chess", write_key_label: "ci" },
+  ]);
 }
 
 describe("on DuckDB", () => {
@@ -64,8 +86,13 @@ describe("on DuckDB", () => {
     const store = await DuckDbStore.open(tempDb());
     try {
       assert.deepEqual(await described(store), await expected(DUCKDB_KINDS, duckType));
-      const order = await store.query("SELECT column_name AS name FROM information_schema.columns WHERE table_name = 'events' ORDER BY ordinal_position");
-      assert.deepEqual(order.map((r) => r["name"]), COLUMNS.map((c) => c.name));
+      const order = await store.query(
+        "SELECT column_name AS name FROM information_schema.columns WHERE table_name = 'events' ORDER BY ordinal_position",
+      );
+      assert.deepEqual(
+        order.map((r) => r["name"]),
+        COLUMNS.map((c) => c.name),
+      );
     } finally {
       await store.close();
     }
@@ -84,7 +111,9 @@ describe("on DuckDB", () => {
     try {
       assert.deepEqual(await described(store), await expected(DUCKDB_KINDS, duckType));
       await takesAnEvent(store);
-      assert.deepEqual(await store.query("SELECT message_id, source_name FROM events WHERE message_id = 'old'"), [{ message_id: "old", source_name: null }]);
+      assert.deepEqual(await store.query("SELECT message_id, source_name FROM events WHERE message_id = 'old'"), [
+        { message_id: "old", source_name: null },
+      ]);
     } finally {
       await store.close();
     }
@@ -129,7 +158,10 @@ describe("on PostgreSQL", () => {
   after(() => server.close());
 
   /** A type as PostgreSQL's catalogue spells it (`timestamptz` is `timestamp with time zone`). */
-  const pgType = (store: EventStore) => async (type: string): Promise<string> => String((await store.query("SELECT ?::regtype::text AS t", [type]))[0]?.["t"]);
+  const pgType =
+    (store: EventStore) =>
+    async (type: string): Promise<string> =>
+      String((await store.query("SELECT ?::regtype::text AS t", [type]))[0]?.["t"]);
 
   test("a new database's events table has the columns of columns.ts", async () => {
     const store = await PostgresStore.open(await server.database());

@@ -33,7 +33,11 @@ let seededAt: number;
 let chdbDir: string | undefined;
 let chdbDatabases = 0;
 const freshDb = async (kind: Kind): Promise<string> =>
-  kind === "duckdb" ? tempDb() : kind === "chdb" ? `chdb:${(chdbDir ??= tempDir("chdb-"))}?database=t${++chdbDatabases}` : server.database({ icuLocale: "en-US" });
+  kind === "duckdb"
+    ? tempDb()
+    : kind === "chdb"
+      ? `chdb:${(chdbDir ??= tempDir("chdb-"))}?database=t${++chdbDatabases}`
+      : server.database({ icuLocale: "en-US" });
 
 before(async () => {
   server = await testPostgres();
@@ -63,7 +67,8 @@ function withinError(actual: Row | undefined, expected: Row, what = ""): void {
   for (const [k, v] of Object.entries(expected)) {
     if (k !== "p50" && k !== "p95") assert.equal(actual[k], v, `${k} ${what}`);
     else if (v === null) assert.equal(actual[k], null, `${k} ${what}`);
-    else assert.ok(Math.abs((actual[k] as number) - (v as number)) <= 0.05 * Math.abs(v as number) + 0.0005, `${k}: ${actual[k]} vs exact ${v} ${what}`);
+    else
+      assert.ok(Math.abs((actual[k] as number) - (v as number)) <= 0.05 * Math.abs(v as number) + 0.0005, `${k}: ${actual[k]} vs exact ${v} ${what}`);
   }
 }
 
@@ -81,9 +86,18 @@ for (const kind of KINDS) {
 
     test("summary, commands and destinations: 30 days by default, and the time range changes them", async () => {
       assert.deepEqual(await api("summary"), [{ events: 26, pipeline_runs: 4, commands: 14, success_rate: Number((22 / 26).toFixed(4)) }]);
-      assert.deepEqual(await api("commands"), [{ command: "init", n: 9 }, { command: "telemetry", n: 5 }]);
-      assert.deepEqual(await api("commands", last24h()), [{ command: "init", n: 5 }, { command: "telemetry", n: 5 }]);
-      assert.deepEqual(await api("destinations", last24h()), [{ destination: "duckdb", runs: 2, inits: 3 }, { destination: "bigquery", runs: 1, inits: 2 }]);
+      assert.deepEqual(await api("commands"), [
+        { command: "init", n: 9 },
+        { command: "telemetry", n: 5 },
+      ]);
+      assert.deepEqual(await api("commands", last24h()), [
+        { command: "init", n: 5 },
+        { command: "telemetry", n: 5 },
+      ]);
+      assert.deepEqual(await api("destinations", last24h()), [
+        { destination: "duckdb", runs: 2, inits: 3 },
+        { destination: "bigquery", runs: 1, inits: 2 },
+      ]);
       assert.deepEqual(await api("commands", { event: "command_init" }), [{ command: "init", n: 9 }]);
     });
 
@@ -95,7 +109,10 @@ for (const kind of KINDS) {
       assert.equal(new Set(days.map((r) => r["t"])).size, expectedDays);
       const hours = await api("events_over_time", { ...last24h(), bucket: "hour" });
       assert.equal(sum(hours, "n"), 19);
-      assert.ok(hours.every((r) => (r["t"] as number) % 3_600_000 === 0), "hour buckets");
+      assert.ok(
+        hours.every((r) => (r["t"] as number) % 3_600_000 === 0),
+        "hour buckets",
+      );
       // Per day: the last 24 h may hold two (the events 5 and 2 hours ago, just after midnight UTC).
       const rates = await api("success_rate", last24h());
       const ranAndFailed = (event: string): [number, number] => {
@@ -104,18 +121,43 @@ for (const kind of KINDS) {
       };
       assert.deepEqual(ranAndFailed("pipeline_load"), [3, 2]);
       assert.deepEqual(ranAndFailed("command_init"), [5, 2]);
-      assert.deepEqual((await api("success_rate", { from: String(seededAt - 3 * 3600_000) })).map((r) => [r["event"], r["n"], r["rate"]]).filter((r) => r[0] === "command_init"), [["command_init", 3, 0.6667]]);
+      assert.deepEqual(
+        (await api("success_rate", { from: String(seededAt - 3 * 3600_000) }))
+          .map((r) => [r["event"], r["n"], r["rate"]])
+          .filter((r) => r[0] === "command_init"),
+        [["command_init", 3, 0.6667]],
+      );
       // From the aggregates' histogram: within its stated error of the exact 2 and 3.8 (see withinError).
       const el = await api("elapsed", last24h());
-      withinError(el.find((r) => r["event"] === "command_init"), { event: "command_init", n: 5, p50: 2, p95: 3.8 });
-      withinError(el.find((r) => r["event"] === "pipeline_load"), { event: "pipeline_load", n: 3, p50: 3, p95: 3 });
+      withinError(
+        el.find((r) => r["event"] === "command_init"),
+        { event: "command_init", n: 5, p50: 2, p95: 3.8 },
+      );
+      withinError(
+        el.find((r) => r["event"] === "pipeline_load"),
+        { event: "pipeline_load", n: 3, p50: 3, p95: 3 },
+      );
     });
 
     test("versions, platforms, CI share, exec_info environments", async () => {
-      assert.deepEqual(await api("versions"), [{ version: "dlt-ts 0.1.0", n: 17 }, { version: PYTHON_DLT.library, n: 5 }, { version: "dlt-ts 0.0.9", n: 4 }]);
-      assert.deepEqual(await api("platforms"), [{ os: "Linux", runtime: "node 20", n: 21 }, { os: "Darwin", runtime: "python 3", n: 5 }]);
-      assert.deepEqual(await api("ci", last24h()), [{ ci: "not ci", n: 13 }, { ci: "ci", n: 6 }]);
-      assert.deepEqual(await api("exec_info", last24h()), [{ env: "docker", n: 11 }, { env: "github_actions", n: 5 }, { env: "kubernetes", n: 2 }]);
+      assert.deepEqual(await api("versions"), [
+        { version: "dlt-ts 0.1.0", n: 17 },
+        { version: PYTHON_DLT.library, n: 5 },
+        { version: "dlt-ts 0.0.9", n: 4 },
+      ]);
+      assert.deepEqual(await api("platforms"), [
+        { os: "Linux", runtime: "node 20", n: 21 },
+        { os: "Darwin", runtime: "python 3", n: 5 },
+      ]);
+      assert.deepEqual(await api("ci", last24h()), [
+        { ci: "not ci", n: 13 },
+        { ci: "ci", n: 6 },
+      ]);
+      assert.deepEqual(await api("exec_info", last24h()), [
+        { env: "docker", n: 11 },
+        { env: "github_actions", n: 5 },
+        { env: "kubernetes", n: 2 },
+      ]);
     });
 
     test("the summary says how long events are kept", async () => {
@@ -124,31 +166,55 @@ for (const kind of KINDS) {
 
     test("failures: which commands and steps fail, by library version, OS and runtime version in full", async () => {
       const rows = await api("failures");
-      const by = (dimension: string): [unknown, unknown, unknown][] => rows.filter((r) => r["dimension"] === dimension).map((r) => [r["value"], r["n"], r["failed"]]);
-      assert.deepEqual(by("event"), [["command_init", 9, 2], ["pipeline_load", 4, 2], ["command_telemetry", 5, 0], ["pipeline_extract", 4, 0], ["pipeline_normalize", 4, 0]]);
-      assert.deepEqual(by("version"), [["dlt-ts 0.1.0", 17, 2], [PYTHON_DLT.library, 5, 2], ["dlt-ts 0.0.9", 4, 0]]);
-      assert.deepEqual(by("os"), [["Linux 6.1.0", 21, 2], [PYTHON_DLT.os, 5, 2]]);
-      assert.deepEqual(by("runtime"), [["node 20.20.2", 21, 2], [PYTHON_DLT.runtime, 5, 2]]);
+      const by = (dimension: string): [unknown, unknown, unknown][] =>
+        rows.filter((r) => r["dimension"] === dimension).map((r) => [r["value"], r["n"], r["failed"]]);
+      assert.deepEqual(by("event"), [
+        ["command_init", 9, 2],
+        ["pipeline_load", 4, 2],
+        ["command_telemetry", 5, 0],
+        ["pipeline_extract", 4, 0],
+        ["pipeline_normalize", 4, 0],
+      ]);
+      assert.deepEqual(by("version"), [
+        ["dlt-ts 0.1.0", 17, 2],
+        [PYTHON_DLT.library, 5, 2],
+        ["dlt-ts 0.0.9", 4, 0],
+      ]);
+      assert.deepEqual(by("os"), [
+        ["Linux 6.1.0", 21, 2],
+        [PYTHON_DLT.os, 5, 2],
+      ]);
+      assert.deepEqual(by("runtime"), [
+        ["node 20.20.2", 21, 2],
+        [PYTHON_DLT.runtime, 5, 2],
+      ]);
     });
 
     test("failures drilled into one step: the event filter narrows every dimension to it", async () => {
       const rows = await api("failures", { event: "pipeline_load" });
-      assert.deepEqual(rows.map((r) => [r["dimension"], r["value"], r["n"], r["failed"]]), [
-        ["event", "pipeline_load", 4, 2],
-        ["os", "Linux 6.1.0", 3, 1],
-        ["os", PYTHON_DLT.os, 1, 1],
-        ["runtime", "node 20.20.2", 3, 1],
-        ["runtime", PYTHON_DLT.runtime, 1, 1],
-        ["version", "dlt-ts 0.1.0", 3, 1],
-        ["version", PYTHON_DLT.library, 1, 1],
-      ]);
+      assert.deepEqual(
+        rows.map((r) => [r["dimension"], r["value"], r["n"], r["failed"]]),
+        [
+          ["event", "pipeline_load", 4, 2],
+          ["os", "Linux 6.1.0", 3, 1],
+          ["os", PYTHON_DLT.os, 1, 1],
+          ["runtime", "node 20.20.2", 3, 1],
+          ["runtime", PYTHON_DLT.runtime, 1, 1],
+          ["version", "dlt-ts 0.1.0", 3, 1],
+          ["version", PYTHON_DLT.library, 1, 1],
+        ],
+      );
     });
 
     test("the failure rate's trend: per bucket, events that report success and how many failed", async () => {
       const days = await api("failure_rate");
       assert.equal(sum(days, "n"), 26);
       assert.equal(sum(days, "failed"), 4);
-      assert.deepEqual(days.map((r) => r["t"]), [...days.map((r) => r["t"])].sort(), "in time order");
+      assert.deepEqual(
+        days.map((r) => r["t"]),
+        [...days.map((r) => r["t"])].sort(),
+        "in time order",
+      );
       const oldDay = days.find((r) => (r["t"] as number) < seededAt - 9 * DAY);
       assert.deepEqual(oldDay && [oldDay["n"], oldDay["failed"]], [7, 0]);
       const hours = await api("failure_rate", { ...last24h(), bucket: "hour" });
@@ -158,14 +224,34 @@ for (const kind of KINDS) {
 
     test("adoption: each library version's events per bucket, runtimes and OS versions in full", async () => {
       const share = await api("version_share");
-      const total = (v: string): number => sum(share.filter((r) => r["version"] === v), "n");
+      const total = (v: string): number =>
+        sum(
+          share.filter((r) => r["version"] === v),
+          "n",
+        );
       assert.deepEqual([total("dlt-ts 0.1.0"), total(PYTHON_DLT.library), total("dlt-ts 0.0.9")], [17, 5, 4]);
       const oldDay = share.filter((r) => (r["t"] as number) < seededAt - 9 * DAY).map((r) => [r["version"], r["n"]]);
-      assert.deepEqual(oldDay, [["dlt-ts 0.0.9", 4], ["dlt-ts 0.1.0", 3]]);
-      assert.deepEqual(await api("runtimes"), [{ runtime: "node 20.20.2", n: 21 }, { runtime: PYTHON_DLT.runtime, n: 5 }]);
-      assert.deepEqual(await api("os_versions"), [{ os: "Linux 6.1.0", n: 21 }, { os: PYTHON_DLT.os, n: 5 }]);
-      assert.deepEqual(await api("ci"), [{ ci: "not ci", n: 20 }, { ci: "ci", n: 6 }]);
-      assert.deepEqual(await api("exec_info"), [{ env: "docker", n: 18 }, { env: "github_actions", n: 5 }, { env: "kubernetes", n: 2 }]);
+      assert.deepEqual(oldDay, [
+        ["dlt-ts 0.0.9", 4],
+        ["dlt-ts 0.1.0", 3],
+      ]);
+      assert.deepEqual(await api("runtimes"), [
+        { runtime: "node 20.20.2", n: 21 },
+        { runtime: PYTHON_DLT.runtime, n: 5 },
+      ]);
+      assert.deepEqual(await api("os_versions"), [
+        { os: "Linux 6.1.0", n: 21 },
+        { os: PYTHON_DLT.os, n: 5 },
+      ]);
+      assert.deepEqual(await api("ci"), [
+        { ci: "not ci", n: 20 },
+        { ci: "ci", n: 6 },
+      ]);
+      assert.deepEqual(await api("exec_info"), [
+        { env: "docker", n: 18 },
+        { env: "github_actions", n: 5 },
+        { env: "kubernetes", n: 2 },
+      ]);
     });
 
     test("sources and destinations: dlt init by source and destination, pipeline steps by destination, both vocabularies", async () => {
@@ -174,19 +260,35 @@ for (const kind of KINDS) {
         { source: "chess", destination: "duckdb", n: 3, failed: 1 },
         { source: "github", destination: "bigquery", n: 2, failed: 1 },
       ]);
-      assert.deepEqual((await api("steps_by_destination")).map((r) => [r["destination"], r["step"], r["n"], r["failed"]]), [
-        ["bigquery", "extract", 1, 0], ["bigquery", "load", 1, 1], ["bigquery", "normalize", 1, 0],
-        ["duckdb", "extract", 2, 0], ["duckdb", "load", 2, 1], ["duckdb", "normalize", 2, 0],
-        ["postgres", "extract", 1, 0], ["postgres", "load", 1, 0], ["postgres", "normalize", 1, 0],
-      ]);
+      assert.deepEqual(
+        (await api("steps_by_destination")).map((r) => [r["destination"], r["step"], r["n"], r["failed"]]),
+        [
+          ["bigquery", "extract", 1, 0],
+          ["bigquery", "load", 1, 1],
+          ["bigquery", "normalize", 1, 0],
+          ["duckdb", "extract", 2, 0],
+          ["duckdb", "load", 2, 1],
+          ["duckdb", "normalize", 2, 0],
+          ["postgres", "extract", 1, 0],
+          ["postgres", "load", 1, 0],
+          ["postgres", "normalize", 1, 0],
+        ],
+      );
       assert.deepEqual(await api("destinations"), [
-        { destination: "duckdb", runs: 2, inits: 7 }, { destination: "bigquery", runs: 1, inits: 2 }, { destination: "postgres", runs: 1, inits: 0 },
+        { destination: "duckdb", runs: 2, inits: 7 },
+        { destination: "bigquery", runs: 1, inits: 2 },
+        { destination: "postgres", runs: 1, inits: 0 },
       ]);
-      assert.deepEqual(await api("sources"), [{ source: "x", n: 4 }, { source: "chess", n: 3 }, { source: "github", n: 2 }]);
+      assert.deepEqual(await api("sources"), [
+        { source: "x", n: 4 },
+        { source: "chess", n: 3 },
+        { source: "github", n: 2 },
+      ]);
     });
 
     test("the version, OS and CI filters apply to every API", async () => {
-      const only = (params: Record<string, string>) => api("summary", params).then((r) => [r[0]!["events"], r[0]!["commands"], r[0]!["pipeline_runs"]]);
+      const only = (params: Record<string, string>) =>
+        api("summary", params).then((r) => [r[0]!["events"], r[0]!["commands"], r[0]!["pipeline_runs"]]);
       assert.deepEqual(await only({ version: PYTHON_DLT.library }), [5, 2, 1]);
       assert.deepEqual(await only({ os: "Darwin" }), [5, 2, 1]);
       assert.deepEqual(await only({ ci: "true" }), [6, 3, 1]);
@@ -201,21 +303,32 @@ for (const kind of KINDS) {
         assert.doesNotMatch(text, /dlt-ts|node 20|Linux|"duckdb"|chess/, `${name} with version=${PYTHON_DLT.library}: ${text.slice(0, 300)}`);
       }
       assert.deepEqual(await api("commands", { os: "Darwin" }), [{ command: "init", n: 2 }]);
-      assert.deepEqual((await api("failures", { ci: "true", event: "command_init" })).filter((r) => r["dimension"] === "version"), [
-        { dimension: "version", value: PYTHON_DLT.library, n: 2, failed: 1 }, { dimension: "version", value: "dlt-ts 0.1.0", n: 1, failed: 0 },
-      ]);
+      assert.deepEqual(
+        (await api("failures", { ci: "true", event: "command_init" })).filter((r) => r["dimension"] === "version"),
+        [
+          { dimension: "version", value: PYTHON_DLT.library, n: 2, failed: 1 },
+          { dimension: "version", value: "dlt-ts 0.1.0", n: 1, failed: 0 },
+        ],
+      );
     });
 
     test("the filters' choices: every version and OS in the range, whatever is chosen", async () => {
       const expected = [
-        { kind: "version", value: "dlt-ts 0.1.0", n: 17 }, { kind: "version", value: PYTHON_DLT.library, n: 5 }, { kind: "version", value: "dlt-ts 0.0.9", n: 4 },
-        { kind: "os", value: "Linux", n: 21 }, { kind: "os", value: "Darwin", n: 5 },
+        { kind: "version", value: "dlt-ts 0.1.0", n: 17 },
+        { kind: "version", value: PYTHON_DLT.library, n: 5 },
+        { kind: "version", value: "dlt-ts 0.0.9", n: 4 },
+        { kind: "os", value: "Linux", n: 21 },
+        { kind: "os", value: "Darwin", n: 5 },
       ];
       assert.deepEqual(await api("filter_values"), expected);
       assert.deepEqual(await api("filter_values", { version: PYTHON_DLT.library, os: "Darwin", ci: "true", event: "command_init" }), expected);
-      assert.deepEqual((await api("filter_values", last24h())).filter((r) => r["kind"] === "version"), [
-        { kind: "version", value: "dlt-ts 0.1.0", n: 14 }, { kind: "version", value: PYTHON_DLT.library, n: 5 },
-      ]);
+      assert.deepEqual(
+        (await api("filter_values", last24h())).filter((r) => r["kind"] === "version"),
+        [
+          { kind: "version", value: "dlt-ts 0.1.0", n: 14 },
+          { kind: "version", value: PYTHON_DLT.library, n: 5 },
+        ],
+      );
     });
 
     test("extent: the first and last event whatever the range, so the page can fit its range to young data", async () => {
@@ -223,7 +336,10 @@ for (const kind of KINDS) {
       assert.equal(e!["n"], 26);
       assert.ok(Math.abs((e!["first"] as number) - (seededAt - 10 * DAY)) < 60_000, `first ${new Date(e!["first"] as number).toISOString()}`);
       assert.ok(Math.abs((e!["last"] as number) - (seededAt - 2 * 3600_000)) < 60_000, `last ${new Date(e!["last"] as number).toISOString()}`);
-      assert.deepEqual((await api("extent", { os: "Darwin" })).map((r) => r["n"]), [5]);
+      assert.deepEqual(
+        (await api("extent", { os: "Darwin" })).map((r) => r["n"]),
+        [5],
+      );
       const empty = await startCollector({ port: 0, db: await freshDb(kind) });
       try {
         assert.deepEqual((await apiAnswer(empty.url, "extent")).rows, [{ first: null, last: null, n: 0 }]);
@@ -237,11 +353,18 @@ for (const kind of KINDS) {
       assert.equal(rows.length, 26);
       assert.equal(next, null, "one page holds them all");
       // Python dlt's events (labelled ci, sent one by one: the last sent comes first), then dlt-ts's batch.
-      assert.deepEqual(rows.slice(0, 5).map((r) => r["event"]), ["pipeline_load", "pipeline_normalize", "pipeline_extract", "command_init", "command_init"]);
+      assert.deepEqual(
+        rows.slice(0, 5).map((r) => r["event"]),
+        ["pipeline_load", "pipeline_normalize", "pipeline_extract", "command_init", "command_init"],
+      );
       assert.ok(rows.slice(0, 5).every((r) => r["write_key_label"] === "ci"));
       assert.ok(rows.slice(5).every((r) => r["write_key_label"] === hashLabel(BARE_KEY)));
       const times = rows.map((r) => r["received_at"] as number);
-      assert.deepEqual(times, [...times].sort((a, b) => b - a), "newest received first");
+      assert.deepEqual(
+        times,
+        [...times].sort((a, b) => b - a),
+        "newest received first",
+      );
       for (const r of rows) {
         const stored = JSON.parse(r["message"] as string) as Record<string, unknown>;
         assert.equal(stored["messageId"], r["message_id"]);
@@ -251,7 +374,10 @@ for (const kind of KINDS) {
       }
       assert.ok(!JSON.stringify(rows).includes(CI_KEY) && !JSON.stringify(rows).includes(BARE_KEY), "never a write key");
       const python = (await apiAnswer(stores[kind].url, "events", { version: PYTHON_DLT.library, ci: "true", event: "command_init" }, TOKEN)).rows;
-      assert.deepEqual(python.map((r) => r["event"]), ["command_init", "command_init"]);
+      assert.deepEqual(
+        python.map((r) => r["event"]),
+        ["command_init", "command_init"],
+      );
       // The range is on the time received: every event was received just now, whatever its timestamp.
       assert.equal((await apiAnswer(stores[kind].url, "events", { from: String(seededAt - 60_000) }, TOKEN)).rows.length, 26);
       assert.equal((await apiAnswer(stores[kind].url, "events", { from: String(Date.now() + 3600_000) }, TOKEN)).rows.length, 0);
@@ -264,12 +390,22 @@ for (const kind of KINDS) {
         // `a-1` before `B-1` and ignore case first; bytes put every capital first.
         const ids = ["B-1", "a-1", "A-2", "b-2", "_x", "Z", "a0", "A0"];
         const init = (messageId: string, source: string): Record<string, unknown> =>
-          dltEvent({ messageId, event: "command_init", properties: { event_category: "command", event_name: "init", success: true, source_name: source, destination_type: "duckdb" } });
+          dltEvent({
+            messageId,
+            event: "command_init",
+            properties: { event_category: "command", event_name: "init", success: true, source_name: source, destination_type: "duckdb" },
+          });
         assert.equal((await post(c.url, "/v1/batch", { batch: ids.map((id, i) => init(id, ["Zendesk", "airtable"][i % 2]!)) })).status, 200);
         const paged = await allPages(c.url, { limit: "3" });
         const bytes = [...ids].sort((a, b) => Buffer.compare(Buffer.from(b), Buffer.from(a)));
-        assert.deepEqual(paged.rows.map((r) => r["message_id"]), bytes);
-        assert.deepEqual((await apiAnswer(c.url, "sources")).rows, [{ source: "Zendesk", n: 4 }, { source: "airtable", n: 4 }]);
+        assert.deepEqual(
+          paged.rows.map((r) => r["message_id"]),
+          bytes,
+        );
+        assert.deepEqual((await apiAnswer(c.url, "sources")).rows, [
+          { source: "Zendesk", n: 4 },
+          { source: "airtable", n: 4 },
+        ]);
       } finally {
         await c.close();
       }
@@ -279,7 +415,8 @@ for (const kind of KINDS) {
       const c = await startCollector({ port: 0, db: await freshDb(kind) });
       try {
         // 12 batches of 100: the events of a batch share their time received, so the message id breaks the ties.
-        for (let b = 0; b < 12; b++) assert.equal((await post(c.url, "/v1/batch", { batch: Array.from({ length: 100 }, () => dltEvent()) })).status, 200);
+        for (let b = 0; b < 12; b++)
+          assert.equal((await post(c.url, "/v1/batch", { batch: Array.from({ length: 100 }, () => dltEvent()) })).status, 200);
         const first = await apiAnswer(c.url, "events", { limit: "37" });
         assert.equal(first.rows.length, 37);
         // Events arriving while someone pages back do not move the pages already cursored (OFFSET would repeat rows).
@@ -291,7 +428,9 @@ for (const kind of KINDS) {
         for (let i = 1; i < rows.length; i++) {
           const [a, b] = [rows[i - 1]!, rows[i]!];
           // Ties in byte order of the id, as DuckDB compares text (not the database's locale).
-          const order = (a["received_at"] as number) - (b["received_at"] as number) || Buffer.compare(Buffer.from(String(a["message_id"])), Buffer.from(String(b["message_id"])));
+          const order =
+            (a["received_at"] as number) - (b["received_at"] as number) ||
+            Buffer.compare(Buffer.from(String(a["message_id"])), Buffer.from(String(b["message_id"])));
           assert.ok(order > 0, `row ${i} is not older than row ${i - 1}`);
         }
         assert.equal(rows.filter((r) => r["write_key_label"] !== null).length, 0, "an open collector stores no label");
@@ -407,8 +546,12 @@ test("every API answers from the aggregates as from the raw events, on each stor
         const rolled: Row[] = await stores[kind].store.dashboard(api, f);
         const raw: Row[] = await stores[kind].store.dashboard(api, f, "events");
         if (api === "elapsed") {
-          assert.deepEqual(rolled.map((r: Row) => [r["event"], r["n"]]), raw.map((r: Row) => [r["event"], r["n"]]), what);
-          raw.forEach((r: Row, i: number) => withinError(rolled[i], r, what));
+          assert.deepEqual(
+            rolled.map((r: Row) => [r["event"], r["n"]]),
+            raw.map((r: Row) => [r["event"], r["n"]]),
+            what,
+          );
+          for (const [i, r] of raw.entries()) withinError(rolled[i], r, what);
         } else assert.deepEqual(rolled, raw, what);
         compared++;
       }
@@ -418,7 +561,12 @@ test("every API answers from the aggregates as from the raw events, on each stor
 });
 
 test("the live view's pages are the same on every store, page by page, filtered or not", async () => {
-  const cases: Record<string, string>[] = [{ limit: "4" }, { limit: "1" }, { limit: "2", event: "command_init" }, { limit: "5", ci: "false", version: "dlt-ts 0.1.0" }];
+  const cases: Record<string, string>[] = [
+    { limit: "4" },
+    { limit: "1" },
+    { limit: "2", event: "command_init" },
+    { limit: "5", ci: "false", version: "dlt-ts 0.1.0" },
+  ];
   for (const params of cases) {
     const [duck, ...others] = await Promise.all(KINDS.map((k) => allPages(stores[k].url, params, TOKEN)));
     const strip = (rows: Row[]): unknown => comparable("events", JSON.stringify({ ms: 0, rows: rows.map((r) => ({ ...r, message: r["message"] })) }));

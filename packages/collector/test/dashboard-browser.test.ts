@@ -21,7 +21,14 @@ let browser: Browser;
 let seededAt: number;
 
 before(async () => {
-  c = await startCollector({ port: 0, plan: "none", dbPath: tempDb(), writeKeys: [{ label: "ci", key: CI_KEY }, "wk"], readToken: "dash-token", retainDays: 90 });
+  c = await startCollector({
+    port: 0,
+    plan: "none",
+    dbPath: tempDb(),
+    writeKeys: [{ label: "ci", key: CI_KEY }, "wk"],
+    readToken: "dash-token",
+    retainDays: 90,
+  });
   seededAt = Date.now();
   await seed(c.url, "wk");
   await seedMore(c.url, CI_KEY);
@@ -48,10 +55,13 @@ const livePolled = (page: Page, n = 1): Promise<unknown> => page.waitForFunction
 /** Bars, legends and cards of a plot: [data-key, data-value]. */
 const items = (page: Page, plot: string): Promise<[string, string][]> =>
   page.$$eval(`[data-plot="${plot}"] .bars [data-key], [data-plot="${plot}"] .legend [data-key], #${plot}[data-plot] [data-key]`, (els) =>
-    els.map((e) => [(e as HTMLElement).dataset["key"]!, (e as HTMLElement).dataset["value"]!]));
+    els.map((e) => [(e as HTMLElement).dataset["key"]!, (e as HTMLElement).dataset["value"]!]),
+  );
 /** Rows of a plot's table (or of one dimension of the failures): the raw value of each cell. */
 const rows = (page: Page, selector: string): Promise<string[][]> =>
-  page.$$eval(`${selector} tr[data-key]`, (trs) => trs.map((tr) => Array.from(tr.querySelectorAll("td")).map((td) => (td as HTMLElement).dataset["value"]!)));
+  page.$$eval(`${selector} tr[data-key]`, (trs) =>
+    trs.map((tr) => Array.from(tr.querySelectorAll("td")).map((td) => (td as HTMLElement).dataset["value"]!)),
+  );
 const plotRows = (page: Page, plot: string): Promise<string[][]> => rows(page, `[data-plot="${plot}"] table.table`);
 const failures = (page: Page, dimension: string): Promise<string[][]> => rows(page, `[data-dimension="${dimension}"]`);
 const searchOf = (page: Page): Record<string, string> => Object.fromEntries(new URL(page.url()).searchParams);
@@ -63,11 +73,20 @@ test("every view shows the seeded numbers; the default range fits data younger t
   await page.waitForFunction(() => !location.search.includes("token="));
   assert.equal(new URL(page.url()).search, "");
 
-  assert.deepEqual(await items(page, "summary"), [["events", "26"], ["pipeline_runs", "4"], ["commands", "14"], ["success_rate", "0.8462"]]);
+  assert.deepEqual(await items(page, "summary"), [
+    ["events", "26"],
+    ["pipeline_runs", "4"],
+    ["commands", "14"],
+    ["success_rate", "0.8462"],
+  ]);
   assert.match((await page.textContent("#unique-users")) ?? "", /Unique users\?.*Not counted, on purpose.*random\s+anonymousId with every event/s);
   // Counts as stacked bars per bucket: the legend totals, and one bucket per day of the fitted range, empty ones 0.
   assert.deepEqual(await items(page, "events_over_time"), [
-    ["command_init", "9"], ["command_telemetry", "5"], ["pipeline_extract", "4"], ["pipeline_load", "4"], ["pipeline_normalize", "4"],
+    ["command_init", "9"],
+    ["command_telemetry", "5"],
+    ["pipeline_extract", "4"],
+    ["pipeline_load", "4"],
+    ["pipeline_normalize", "4"],
   ]);
   const w = JSON.parse((await page.getAttribute("body", "data-window"))!) as { from: number; to: number; bucket: string; fitted: boolean };
   assert.equal(w.fitted, true);
@@ -83,32 +102,102 @@ test("every view shows the seeded numbers; the default range fits data younger t
 
   // Failures and their trend (a rate: a line with points).
   assert.deepEqual(await items(page, "failure_rate"), [["all commands and steps", "0.1538"]]);
-  assert.deepEqual(await failures(page, "event"), [["command_init", "9", "2"], ["pipeline_load", "4", "2"], ["command_telemetry", "5", "0"], ["pipeline_extract", "4", "0"], ["pipeline_normalize", "4", "0"]]);
-  assert.deepEqual(await failures(page, "version"), [["dlt-ts 0.1.0", "17", "2"], [PYTHON_DLT.library, "5", "2"], ["dlt-ts 0.0.9", "4", "0"]]);
-  assert.deepEqual(await failures(page, "os"), [["Linux 6.1.0", "21", "2"], [PYTHON_DLT.os, "5", "2"]]);
-  assert.deepEqual(await failures(page, "runtime"), [["node 20.20.2", "21", "2"], [PYTHON_DLT.runtime, "5", "2"]]);
+  assert.deepEqual(await failures(page, "event"), [
+    ["command_init", "9", "2"],
+    ["pipeline_load", "4", "2"],
+    ["command_telemetry", "5", "0"],
+    ["pipeline_extract", "4", "0"],
+    ["pipeline_normalize", "4", "0"],
+  ]);
+  assert.deepEqual(await failures(page, "version"), [
+    ["dlt-ts 0.1.0", "17", "2"],
+    [PYTHON_DLT.library, "5", "2"],
+    ["dlt-ts 0.0.9", "4", "0"],
+  ]);
+  assert.deepEqual(await failures(page, "os"), [
+    ["Linux 6.1.0", "21", "2"],
+    [PYTHON_DLT.os, "5", "2"],
+  ]);
+  assert.deepEqual(await failures(page, "runtime"), [
+    ["node 20.20.2", "21", "2"],
+    [PYTHON_DLT.runtime, "5", "2"],
+  ]);
   const rates = Object.fromEntries(await items(page, "success_rate"));
   assert.equal(rates["pipeline_load"], "50.0");
   assert.equal(rates["command_init"], "77.8");
 
   // Adoption.
-  assert.deepEqual(await items(page, "version_share"), [[PYTHON_DLT.library, "0.1923"], ["dlt-ts 0.0.9", "0.1538"], ["dlt-ts 0.1.0", "0.6538"]]);
-  const oldShares = await page.$$eval('[data-plot="version_share"] table.data tr[data-t]', (trs) => trs.map((tr) => Array.from(tr.querySelectorAll("td[data-key]")).map((td) => (td as HTMLElement).dataset["value"])));
+  assert.deepEqual(await items(page, "version_share"), [
+    [PYTHON_DLT.library, "0.1923"],
+    ["dlt-ts 0.0.9", "0.1538"],
+    ["dlt-ts 0.1.0", "0.6538"],
+  ]);
+  const oldShares = await page.$$eval('[data-plot="version_share"] table.data tr[data-t]', (trs) =>
+    trs.map((tr) => Array.from(tr.querySelectorAll("td[data-key]")).map((td) => (td as HTMLElement).dataset["value"])),
+  );
   assert.deepEqual(oldShares[0], ["", String(4 / 7), String(3 / 7)], "the first day: no dlt 1.5.0, 4 of 7 on 0.0.9");
-  assert.deepEqual(await items(page, "versions"), [["dlt-ts 0.1.0", "17"], [PYTHON_DLT.library, "5"], ["dlt-ts 0.0.9", "4"]]);
-  assert.deepEqual(await items(page, "runtimes"), [["node 20.20.2", "21"], [PYTHON_DLT.runtime, "5"]]);
-  assert.deepEqual(await items(page, "os_versions"), [["Linux 6.1.0", "21"], [PYTHON_DLT.os, "5"]]);
-  assert.deepEqual(await items(page, "ci"), [["not ci", "20"], ["ci", "6"]]);
-  assert.deepEqual(await items(page, "exec_info"), [["docker", "18"], ["github_actions", "5"], ["kubernetes", "2"]]);
-  assert.deepEqual(await items(page, "commands"), [["init", "9"], ["telemetry", "5"]]);
+  assert.deepEqual(await items(page, "versions"), [
+    ["dlt-ts 0.1.0", "17"],
+    [PYTHON_DLT.library, "5"],
+    ["dlt-ts 0.0.9", "4"],
+  ]);
+  assert.deepEqual(await items(page, "runtimes"), [
+    ["node 20.20.2", "21"],
+    [PYTHON_DLT.runtime, "5"],
+  ]);
+  assert.deepEqual(await items(page, "os_versions"), [
+    ["Linux 6.1.0", "21"],
+    [PYTHON_DLT.os, "5"],
+  ]);
+  assert.deepEqual(await items(page, "ci"), [
+    ["not ci", "20"],
+    ["ci", "6"],
+  ]);
+  assert.deepEqual(await items(page, "exec_info"), [
+    ["docker", "18"],
+    ["github_actions", "5"],
+    ["kubernetes", "2"],
+  ]);
+  assert.deepEqual(await items(page, "commands"), [
+    ["init", "9"],
+    ["telemetry", "5"],
+  ]);
 
   // Sources and destinations, both of dlt's vocabularies.
-  assert.deepEqual(await plotRows(page, "inits"), [["x", "duckdb", "4", "0"], ["chess", "duckdb", "3", "1"], ["github", "bigquery", "2", "1"]]);
-  assert.deepEqual(await items(page, "sources"), [["x", "4"], ["chess", "3"], ["github", "2"]]);
-  assert.deepEqual(await items(page, "init_destinations"), [["duckdb", "7"], ["bigquery", "2"]]);
-  assert.deepEqual(await items(page, "destinations"), [["duckdb", "2"], ["bigquery", "1"], ["postgres", "1"]]);
-  assert.deepEqual(await plotRows(page, "steps_by_destination"), [["bigquery", "1/0", "1/0", "1/1"], ["duckdb", "2/0", "2/0", "2/1"], ["postgres", "1/0", "1/0", "1/0"]]);
-  assert.deepEqual((await plotRows(page, "elapsed")).map((r) => [r[0], r[2]]), [["command_init", "1.5"], ["command_telemetry", "0.1"], ["pipeline_extract", "1"], ["pipeline_load", "3"], ["pipeline_normalize", "2"]]);
+  assert.deepEqual(await plotRows(page, "inits"), [
+    ["x", "duckdb", "4", "0"],
+    ["chess", "duckdb", "3", "1"],
+    ["github", "bigquery", "2", "1"],
+  ]);
+  assert.deepEqual(await items(page, "sources"), [
+    ["x", "4"],
+    ["chess", "3"],
+    ["github", "2"],
+  ]);
+  assert.deepEqual(await items(page, "init_destinations"), [
+    ["duckdb", "7"],
+    ["bigquery", "2"],
+  ]);
+  assert.deepEqual(await items(page, "destinations"), [
+    ["duckdb", "2"],
+    ["bigquery", "1"],
+    ["postgres", "1"],
+  ]);
+  assert.deepEqual(await plotRows(page, "steps_by_destination"), [
+    ["bigquery", "1/0", "1/0", "1/1"],
+    ["duckdb", "2/0", "2/0", "2/1"],
+    ["postgres", "1/0", "1/0", "1/0"],
+  ]);
+  assert.deepEqual(
+    (await plotRows(page, "elapsed")).map((r) => [r[0], r[2]]),
+    [
+      ["command_init", "1.5"],
+      ["command_telemetry", "0.1"],
+      ["pipeline_extract", "1"],
+      ["pipeline_load", "3"],
+      ["pipeline_normalize", "2"],
+    ],
+  );
   await page.screenshot({ path: `${ARTIFACTS}dashboard.png`, fullPage: true });
 
   // A chosen range is drawn whole: the last 30 days span 30 days, though the data is younger.
@@ -142,7 +231,15 @@ test("the number cards compare with the previous period (▲/▼ and %)", async 
   });
   assert.deepEqual(spans, ["1 hour", "2 hours", "24 hours", "7 days"]);
   // Last 7 days: 19 events, 3 runs, 10 commands, 15 of 19 succeeded; the 7 days before: 7 events, 1 run, 4 commands, all succeeded.
-  const cards = await page.$$eval("#summary .stat", (els) => els.map((e) => [(e as HTMLElement).dataset["key"], (e as HTMLElement).dataset["value"], (e as HTMLElement).dataset["previous"], (e as HTMLElement).dataset["delta"], e.querySelector(".delta")!.textContent]));
+  const cards = await page.$$eval("#summary .stat", (els) =>
+    els.map((e) => [
+      (e as HTMLElement).dataset["key"],
+      (e as HTMLElement).dataset["value"],
+      (e as HTMLElement).dataset["previous"],
+      (e as HTMLElement).dataset["delta"],
+      e.querySelector(".delta")!.textContent,
+    ]),
+  );
   assert.deepEqual(cards, [
     ["events", "19", "7", "171.4", "▲ 171 % vs previous 7 days"],
     ["pipeline_runs", "3", "1", "200.0", "▲ 200 % vs previous 7 days"],
@@ -161,9 +258,18 @@ test("a failure drills down by version, OS and runtime, and back", async () => {
   assert.equal(searchOf(page)["event"], "pipeline_load", "the drill-down is in the address");
   assert.match((await page.textContent("#failures-title")) ?? "", /Failures of pipeline_load/);
   assert.deepEqual(await failures(page, "event"), [["pipeline_load", "4", "2"]]);
-  assert.deepEqual(await failures(page, "version"), [["dlt-ts 0.1.0", "3", "1"], [PYTHON_DLT.library, "1", "1"]]);
-  assert.deepEqual(await failures(page, "os"), [["Linux 6.1.0", "3", "1"], [PYTHON_DLT.os, "1", "1"]]);
-  assert.deepEqual(await failures(page, "runtime"), [["node 20.20.2", "3", "1"], [PYTHON_DLT.runtime, "1", "1"]]);
+  assert.deepEqual(await failures(page, "version"), [
+    ["dlt-ts 0.1.0", "3", "1"],
+    [PYTHON_DLT.library, "1", "1"],
+  ]);
+  assert.deepEqual(await failures(page, "os"), [
+    ["Linux 6.1.0", "3", "1"],
+    [PYTHON_DLT.os, "1", "1"],
+  ]);
+  assert.deepEqual(await failures(page, "runtime"), [
+    ["node 20.20.2", "3", "1"],
+    [PYTHON_DLT.runtime, "1", "1"],
+  ]);
   assert.equal(await page.inputValue("#event"), "pipeline_load");
   assert.deepEqual(await items(page, "failure_rate"), [["all commands and steps", "0.5000"]]);
   await page.screenshot({ path: `${ARTIFACTS}dashboard-drill-down.png`, fullPage: true });
@@ -188,7 +294,12 @@ test("the filters are kept in the address: a reload and a shared link show the s
   assert.deepEqual(searchOf(page), expected);
   const check = async (p: Page): Promise<void> => {
     for (const [k, v] of Object.entries(expected)) assert.equal(await p.inputValue(`#${k}`), v, k);
-    assert.deepEqual(await items(p, "summary"), [["events", "2"], ["pipeline_runs", "0"], ["commands", "2"], ["success_rate", "0.5"]]);
+    assert.deepEqual(await items(p, "summary"), [
+      ["events", "2"],
+      ["pipeline_runs", "0"],
+      ["commands", "2"],
+      ["success_rate", "0.5"],
+    ]);
     assert.deepEqual(await failures(p, "version"), [[PYTHON_DLT.library, "2", "1"]]);
     assert.deepEqual(await plotRows(p, "inits"), [["github", "bigquery", "2", "1"]]);
     assert.equal(JSON.parse((await p.getAttribute("body", "data-window"))!).bucket, "hour");
@@ -233,12 +344,14 @@ test("live events: newest first with the key's label, new ones prepended as they
   assert.equal(json["messageId"], sent["messageId"]);
   assert.deepEqual(json["properties"], sent["properties"]);
   assert.equal(json["writeKeyLabel"], "ci");
-  assert.ok(!((await page.content()).includes(CI_KEY)), "the key itself is nowhere on the page");
+  assert.ok(!(await page.content()).includes(CI_KEY), "the key itself is nowhere on the page");
   await page.screenshot({ path: `${ARTIFACTS}dashboard-live.png`, fullPage: true });
 
   // The event filter applies to the live view too.
   await page.selectOption("#event", "pipeline_extract");
-  await page.waitForFunction(() => Array.from(document.querySelectorAll("#live-list li")).every((li) => (li as HTMLElement).dataset["event"] === "pipeline_extract"));
+  await page.waitForFunction(() =>
+    Array.from(document.querySelectorAll("#live-list li")).every((li) => (li as HTMLElement).dataset["event"] === "pipeline_extract"),
+  );
   assert.equal(await page.locator("#live-list li").count(), 4);
   assert.deepEqual(errors, []);
   await page.close();
@@ -277,7 +390,8 @@ test("a store slower than the refresh interval gets one refresh at a time, not a
 test("live events page back with 'Load older'", async () => {
   const many = await startCollector({ port: 0, dbPath: tempDb() });
   try {
-    for (let b = 0; b < 3; b++) assert.equal((await post(many.url, "/v1/batch", { batch: Array.from({ length: 40 }, () => dltEvent()) })).status, 200);
+    for (let b = 0; b < 3; b++)
+      assert.equal((await post(many.url, "/v1/batch", { batch: Array.from({ length: 40 }, () => dltEvent()) })).status, 200);
     const { page, errors } = await open(`${many.url}/?view=live`);
     await livePolled(page);
     assert.equal(await page.locator("#live-list li").count(), 50);
@@ -296,7 +410,13 @@ test("live events page back with 'Load older'", async () => {
 });
 
 test("an empty collector says how to send to it: dlt-ts's and Python dlt's env lines with its URL and base path, and Segment's", async () => {
-  const e = await startCollector({ port: 0, dbPath: tempDb(), basePath: "/telemetry", writeKeys: [{ label: "prod", key: "k-prod" }], readToken: "rt" });
+  const e = await startCollector({
+    port: 0,
+    dbPath: tempDb(),
+    basePath: "/telemetry",
+    writeKeys: [{ label: "prod", key: "k-prod" }],
+    readToken: "rt",
+  });
   try {
     const { page, errors } = await open(e.dashboardUrl!);
     await page.waitForFunction(() => document.body.dataset["empty"] === "true");
@@ -307,14 +427,26 @@ test("an empty collector says how to send to it: dlt-ts's and Python dlt's env l
     const env = `export RUNTIME__DLTHUB_TELEMETRY_ENDPOINT=${endpoint}\nexport RUNTIME__DLTHUB_TELEMETRY_SEGMENT_WRITE_KEY=<your write key>\n`;
     assert.ok((await page.textContent("#setup-dlt-ts"))!.startsWith(`${env}npx dlt telemetry`));
     assert.ok((await page.textContent("#setup-python"))!.startsWith(`${env}dlt telemetry`));
-    assert.equal(await page.textContent("#setup-toml"), `[runtime]\ndlthub_telemetry_endpoint = "${endpoint}"\ndlthub_telemetry_segment_write_key = "<your write key>"`);
+    assert.equal(
+      await page.textContent("#setup-toml"),
+      `[runtime]\ndlthub_telemetry_endpoint = "${endpoint}"\ndlthub_telemetry_segment_write_key = "<your write key>"`,
+    );
     const origin = new URL(endpoint).origin;
-    assert.match((await page.textContent("#setup-segment"))!, new RegExp(`new Analytics\\(\\{ writeKey: "<your write key>", host: "${origin}", path: "/telemetry/v1/batch" \\}\\)`));
+    assert.match(
+      (await page.textContent("#setup-segment"))!,
+      new RegExp(`new Analytics\\(\\{ writeKey: "<your write key>", host: "${origin}", path: "/telemetry/v1/batch" \\}\\)`),
+    );
     assert.match((await page.textContent("#keys-note"))!, /labelled prod/);
     await page.screenshot({ path: `${ARTIFACTS}dashboard-empty.png`, fullPage: true });
     // The first event ends the empty state without a reload.
-    assert.equal((await post(endpoint, "/telemetry/", { event: "command_telemetry", anonymousId: "a", properties: { success: true } }, { auth: "k-prod" })).status, 200);
-    await page.waitForFunction(() => document.body.dataset["empty"] === "false" && Number(document.body.dataset["loaded"] ?? 0) >= 1, undefined, { timeout: 20_000 });
+    assert.equal(
+      (await post(endpoint, "/telemetry/", { event: "command_telemetry", anonymousId: "a", properties: { success: true } }, { auth: "k-prod" }))
+        .status,
+      200,
+    );
+    await page.waitForFunction(() => document.body.dataset["empty"] === "false" && Number(document.body.dataset["loaded"] ?? 0) >= 1, undefined, {
+      timeout: 20_000,
+    });
     assert.deepEqual(await items(page, "summary").then((x) => x[0]), ["events", "1"]);
     assert.deepEqual(errors, []);
     await page.close();
@@ -352,7 +484,10 @@ test("under a base path the page, its assets, its icon and its API are served th
     const { page, errors } = await open(b.dashboardUrl!);
     assert.match(b.dashboardUrl!, /\/telemetry\/\?token=dash-token$/);
     await loaded(page);
-    assert.deepEqual(await items(page, "commands"), [["init", "7"], ["telemetry", "5"]]);
+    assert.deepEqual(await items(page, "commands"), [
+      ["init", "7"],
+      ["telemetry", "5"],
+    ]);
     assert.equal(new URL(page.url()).pathname + new URL(page.url()).search, "/telemetry/");
     const icon = await page.evaluate(async () => {
       const r = await fetch((document.querySelector('link[rel="icon"]') as HTMLLinkElement).href);
@@ -369,7 +504,8 @@ test("under a base path the page, its assets, its icon and its API are served th
   }
 });
 
-const PAGE_CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
+const PAGE_CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
 
 /** The page's CSP violations, as `securitypolicyviolation` events report them (recorded from before its first script). */
 const violationsOf = (page: Page): Promise<string[]> => page.evaluate(() => (window as unknown as { cspViolations?: string[] }).cspViolations ?? []);
@@ -409,7 +545,11 @@ test("the page is sent with a strict CSP and no-framing headers, and works under
     assert.equal(assets.get(`/assets/${m}`), "text/javascript; charset=utf-8", m);
   }
   assert.ok(apiUrls.length > 20);
-  assert.deepEqual(apiUrls.filter((u) => u.includes("token=")), [], "?token= is read by the page's load only");
+  assert.deepEqual(
+    apiUrls.filter((u) => u.includes("token=")),
+    [],
+    "?token= is read by the page's load only",
+  );
   assert.deepEqual(await violationsOf(page), []);
   assert.deepEqual(errors, []);
 
@@ -423,7 +563,7 @@ test("the page is sent with a strict CSP and no-framing headers, and works under
   });
   assert.notEqual(ran[0], "ran");
   assert.notEqual(ran[1], "rgb(255, 0, 0)");
-  await page.waitForFunction(() => ((window as unknown as { cspViolations: string[] }).cspViolations.length >= 2));
+  await page.waitForFunction(() => (window as unknown as { cspViolations: string[] }).cspViolations.length >= 2);
   assert.deepEqual((await violationsOf(page)).map((v) => v.split(" ")[0]).sort(), ["script-src-elem", "style-src-attr"]);
   await page.close();
 });
@@ -468,9 +608,15 @@ test("live rows of one request read in the order their client sent them: load ab
   try {
     const t0 = Date.now() - 60_000;
     const steps = ["extract", "normalize", "load"].map((s, i) =>
-      dltEvent({ event: `pipeline_${s}`, timestamp: new Date(t0 + i * 1000).toISOString(), properties: { event_category: "pipeline", event_name: s, success: true } }));
+      dltEvent({
+        event: `pipeline_${s}`,
+        timestamp: new Date(t0 + i * 1000).toISOString(),
+        properties: { event_category: "pipeline", event_name: s, success: true },
+      }),
+    );
     // Random ids decided the order before; several rounds so a lucky order cannot pass.
-    for (let round = 0; round < 3; round++) assert.equal((await post(run.url, "/v1/batch", { batch: steps.map((e) => ({ ...e, messageId: crypto.randomUUID() })) })).status, 200);
+    for (let round = 0; round < 3; round++)
+      assert.equal((await post(run.url, "/v1/batch", { batch: steps.map((e) => ({ ...e, messageId: crypto.randomUUID() })) })).status, 200);
     const { page, errors } = await open(`${run.url}/?view=live`);
     await livePolled(page);
     const shownEvents = await page.$$eval("#live-list li", (lis) => lis.map((li) => (li as HTMLElement).dataset["event"]));
@@ -498,7 +644,10 @@ test("what the plan refused shows on the page, by reason and event, and the plan
       ["unknown_event", "new_feature_used", "2"],
       ["unknown_event", "", "1"],
     ]);
-    assert.deepEqual(await page.$$eval('[data-plot="refused"] td[data-col="reason"]', (tds) => tds.map((td) => td.textContent)), ["event not in the plan", "event not in the plan"]);
+    assert.deepEqual(await page.$$eval('[data-plot="refused"] td[data-col="reason"]', (tds) => tds.map((td) => td.textContent)), [
+      "event not in the plan",
+      "event not in the plan",
+    ]);
     assert.equal(await page.getAttribute('[data-plot="refused"] a', "href"), "v1/plan");
     assert.deepEqual(errors, []);
     await page.close();

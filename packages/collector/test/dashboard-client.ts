@@ -21,7 +21,12 @@ export const numeric = (row: Row): Row =>
   Object.fromEntries(Object.entries(row).map(([k, v]) => [k, typeof v === "string" && /^-?\d+(\.\d+)?$/.test(v) ? Number(v) : v]));
 
 /** `GET <base>/api/<name>?<params>`; asserts a 200; the whole answer (rows, and `next` for events). */
-export async function apiAnswer(base: string, name: string, params: Record<string, string> = {}, token?: string): Promise<{ rows: Row[]; next?: string | null; text: string }> {
+export async function apiAnswer(
+  base: string,
+  name: string,
+  params: Record<string, string> = {},
+  token?: string,
+): Promise<{ rows: Row[]; next?: string | null; text: string }> {
   const r = await get(`${base}/api/${name}?${new URLSearchParams(params)}`, token ? { authorization: `Bearer ${token}` } : {});
   assert.equal(r.status, 200, `${name}: ${r.text}`);
   const body = JSON.parse(r.text) as { rows: Row[]; next?: string | null };

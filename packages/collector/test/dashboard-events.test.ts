@@ -63,11 +63,18 @@ describe("the live view", () => {
     assert.equal(stored["writeKeyLabel"], "ci");
     assert.equal(stored["receivedAt"], new Date(newest["received_at"] as number).toISOString());
     // Then Python dlt's events (labelled ci, sent one by one: the last sent comes first), then dlt-ts's batch.
-    assert.deepEqual(rows.slice(1, 6).map((r) => r["event"]), ["pipeline_load", "pipeline_normalize", "pipeline_extract", "command_init", "command_init"]);
+    assert.deepEqual(
+      rows.slice(1, 6).map((r) => r["event"]),
+      ["pipeline_load", "pipeline_normalize", "pipeline_extract", "command_init", "command_init"],
+    );
     assert.ok(rows.slice(1, 6).every((r) => r["write_key_label"] === "ci"));
     assert.ok(rows.slice(6).every((r) => r["write_key_label"] === hashLabel(BARE_KEY)));
     const times = rows.map((r) => Number(r["received_at"]));
-    assert.deepEqual(times, [...times].sort((a, b) => b - a), "newest received first");
+    assert.deepEqual(
+      times,
+      [...times].sort((a, b) => b - a),
+      "newest received first",
+    );
   });
 
   test("filtered by event name, by range (on the time received) and by the other filters", async () => {
@@ -86,7 +93,10 @@ describe("the live view", () => {
     assert.equal(rows.length, 27);
     for (const key of [CI_KEY, BARE_KEY]) {
       assert.ok(!text.includes(key), "a write key in /api/events");
-      assert.deepEqual(await c.store.query("SELECT count(*) AS n FROM events WHERE message LIKE ? OR write_key_label LIKE ?", [`%${key}%`, `%${key}%`]), [{ n: "0" }]);
+      assert.deepEqual(
+        await c.store.query("SELECT count(*) AS n FROM events WHERE message LIKE ? OR write_key_label LIKE ?", [`%${key}%`, `%${key}%`]),
+        [{ n: "0" }],
+      );
     }
     assert.match(hashLabel(BARE_KEY), /^key-[0-9a-f]{8}$/);
     assert.deepEqual(new Set(rows.map((r) => r["write_key_label"])), new Set(["ci", hashLabel(BARE_KEY)]));
@@ -97,10 +107,17 @@ describe("the live view", () => {
     assert.equal((await post(c.url, "/v1/batch", { batch: [spoof] }, { auth: BARE_KEY })).status, 200);
     const inBody = dltEvent();
     assert.equal((await post(c.url, "/v1/track", { ...inBody, writeKey: CI_KEY })).status, 200);
-    const labels = await c.store.query("SELECT message_id, write_key_label, message FROM events WHERE message_id IN (?, ?) ORDER BY write_key_label", [
-      spoof["messageId"] as string, inBody["messageId"] as string,
-    ]);
-    assert.deepEqual(labels.map((r) => [r["message_id"], r["write_key_label"]]), [[inBody["messageId"], "ci"], [spoof["messageId"], hashLabel(BARE_KEY)]]);
+    const labels = await c.store.query(
+      "SELECT message_id, write_key_label, message FROM events WHERE message_id IN (?, ?) ORDER BY write_key_label",
+      [spoof["messageId"] as string, inBody["messageId"] as string],
+    );
+    assert.deepEqual(
+      labels.map((r) => [r["message_id"], r["write_key_label"]]),
+      [
+        [inBody["messageId"], "ci"],
+        [spoof["messageId"], hashLabel(BARE_KEY)],
+      ],
+    );
     assert.ok(labels.every((r) => !String(r["message"]).includes(CI_KEY) && !String(r["message"]).includes('"prod"')));
   });
 
@@ -143,12 +160,17 @@ test("a database made before write_key_label gets it at open, and its events kee
 
 describe("write keys with labels on the command line", () => {
   test("DLT_COLLECTOR_WRITE_KEYS=ci=key1,prod=key2: each event stores its key's label", async () => {
-    const { child, url } = await startChild(["--port", "0", "--db", tempDb(), "--read-token", "rt"], { DLT_COLLECTOR_WRITE_KEYS: "ci=key1,prod=key2" });
+    const { child, url } = await startChild(["--port", "0", "--db", tempDb(), "--read-token", "rt"], {
+      DLT_COLLECTOR_WRITE_KEYS: "ci=key1,prod=key2",
+    });
     try {
       assert.equal((await post(url, "/v1/batch", { batch: [dltEvent()] }, { auth: "key2" })).status, 200);
       assert.equal((await post(url, "/v1/batch", { batch: [dltEvent()] }, { auth: "key1=" })).status, 401, "the label is not part of the key");
       const rows = (await apiAnswer(url, "events", {}, "rt")).rows;
-      assert.deepEqual(rows.map((r) => r["write_key_label"]), ["prod"]);
+      assert.deepEqual(
+        rows.map((r) => r["write_key_label"]),
+        ["prod"],
+      );
     } finally {
       child.kill("SIGTERM");
     }
@@ -156,9 +178,15 @@ describe("write keys with labels on the command line", () => {
   });
 
   test("a bad label: one line naming it, exit 2", () => {
-    const r = spawnSync(process.execPath, [COLLECTOR_BIN, "--write-key", "my key=secret"], { encoding: "utf8", env: { PATH: process.env["PATH"], TMPDIR: tmpdir() } });
+    const r = spawnSync(process.execPath, [COLLECTOR_BIN, "--write-key", "my key=secret"], {
+      encoding: "utf8",
+      env: { PATH: process.env["PATH"], TMPDIR: tmpdir() },
+    });
     assert.equal(r.status, 2);
-    assert.match(r.stderr, /^error: option '--write-key <\[label=\]key>' argument 'my key=secret' is invalid\. write key label "my key": 1–64 letters/);
+    assert.match(
+      r.stderr,
+      /^error: option '--write-key <\[label=\]key>' argument 'my key=secret' is invalid\. write key label "my key": 1–64 letters/,
+    );
   });
 
   test("label=key, a bare key, and base64 padding that is not a label", async () => {
@@ -169,6 +197,14 @@ describe("write keys with labels on the command line", () => {
     assert.notEqual(hashLabel("a"), hashLabel("b"));
     assert.throws(() => parseWriteKey("=abc"), /write key label "": 1–64/);
     assert.throws(() => parseWriteKey(""), /must not be empty/);
-    await assert.rejects(startCollector({ writeKeys: [{ label: "a", key: "k" }, { label: "b", key: "k" }] }), /one write key is given twice, labelled a and b/);
+    await assert.rejects(
+      startCollector({
+        writeKeys: [
+          { label: "a", key: "k" },
+          { label: "b", key: "k" },
+        ],
+      }),
+      /one write key is given twice, labelled a and b/,
+    );
   });
 });

@@ -42,9 +42,10 @@ test("dlt CLI runs reach a collector with a write key, and read back typed", asy
     const rows = await c.store.query(
       "SELECT event_category, event_name, success, library_name, runtime_name, count(*) AS n FROM events GROUP BY ALL",
     );
-    assert.deepEqual(rows.map((r) => ({ ...r, n: Number(r["n"]) })), [
-      { event_category: "command", event_name: "telemetry", success: true, library_name: "dlt-ts", runtime_name: "node", n: 3 },
-    ]);
+    assert.deepEqual(
+      rows.map((r) => ({ ...r, n: Number(r["n"]) })),
+      [{ event_category: "command", event_name: "telemetry", success: true, library_name: "dlt-ts", runtime_name: "node", n: 3 }],
+    );
   } finally {
     await c.close();
   }
@@ -75,12 +76,15 @@ test("a pipeline run reaches the collector: its three step events and pipeline_r
     const rows = await c.store.query(
       "SELECT event_name, success, destination_name, transaction_id FROM events WHERE event_category = 'pipeline' ORDER BY elapsed, event_name",
     );
-    assert.deepEqual(rows.map((r) => [r["event_name"], r["success"], r["destination_name"]]), [
-      ["extract", true, "duckdb"],
-      ["normalize", true, "duckdb"],
-      ["load", true, "duckdb"],
-      ["run", true, "duckdb"],
-    ]);
+    assert.deepEqual(
+      rows.map((r) => [r["event_name"], r["success"], r["destination_name"]]),
+      [
+        ["extract", true, "duckdb"],
+        ["normalize", true, "duckdb"],
+        ["load", true, "duckdb"],
+        ["run", true, "duckdb"],
+      ],
+    );
     assert.equal(new Set(rows.map((r) => r["transaction_id"])).size, 1);
   } finally {
     await c.close();

@@ -11,15 +11,26 @@ import { exited, post, startChild, tempDb } from "./helpers.js";
 /** A request as Python's `requests` sends it (its header names and order; `json=` serializes with ", " and ": "). */
 function pythonPost(url: string, body: string, headers: Record<string, string>): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
-    const req = request(url, {
-      method: "POST",
-      agent: false,
-      headers: { "User-Agent": "python-requests/2.32.3", "Accept-Encoding": "gzip, deflate", Accept: "*/*", Connection: "keep-alive", ...headers, "Content-Length": String(Buffer.byteLength(body)) },
-    }, (res) => {
-      let text = "";
-      res.on("data", (d: Buffer) => (text += d.toString()));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, text }));
-    });
+    const req = request(
+      url,
+      {
+        method: "POST",
+        agent: false,
+        headers: {
+          "User-Agent": "python-requests/2.32.3",
+          "Accept-Encoding": "gzip, deflate",
+          Accept: "*/*",
+          Connection: "keep-alive",
+          ...headers,
+          "Content-Length": String(Buffer.byteLength(body)),
+        },
+      },
+      (res) => {
+        let text = "";
+        res.on("data", (d: Buffer) => (text += d.toString()));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, text }));
+      },
+    );
     req.on("error", reject);
     req.end(body);
   });
@@ -83,7 +94,10 @@ test("dlt 1.x's exact request to the base URL is stored as a track, stamped as S
     assert.equal(row["ts"], row["rec"], "no timestamp sent: the time of arrival");
     assert.ok(Number(row["rec"]) >= before && Number(row["rec"]) <= Date.now());
     assert.equal(row["original_timestamp"], null);
-    assert.deepEqual([row["library_version"], row["runtime_name"], row["runtime_version"], row["cpu"], row["ci_run"]], ["1.26.0", "python", "3.12.3", 8, false]);
+    assert.deepEqual(
+      [row["library_version"], row["runtime_name"], row["runtime_version"], row["cpu"], row["ci_run"]],
+      ["1.26.0", "python", "3.12.3", 8, false],
+    );
   }
   assert.deepEqual(
     [init["event"], init["source_name"], init["destination_type"], init["destination_name"], init["success"], init["elapsed"]],
@@ -98,8 +112,18 @@ test("dlt 1.x's exact request to the base URL is stored as a track, stamped as S
 test("the spec-era request to /v1/track (no type, pipeline_name and destination_name) is stored in the same columns", async () => {
   const r = await pythonPost(`${c.url}/v1/track`, INIT_SPEC, { "Content-Type": "application/json", Authorization: basic("dlt-key") });
   assert.equal(r.status, 200, r.text);
-  const [row] = await c.store.query("SELECT type, event, pipeline_name, destination_name, runtime_name, runtime_version, library_name FROM events WHERE library_name = 'python-dlt'");
-  assert.deepEqual(row, { type: "track", event: "command_init", pipeline_name: "pipedrive", destination_name: "bigquery", runtime_name: "python", runtime_version: "3.8.11", library_name: "python-dlt" });
+  const [row] = await c.store.query(
+    "SELECT type, event, pipeline_name, destination_name, runtime_name, runtime_version, library_name FROM events WHERE library_name = 'python-dlt'",
+  );
+  assert.deepEqual(row, {
+    type: "track",
+    event: "command_init",
+    pipeline_name: "pipedrive",
+    destination_name: "bigquery",
+    runtime_name: "python",
+    runtime_version: "3.8.11",
+    library_name: "python-dlt",
+  });
 });
 
 test("the dashboard's API counts destinations and sources from both vocabularies", async () => {
@@ -126,13 +150,24 @@ test("with a base path: dlt's request at P, Segment's routes at P/v1/*, the page
     assert.equal((await post(b.url, "/telemetry/v1/batch", { batch: [{ type: "track", event: "command_deploy", anonymousId: "a" }] })).status, 200);
     assert.equal((await post(b.url, "/telemetry/v1/track", { event: "command_telemetry", anonymousId: "a" })).status, 200);
     const events = await b.store.query("SELECT event, count(*) AS n FROM events GROUP BY event ORDER BY event");
-    assert.deepEqual(events.map((e) => [e["event"], Number(e["n"])]), [["command_deploy", 1], ["command_init", 2], ["command_telemetry", 1], ["pipeline_load", 1]]);
+    assert.deepEqual(
+      events.map((e) => [e["event"], Number(e["n"])]),
+      [
+        ["command_deploy", 1],
+        ["command_init", 2],
+        ["command_telemetry", 1],
+        ["pipeline_load", 1],
+      ],
+    );
     // GET at the base path is the dashboard's page (its URLs relative to P/), while POST there ingests.
     const page = await post(b.url, "/telemetry?token=rt", undefined, { method: "GET" });
     assert.equal(page.status, 200);
     assert.match(page.text, /<base href="\/telemetry\/">/);
     assert.match(String(page.headers["set-cookie"]), /Path=\/telemetry\//);
-    assert.deepEqual(await api(b, "sources"), [{ source: "chess", n: 1 }, { source: "pipedrive", n: 1 }]);
+    assert.deepEqual(await api(b, "sources"), [
+      { source: "chess", n: 1 },
+      { source: "pipedrive", n: 1 },
+    ]);
     assert.equal((await post(b.url, "/telemetry/health", undefined, { method: "GET" })).status, 200);
     assert.equal((await post(b.url, "/health", undefined, { method: "GET" })).status, 200, "health also at the root, for probes");
     for (const outside of ["/", "/v1/batch", "/telemetryx", "/api/summary"]) {

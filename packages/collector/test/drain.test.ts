@@ -24,7 +24,9 @@ test("during a graceful stop a request on an open connection is served with Conn
   // The listener is closed at once ...
   const refused = await new Promise<string>((resolve) => {
     const u = new URL(c.url);
-    connect(Number(u.port), u.hostname).on("error", (e: NodeJS.ErrnoException) => resolve(e.code ?? "")).on("connect", () => resolve("connected"));
+    connect(Number(u.port), u.hostname)
+      .on("error", (e: NodeJS.ErrnoException) => resolve(e.code ?? ""))
+      .on("connect", () => resolve("connected"));
   });
   assert.equal(refused, "ECONNREFUSED");
   // ... but a request on a connection that was open is served, committed, and told to close its connection.
@@ -54,16 +56,20 @@ async function sendUntilGone(url: string, acked: string[], errors: Map<string, n
       const e = dltEvent();
       delete e["type"]; // as dlt sends it
       const body = JSON.stringify(e);
-      const req = request(url, { method: "POST", agent, headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) } }, (res) => {
-        res.resume();
-        res.on("end", () => {
-          if (res.statusCode === 200) {
-            acked.push(e["messageId"] as string);
-            onAck();
-          } else errors.set(`HTTP ${res.statusCode}`, (errors.get(`HTTP ${res.statusCode}`) ?? 0) + 1);
-          resolve(true);
-        });
-      });
+      const req = request(
+        url,
+        { method: "POST", agent, headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) } },
+        (res) => {
+          res.resume();
+          res.on("end", () => {
+            if (res.statusCode === 200) {
+              acked.push(e["messageId"] as string);
+              onAck();
+            } else errors.set(`HTTP ${res.statusCode}`, (errors.get(`HTTP ${res.statusCode}`) ?? 0) + 1);
+            resolve(true);
+          });
+        },
+      );
       req.on("error", (err: NodeJS.ErrnoException) => {
         const code = err.code ?? err.message;
         errors.set(code, (errors.get(code) ?? 0) + 1);
@@ -117,7 +123,11 @@ test("SIGTERM under 32 busy keep-alive connections, 10 restarts: no ECONNRESET, 
     assert.ok(signalled, `run ${run}: the collector was signalled`);
     assert.equal(await exited(child), 0, `run ${run}: exit code`);
   }
-  assert.deepEqual(Object.fromEntries([...errors].filter(([code]) => code !== "ECONNREFUSED")), {}, "only refused connections once the listener was closed");
+  assert.deepEqual(
+    Object.fromEntries([...errors].filter(([code]) => code !== "ECONNREFUSED")),
+    {},
+    "only refused connections once the listener was closed",
+  );
   const store = await DuckDbStore.open(db);
   try {
     let found = 0;

@@ -75,6 +75,9 @@ test("SIGTERM: stops accepting, commits what it acknowledged, exits 0", async ()
   child.kill("SIGTERM");
   const statuses = await Promise.all(replies);
   assert.equal(await exited(child), 0);
-  const acked = batches.filter((_b, i) => statuses[i]!.status === 200).flat().map((e) => e["messageId"] as string);
+  const acked = batches
+    .filter((_b, i) => statuses[i]!.status === 200)
+    .flat()
+    .map((e) => e["messageId"] as string);
   assert.equal(await acknowledgedIn(db, acked), acked.length);
 });

@@ -23,43 +23,40 @@ test("validateMessage never throws on anything, and always names a field when it
   );
 });
 
-for (const plan of ["none", "default"] as const) test(`the server answers random and mutated requests with 200 or a 4xx JSON reason, never 5xx (--plan ${plan})`, async () => {
-  const c = await startCollector({ port: 0, dbPath: tempDb(), plan });
-  try {
-    await fc.assert(
-      fc.asyncProperty(
-        fc.oneof(
-          fc.record({ batch: fc.array(fc.oneof(mutated, fc.anything()), { maxLength: 5 }) }),
-          fc.anything(),
-          mutated,
+for (const plan of ["none", "default"] as const)
+  test(`the server answers random and mutated requests with 200 or a 4xx JSON reason, never 5xx (--plan ${plan})`, async () => {
+    const c = await startCollector({ port: 0, dbPath: tempDb(), plan });
+    try {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.oneof(fc.record({ batch: fc.array(fc.oneof(mutated, fc.anything()), { maxLength: 5 }) }), fc.anything(), mutated),
+          fc.constantFrom("/v1/batch", "/v1/track", "/v1/identify", "/v1/alias"),
+          async (body, path) => {
+            const r = await post(c.url, path, body);
+            assert.ok(r.status === 200 || (r.status >= 400 && r.status < 500), `${r.status} for ${JSON.stringify(body)?.slice(0, 200)}`);
+            if (r.status !== 200) assert.equal(typeof r.json["error"], "string");
+          },
         ),
-        fc.constantFrom("/v1/batch", "/v1/track", "/v1/identify", "/v1/alias"),
-        async (body, path) => {
-          const r = await post(c.url, path, body);
-          assert.ok(r.status === 200 || (r.status >= 400 && r.status < 500), `${r.status} for ${JSON.stringify(body)?.slice(0, 200)}`);
-          if (r.status !== 200) assert.equal(typeof r.json["error"], "string");
-        },
-      ),
-      { numRuns: 300 },
-    );
-    // Any JS string is a valid value, lone UTF-16 surrogates included (JSON carries them, UTF-8 cannot): stored,
-    // never a failed commit.
-    const units = fc.string({ unit: fc.nat(0xffff).map((c) => String.fromCharCode(c)), minLength: 1, maxLength: 20 });
-    await fc.assert(
-      fc.asyncProperty(units, units, async (event, value) => {
-        const r = await post(c.url, "/v1/batch", { batch: [dltEvent({ event, properties: { [value]: value, event_name: value } })] });
-        assert.equal(r.status, 200, JSON.stringify(r.json));
-      }),
-      { numRuns: 100 },
-    );
-    await fc.assert(
-      fc.asyncProperty(fc.string({ maxLength: 300 }), async (raw) => {
-        const r = await post(c.url, "/v1/batch", undefined, { raw });
-        assert.ok(r.status === 200 || (r.status >= 400 && r.status < 500));
-      }),
-      { numRuns: 200 },
-    );
-  } finally {
-    await c.close();
-  }
-});
+        { numRuns: 300 },
+      );
+      // Any JS string is a valid value, lone UTF-16 surrogates included (JSON carries them, UTF-8 cannot): stored,
+      // never a failed commit.
+      const units = fc.string({ unit: fc.nat(0xffff).map((c) => String.fromCharCode(c)), minLength: 1, maxLength: 20 });
+      await fc.assert(
+        fc.asyncProperty(units, units, async (event, value) => {
+          const r = await post(c.url, "/v1/batch", { batch: [dltEvent({ event, properties: { [value]: value, event_name: value } })] });
+          assert.equal(r.status, 200, JSON.stringify(r.json));
+        }),
+        { numRuns: 100 },
+      );
+      await fc.assert(
+        fc.asyncProperty(fc.string({ maxLength: 300 }), async (raw) => {
+          const r = await post(c.url, "/v1/batch", undefined, { raw });
+          assert.ok(r.status === 200 || (r.status >= 400 && r.status < 500));
+        }),
+        { numRuns: 200 },
+      );
+    } finally {
+      await c.close();
+    }
+  });

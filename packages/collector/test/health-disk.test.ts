@@ -20,7 +20,10 @@ const NO_SPACE = 'IO Error: Could not write file "/srv/telemetry/events.duckdb.w
 class FullDisk implements EventStore {
   full = false;
   probes: number[] = [];
-  constructor(private readonly inner: EventStore, private readonly roomBytes: number) {}
+  constructor(
+    private readonly inner: EventStore,
+    private readonly roomBytes: number,
+  ) {}
   get location(): string {
     return this.inner.location;
   }
@@ -70,10 +73,17 @@ test("a full disk: batches 503 while one-event posts fit, /health stays 503 with
 
   // Space again: the padded probe fits, /health sees it without waiting for a batch.
   store.full = false;
-  const well = await pollUntil(() => health(c.url), (r) => r.status === 200, 10_000);
+  const well = await pollUntil(
+    () => health(c.url),
+    (r) => r.status === 200,
+    10_000,
+  );
   assert.deepEqual(well.json, { ok: true });
   assert.equal(lines.length, 2, lines.join("\n"));
-  const m = /^storage recovered after [\d.]+ s; failed writes: (\d+) × IO Error.*No space left on device; (\d+) smaller writes went through meanwhile$/.exec(lines[1]!);
+  const m =
+    /^storage recovered after [\d.]+ s; failed writes: (\d+) × IO Error.*No space left on device; (\d+) smaller writes went through meanwhile$/.exec(
+      lines[1]!,
+    );
   assert.ok(m, lines[1]);
   assert.ok(Number(m[1]) >= 2 && Number(m[2]) === small, lines[1]);
   assert.equal((await post(c.url, "/v1/batch", batchOf(20))).status, 200);
@@ -95,7 +105,11 @@ test("a real write as large as the one that failed also ends it; a smaller one d
 
 test("StoreHealth while a failure goes on: at most one summary a minute, however many writes fail", () => {
   const lines: string[] = [];
-  const h = new StoreHealth(async () => undefined, (l) => lines.push(l), { repeatEveryMs: 60_000 });
+  const h = new StoreHealth(
+    async () => undefined,
+    (l) => lines.push(l),
+    { repeatEveryMs: 60_000 },
+  );
   const realNow = Date.now;
   let now = realNow();
   Date.now = () => now;
@@ -138,13 +152,21 @@ test("a stalled store: a write waiting past the write timeout makes /health 503 
   t.after(() => c.close());
   frozen = true;
   const waiting = post(c.url, "/", dltEvent());
-  const sick = await pollUntil(() => health(c.url), (r) => r.status === 503, 5_000);
+  const sick = await pollUntil(
+    () => health(c.url),
+    (r) => r.status === 503,
+    5_000,
+  );
   assert.match(String(sick.json["store"]), /waited longer than the write timeout \(0\.3 s\)/);
   // Polled again while it lasts: still 503, answered without waiting for a probe that hangs, and no new line.
   const started = Date.now();
   assert.equal((await health(c.url)).status, 503);
   assert.ok(Date.now() - started < 3_000, "answered within the probe's wait");
-  await pollUntil(() => lines.length, (n) => n >= 1, 2_000);
+  await pollUntil(
+    () => lines.length,
+    (n) => n >= 1,
+    2_000,
+  );
   assert.deepEqual(lines, ["storage failing: a write has waited longer than the write timeout (0.3 s): the store is not answering"]);
   frozen = false;
   thaw();
@@ -189,12 +211,20 @@ test("a real 3 MB tmpfs that fills under load: /health 503 every poll while batc
     const h = await health(url);
     assert.equal(h.status, 503, `every poll while batches fail: ${h.text}\n${stderr()}`);
   }
-  const storageLines = (): string[] => stderr().split("\n").filter((l) => /storage/.test(l));
+  const storageLines = (): string[] =>
+    stderr()
+      .split("\n")
+      .filter((l) => /storage/.test(l));
   assert.equal(storageLines().length, 1, stderr());
   assert.match(storageLines()[0]!, /^dlt-collector: storage failing: /);
 
   rmSync(filler);
-  const well = await pollUntil(() => health(url), (r) => r.status === 200, 15_000, 200);
+  const well = await pollUntil(
+    () => health(url),
+    (r) => r.status === 200,
+    15_000,
+    200,
+  );
   assert.equal(well.status, 200, well.text);
   assert.equal((await post(url, "/v1/batch", batchOf(250))).status, 200);
   assert.equal(storageLines().length, 2, stderr());

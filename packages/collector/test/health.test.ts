@@ -21,7 +21,7 @@ test("StoreHealth logs an episode once when it starts, sums its causes up with c
   const h = new StoreHealth(
     async () => {
       probes++;
-      if (probeFails) throw new Error("IO Error: Could not write file \"/var/lib/x/db.wal\":\n No space left on device");
+      if (probeFails) throw new Error('IO Error: Could not write file "/var/lib/x/db.wal":\n No space left on device');
     },
     (l) => lines.push(l),
     { probeEveryMs: 0 },
@@ -67,7 +67,8 @@ async function closedDb(events = 0): Promise<string> {
   const db = join(dir, "events.duckdb");
   const c = await startCollector({ port: 0, dbPath: db, dashboard: false });
   try {
-    for (let i = 0; i < events; i += 500) assert.equal((await post(c.url, "/v1/batch", { batch: Array.from({ length: 500 }, () => dltEvent()) })).status, 200);
+    for (let i = 0; i < events; i += 500)
+      assert.equal((await post(c.url, "/v1/batch", { batch: Array.from({ length: 500 }, () => dltEvent()) })).status, 200);
   } finally {
     await c.close();
   }
@@ -129,12 +130,18 @@ test("a storage failure at run time: 503s, logged once with a count, /health 503
     assert.equal(sick.json["ok"], false);
     assert.match(String(sick.json["store"]), /EFBIG|File too large/i);
     assert.doesNotMatch(String(sick.json["store"]), /\//, "no paths of the host in a public answer");
-    const failing = stderr().split("\n").filter((l) => /storage/.test(l));
+    const failing = stderr()
+      .split("\n")
+      .filter((l) => /storage/.test(l));
     assert.equal(failing.length, 1, `one line for one cause, not one per request: ${stderr()}`);
     assert.match(failing[0]!, /^dlt-collector: storage failing: .*(EFBIG|File too large)/i);
 
     fsize("unlimited"); // space again: /health sees it without waiting for traffic
-    const well = await pollUntil(() => post(url, "/health", undefined, { method: "GET" }), (r) => r.status === 200, 10_000);
+    const well = await pollUntil(
+      () => post(url, "/health", undefined, { method: "GET" }),
+      (r) => r.status === 200,
+      10_000,
+    );
     assert.deepEqual([well.status, well.json], [200, { ok: true }]);
     const recovered = /storage recovered after [\d.]+ s; failed writes: (\d+) × .*(EFBIG|File too large)/i.exec(stderr());
     assert.ok(recovered, stderr());

@@ -23,8 +23,22 @@ export function dltEvent(overrides: Record<string, unknown> = {}): Record<string
     anonymousId: crypto.randomUUID().replaceAll("-", ""),
     timestamp: new Date().toISOString(),
     event: "pipeline_load",
-    properties: { event_category: "pipeline", event_name: "load", elapsed: 2.5, success: true, destination_name: "duckdb", transaction_id: "39c3b69c858836c36b9b7c6e046eb391" },
-    context: { ci_run: false, cpu: 8, exec_info: ["docker"], library: { name: "dlt-ts", version: "0.1.0" }, os: { name: "Linux", version: "6.1.0" }, runtime: { name: "node", version: "20.20.2" } },
+    properties: {
+      event_category: "pipeline",
+      event_name: "load",
+      elapsed: 2.5,
+      success: true,
+      destination_name: "duckdb",
+      transaction_id: "39c3b69c858836c36b9b7c6e046eb391",
+    },
+    context: {
+      ci_run: false,
+      cpu: 8,
+      exec_info: ["docker"],
+      library: { name: "dlt-ts", version: "0.1.0" },
+      os: { name: "Linux", version: "6.1.0" },
+      runtime: { name: "node", version: "20.20.2" },
+    },
     ...overrides,
   };
 }
@@ -76,9 +90,15 @@ export function post(
 }
 
 /** Starts `dlt-collector` as a real child process; resolves with its URL once it prints `listening on`. */
-export function startChild(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ child: ChildProcess; url: string; stderr: () => string; stdout: () => string }> {
+export function startChild(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ child: ChildProcess; url: string; stderr: () => string; stdout: () => string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [COLLECTOR_BIN, ...args], { env: { PATH: process.env["PATH"], TMPDIR: tmpdir(), ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [COLLECTOR_BIN, ...args], {
+      env: { PATH: process.env["PATH"], TMPDIR: tmpdir(), ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let out = "";
     let err = "";
     child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
@@ -138,7 +158,10 @@ export class RawClient {
         if (pattern.test(this.data)) done(() => resolve(this.data));
         else if (this.socket.destroyed) done(() => reject(new Error(`closed without ${pattern}; got ${JSON.stringify(this.data.slice(0, 300))}`)));
       };
-      const timer = setTimeout(() => done(() => reject(new Error(`no ${pattern} within ${timeoutMs} ms; got ${JSON.stringify(this.data.slice(0, 300))}`))), timeoutMs);
+      const timer = setTimeout(
+        () => done(() => reject(new Error(`no ${pattern} within ${timeoutMs} ms; got ${JSON.stringify(this.data.slice(0, 300))}`))),
+        timeoutMs,
+      );
       const done = (f: () => void): void => {
         clearTimeout(timer);
         this.waiters.delete(check);

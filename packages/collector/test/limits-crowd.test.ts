@@ -33,12 +33,15 @@ function attack(url: string, n: number, lengths: (i: number) => number, reconnec
     c.write(`POST /v1/batch HTTP/1.1\r\nhost: collector\r\ncontent-type: application/json\r\ncontent-length: ${lengths(i)}\r\n\r\n{"batch":[`);
     const trickle = setInterval(() => c.write(" "), 200);
     timers.add(trickle);
-    void c.waitClosed(60_000).catch(() => undefined).then(() => {
-      clearInterval(trickle);
-      timers.delete(trickle);
-      live.delete(c);
-      if (reconnect && !stopped) timers.add(setTimeout(() => one(i), 50));
-    });
+    void c
+      .waitClosed(60_000)
+      .catch(() => undefined)
+      .then(() => {
+        clearInterval(trickle);
+        timers.delete(trickle);
+        live.delete(c);
+        if (reconnect && !stopped) timers.add(setTimeout(() => one(i), 50));
+      });
   };
   for (let i = 0; i < n; i++) one(i);
   return async () => {
@@ -116,7 +119,8 @@ test("with no attack, a Segment client that sends the key only in its body is se
     assert.equal(r.status, 200);
     // Six strangers under way hold the strangers' share: a seventh is refused at once, the keyed one is not.
     const held = Array.from({ length: 6 }, () => new RawClient(url));
-    for (const h of held) h.write('POST /v1/batch HTTP/1.1\r\nhost: collector\r\ncontent-type: application/json\r\ncontent-length: 2000\r\n\r\n{"batch":[');
+    for (const h of held)
+      h.write('POST /v1/batch HTTP/1.1\r\nhost: collector\r\ncontent-type: application/json\r\ncontent-length: 2000\r\n\r\n{"batch":[');
     try {
       await settle(200);
       const seventh = await post(url, "/v1/batch", { writeKey: KEY, batch: [dltEvent()] });

@@ -17,7 +17,9 @@ async function withCollector(options: CollectorOptions, run: (url: string) => Pr
 
 const head = (path: string, headers: Record<string, string | number>): string =>
   `POST ${path} HTTP/1.1\r\nhost: collector\r\ncontent-type: application/json\r\n` +
-  Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join("") +
+  Object.entries(headers)
+    .map(([k, v]) => `${k}: ${v}\r\n`)
+    .join("") +
   "\r\n";
 const basic = (key: string): string => "Basic " + Buffer.from(`${key}:`).toString("base64");
 
@@ -98,7 +100,12 @@ test("past the cap on open connections, a new one is answered 503 + Retry-After 
     for (const h of held) h.write(body);
     for (const h of held) await h.waitFor(/\{"success":true\}$/, 5000);
     await held[0]!.destroy();
-    const r = await pollUntil(() => post(url, "/v1/batch", { batch: [dltEvent()] }), (r) => r.status === 200, 5000, 20);
+    const r = await pollUntil(
+      () => post(url, "/v1/batch", { batch: [dltEvent()] }),
+      (r) => r.status === 200,
+      5000,
+      20,
+    );
     assert.equal(r.status, 200);
     await held[1]!.destroy();
   });
@@ -110,7 +117,12 @@ test("at the cap, a connection that has sat idle (slowloris headers) gives its p
     const slow = [new RawClient(url), new RawClient(url)];
     for (const s of slow) s.write("POST /v1/batch HTTP/1.1\r\nhost: collector\r\n");
     // Once they have been idle long enough, a client that sends its request at once is served in the place of one.
-    const r = await pollUntil(() => post(url, "/v1/batch", { batch: [dltEvent()] }), (r) => r.status === 200, 5000, 20);
+    const r = await pollUntil(
+      () => post(url, "/v1/batch", { batch: [dltEvent()] }),
+      (r) => r.status === 200,
+      5000,
+      20,
+    );
     assert.equal(r.status, 200);
     await Promise.race(slow.map((s) => s.waitClosed(2000)));
     assert.equal(slow.filter((s) => s.received === "").length, 2, "an evicted connection is closed without an answer");

@@ -32,21 +32,53 @@ before(async () => {
     const at = now - Math.floor((i * 60 * DAY) / N);
     const e =
       i % 4 === 0
-        ? dltEvent({ event: "command_init", timestamp: new Date(at).toISOString(), properties: { event_category: "command", event_name: "init", source_name: `s${i % 3}`, destination_type: "duckdb", success: i % 7 !== 0, elapsed: i / 100 } })
-        : dltEvent({ event: `pipeline_${steps[i % 3]}`, timestamp: new Date(at).toISOString(), properties: { event_category: "pipeline", event_name: steps[i % 3], destination_name: ["duckdb", "bigquery"][i % 2], transaction_id: `t${Math.floor(i / 3)}`, success: true, elapsed: i % 13 } });
-    if (i % 5 !== 0) e["writeKeyLabel"] = ["ci", "prod", "key-0a1b2c3d", "ci"][i % 5 - 1];
+        ? dltEvent({
+            event: "command_init",
+            timestamp: new Date(at).toISOString(),
+            properties: {
+              event_category: "command",
+              event_name: "init",
+              source_name: `s${i % 3}`,
+              destination_type: "duckdb",
+              success: i % 7 !== 0,
+              elapsed: i / 100,
+            },
+          })
+        : dltEvent({
+            event: `pipeline_${steps[i % 3]}`,
+            timestamp: new Date(at).toISOString(),
+            properties: {
+              event_category: "pipeline",
+              event_name: steps[i % 3],
+              destination_name: ["duckdb", "bigquery"][i % 2],
+              transaction_id: `t${Math.floor(i / 3)}`,
+              success: true,
+              elapsed: i % 13,
+            },
+          });
+    if (i % 5 !== 0) e["writeKeyLabel"] = ["ci", "prod", "key-0a1b2c3d", "ci"][(i % 5) - 1];
     return stamp(e, "track", at, new Date(at).toISOString(), null);
   });
   for (let i = 0; i < events.length; i += 500) await duck.insert(events.slice(i, i + 500));
   // What a plan refused, on two days.
   const today = Math.floor(now / DAY) * DAY;
-  await duck.insert([], [{ day: today, reason: "unknown_event", event: "new_feature_used", n: 5 }, { day: today - DAY, reason: "unknown_event", event: "", n: 2 }]);
+  await duck.insert(
+    [],
+    [
+      { day: today, reason: "unknown_event", event: "new_feature_used", n: 5 },
+      { day: today - DAY, reason: "unknown_event", event: "", n: 2 },
+    ],
+  );
   await duck.close();
 });
 after(() => server.close());
 
 const migrate = (...args: string[]) =>
-  spawnSync(process.execPath, [COLLECTOR_BIN, "migrate", ...args], { encoding: "utf8", env: { PATH: process.env["PATH"], TMPDIR: tmpdir() }, timeout: 60_000 });
+  spawnSync(process.execPath, [COLLECTOR_BIN, "migrate", ...args], {
+    encoding: "utf8",
+    env: { PATH: process.env["PATH"], TMPDIR: tmpdir() },
+    timeout: 60_000,
+  });
 
 test("every event is copied, the dashboard answers alike on both sides, and a second run adds nothing", async () => {
   const url = await server.database();
@@ -55,7 +87,10 @@ test("every event is copied, the dashboard answers alike on both sides, and a se
   assert.equal(first.stderr, "", "no progress line when stderr is not a terminal");
   const lines = first.stdout.trim().split("\n");
   assert.equal(lines[0], `DuckDB ${file}: ${N.toLocaleString("en-US")} events`);
-  assert.match(lines[1]!, new RegExp(`^PostgreSQL postgres://dlt_test:\\*\\*\\*@127\\.0\\.0\\.1:\\d+/\\w+: 2,345 events \\(0 before; 2,345 added by this run, 0 already there\\) in [\\d.]+ s$`));
+  assert.match(
+    lines[1]!,
+    /^PostgreSQL postgres:\/\/dlt_test:\*\*\*@127\.0\.0\.1:\d+\/\w+: 2,345 events \(0 before; 2,345 added by this run, 0 already there\) in [\d.]+ s$/,
+  );
   assert.doesNotMatch(first.stdout, /pg-test-secret/);
 
   const again = migrate("--from", file, "--to", url);
@@ -85,8 +120,18 @@ test("every event is copied, the dashboard answers alike on both sides, and a se
     ]);
     // Each event keeps the label of the write key that let it in.
     const labels = "SELECT write_key_label AS label, count(*) AS n FROM events GROUP BY 1 ORDER BY 1 NULLS FIRST";
-    assert.deepEqual(await pg.query(labels), [{ label: null, n: 469 }, { label: "ci", n: 938 }, { label: "key-0a1b2c3d", n: 469 }, { label: "prod", n: 469 }]);
-    assert.deepEqual(await duck.query(labels), [{ label: null, n: "469" }, { label: "ci", n: "938" }, { label: "key-0a1b2c3d", n: "469" }, { label: "prod", n: "469" }]);
+    assert.deepEqual(await pg.query(labels), [
+      { label: null, n: 469 },
+      { label: "ci", n: 938 },
+      { label: "key-0a1b2c3d", n: 469 },
+      { label: "prod", n: 469 },
+    ]);
+    assert.deepEqual(await duck.query(labels), [
+      { label: null, n: "469" },
+      { label: "ci", n: "938" },
+      { label: "key-0a1b2c3d", n: "469" },
+      { label: "prod", n: "469" },
+    ]);
     // Each event in the partition of the day it was received, as the live path puts it.
     const wrong = await pg.query(
       "SELECT count(*) AS n FROM events WHERE tableoid::regclass::text <> 'events_p' || to_char(received_at AT TIME ZONE 'UTC', 'YYYYMMDD')",
@@ -102,7 +147,11 @@ test("on a terminal it shows a progress line", async () => {
   const url = await server.database();
   // util-linux's `script` gives the command a pseudo-terminal.
   const cmd = [process.execPath, COLLECTOR_BIN, "migrate", "--from", file, "--to", url].map((a) => `'${a}'`).join(" ");
-  const r = spawnSync("script", ["-qfec", cmd, "/dev/null"], { encoding: "utf8", env: { PATH: process.env["PATH"], TMPDIR: tmpdir(), TERM: "dumb" }, timeout: 60_000 });
+  const r = spawnSync("script", ["-qfec", cmd, "/dev/null"], {
+    encoding: "utf8",
+    env: { PATH: process.env["PATH"], TMPDIR: tmpdir(), TERM: "dumb" },
+    timeout: 60_000,
+  });
   assert.equal(r.status, 0, r.stdout + r.stderr);
   assert.match(r.stdout, /\rmigrating: [\d,]+ of 2,345 events \(\d+ %\), [\d,]+ events\/s/);
   assert.match(r.stdout, /2,345 added by this run/);
@@ -140,7 +189,9 @@ describe("a hostile source file", () => {
     const c = new pg.Client({ connectionString: url });
     await c.connect();
     try {
-      const tables = (await c.query("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")).rows.map((r: { tablename: string }) => r.tablename);
+      const tables = (await c.query("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")).rows.map(
+        (r: { tablename: string }) => r.tablename,
+      );
       let text = "";
       for (const t of tables) text += JSON.stringify((await c.query(`SELECT * FROM "${t}"`)).rows);
       return text;
@@ -203,7 +254,9 @@ describe("a hostile source file", () => {
     // A row whose message is not one a collector stamps (no type, no ids): written behind the store's back.
     const instance = await DuckDBInstance.create(file);
     const c = await instance.connect();
-    await c.run(`INSERT INTO events (message_id, type, "timestamp", received_at, message) VALUES ('odd', 'track', now()::TIMESTAMP, now()::TIMESTAMP, '{"event": 1}')`);
+    await c.run(
+      `INSERT INTO events (message_id, type, "timestamp", received_at, message) VALUES ('odd', 'track', now()::TIMESTAMP, now()::TIMESTAMP, '{"event": 1}')`,
+    );
     c.closeSync();
     instance.closeSync();
 

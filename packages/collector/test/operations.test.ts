@@ -37,13 +37,18 @@ const value = (families: Families, name: string, labels: Record<string, string> 
 test("metrics: served on their own port, parsed as Prometheus text, and they move as events arrive and are refused", async (t) => {
   const { child, url, stdout } = await startChild(["--port", "0", "--db", tempDb(), "--metrics-port", "0", "--write-key", "ci=k1"]);
   t.after(() => child.kill("SIGKILL"));
-  const metricsUrl = (await pollUntil(() => /metrics: (http:\S+)/.exec(stdout())?.[1], (m) => m !== undefined, 10_000))!;
+  const metricsUrl = (await pollUntil(
+    () => /metrics: (http:\S+)/.exec(stdout())?.[1],
+    (m) => m !== undefined,
+    10_000,
+  ))!;
   assert.match(metricsUrl, /^http:\/\/127\.0\.0\.1:\d+\/metrics$/, "on loopback by default");
 
   const before = await scrape(metricsUrl);
   assert.equal(value(before, "dlt_collector_events_accepted_total"), 0);
   assert.equal(value(before, "dlt_collector_store_up"), 1);
-  for (const gauge of ["dlt_collector_commit_queue_events", "dlt_collector_open_connections", "dlt_collector_inflight_bytes"]) assert.equal(before.get(gauge)?.type, "GAUGE", gauge);
+  for (const gauge of ["dlt_collector_commit_queue_events", "dlt_collector_open_connections", "dlt_collector_inflight_bytes"])
+    assert.equal(before.get(gauge)?.type, "GAUGE", gauge);
 
   assert.equal((await post(url, "/v1/batch", { batch: [dltEvent(), dltEvent(), dltEvent()] }, { auth: "k1" })).status, 200);
   assert.equal((await post(url, "/v1/batch", { batch: [dltEvent()] }, { auth: "wrong" })).status, 401);
@@ -64,7 +69,13 @@ test("metrics: served on their own port, parsed as Prometheus text, and they mov
 test("JSON logs: one object per line with time, level and message; a storage failure and its recovery with their fields", async (t) => {
   const lines: string[] = [];
   const store = await DuckDbStore.open(tempDb());
-  const c = await startCollector({ port: 0, store, dashboard: false, writeKeys: [{ label: "ci", key: "s3cret-key" }], log: createLog("json", (text) => void lines.push(text)) });
+  const c = await startCollector({
+    port: 0,
+    store,
+    dashboard: false,
+    writeKeys: [{ label: "ci", key: "s3cret-key" }],
+    log: createLog("json", (text) => void lines.push(text)),
+  });
   t.after(() => c.close());
   const insert = store.insert.bind(store);
   store.insert = () => Promise.reject(new Error("IO Error: No space left on device"));
@@ -75,39 +86,81 @@ test("JSON logs: one object per line with time, level and message; a storage fai
 
   const text = lines.join("");
   assert.ok(text.endsWith("\n"));
-  const parsed = text.trimEnd().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+  const parsed = text
+    .trimEnd()
+    .split("\n")
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
   for (const line of parsed) {
     assert.ok(!Number.isNaN(Date.parse(String(line["time"]))), JSON.stringify(line));
     assert.ok(["info", "warn", "error"].includes(String(line["level"])), JSON.stringify(line));
     assert.equal(typeof line["message"], "string");
   }
-  assert.deepEqual(parsed.map((l) => [l["level"], l["cause"], l["failed_writes"]]), [
-    ["error", "IO Error: No space left on device", undefined],
-    ["info", undefined, 1],
-  ]);
+  assert.deepEqual(
+    parsed.map((l) => [l["level"], l["cause"], l["failed_writes"]]),
+    [
+      ["error", "IO Error: No space left on device", undefined],
+      ["info", undefined, 1],
+    ],
+  );
   assert.ok(!/s3cret-key|do-not-log/.test(text), text);
 });
 
 test("JSON logs from the command line: every stdout and stderr line parses, none holds a write key or the read token", async (t) => {
-  const { child, stdout, stderr } = await startChild(["--port", "0", "--db", tempDb(), "--log-format", "json", "--write-key", "ci=s3cret-key", "--read-token", "t0ken-value"]);
+  const { child, stdout, stderr } = await startChild([
+    "--port",
+    "0",
+    "--db",
+    tempDb(),
+    "--log-format",
+    "json",
+    "--write-key",
+    "ci=s3cret-key",
+    "--read-token",
+    "t0ken-value",
+  ]);
   t.after(() => child.kill("SIGKILL"));
-  await pollUntil(() => stdout(), (o) => o.includes('"dashboard"'), 10_000);
+  await pollUntil(
+    () => stdout(),
+    (o) => o.includes('"dashboard"'),
+    10_000,
+  );
   child.kill("SIGTERM");
   assert.equal(await exited(child), 0);
   const all = [...stdout().trimEnd().split("\n"), ...stderr().trimEnd().split("\n").filter(Boolean)];
   const parsed = all.map((l) => JSON.parse(l) as Record<string, unknown>);
-  assert.deepEqual(parsed.map((l) => l["message"]).filter((m) => typeof m !== "string"), []);
-  assert.ok(parsed.some((l) => String(l["message"]).startsWith("listening on http://127.0.0.1:")), stdout());
+  assert.deepEqual(
+    parsed.map((l) => l["message"]).filter((m) => typeof m !== "string"),
+    [],
+  );
+  assert.ok(
+    parsed.some((l) => String(l["message"]).startsWith("listening on http://127.0.0.1:")),
+    stdout(),
+  );
   assert.ok(!/s3cret-key|t0ken-value/.test(stdout() + stderr()), stdout() + stderr());
 });
 
 test("--config: the file's settings apply under the flags' names, and a flag wins over the file", async (t) => {
   const dir = tempDir();
   const file = join(dir, "collector.toml");
-  writeFileSync(file, ['# kept in version control', 'port = 0', `db = ${JSON.stringify(tempDb())}`, 'write-key = ["ci=k1", "cron=k2"]', "dashboard = false", "max-body-bytes = 2048", ""].join("\n"));
+  writeFileSync(
+    file,
+    [
+      "# kept in version control",
+      "port = 0",
+      `db = ${JSON.stringify(tempDb())}`,
+      'write-key = ["ci=k1", "cron=k2"]',
+      "dashboard = false",
+      "max-body-bytes = 2048",
+      "",
+    ].join("\n"),
+  );
   const { child, url, stdout } = await startChild(["--config", file, "--max-body-bytes", "8192"]);
   t.after(() => child.kill("SIGKILL"));
-  await pollUntil(() => stdout(), (o) => /write keys: ci, cron/.test(o), 10_000);
+  await pollUntil(
+    () => stdout(),
+    (o) => /write keys: ci, cron/.test(o),
+    10_000,
+  );
   assert.equal((await post(url, "/v1/batch", { batch: [dltEvent()] })).status, 401, "the file's write keys are required");
   assert.equal((await post(url, "/v1/batch", { batch: [dltEvent()] }, { auth: "k2" })).status, 200);
   // 3,000 bytes: over the file's 2,048, under the flag's 8,192.
@@ -129,12 +182,20 @@ test("--config: a broken file stops the start with one line naming the file and 
   for (const [text, expected] of cases) {
     const file = join(dir, "collector.toml");
     writeFileSync(file, text);
-    const r = spawnSync(process.execPath, [COLLECTOR_BIN, "--config", file], { encoding: "utf8", env: { PATH: process.env["PATH"] }, timeout: 20_000 });
+    const r = spawnSync(process.execPath, [COLLECTOR_BIN, "--config", file], {
+      encoding: "utf8",
+      env: { PATH: process.env["PATH"] },
+      timeout: 20_000,
+    });
     assert.equal(r.status, 2, r.stderr);
     assert.match(r.stderr, expected);
     assert.equal(r.stderr.trimEnd().split("\n").length, 1, r.stderr);
   }
-  const missing = spawnSync(process.execPath, [COLLECTOR_BIN, "--config", join(dir, "none.toml")], { encoding: "utf8", env: { PATH: process.env["PATH"] }, timeout: 20_000 });
+  const missing = spawnSync(process.execPath, [COLLECTOR_BIN, "--config", join(dir, "none.toml")], {
+    encoding: "utf8",
+    env: { PATH: process.env["PATH"] },
+    timeout: 20_000,
+  });
   assert.equal(missing.status, 2);
   assert.match(missing.stderr, /none\.toml: cannot be read \(ENOENT\)/);
 });

@@ -64,17 +64,34 @@ const BASE = {
 };
 const track = (event: string, properties: Record<string, unknown>): Record<string, unknown> => {
   const cut = event.indexOf("_");
-  return { anonymousId: ANON, event, properties: { ...properties, event_category: event.slice(0, cut), event_name: event.slice(cut + 1) }, context: CONTEXT };
+  return {
+    anonymousId: ANON,
+    event,
+    properties: { ...properties, event_category: event.slice(0, cut), event_name: event.slice(cut + 1) },
+    context: CONTEXT,
+  };
 };
 
 /** dlt 1.x's requests for one pipeline run and a few commands, one per POST as anon_tracker.py sends them. */
 const DLT_REQUESTS: readonly Record<string, unknown>[] = [
   track("pipeline_extract", {
-    elapsed: 1.25, success: true, ...BASE, transaction_id: TRANSACTION,
-    extract_data: [{ name: NAMES.source, data_type: "source" }, { name: NAMES.resource, data_type: "resource" }],
+    elapsed: 1.25,
+    success: true,
+    ...BASE,
+    transaction_id: TRANSACTION,
+    extract_data: [
+      { name: NAMES.source, data_type: "source" },
+      { name: NAMES.resource, data_type: "resource" },
+    ],
   }),
   track("pipeline_normalize", { elapsed: 2.5, success: true, ...BASE, transaction_id: TRANSACTION }),
-  track("pipeline_load", { elapsed: 3.75, success: true, ...BASE, transaction_id: TRANSACTION, destination_fingerprint: digest128("postgresql://loader@acme-db.internal:5432/analytics") }),
+  track("pipeline_load", {
+    elapsed: 3.75,
+    success: true,
+    ...BASE,
+    transaction_id: TRANSACTION,
+    destination_fingerprint: digest128("postgresql://loader@acme-db.internal:5432/analytics"),
+  }),
   track("pipeline_run", { elapsed: 3.8, success: true, ...BASE, transaction_id: TRANSACTION }),
   track("pipeline_access_dataset", { success: true, ...BASE, requested_schema_name_hash: digest128(NAMES.requestedSchema) }),
   track("command_init", { source_name: NAMES.initSource, destination_type: "duckdb", elapsed: 2.8, success: true }),
@@ -98,7 +115,9 @@ async function everyTable(c: Collector, tablesSql: string): Promise<string> {
 function bytesUnder(path: string): string {
   if (!existsSync(path)) return "";
   if (!statSync(path).isDirectory()) return readFileSync(path).toString("latin1");
-  return readdirSync(path).map((name) => bytesUnder(join(path, name))).join("\n");
+  return readdirSync(path)
+    .map((name) => bytesUnder(join(path, name)))
+    .join("\n");
 }
 
 const refusedRows = async (c: Collector, token = "rt"): Promise<unknown> => {
@@ -127,17 +146,32 @@ for (const kind of KINDS) {
           assert.equal(r.json["success"], true);
         }
         // What identifies nobody is kept, as dlt sent it.
-        const steps = await c.store.query("SELECT event, elapsed, success, destination_type, destination_name, transaction_id, library_version, runtime_version FROM events WHERE event LIKE 'pipeline_%' ORDER BY elapsed");
-        assert.deepEqual(steps.map((r) => [r["event"], r["elapsed"], r["destination_type"], r["destination_name"], r["transaction_id"], r["runtime_version"]]), [
-          ["pipeline_extract", 1.25, "dlt.destinations.postgres", null, TRANSACTION, "3.12.3"],
-          ["pipeline_normalize", 2.5, "dlt.destinations.postgres", null, TRANSACTION, "3.12.3"],
-          ["pipeline_load", 3.75, "dlt.destinations.postgres", null, TRANSACTION, "3.12.3"],
-          ["pipeline_run", 3.8, "dlt.destinations.postgres", null, TRANSACTION, "3.12.3"],
-          ["pipeline_access_dataset", null, "dlt.destinations.postgres", null, null, "3.12.3"],
-        ]);
+        const steps = await c.store.query(
+          "SELECT event, elapsed, success, destination_type, destination_name, transaction_id, library_version, runtime_version FROM events WHERE event LIKE 'pipeline_%' ORDER BY elapsed",
+        );
+        assert.deepEqual(
+          steps.map((r) => [r["event"], r["elapsed"], r["destination_type"], r["destination_name"], r["transaction_id"], r["runtime_version"]]),
+          [
+            ["pipeline_extract", 1.25, "dlt.destinations.postgres", null, TRANSACTION, "3.12.3"],
+            ["pipeline_normalize", 2.5, "dlt.destinations.postgres", null, TRANSACTION, "3.12.3"],
+            ["pipeline_load", 3.75, "dlt.destinations.postgres", null, TRANSACTION, "3.12.3"],
+            ["pipeline_run", 3.8, "dlt.destinations.postgres", null, TRANSACTION, "3.12.3"],
+            ["pipeline_access_dataset", null, "dlt.destinations.postgres", null, null, "3.12.3"],
+          ],
+        );
         const [load] = await c.store.query("SELECT message FROM events WHERE event = 'pipeline_load'");
-        const message = (typeof load!["message"] === "string" ? JSON.parse(load!["message"]) : load!["message"]) as Record<string, Record<string, unknown>>;
-        assert.deepEqual(Object.keys(message["properties"]!).sort(), ["destination_type", "elapsed", "event_category", "event_name", "success", "transaction_id"]);
+        const message = (typeof load!["message"] === "string" ? JSON.parse(load!["message"]) : load!["message"]) as Record<
+          string,
+          Record<string, unknown>
+        >;
+        assert.deepEqual(Object.keys(message["properties"]!).sort(), [
+          "destination_type",
+          "elapsed",
+          "event_category",
+          "event_name",
+          "success",
+          "transaction_id",
+        ]);
         assert.deepEqual(Object.keys(message["context"]!).sort(), ["ci_run", "cpu", "exec_info", "library", "os", "python"]);
         const [init] = await c.store.query("SELECT source_name, destination_type FROM events WHERE event = 'command_init'");
         assert.deepEqual(init, { source_name: null, destination_type: "duckdb" });
@@ -183,30 +217,75 @@ describe("at ingest, with the default plan", () => {
 
   test("a property of the wrong type, or not in the plan, is stripped from the message and its column", async () => {
     const event = {
-      type: "track", anonymousId: "a1", messageId: "m-wrong-type", event: "pipeline_load",
-      properties: { event_category: "pipeline", event_name: "load", elapsed: "3.5", success: "true", destination_name: "duckdb", transaction_id: "not hex", path: "/home/alice" },
-      context: { cpu: "8", ci_run: false, exec_info: ["docker", "alice-laptop"], library: { name: "dlt-ts", version: "0.1.0", path: "/home/alice" }, ip: "10.1.2.3" },
+      type: "track",
+      anonymousId: "a1",
+      messageId: "m-wrong-type",
+      event: "pipeline_load",
+      properties: {
+        event_category: "pipeline",
+        event_name: "load",
+        elapsed: "3.5",
+        success: "true",
+        destination_name: "duckdb",
+        transaction_id: "not hex",
+        path: "/home/alice",
+      },
+      context: {
+        cpu: "8",
+        ci_run: false,
+        exec_info: ["docker", "alice-laptop"],
+        library: { name: "dlt-ts", version: "0.1.0", path: "/home/alice" },
+        ip: "10.1.2.3",
+      },
     };
     const r = await post(c.url, "/v1/batch", { batch: [event] }, { auth: "k" });
     assert.deepEqual([r.status, r.json], [200, { success: true }]);
-    const [row] = await c.store.query("SELECT elapsed, success, destination_name, transaction_id, cpu, exec_info, message FROM events WHERE message_id = 'm-wrong-type'");
+    const [row] = await c.store.query(
+      "SELECT elapsed, success, destination_name, transaction_id, cpu, exec_info, message FROM events WHERE message_id = 'm-wrong-type'",
+    );
     const stored = JSON.parse(String(row!["message"])) as Record<string, unknown>;
-    assert.deepEqual([row!["elapsed"], row!["success"], row!["destination_name"], row!["transaction_id"], row!["cpu"], row!["exec_info"]], [null, null, "duckdb", null, null, "docker"]);
+    assert.deepEqual(
+      [row!["elapsed"], row!["success"], row!["destination_name"], row!["transaction_id"], row!["cpu"], row!["exec_info"]],
+      [null, null, "duckdb", null, null, "docker"],
+    );
     assert.deepEqual(stored["properties"], { event_category: "pipeline", event_name: "load", destination_name: "duckdb" });
     assert.deepEqual(stored["context"], { ci_run: false, exec_info: ["docker"], library: { name: "dlt-ts", version: "0.1.0" } });
   });
 
   test("an unknown event is not stored, is answered 200 (no retry), and is counted by reason and bounded name", async () => {
-    const known = { type: "track", anonymousId: "a2", messageId: "m-known", event: "command_telemetry", properties: { event_category: "command", event_name: "telemetry", success: true } };
-    const unknown = (event: string, i: number) => ({ type: "track", anonymousId: "a2", messageId: `m-unknown-${i}`, event, properties: { note: "secret text" } });
+    const known = {
+      type: "track",
+      anonymousId: "a2",
+      messageId: "m-known",
+      event: "command_telemetry",
+      properties: { event_category: "command", event_name: "telemetry", success: true },
+    };
+    const unknown = (event: string, i: number) => ({
+      type: "track",
+      anonymousId: "a2",
+      messageId: `m-unknown-${i}`,
+      event,
+      properties: { note: "secret text" },
+    });
     const names = ["new_feature_used", "2020-13-45", '{"a": 1}', "new_feature_used", "x".repeat(65)];
-    const r = await post(c.url, "/v1/batch", { batch: [known, ...names.map(unknown), { type: "identify", anonymousId: "a2", traits: { email: NAMES.email } }] }, { auth: "k" });
+    const r = await post(
+      c.url,
+      "/v1/batch",
+      { batch: [known, ...names.map(unknown), { type: "identify", anonymousId: "a2", traits: { email: NAMES.email } }] },
+      { auth: "k" },
+    );
     assert.equal(r.status, 200, r.text);
     assert.deepEqual(r.json, {
-      success: true, stored: 1, refused: 6,
+      success: true,
+      stored: 1,
+      refused: 6,
       refusals: [
-        { at: "batch[1]", reason: "unknown_event" }, { at: "batch[2]", reason: "unknown_event" }, { at: "batch[3]", reason: "unknown_event" },
-        { at: "batch[4]", reason: "unknown_event" }, { at: "batch[5]", reason: "unknown_event" }, { at: "batch[6]", reason: "not_track" },
+        { at: "batch[1]", reason: "unknown_event" },
+        { at: "batch[2]", reason: "unknown_event" },
+        { at: "batch[3]", reason: "unknown_event" },
+        { at: "batch[4]", reason: "unknown_event" },
+        { at: "batch[5]", reason: "unknown_event" },
+        { at: "batch[6]", reason: "not_track" },
       ],
     });
     assert.deepEqual(await c.store.query("SELECT message_id FROM events WHERE anonymous_id = 'a2'"), [{ message_id: "m-known" }]);
@@ -239,7 +318,10 @@ test("whatever a message holds, the plan keeps only its own fields, of its own t
       anonymousId: fc.oneof(fc.uuid(), fc.string()),
       messageId: fc.oneof(fc.uuid(), fc.string()),
       userId: fc.string(),
-      properties: fc.dictionary(fc.oneof(fc.constantFrom("elapsed", "success", "destination_name", "transaction_id", "extract_data"), fc.string()), fc.anything()),
+      properties: fc.dictionary(
+        fc.oneof(fc.constantFrom("elapsed", "success", "destination_name", "transaction_id", "extract_data"), fc.string()),
+        fc.anything(),
+      ),
       context: fc.dictionary(fc.oneof(fc.constantFrom("ci_run", "cpu", "exec_info", "library", "os", "run_context"), fc.string()), fc.anything()),
       extra: fc.anything(),
     },
@@ -261,7 +343,8 @@ test("whatever a message holds, the plan keeps only its own fields, of its own t
         if (field.type === "boolean") assert.equal(typeof value, "boolean");
         if (field.type === "id") assert.match(value as string, new RegExp(field.pattern));
       }
-      for (const k of Object.keys((r.message["context"] as Record<string, unknown> | undefined) ?? {})) assert.ok(plan.definition.context[k], `context ${k} kept`);
+      for (const k of Object.keys((r.message["context"] as Record<string, unknown> | undefined) ?? {}))
+        assert.ok(plan.definition.context[k], `context ${k} kept`);
     }),
     { numRuns: 3000 },
   );
@@ -292,19 +375,30 @@ describe("the plan is chosen by --plan", () => {
   test("--plan FILE enforces another tool's plan; a plan file that cannot be used stops the start, naming the file and key", async () => {
     const dir = tempDir();
     const file = join(dir, "plan.json");
-    writeFileSync(file, JSON.stringify({
-      format: "dlt-telemetry-plan/1", name: "other-tool",
-      events: { app_started: { description: "started", properties: { mode: { type: "enum", values: ["cli", "server"] } } } },
-      context: { library: { type: "object", fields: { version: { type: "id", pattern: "^[0-9.]{1,20}$" } } } },
-    }));
+    writeFileSync(
+      file,
+      JSON.stringify({
+        format: "dlt-telemetry-plan/1",
+        name: "other-tool",
+        events: { app_started: { description: "started", properties: { mode: { type: "enum", values: ["cli", "server"] } } } },
+        context: { library: { type: "object", fields: { version: { type: "id", pattern: "^[0-9.]{1,20}$" } } } },
+      }),
+    );
     const { child, url, stdout } = await startChild(["--port", "0", "--db", join(dir, "e.duckdb"), "--plan", file, "--no-dashboard"]);
     try {
       // The line after `listening on` may arrive in a later chunk.
-      for (const deadline = Date.now() + 5000; !/published at/.test(stdout()) && Date.now() < deadline; ) await new Promise((resolve) => setImmediate(resolve));
+      for (const deadline = Date.now() + 5000; !/published at/.test(stdout()) && Date.now() < deadline; )
+        await new Promise((resolve) => setImmediate(resolve));
       assert.match(stdout(), /plan: .*plan\.json \(1 events; published at http:\/\/127\.0\.0\.1:\d+\/v1\/plan\)/);
       const r = await post(url, "/v1/batch", {
         batch: [
-          { type: "track", anonymousId: "a", event: "app_started", properties: { mode: "cli", user: "alice" }, context: { library: { name: "x", version: "1.2" } } },
+          {
+            type: "track",
+            anonymousId: "a",
+            event: "app_started",
+            properties: { mode: "cli", user: "alice" },
+            context: { library: { name: "x", version: "1.2" } },
+          },
           { type: "track", anonymousId: "a", event: "pipeline_load", properties: {} },
         ],
       });
@@ -317,19 +411,29 @@ describe("the plan is chosen by --plan", () => {
     const stored = await startCollector({ port: 0, db: join(dir, "e.duckdb"), plan: "none", dashboard: false });
     try {
       assert.deepEqual(
-        (await stored.store.query("SELECT message FROM events")).map((r) => JSON.parse(String(r["message"])) as Record<string, unknown>).map((m) => [m["event"], m["properties"], m["context"]]),
+        (await stored.store.query("SELECT message FROM events"))
+          .map((r) => JSON.parse(String(r["message"])) as Record<string, unknown>)
+          .map((m) => [m["event"], m["properties"], m["context"]]),
         [["app_started", { mode: "cli" }, { library: { version: "1.2" } }]],
       );
     } finally {
       await stored.close();
     }
 
-    writeFileSync(file, JSON.stringify({ format: "dlt-telemetry-plan/1", name: "bad", events: { e_x: { properties: { id: { type: "id", pattern: "[a-z]+" } } } } }));
+    writeFileSync(
+      file,
+      JSON.stringify({ format: "dlt-telemetry-plan/1", name: "bad", events: { e_x: { properties: { id: { type: "id", pattern: "[a-z]+" } } } } }),
+    );
     const bad = await startChild(["--port", "0", "--db", join(dir, "f.duckdb"), "--plan", file]).then(
       () => assert.fail("started with a bad plan"),
       (e: Error) => e.message,
     );
-    assert.match(bad, new RegExp(`plan ${file.replaceAll("/", "\\/")}: events\\.e_x\\.properties\\.id\\.pattern: must be a regular expression anchored with \\^ and \\$`));
+    assert.match(
+      bad,
+      new RegExp(
+        `plan ${file.replaceAll("/", "\\/")}: events\\.e_x\\.properties\\.id\\.pattern: must be a regular expression anchored with \\^ and \\$`,
+      ),
+    );
     assert.match(bad, /collector exited with 1/);
   });
 });

@@ -29,12 +29,18 @@ test("the database goes down: 503 + Retry-After, one log line, /health 503; back
       assert.equal(sick.status, 503);
       assert.equal(sick.json["ok"], false);
       assert.match(String(sick.json["store"]), /ECONNREFUSED|terminat|connect/i);
-      const failing = stderr().split("\n").filter((l) => /storage/.test(l));
+      const failing = stderr()
+        .split("\n")
+        .filter((l) => /storage/.test(l));
       assert.ok(failing.length >= 1 && failing.length <= 2, `a line per distinct cause, not one per request: ${stderr()}`);
       assert.doesNotMatch(stderr(), /pg-test-secret/, "the password is never logged");
 
       await server.start();
-      const well = await pollUntil(() => post(url, "/health", undefined, { method: "GET" }), (r) => r.status === 200, 15_000);
+      const well = await pollUntil(
+        () => post(url, "/health", undefined, { method: "GET" }),
+        (r) => r.status === 200,
+        15_000,
+      );
       assert.deepEqual([well.status, well.json], [200, { ok: true }]);
       assert.match(stderr(), /storage recovered after [\d.]+ s; failed writes: \d+ ×/);
       const after = dltEvent();
@@ -123,6 +129,9 @@ test("a database that cannot be reached fails the start: one line naming it (wit
     () => assert.fail("started"),
     (e: Error) => e.message,
   );
-  assert.match(r, /exited with 1: dlt-collector: cannot write the database postgres:\/\/dlt_test:\*\*\*@127\.0\.0\.1:\d+\/dlt_test_\w+: .*ECONNREFUSED/);
+  assert.match(
+    r,
+    /exited with 1: dlt-collector: cannot write the database postgres:\/\/dlt_test:\*\*\*@127\.0\.0\.1:\d+\/dlt_test_\w+: .*ECONNREFUSED/,
+  );
   assert.doesNotMatch(r, /pg-test-secret/);
 });

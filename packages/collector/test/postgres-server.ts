@@ -60,7 +60,9 @@ export async function embeddedBinaries(): Promise<Binaries> {
 /** uid/gid to run the server as: undefined for ourselves, or an unprivileged user when we are root. */
 export function serverUser(): { uid: number; gid: number } | undefined {
   if (process.getuid?.() !== 0) return undefined;
-  const passwd = readFileSync("/etc/passwd", "utf8").split("\n").map((l) => l.split(":"));
+  const passwd = readFileSync("/etc/passwd", "utf8")
+    .split("\n")
+    .map((l) => l.split(":"));
   const user = passwd.find((f) => f[0] === "postgres") ?? passwd.find((f) => f[0] === "nobody");
   if (!user) throw new Error("running as root and there is neither a postgres nor a nobody user to run PostgreSQL as");
   return { uid: Number(user[2]), gid: Number(user[3]) };
@@ -110,7 +112,10 @@ export async function testPostgres(options: { embedded?: boolean; durable?: bool
 }
 
 /** Databases made on a server at `url` (a maintenance database such as `postgres`). */
-async function onServer(url: string, extra: { stop?: () => Promise<void>; start?: () => Promise<void>; end?: () => Promise<void>; dataDir?: string } = {}): Promise<TestPostgres> {
+async function onServer(
+  url: string,
+  extra: { stop?: () => Promise<void>; start?: () => Promise<void>; end?: () => Promise<void>; dataDir?: string } = {},
+): Promise<TestPostgres> {
   const made: string[] = [];
   const admin = async <T>(work: (c: pg.Client) => Promise<T>): Promise<T> => {
     const c = new pg.Client({ connectionString: url });
@@ -124,7 +129,9 @@ async function onServer(url: string, extra: { stop?: () => Promise<void>; start?
   return {
     async database(options = {}) {
       const name = `dlt_test_${process.pid}_${made.length}_${Math.random().toString(36).slice(2, 8)}`;
-      const locale = options.icuLocale ? ` TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE '${options.icuLocale.replaceAll("'", "")}' LOCALE 'C'` : "";
+      const locale = options.icuLocale
+        ? ` TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE '${options.icuLocale.replaceAll("'", "")}' LOCALE 'C'`
+        : "";
       await admin((c) => c.query(`CREATE DATABASE ${name}${locale}`));
       made.push(name);
       const u = new URL(url);
@@ -155,11 +162,15 @@ async function embedded(durable: boolean, packaged: Binaries): Promise<TestPostg
   const pwfile = join(dir, "pwfile");
   writeFileSync(pwfile, `${PASSWORD}\n`, { mode: 0o600 });
   if (user) chownSync(pwfile, user.uid, user.gid);
-  const init = spawnSync(bin.initdb, ["-D", data, "-U", USER, `--pwfile=${pwfile}`, "--auth=scram-sha-256", "-E", "UTF8", "--locale=C", "--no-sync"], {
-    env,
-    encoding: "utf8",
-    ...asUser,
-  });
+  const init = spawnSync(
+    bin.initdb,
+    ["-D", data, "-U", USER, `--pwfile=${pwfile}`, "--auth=scram-sha-256", "-E", "UTF8", "--locale=C", "--no-sync"],
+    {
+      env,
+      encoding: "utf8",
+      ...asUser,
+    },
+  );
   rmSync(pwfile, { force: true });
   if (init.status !== 0) {
     throw new Error(`initdb failed (${init.status ?? init.error?.message}): ${init.stderr}${user ? ` (as uid ${user.uid}, ${bin.initdb})` : ""}`);
@@ -202,15 +213,29 @@ async function embedded(durable: boolean, packaged: Binaries): Promise<TestPostg
 }
 
 /** Starts `postgres` and resolves once it accepts connections. */
-function launch(postgres: string, data: string, port: number, env: NodeJS.ProcessEnv, asUser: { uid?: number; gid?: number }, durable: boolean): Promise<ChildProcess> {
+function launch(
+  postgres: string,
+  data: string,
+  port: number,
+  env: NodeJS.ProcessEnv,
+  asUser: { uid?: number; gid?: number },
+  durable: boolean,
+): Promise<ChildProcess> {
   mkdirSync(data, { recursive: true });
   const args = [
-    "-D", data, "-p", String(port),
-    "-c", "listen_addresses=127.0.0.1",
+    "-D",
+    data,
+    "-p",
+    String(port),
+    "-c",
+    "listen_addresses=127.0.0.1",
     // No unix socket: it would go to /tmp, outside the test's folder.
-    "-c", "unix_socket_directories=",
-    "-c", "max_connections=200",
-    "-c", `shared_buffers=${durable ? "512MB" : "64MB"}`,
+    "-c",
+    "unix_socket_directories=",
+    "-c",
+    "max_connections=200",
+    "-c",
+    `shared_buffers=${durable ? "512MB" : "64MB"}`,
     // Tests need no crash safety of the server itself (a crash of the test machine loses the test, not data).
     ...(durable ? [] : ["-c", "fsync=off", "-c", "full_page_writes=off"]),
   ];

@@ -22,7 +22,8 @@ before(async () => {
 after(() => server.close());
 
 /** A message as the collector stores it, received at `at` (epoch ms). */
-const received = (at: number, event: Record<string, unknown> = dltEvent()): StoredMessage => stamp(event, "track", at, new Date(at).toISOString(), null);
+const received = (at: number, event: Record<string, unknown> = dltEvent()): StoredMessage =>
+  stamp(event, "track", at, new Date(at).toISOString(), null);
 
 /** Every column but the message, as comparable text. */
 async function columns(store: { query: DuckDbStore["query"] }, cast: (c: string) => string): Promise<Record<string, unknown>[]> {
@@ -33,10 +34,21 @@ async function columns(store: { query: DuckDbStore["query"] }, cast: (c: string)
 test("the typed columns are the DuckDB store's, odd values included (NULL where DuckDB has NULL)", async () => {
   const odd: Record<string, unknown>[] = [
     dltEvent({ writeKeyLabel: "ci" }),
-    dltEvent({ writeKeyLabel: 7, properties: { success: "yes", elapsed: "1_000.5", event_category: "pipeline" }, context: { cpu: "8.9", ci_run: 1, exec_info: ["a,b", 2, null, true], python: "3.12.3" } }),
-    dltEvent({ writeKeyLabel: "k".repeat(300), properties: { success: 2, elapsed: "1e999" }, context: { cpu: 0.5, ci_run: "on", exec_info: "docker", runtime: { name: "bun" } } }),
+    dltEvent({
+      writeKeyLabel: 7,
+      properties: { success: "yes", elapsed: "1_000.5", event_category: "pipeline" },
+      context: { cpu: "8.9", ci_run: 1, exec_info: ["a,b", 2, null, true], python: "3.12.3" },
+    }),
+    dltEvent({
+      writeKeyLabel: "k".repeat(300),
+      properties: { success: 2, elapsed: "1e999" },
+      context: { cpu: 0.5, ci_run: "on", exec_info: "docker", runtime: { name: "bun" } },
+    }),
     dltEvent({ properties: { success: "F", elapsed: " 2.5 " }, context: { cpu: 3e10, ci_run: "N", exec_info: [], os: { name: "x".repeat(300) } } }),
-    dltEvent({ properties: { success: null, elapsed: true, destination_type: "dlt.destinations.duckdb" }, context: { cpu: "nan", ci_run: null, library: { name: 7, version: true } } }),
+    dltEvent({
+      properties: { success: null, elapsed: true, destination_type: "dlt.destinations.duckdb" },
+      context: { cpu: "nan", ci_run: null, library: { name: 7, version: true } },
+    }),
     dltEvent({ properties: { elapsed: "-inf", source_name: "chess" }, context: {} }),
     dltEvent({ properties: { elapsed: "-1e-999" }, context: { cpu: "1e999" } }),
     { type: "track", messageId: "bare", anonymousId: "a", event: "e" },
@@ -49,13 +61,32 @@ test("the typed columns are the DuckDB store's, odd values included (NULL where 
     assert.equal(await duck.insert(messages), messages.length);
     assert.equal(await pg.insert(messages), messages.length);
     // Times as epoch ms, doubles as text: the two databases' own renderings differ, their values must not.
-    const cast = (kind: "duck" | "pg") => (c: string): string =>
-      /timestamp|sent_at|received_at/.test(c) ? (kind === "duck" ? `epoch_ms(${c})::VARCHAR` : `(extract(epoch FROM ${c}) * 1000)::bigint::text`) : `${c}::VARCHAR`;
+    const cast =
+      (kind: "duck" | "pg") =>
+      (c: string): string =>
+        /timestamp|sent_at|received_at/.test(c)
+          ? kind === "duck"
+            ? `epoch_ms(${c})::VARCHAR`
+            : `(extract(epoch FROM ${c}) * 1000)::bigint::text`
+          : `${c}::VARCHAR`;
     const fromDuck = await columns(duck, cast("duck"));
     const fromPg = await columns(pg, (c) => cast("pg")(c).replace("::VARCHAR", "::text"));
     // DuckDB writes booleans and doubles as text its own way: compare values, not spellings.
     const norm = (rows: Record<string, unknown>[]): Record<string, unknown>[] =>
-      rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v === null ? null : k === "elapsed" ? Number(String(v).replace(/^(-?)inf(inity)?$/i, "$1Infinity")) : k === "success" || k === "ci_run" ? String(v).startsWith("t") : v])));
+      rows.map((r) =>
+        Object.fromEntries(
+          Object.entries(r).map(([k, v]) => [
+            k,
+            v === null
+              ? null
+              : k === "elapsed"
+                ? Number(String(v).replace(/^(-?)inf(inity)?$/i, "$1Infinity"))
+                : k === "success" || k === "ci_run"
+                  ? String(v).startsWith("t")
+                  : v,
+          ]),
+        ),
+      );
     assert.deepEqual(norm(fromPg), norm(fromDuck));
     assert.equal(fromPg.find((r) => r["message_id"] === "m1")?.["exec_info"], "a,b,2,true");
   } finally {
@@ -73,7 +104,10 @@ test("a replay is stored once across a day boundary (two partitions), and a repl
     const after = received(midnight + 100, { ...e });
     assert.equal(await pg.insert([before]), 1);
     assert.equal(await pg.insert([after]), 0, "the replay after midnight is seen");
-    assert.equal(await pg.insert([received(midnight + 200, dltEvent({ messageId: "twice" })), received(midnight + 300, dltEvent({ messageId: "twice" }))]), 1);
+    assert.equal(
+      await pg.insert([received(midnight + 200, dltEvent({ messageId: "twice" })), received(midnight + 300, dltEvent({ messageId: "twice" }))]),
+      1,
+    );
     const rows = await pg.query("SELECT tableoid::regclass::text AS part, count(*) AS n FROM events GROUP BY 1 ORDER BY 1");
     assert.deepEqual(rows, [
       { part: partitionName(midnight - DAY), n: 1 },
@@ -104,8 +138,15 @@ test("partitions exist from yesterday to three days ahead; an event of another d
   try {
     const today = Math.floor(Date.now() / DAY) * DAY;
     const parts = async (): Promise<string[]> =>
-      (await pg.query("SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'events'::regclass ORDER BY 1")).map((r) => String(r["name"]));
-    assert.deepEqual(await parts(), [-1, 0, 1, 2, 3].map((d) => partitionName(today + d * DAY)));
+      (
+        await pg.query(
+          "SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'events'::regclass ORDER BY 1",
+        )
+      ).map((r) => String(r["name"]));
+    assert.deepEqual(
+      await parts(),
+      [-1, 0, 1, 2, 3].map((d) => partitionName(today + d * DAY)),
+    );
     assert.equal(await pg.insert([received(today - 40 * DAY)]), 1);
     assert.ok((await parts()).includes(partitionName(today - 40 * DAY)));
   } finally {
@@ -157,7 +198,13 @@ test("a database made before write-key labels (schema 1) gets the column when a 
   try {
     assert.equal((await post(c.url, "/v1/batch", { batch: [dltEvent()] }, { auth: "k-prod" })).status, 200);
     const rows = (await apiAnswer(c.url, "events", { from: "0" }, "rt")).rows;
-    assert.deepEqual(rows.map((r) => [r["message_id"] === "old" ? "old" : "new", r["write_key_label"]]), [["new", "prod"], ["old", null]]);
+    assert.deepEqual(
+      rows.map((r) => [r["message_id"] === "old" ? "old" : "new", r["write_key_label"]]),
+      [
+        ["new", "prod"],
+        ["old", null],
+      ],
+    );
     assert.deepEqual(await c.store.query("SELECT version FROM _dlt_collector_schema"), [{ version: MIGRATIONS.length }]);
   } finally {
     await c.close();

@@ -43,11 +43,17 @@ test("both stores remove the same days: PostgreSQL drops the partitions, DuckDB 
       ]);
       assert.deepEqual(await s.housekeep(5, now), { removed: 2, cutoff }, s.location);
       assert.equal(await count(s), 3);
-      assert.deepEqual((await s.query("SELECT event FROM refused")).map((r) => r["event"]), ["kept"], "refused counts go with their days");
+      assert.deepEqual(
+        (await s.query("SELECT event FROM refused")).map((r) => r["event"]),
+        ["kept"],
+        "refused counts go with their days",
+      );
       assert.deepEqual(await s.housekeep(5, now), { removed: 0, cutoff }, "nothing more to remove");
       assert.deepEqual(await s.housekeep(undefined, now), { removed: 0, cutoff: undefined });
     }
-    const parts = (await pg.query("SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'events'::regclass")).map((r) => r["name"]);
+    const parts = (
+      await pg.query("SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'events'::regclass")
+    ).map((r) => r["name"]);
     assert.ok(!parts.includes(partitionName(cutoff - DAY)), "the partition of the last removed day is gone");
     assert.ok(parts.includes(partitionName(cutoff)), "the first kept day's partition stays");
   } finally {

@@ -30,14 +30,28 @@ function dltClient(url: string, senders: number) {
       const e = dltEvent();
       delete e["type"]; // dlt sends no type, and a messageId only because we want to find it again
       const body = JSON.stringify(e);
-      const req = request(url, { method: "POST", agent, timeout: 1000, headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body), "user-agent": "dlt/1.26.0", authorization: `Basic ${Buffer.from("k:").toString("base64")}` } }, (res) => {
-        res.resume();
-        res.on("end", () => {
-          if (res.statusCode === 200) acked.push(e["messageId"] as string);
-          else failures.add(`HTTP ${res.statusCode}`);
-          resolve();
-        });
-      });
+      const req = request(
+        url,
+        {
+          method: "POST",
+          agent,
+          timeout: 1000,
+          headers: {
+            "content-type": "application/json",
+            "content-length": Buffer.byteLength(body),
+            "user-agent": "dlt/1.26.0",
+            authorization: `Basic ${Buffer.from("k:").toString("base64")}`,
+          },
+        },
+        (res) => {
+          res.resume();
+          res.on("end", () => {
+            if (res.statusCode === 200) acked.push(e["messageId"] as string);
+            else failures.add(`HTTP ${res.statusCode}`);
+            resolve();
+          });
+        },
+      );
       req.on("timeout", () => req.destroy(new Error("timeout")));
       req.on("error", (err: NodeJS.ErrnoException) => {
         failures.add(err.code ?? err.message);
@@ -113,7 +127,16 @@ function segmentClient(url: string) {
 test("rolling restart of three collectors under two clients: every accepted event stored exactly once, no client saw a reset", async (t) => {
   const server = await testPostgres();
   const db = await server.database();
-  const args = (i: number, port: number): string[] => ["--port", String(port), "--db", db, "--no-dashboard", "--write-key", "k", ...(i === 1 ? ["--workers", "2"] : [])];
+  const args = (i: number, port: number): string[] => [
+    "--port",
+    String(port),
+    "--db",
+    db,
+    "--no-dashboard",
+    "--write-key",
+    "k",
+    ...(i === 1 ? ["--workers", "2"] : []),
+  ];
   const collectors: (Awaited<ReturnType<typeof startChild>> & { port: number })[] = [];
   for (let i = 0; i < 3; i++) {
     const c = await startChild(args(i, 0), {});

@@ -10,7 +10,11 @@ const hex = (n: number): string => n.toString(16).padStart(32, "0");
  * and the events sent; `again` sends those very events (ids, times) instead of new ones, to seed a second store.
  * No `sentAt`: the stored timestamps are exactly the ones sent, whichever store and whenever.
  */
-export async function seed(url: string, auth?: string, again?: Record<string, unknown>[]): Promise<{ anon: string[]; sent: Record<string, unknown>[] }> {
+export async function seed(
+  url: string,
+  auth?: string,
+  again?: Record<string, unknown>[],
+): Promise<{ anon: string[]; sent: Record<string, unknown>[] }> {
   const now = Date.now();
   const recent = now - 2 * 3600_000;
   const old = now - 10 * DAY;
@@ -24,15 +28,26 @@ export async function seed(url: string, auth?: string, again?: Record<string, un
     return e;
   };
   const batch: Record<string, unknown>[] = [];
-  for (let i = 0; i < 3; i++) batch.push(ev(recent, "command_init", { success: i !== 2, elapsed: 2 + i, pipeline_name: "chess", destination_name: "duckdb" }, { ci_run: i === 0 }));
-  for (let i = 0; i < 5; i++) batch.push(ev(recent, "command_telemetry", { elapsed: 0.1 }, { ci_run: false, exec_info: i < 2 ? ["docker", "kubernetes"] : [] }));
-  for (const [tx, loadOk] of [[1, true], [2, false]] as const) {
+  for (let i = 0; i < 3; i++)
+    batch.push(
+      ev(recent, "command_init", { success: i !== 2, elapsed: 2 + i, pipeline_name: "chess", destination_name: "duckdb" }, { ci_run: i === 0 }),
+    );
+  for (let i = 0; i < 5; i++)
+    batch.push(ev(recent, "command_telemetry", { elapsed: 0.1 }, { ci_run: false, exec_info: i < 2 ? ["docker", "kubernetes"] : [] }));
+  for (const [tx, loadOk] of [
+    [1, true],
+    [2, false],
+  ] as const) {
     for (const [i, step] of ["extract", "normalize", "load"].entries()) {
-      batch.push(ev(recent, `pipeline_${step}`, { transaction_id: hex(tx), destination_name: "duckdb", elapsed: i + 1, success: step !== "load" || loadOk }));
+      batch.push(
+        ev(recent, `pipeline_${step}`, { transaction_id: hex(tx), destination_name: "duckdb", elapsed: i + 1, success: step !== "load" || loadOk }),
+      );
     }
   }
-  for (let i = 0; i < 4; i++) batch.push(ev(old, "command_init", { pipeline_name: "x", destination_name: "duckdb" }, { library: { name: "dlt-ts", version: "0.0.9" } }));
-  for (const step of ["extract", "normalize", "load"]) batch.push(ev(old, `pipeline_${step}`, { transaction_id: hex(3), destination_name: "postgres" }));
+  for (let i = 0; i < 4; i++)
+    batch.push(ev(old, "command_init", { pipeline_name: "x", destination_name: "duckdb" }, { library: { name: "dlt-ts", version: "0.0.9" } }));
+  for (const step of ["extract", "normalize", "load"])
+    batch.push(ev(old, `pipeline_${step}`, { transaction_id: hex(3), destination_name: "postgres" }));
   const sent = again ?? batch;
   const r = await post(url, `${new URL(url).pathname.replace(/\/$/, "")}/v1/batch`, { batch: sent }, auth ? { auth } : {});
   if (r.status !== 200) throw new Error(`seed failed: ${r.status} ${JSON.stringify(r.json)}`);
@@ -61,8 +76,13 @@ export async function seedMore(url: string, auth?: string, options: { withIds?: 
   const at = new Date(Date.now() - 5 * 3600_000).toISOString();
   const anonymousId = "6e7f1a3b9c2d4e5f8a7b6c5d4e3f2a1b";
   const context = {
-    ci_run: true, python: "3.12.3", cpu: 4, exec_info: ["github_actions"], os: { name: "Darwin", version: "23.4.0" },
-    library: { name: "dlt", version: "1.5.0" }, run_context: "dlt",
+    ci_run: true,
+    python: "3.12.3",
+    cpu: 4,
+    exec_info: ["github_actions"],
+    os: { name: "Darwin", version: "23.4.0" },
+    library: { name: "dlt", version: "1.5.0" },
+    run_context: "dlt",
   };
   const events: Record<string, unknown>[] = [
     ...[true, false].map((success) => ({
@@ -72,15 +92,26 @@ export async function seedMore(url: string, auth?: string, options: { withIds?: 
     ...["extract", "normalize", "load"].map((step, i) => ({
       event: `pipeline_${step}`,
       properties: {
-        elapsed: i + 1, success: step !== "load", destination_name: "bigquery", destination_type: "dlt.destinations.bigquery",
-        transaction_id: "4".repeat(32), event_category: "pipeline", event_name: step,
+        elapsed: i + 1,
+        success: step !== "load",
+        destination_name: "bigquery",
+        destination_type: "dlt.destinations.bigquery",
+        transaction_id: "4".repeat(32),
+        event_category: "pipeline",
+        event_name: step,
       },
     })),
   ];
   // dlt sends no timestamp; this one is given so the events sit 5 hours back.
   const sent =
     options.again?.sent ??
-    events.map((e, i) => ({ anonymousId, ...e, context, timestamp: at, ...(options.withIds ? { messageId: `python-dlt-${i}-${randomUUID()}` } : {}) }));
+    events.map((e, i) => ({
+      anonymousId,
+      ...e,
+      context,
+      timestamp: at,
+      ...(options.withIds ? { messageId: `python-dlt-${i}-${randomUUID()}` } : {}),
+    }));
   const base = new URL(url).pathname.replace(/\/?$/, "/");
   for (const body of sent) {
     const r = await post(url, base, body, auth ? { auth } : {});

@@ -19,7 +19,14 @@ test("@segment/analytics-node delivers every event to the collector", async () =
     const rows = await c.store.query("SELECT type, count(*) AS n FROM events GROUP BY type ORDER BY type");
     assert.deepEqual(
       rows.map((r) => [r["type"], Number(r["n"])]),
-      [["alias", 1], ["group", 1], ["identify", 1], ["page", 1], ["screen", 1], ["track", 50]],
+      [
+        ["alias", 1],
+        ["group", 1],
+        ["identify", 1],
+        ["page", 1],
+        ["screen", 1],
+        ["track", 50],
+      ],
     );
     const ids = await c.store.query("SELECT count(DISTINCT anonymous_id) AS n FROM events WHERE type = 'track'");
     assert.equal(Number(ids[0]?.["n"]), 50);

@@ -39,7 +39,14 @@ test("npm start: a collector, the demo's events stored in its DuckDB file, and t
   try {
     const rows = (await c.runAndReadAll("SELECT event, count(*) AS n FROM events GROUP BY event ORDER BY event")).getRowObjectsJson();
     const counts = Object.fromEntries(rows.map((r) => [String(r["event"]), Number(r["n"])]));
-    assert.deepEqual(counts, { command_init: 3, command_telemetry: 2, pipeline_extract: 2, pipeline_load: 2, pipeline_normalize: 2, pipeline_run: 2 });
+    assert.deepEqual(counts, {
+      command_init: 3,
+      command_telemetry: 2,
+      pipeline_extract: 2,
+      pipeline_load: 2,
+      pipeline_normalize: 2,
+      pipeline_run: 2,
+    });
   } finally {
     c.closeSync();
     instance.closeSync();

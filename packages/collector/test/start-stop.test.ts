@@ -50,7 +50,11 @@ test("a port in use stops the start with one line and leaves no new database fil
   t.after(() => busy.close());
   const port = (busy.address() as AddressInfo).port;
   const db = tempDb();
-  const r = spawnSync(process.execPath, [COLLECTOR_BIN, "--port", String(port), "--db", db, "--write-key", "k"], { encoding: "utf8", env: { PATH: process.env["PATH"] }, timeout: 30_000 });
+  const r = spawnSync(process.execPath, [COLLECTOR_BIN, "--port", String(port), "--db", db, "--write-key", "k"], {
+    encoding: "utf8",
+    env: { PATH: process.env["PATH"] },
+    timeout: 30_000,
+  });
   assert.equal(r.status, 1, r.stdout);
   assert.match(r.stderr, /EADDRINUSE/);
   assert.equal(existsSync(db), false, "no database made by the failed start");
@@ -59,12 +63,20 @@ test("a port in use stops the start with one line and leaves no new database fil
   const kept = tempDb();
   const before = await startCollector({ port: 0, db: kept });
   await before.close();
-  spawnSync(process.execPath, [COLLECTOR_BIN, "--port", String(port), "--db", kept], { encoding: "utf8", env: { PATH: process.env["PATH"] }, timeout: 30_000 });
+  spawnSync(process.execPath, [COLLECTOR_BIN, "--port", String(port), "--db", kept], {
+    encoding: "utf8",
+    env: { PATH: process.env["PATH"] },
+    timeout: 30_000,
+  });
   assert.equal(existsSync(kept), true);
 });
 
 test("a PostgreSQL URL with sslmode=require fails with one line: no seven-line warning of node-postgres first", () => {
-  const r = spawnSync(process.execPath, [COLLECTOR_BIN, "--port", "0", "--db", "postgres://u:secret@127.0.0.1:1/x?sslmode=require"], { encoding: "utf8", env: { PATH: process.env["PATH"] }, timeout: 30_000 });
+  const r = spawnSync(process.execPath, [COLLECTOR_BIN, "--port", "0", "--db", "postgres://u:secret@127.0.0.1:1/x?sslmode=require"], {
+    encoding: "utf8",
+    env: { PATH: process.env["PATH"] },
+    timeout: 30_000,
+  });
   assert.equal(r.status, 1);
   assert.doesNotMatch(r.stderr, /SECURITY WARNING/);
   assert.equal(r.stderr.trimEnd().split("\n").length, 1, r.stderr);

@@ -46,9 +46,17 @@ test("a database made before the source_name and destination_type columns gets t
   await old.close();
   const store = await DuckDbStore.open(db);
   try {
-    const e = stamp(dltEvent({ properties: { source_name: "chess", destination_type: "duckdb" } }), "track", Date.now(), new Date().toISOString(), null);
+    const e = stamp(
+      dltEvent({ properties: { source_name: "chess", destination_type: "duckdb" } }),
+      "track",
+      Date.now(),
+      new Date().toISOString(),
+      null,
+    );
     assert.equal(await store.insert([e]), 1);
-    assert.deepEqual(await store.query("SELECT source_name, destination_type FROM events WHERE message_id = ?", [e.messageId]), [{ source_name: "chess", destination_type: "duckdb" }]);
+    assert.deepEqual(await store.query("SELECT source_name, destination_type FROM events WHERE message_id = ?", [e.messageId]), [
+      { source_name: "chess", destination_type: "duckdb" },
+    ]);
     assert.equal(await count(store), 2);
   } finally {
     await store.close();

@@ -43,7 +43,11 @@ test("--workers 2: two processes serve one port, one metrics port sums them; a k
       const scraped = await (await fetch(metricsUrl)).text();
       assert.match(scraped, /^dlt_collector_events_accepted_total 40$/m, scraped);
       process.kill(workers[0]!, "SIGKILL");
-      const replaced = await pollUntil(() => childrenOf(child.pid!), (w) => w.length === 2 && !w.includes(workers[0]!), 15_000);
+      const replaced = await pollUntil(
+        () => childrenOf(child.pid!),
+        (w) => w.length === 2 && !w.includes(workers[0]!),
+        15_000,
+      );
       assert.equal(replaced.length, 2, "the dead worker is replaced");
       assert.match(stderr(), new RegExp(`worker ${workers[0]} exited \\(SIGKILL\\); starting another`));
       for (let i = 0; i < 10; i++) {
@@ -75,10 +79,17 @@ test("--workers 2: two processes serve one port, one metrics port sums them; a k
 });
 
 test("--workers with a DuckDB file is a usage error; a worker that cannot reach its database stops the start with one line", async () => {
-  const duck = spawnSync(process.execPath, [COLLECTOR_BIN, "--db", tempDb(), "--workers", "2"], { encoding: "utf8", env: { PATH: process.env["PATH"] } });
+  const duck = spawnSync(process.execPath, [COLLECTOR_BIN, "--db", tempDb(), "--workers", "2"], {
+    encoding: "utf8",
+    env: { PATH: process.env["PATH"] },
+  });
   assert.equal(duck.status, 2);
   assert.match(duck.stderr, /^error: --workers needs a PostgreSQL --db/);
-  const r = spawnSync(process.execPath, [COLLECTOR_BIN, "--port", "0", "--db", "postgres://u:secret@127.0.0.1:1/x", "--workers", "2"], { encoding: "utf8", env: { PATH: process.env["PATH"] }, timeout: 30_000 });
+  const r = spawnSync(process.execPath, [COLLECTOR_BIN, "--port", "0", "--db", "postgres://u:secret@127.0.0.1:1/x", "--workers", "2"], {
+    encoding: "utf8",
+    env: { PATH: process.env["PATH"] },
+    timeout: 30_000,
+  });
   assert.equal(r.status, 1, r.stderr);
   const lines = r.stderr.split("\n").filter((l) => l !== "");
   assert.equal(lines.length, 1, r.stderr);

@@ -38,7 +38,10 @@ export interface PlannedEdit {
 
 /** The first line of toml-patch's error that says what is wrong (its first line is only "Error parsing TOML (2, 1):"). */
 function patchErrorReason(e: unknown): string {
-  const lines = String((e as Error).message).split("\n").map((l) => l.trim()).filter((l) => l !== "");
+  const lines = String((e as Error).message)
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l !== "");
   return lines.length > 1 ? (lines[lines.length - 1] ?? "") : (lines[0] ?? "invalid TOML").replace(/:$/, "");
 }
 

@@ -7,8 +7,24 @@ import { REPORTABLE_SOURCES } from "./init/sources.js";
 
 /** Destination names that may be reported; anything else is reported as `other`. */
 export const DESTINATIONS = [
-  "duckdb", "motherduck", "postgres", "bigquery", "snowflake", "redshift", "databricks", "clickhouse", "mssql",
-  "synapse", "athena", "filesystem", "weaviate", "qdrant", "lancedb", "dremio", "sqlalchemy", "other",
+  "duckdb",
+  "motherduck",
+  "postgres",
+  "bigquery",
+  "snowflake",
+  "redshift",
+  "databricks",
+  "clickhouse",
+  "mssql",
+  "synapse",
+  "athena",
+  "filesystem",
+  "weaviate",
+  "qdrant",
+  "lancedb",
+  "dremio",
+  "sqlalchemy",
+  "other",
 ] as const;
 export type Destination = (typeof DESTINATIONS)[number];
 
@@ -23,12 +39,23 @@ const destination = { type: "enum", values: DESTINATIONS, description: "the dest
 const transaction = {
   type: "id",
   pattern: /^[0-9a-f]{32}$/,
-  description: "random per top-level call, as dlt's trace id: shared by the steps of one `pipeline.run`; a step called on its own (`pipeline.extract()`, …) has its own",
+  description:
+    "random per top-level call, as dlt's trace id: shared by the steps of one `pipeline.run`; a step called on its own (`pipeline.extract()`, …) has its own",
 } as const;
 const stepProperties = { elapsed, success, destination_name: destination, transaction_id: transaction } as const;
 
 /** The operations of `dlt pipeline`, as dlt names them in `command_pipeline`'s `operation`. */
-export const PIPELINE_OPERATIONS = ["list", "info", "trace", "failed-jobs", "load-package", "drop-pending-packages", "drop", "schema", "sync"] as const;
+export const PIPELINE_OPERATIONS = [
+  "list",
+  "info",
+  "trace",
+  "failed-jobs",
+  "load-package",
+  "drop-pending-packages",
+  "drop",
+  "schema",
+  "sync",
+] as const;
 export type PipelineOperation = (typeof PIPELINE_OPERATIONS)[number];
 
 /** The formats `dlt schema` and `dlt pipeline <name> schema` print a schema in. */
@@ -45,7 +72,8 @@ export const DLT_EVENTS = defineEvents({
       pipeline_name: {
         type: "enum",
         values: REPORTABLE_SOURCES,
-        description: "the source asked for when it is one of dlt's public verified sources (the list in `packages/dlt/src/init/sources.ts`), else `custom`: a name you made up is never sent",
+        description:
+          "the source asked for when it is one of dlt's public verified sources (the list in `packages/dlt/src/init/sources.ts`), else `custom`: a name you made up is never sent",
       },
       destination_name: destination,
     },
@@ -57,15 +85,25 @@ export const DLT_EVENTS = defineEvents({
     properties: {
       elapsed,
       success,
-      operation: { type: "enum", values: PIPELINE_OPERATIONS, description: "what was asked for: `list` (`--list-pipelines`) or the operation, as dlt names them" },
+      operation: {
+        type: "enum",
+        values: PIPELINE_OPERATIONS,
+        description: "what was asked for: `list` (`--list-pipelines`) or the operation, as dlt names them",
+      },
     },
   },
   command_schema: {
     description: "`dlt schema <file>` ran (the file is never sent).",
     properties: { elapsed, success, format_: { type: "enum", values: SCHEMA_FORMATS, description: "the format asked for (dlt's property name)" } },
   },
-  pipeline_extract: { description: "The extract step ended (in `pipeline.run`, or `pipeline.extract()` called on its own), or failed.", properties: stepProperties },
-  pipeline_normalize: { description: "The normalize step ended (in `pipeline.run`, or `pipeline.normalize()`), or failed.", properties: stepProperties },
+  pipeline_extract: {
+    description: "The extract step ended (in `pipeline.run`, or `pipeline.extract()` called on its own), or failed.",
+    properties: stepProperties,
+  },
+  pipeline_normalize: {
+    description: "The normalize step ended (in `pipeline.run`, or `pipeline.normalize()`), or failed.",
+    properties: stepProperties,
+  },
   pipeline_load: { description: "The load step ended (in `pipeline.run`, or `pipeline.load()`), or failed.", properties: stepProperties },
   pipeline_run: {
     description: "`pipeline.run` ended, after its steps' events, or failed (as dlt 1.x sends it: `elapsed` is the whole run's).",
@@ -77,7 +115,13 @@ export type DltEvents = typeof DLT_EVENTS;
 
 /** What every message carries besides its event's properties: the library's own flag and the context's fields. */
 export const DLT_MESSAGE_EXTRAS = [
-  "first_run_of_version", "context.ci_run", "context.cpu", "context.exec_info", "context.library", "context.os", "context.runtime",
+  "first_run_of_version",
+  "context.ci_run",
+  "context.cpu",
+  "context.exec_info",
+  "context.library",
+  "context.os",
+  "context.runtime",
 ] as const;
 
 let hash: string | undefined;

@@ -9,7 +9,16 @@
  * console.log(info.toString());
  */
 export { attach, pipeline, Pipeline, type PipelineOptions, type RunOptions } from "./pipeline/pipeline.js";
-export type { ExtractInfo, NormalizeInfo, LoadInfo, LoadPackageInfo, LoadPackageState, LoadJobInfo, LoadJobState, FailedJob } from "./pipeline/info.js";
+export type {
+  ExtractInfo,
+  NormalizeInfo,
+  LoadInfo,
+  LoadPackageInfo,
+  LoadPackageState,
+  LoadJobInfo,
+  LoadJobState,
+  FailedJob,
+} from "./pipeline/info.js";
 export type { PipelineTrace, PipelineStepTrace, StepException, TraceStepName } from "./pipeline/trace.js";
 export type { DropInfo, DropPlan, DropResult } from "./pipeline/drop.js";
 export type { SyncResult } from "./pipeline/sync.js";

@@ -14,12 +14,18 @@ process.env["HOME"] = home;
 process.env["DLT_DATA_DIR"] = join(home, ".dlt");
 process.env["DO_NOT_TRACK"] = "1";
 
-
 test("`dlt help` is `dlt --help`, and `dlt help init` is `dlt init --help`", async () => {
   const help = await dlt("help");
   assert.equal(help.code, 0);
   assert.equal(help.out, (await dlt("--help")).out);
-  for (const c of ["telemetry [options] [switch]", "init [options] [source] [destination]", "pipeline [options]", "schema [options] <file>", "help [command]"]) assert.ok(help.out.includes(c), c);
+  for (const c of [
+    "telemetry [options] [switch]",
+    "init [options] [source] [destination]",
+    "pipeline [options]",
+    "schema [options] <file>",
+    "help [command]",
+  ])
+    assert.ok(help.out.includes(c), c);
   const init = await dlt("help", "init");
   assert.equal(init.code, 0);
   assert.match(init.out, /^Usage: dlt init \[options\] \[source\] \[destination\]/);
@@ -27,7 +33,11 @@ test("`dlt help` is `dlt --help`, and `dlt help init` is `dlt init --help`", asy
 });
 
 test("a mistyped command suggests the right one and exits 2", async () => {
-  for (const [typed, meant] of [["telemtry", "telemetry"], ["inti", "init"], ["hlep", "help"]] as const) {
+  for (const [typed, meant] of [
+    ["telemtry", "telemetry"],
+    ["inti", "init"],
+    ["hlep", "help"],
+  ] as const) {
     const r = await dlt(typed);
     assert.equal(r.code, 2, typed);
     assert.equal(r.err, `error: unknown command '${typed}'. Did you mean '${meant}'? (run \`dlt --help\` for the commands)\n`);

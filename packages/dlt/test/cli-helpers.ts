@@ -22,7 +22,6 @@ export interface RunOptions {
   readonly timeoutMs?: number;
 }
 
-
 /**
  * Runs `command args…` as a real child process (asynchronously: a server in the test process keeps serving), in a
  * process group of its own: past `timeoutMs` (default 2 minutes) the group is killed, code null.
@@ -51,7 +50,10 @@ export function runDlt(args: readonly string[], opts: RunOptions): Promise<RunRe
 }
 
 /** A fresh user: HOME (with ~/.dlt), a project dir, a private TMPDIR, telemetry pointed at `endpoint`. */
-export function freshUser(endpoint: string, extraEnv: NodeJS.ProcessEnv = {}): {
+export function freshUser(
+  endpoint: string,
+  extraEnv: NodeJS.ProcessEnv = {},
+): {
   home: string;
   project: string;
   tmp: string;
@@ -73,4 +75,3 @@ export function freshUser(endpoint: string, extraEnv: NodeJS.ProcessEnv = {}): {
 export function removeUser(u: { home: string; project: string; tmp: string }): void {
   for (const d of [u.home, u.project, u.tmp]) rmSync(d, { recursive: true, force: true });
 }
-

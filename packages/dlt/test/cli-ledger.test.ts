@@ -41,10 +41,20 @@ test("a session of commands: `dlt telemetry log --json` prints exactly the messa
   assert.equal(lines.length, session.length);
   const entries = lines.map((l) => JSON.parse(l) as { time: string; endpoint: string; outcome: string; message: Record<string, unknown> });
   // Same messages, same order of sending, same bytes: each message's JSON is in a body the collector received.
-  assert.deepEqual(entries.map((e) => e.message["messageId"]), rx.events.map((e) => e["messageId"]));
-  assert.deepEqual(entries.map((e) => e.message), rx.events);
+  assert.deepEqual(
+    entries.map((e) => e.message["messageId"]),
+    rx.events.map((e) => e["messageId"]),
+  );
+  assert.deepEqual(
+    entries.map((e) => e.message),
+    rx.events,
+  );
   const received = bodies(rx);
-  for (const e of readLedger(options)) assert.ok(received.some((b) => b.includes(e.text)), `${e.text} is not in a request body as sent`);
+  for (const e of readLedger(options))
+    assert.ok(
+      received.some((b) => b.includes(e.text)),
+      `${e.text} is not in a request body as sent`,
+    );
   for (const [i, line] of lines.entries()) assert.ok(line.endsWith(`"message":${readLedger(options)[i]!.text}}`), line);
   for (const e of entries) {
     assert.equal(e.outcome, "delivered");

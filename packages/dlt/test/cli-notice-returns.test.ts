@@ -11,7 +11,14 @@ import { main, type CliIo } from "../src/cli/index.js";
 import { dltCatalogueHash } from "../src/events.js";
 
 function io(tty: boolean): CliIo & { errText: string } {
-  const o = { errText: "", errIsTty: tty, out() {}, err(t: string) { o.errText += t; } };
+  const o = {
+    errText: "",
+    errIsTty: tty,
+    out() {},
+    err(t: string) {
+      o.errText += t;
+    },
+  };
   return o;
 }
 

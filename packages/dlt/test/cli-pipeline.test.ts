@@ -21,7 +21,6 @@ process.env["HOME"] = dir;
 process.env["DLT_DATA_DIR"] = DATA;
 process.env["DO_NOT_TRACK"] = "1";
 
-
 const json = <T = Record<string, unknown>>(text: string): T => JSON.parse(text) as T;
 
 /**
@@ -30,7 +29,13 @@ const json = <T = Record<string, unknown>>(text: string): T => JSON.parse(text) 
  */
 async function shop(name: string): Promise<{ p: Pipeline; loaded: string[]; failed: string }> {
   const p = pipeline({ pipelineName: name, destination: "duckdb", datasetName: `${name}_data`, workingDir: dir });
-  const a = await p.run([{ id: 1, name: "ann", tags: ["x", "y"], orders: [{ n: 1 }] }, { id: 2, name: "bob", tags: [] }], { tableName: "users" });
+  const a = await p.run(
+    [
+      { id: 1, name: "ann", tags: ["x", "y"], orders: [{ n: 1 }] },
+      { id: 2, name: "bob", tags: [] },
+    ],
+    { tableName: "users" },
+  );
   const b = await p.run([{ sku: "k1", qty: 3 }], { tableName: "items" });
   await exec(p.dbPath, `ALTER TABLE ${name}_data.users__orders ALTER COLUMN n SET DATA TYPE UTINYINT`);
   await assert.rejects(p.run([{ id: 3, name: "cy", orders: [{ n: 1000 }] }], { tableName: "users" }), /step=load/);
@@ -43,10 +48,23 @@ test("dlt --help lists the new commands; dlt pipeline --help its operations in t
   for (const c of ["init [options] [source] [destination]", "pipeline [options]", "schema [options] <file>"]) assert.ok(help.out.includes(c), c);
   const group = (await dlt("pipeline", "--help")).out;
   assert.match(group, /^Usage: dlt pipeline <pipeline_name> \[command\] \[options\] {2}\| {2}dlt pipeline --list-pipelines/);
-  for (const op of ["info [options]", "trace [options]", "failed-jobs [options]", "load-package [load_id] [options]", "drop-pending-packages [options]", "drop <tables...> [options]", "schema [options]", "sync [options]", "-l, --list-pipelines"]) {
+  for (const op of [
+    "info [options]",
+    "trace [options]",
+    "failed-jobs [options]",
+    "load-package [load_id] [options]",
+    "drop-pending-packages [options]",
+    "drop <tables...> [options]",
+    "schema [options]",
+    "sync [options]",
+    "-l, --list-pipelines",
+  ]) {
     assert.ok(group.includes(op), op);
   }
-  assert.match((await dlt("pipeline", "shop", "drop", "--help")).out, /^Usage: dlt pipeline <pipeline_name> drop <tables\.\.\.> \[options\]\n[\s\S]*-y, --yes/);
+  assert.match(
+    (await dlt("pipeline", "shop", "drop", "--help")).out,
+    /^Usage: dlt pipeline <pipeline_name> drop <tables\.\.\.> \[options\]\n[\s\S]*-y, --yes/,
+  );
   assert.equal((await dlt("help", "pipeline")).out, group);
   const typo = await dlt("pipeline", "shop", "infoo");
   assert.equal(typo.code, 2);
@@ -68,7 +86,9 @@ test("dlt pipeline -l: the pipelines in the data dir with their last run, newest
   assert.match(lines[later]!, /^listed_later +listed_later_dataset +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC \(just now\), COMPLETED$/);
   assert.match(lines[failed]!, /^listed +listed_data +.*, FAILED$/);
   assert.equal((await dlt("pipeline")).out, text.out, "dlt pipeline alone lists them, as dlt does");
-  const data = json<{ pipelinesDir: string; pipelines: { name: string; datasetName: string; lastRun: { failed: boolean } }[] }>((await dlt("pipeline", "--list-pipelines", "--format", "json")).out);
+  const data = json<{ pipelinesDir: string; pipelines: { name: string; datasetName: string; lastRun: { failed: boolean } }[] }>(
+    (await dlt("pipeline", "--list-pipelines", "--format", "json")).out,
+  );
   assert.equal(data.pipelinesDir, join(DATA, "pipelines"));
   assert.deepEqual(data.pipelines.find((x) => x.name === p.pipelineName)?.lastRun.failed, true);
   assert.equal(data.pipelines.find((x) => x.name === "listed_later")?.datasetName, "listed_later_dataset");
@@ -79,7 +99,10 @@ test("dlt pipeline <name> info: destination, dataset, state, tables with their r
   const r = await dlt("pipeline", "informed", "info");
   assert.equal(r.code, 0, r.err);
   assert.ok(r.out.startsWith(`Found pipeline informed in ${DATA}/pipelines\nDestination: duckdb at ${p.dbPath}\nDataset: informed_data\n`), r.out);
-  assert.match(r.out, /Synchronized state:\n_state_version: \d+\n[\s\S]*pipeline_name: informed\n[\s\S]*destination_type: dlt\.destinations\.duckdb\n/);
+  assert.match(
+    r.out,
+    /Synchronized state:\n_state_version: \d+\n[\s\S]*pipeline_name: informed\n[\s\S]*destination_type: dlt\.destinations\.duckdb\n/,
+  );
   assert.match(r.out, /Local state:\nfirst_run: false\n/);
   assert.ok(
     r.out.includes(
@@ -91,15 +114,33 @@ test("dlt pipeline <name> info: destination, dataset, state, tables with their r
     ),
     r.out,
   );
-  assert.match(r.out, new RegExp(`Last loads in informed_data\\._dlt_loads \\(newest first\\):\nLOAD ID +SCHEMA +STATUS +INSERTED AT\n${loaded[1]!.replace(".", "\\.")} +informed +0 +`));
+  assert.match(
+    r.out,
+    new RegExp(
+      `Last loads in informed_data\\._dlt_loads \\(newest first\\):\nLOAD ID +SCHEMA +STATUS +INSERTED AT\n${loaded[1]!.replace(".", "\\.")} +informed +0 +`,
+    ),
+  );
   assert.ok(r.out.includes(`Has 1 normalized packages ready to be loaded with following load ids:\n${failed}\n`));
   assert.ok(r.out.includes(`Has 2 completed load packages with following load ids:\n${loaded.join("\n")}\n`));
   assert.ok(r.out.endsWith("Pipeline has last run trace. Use 'dlt pipeline informed trace' to inspect\n"));
 
-  const data = json<{ schemas: { tables: { name: string; rows: number }[] }[]; loads: unknown[]; packages: Record<string, string[]>; hasTrace: boolean; state: Record<string, unknown>; localState: Record<string, unknown> }>(
-    (await dlt("pipeline", "informed", "info", "--format", "json")).out,
+  const data = json<{
+    schemas: { tables: { name: string; rows: number }[] }[];
+    loads: unknown[];
+    packages: Record<string, string[]>;
+    hasTrace: boolean;
+    state: Record<string, unknown>;
+    localState: Record<string, unknown>;
+  }>((await dlt("pipeline", "informed", "info", "--format", "json")).out);
+  assert.deepEqual(
+    data.schemas[0]!.tables.map((t) => [t.name, t.rows]),
+    [
+      ["users", 2],
+      ["users__tags", 2],
+      ["users__orders", 1],
+      ["items", 1],
+    ],
   );
-  assert.deepEqual(data.schemas[0]!.tables.map((t) => [t.name, t.rows]), [["users", 2], ["users__tags", 2], ["users__orders", 1], ["items", 1]]);
   assert.equal(data.loads.length, 2);
   assert.deepEqual(data.packages, { extracted: [], normalized: [failed], completed: loaded });
   assert.equal(data.state["_local"], undefined);
@@ -110,10 +151,18 @@ test("dlt pipeline <name> trace: the last run, its steps with timing and rows pe
   const { p, failed } = await shop("traced_cli");
   const r = await dlt("pipeline", "traced_cli", "trace");
   assert.equal(r.code, 0, r.err);
-  assert.match(r.out, /^Run started at \S+ and FAILED in \d+\.\d\d seconds with 4 steps\.\nStep extract COMPLETED in \d+\.\d\d seconds\.\nExtracted data for the following tables:\n- users: 1 item\(s\)\n/);
+  assert.match(
+    r.out,
+    /^Run started at \S+ and FAILED in \d+\.\d\d seconds with 4 steps\.\nStep extract COMPLETED in \d+\.\d\d seconds\.\nExtracted data for the following tables:\n- users: 1 item\(s\)\n/,
+  );
   assert.ok(r.out.includes("Step normalize COMPLETED in "));
   assert.ok(r.out.includes("Normalized data for the following tables:\n- users: 1 row(s)\n- users__orders: 1 row(s)\n"));
-  assert.match(r.out, new RegExp(`Step load FAILED in \\d+\\.\\d\\d seconds\\.\nFailed due to: Error: Conversion Error[^\n]*\n[\\s\\S]*"1000"[\\s\\S]*\\(when processing load package ${failed.replace(".", "\\.")}\\)`));
+  assert.match(
+    r.out,
+    new RegExp(
+      `Step load FAILED in \\d+\\.\\d\\d seconds\\.\nFailed due to: Error: Conversion Error[^\n]*\n[\\s\\S]*"1000"[\\s\\S]*\\(when processing load package ${failed.replace(".", "\\.")}\\)`,
+    ),
+  );
   const data = json((await dlt("pipeline", "traced_cli", "trace", "--format", "json")).out);
   assert.deepEqual(data, JSON.parse(JSON.stringify(p.lastTrace)), "json is lastTrace, as data");
   const none = pipeline({ pipelineName: "never_traced", destination: "duckdb", workingDir: dir });
@@ -125,21 +174,43 @@ test("dlt pipeline <name> failed-jobs and load-package: the failed job with Duck
   const { loaded, failed } = await shop("packaged");
   const jobs = await dlt("pipeline", "packaged", "failed-jobs");
   assert.equal(jobs.code, 0, jobs.err);
-  assert.match(jobs.out, new RegExp(`^Checking failed jobs in load id '${failed.replace(".", "\\.")}'\nJOB: users__orders\\.csv\\(users__orders\\)\nJOB file type: csv\nFailed at: \\S+\nConversion Error: [\\s\\S]*Could not convert string "1000" to 'UTINYINT'`));
-  const jobsJson = json<{ failedJobs: { loadId: string; table: string; file: string; message: string }[] }>((await dlt("pipeline", "packaged", "failed-jobs", "--format", "json")).out);
-  assert.deepEqual(jobsJson.failedJobs.map((j) => [j.loadId, j.table, j.file]), [[failed, "users__orders", "users__orders.csv"]]);
+  assert.match(
+    jobs.out,
+    new RegExp(
+      `^Checking failed jobs in load id '${failed.replace(".", "\\.")}'\nJOB: users__orders\\.csv\\(users__orders\\)\nJOB file type: csv\nFailed at: \\S+\nConversion Error: [\\s\\S]*Could not convert string "1000" to 'UTINYINT'`,
+    ),
+  );
+  const jobsJson = json<{ failedJobs: { loadId: string; table: string; file: string; message: string }[] }>(
+    (await dlt("pipeline", "packaged", "failed-jobs", "--format", "json")).out,
+  );
+  assert.deepEqual(
+    jobsJson.failedJobs.map((j) => [j.loadId, j.table, j.file]),
+    [[failed, "users__orders", "users__orders.csv"]],
+  );
 
   const pending = await dlt("pipeline", "packaged", "load-package");
   assert.equal(pending.code, 0, pending.err);
   assert.ok(pending.out.startsWith(`Package ${failed} found in ${DATA}/pipelines/packaged/packages/${failed}\n`), pending.out);
-  assert.ok(pending.out.includes(`The package with load id ${failed} for schema packaged is in NORMALIZED state. The package is NOT YET LOADED to the destination.\n`));
+  assert.ok(
+    pending.out.includes(
+      `The package with load id ${failed} for schema packaged is in NORMALIZED state. The package is NOT YET LOADED to the destination.\n`,
+    ),
+  );
   assert.match(pending.out, /Its last load FAILED at \S+ on table users__orders:\nConversion Error/);
-  assert.match(pending.out, /Jobs details:\nTABLE +STATE +FILE +TYPE +SIZE +ROWS\nusers +new_jobs +users\.csv +csv +\d+ B +1\nusers__orders +failed_jobs +users__orders\.csv +csv +\d+ B +1\n$/);
+  assert.match(
+    pending.out,
+    /Jobs details:\nTABLE +STATE +FILE +TYPE +SIZE +ROWS\nusers +new_jobs +users\.csv +csv +\d+ B +1\nusers__orders +failed_jobs +users__orders\.csv +csv +\d+ B +1\n$/,
+  );
 
   const done = await dlt("pipeline", "packaged", "load-package", loaded[0]!);
   assert.equal(done.code, 0, done.err);
-  assert.match(done.out, new RegExp(`is in LOADED state\\. The package was LOADED at \\S+\\.\nJobs details:\n.*\nusers +completed_jobs +users\\.csv +csv +\\d+ B +2\nusers__tags +completed_jobs +users__tags\\.csv +csv +\\d+ B +2\nusers__orders +completed_jobs +users__orders\\.csv +csv +\\d+ B +1\n$`));
-  const doneJson = json<{ state: string; jobs: { table: string; rows: number }[] }>((await dlt("pipeline", "packaged", "load-package", loaded[1]!, "--format", "json")).out);
+  assert.match(
+    done.out,
+    /is in LOADED state\. The package was LOADED at \S+\.\nJobs details:\n.*\nusers +completed_jobs +users\.csv +csv +\d+ B +2\nusers__tags +completed_jobs +users__tags\.csv +csv +\d+ B +2\nusers__orders +completed_jobs +users__orders\.csv +csv +\d+ B +1\n$/,
+  );
+  const doneJson = json<{ state: string; jobs: { table: string; rows: number }[] }>(
+    (await dlt("pipeline", "packaged", "load-package", loaded[1]!, "--format", "json")).out,
+  );
   assert.deepEqual([doneJson.state, doneJson.jobs.map((j) => [j.table, j.rows])], ["loaded", [["items", 1]]]);
 
   const unknown = await dlt("pipeline", "packaged", "load-package", "123.456");
@@ -153,7 +224,10 @@ test("-v is dlt's verbosity, wherever it is on a pipeline command's line, never 
   assert.equal(info.code, 0, info.err);
   assert.match(info.out, /verbose/);
   assert.doesNotMatch(info.out, /^0\.1\.0\n$/);
-  for (const argv of [["pipeline", "-v", "verbose", "load-package", loaded[0]!], ["pipeline", "verbose", "load-package", loaded[0]!, "-vv"]]) {
+  for (const argv of [
+    ["pipeline", "-v", "verbose", "load-package", loaded[0]!],
+    ["pipeline", "verbose", "load-package", loaded[0]!, "-vv"],
+  ]) {
     const r = await dlt(...argv);
     assert.equal(r.code, 0, r.err);
     assert.match(r.out, /Tables and columns:\n- users: id \(bigint\), name \(text\), .*_dlt_load_id \(text\)/, argv.join(" "));
@@ -170,13 +244,17 @@ test("an unknown pipeline: every operation exits 1 naming it and where it looked
   for (const op of [["info"], ["trace"], ["failed-jobs"], ["load-package"], ["drop-pending-packages", "--yes"], ["drop", "t", "--yes"], ["schema"]]) {
     const r = await dlt("pipeline", "nowhere", ...op);
     assert.equal(r.code, 1, op[0]);
-    assert.equal(r.err, `error: pipeline nowhere was not found in ${DATA}/pipelines (no such pipeline ran on this machine). Try \`dlt pipeline nowhere sync\` to restore it from its destination, or \`dlt pipeline --list-pipelines\` for the pipelines here.\n`, op[0]);
+    assert.equal(
+      r.err,
+      `error: pipeline nowhere was not found in ${DATA}/pipelines (no such pipeline ran on this machine). Try \`dlt pipeline nowhere sync\` to restore it from its destination, or \`dlt pipeline --list-pipelines\` for the pipelines here.\n`,
+      op[0],
+    );
     assert.equal(r.out, "");
   }
   assert.equal(existsSync(join(DATA, "pipelines", "nowhere")), false, "looking made no folder");
-  const escape = await dlt("pipeline", "../../etc", "info");
-  assert.equal(escape.code, 1);
-  assert.match(escape.err, /pipeline \.\.\/\.\.\/etc was not found/);
+  const outside = await dlt("pipeline", "../../etc", "info");
+  assert.equal(outside.code, 1);
+  assert.match(outside.err, /pipeline \.\.\/\.\.\/etc was not found/);
 });
 
 test("dlt pipeline <name> schema and dlt schema <file>: the schema as dlt prints it, in yaml or json; a bad file is named with what is wrong", async () => {
@@ -185,7 +263,11 @@ test("dlt pipeline <name> schema and dlt schema <file>: the schema as dlt prints
   const yaml = await dlt("pipeline", "schemed", "schema");
   assert.equal(yaml.code, 0, yaml.err);
   assert.equal(yaml.err, "Found schema with name schemed\n");
-  const parsed = parseYaml(yaml.out) as { name: string; version_hash: string; tables: Record<string, { name?: string; columns: Record<string, { name?: string; data_type: string }> }> };
+  const parsed = parseYaml(yaml.out) as {
+    name: string;
+    version_hash: string;
+    tables: Record<string, { name?: string; columns: Record<string, { name?: string; data_type: string }> }>;
+  };
   assert.equal(parsed.name, "schemed");
   assert.equal(parsed.version_hash, stored.version_hash);
   assert.deepEqual(Object.keys(parsed.tables), Object.keys(stored.tables));
@@ -210,7 +292,13 @@ test("dlt pipeline <name> schema and dlt schema <file>: the schema as dlt prints
   assert.deepEqual([bad.code, bad.err], [1, `error: schema file ${wrongType}: tables.t.columns.a.data_type is "blob", not a dlt type\n`]);
   // Hostile YAML: aliases of aliases (a "billion laughs") are refused at once, not expanded.
   const bomb = join(dir, "bomb.yaml");
-  writeFileSync(bomb, ["a: &a [x, x, x, x, x, x, x, x, x]", ..."bcdefghi".split("").map((c, i) => `${c}: &${c} [${Array(9).fill(`*${"abcdefghi"[i]}`).join(", ")}]`)].join("\n"));
+  writeFileSync(
+    bomb,
+    [
+      "a: &a [x, x, x, x, x, x, x, x, x]",
+      ..."bcdefghi".split("").map((c, i) => `${c}: &${c} [${Array(9).fill(`*${"abcdefghi"[i]}`).join(", ")}]`),
+    ].join("\n"),
+  );
   const t0 = performance.now();
   const refused = await dlt("schema", bomb);
   assert.equal(refused.code, 1);
@@ -240,8 +328,15 @@ test("dlt pipeline <name> drop <table> --yes: the table and its nested tables le
   const { p } = await shop("dropping");
   const pending = await dlt("pipeline", "dropping", "drop", "users", "--yes");
   assert.equal(pending.code, 1);
-  assert.match(pending.err, /^error: pipeline dropping has 1 pending load package\(s\) \(\d+\.\d+\): load them with a run, or drop them with `dlt pipeline dropping drop-pending-packages`, first\n$/);
-  assert.deepEqual(await tableNames(p.dbPath, "dropping_data"), ["_dlt_loads", "_dlt_pipeline_state", "_dlt_version", "items", "users", "users__orders", "users__tags"], "nothing dropped");
+  assert.match(
+    pending.err,
+    /^error: pipeline dropping has 1 pending load package\(s\) \(\d+\.\d+\): load them with a run, or drop them with `dlt pipeline dropping drop-pending-packages`, first\n$/,
+  );
+  assert.deepEqual(
+    await tableNames(p.dbPath, "dropping_data"),
+    ["_dlt_loads", "_dlt_pipeline_state", "_dlt_version", "items", "users", "users__orders", "users__tags"],
+    "nothing dropped",
+  );
   await p.dropPendingPackages();
 
   for (const [table, why] of [
@@ -269,23 +364,43 @@ test("dlt pipeline <name> drop <table> --yes: the table and its nested tables le
     ].join("\n"),
   );
   const schema = p.schema()!;
-  assert.match(r.out, new RegExp(`\nDropped users, users__tags, users__orders from dataset dropping_data \\(load id \\d+\\.\\d+\\); schema dropping is now version ${schema.version}\n$`));
+  assert.match(
+    r.out,
+    new RegExp(
+      `\nDropped users, users__tags, users__orders from dataset dropping_data \\(load id \\d+\\.\\d+\\); schema dropping is now version ${schema.version}\n$`,
+    ),
+  );
   assert.deepEqual(await tableNames(p.dbPath, "dropping_data"), ["_dlt_loads", "_dlt_pipeline_state", "_dlt_version", "items"]);
-  assert.deepEqual(Object.keys(schema.tables).filter((t) => !t.startsWith("_dlt")), ["items"]);
+  assert.deepEqual(
+    Object.keys(schema.tables).filter((t) => !t.startsWith("_dlt")),
+    ["items"],
+  );
   // As dlt: the schema's stored versions are replaced by the new one, and the drop is a load with the state.
-  assert.deepEqual(await query(p.dbPath, "SELECT version, version_hash FROM dropping_data._dlt_version"), [{ version: schema.version, version_hash: schema.version_hash }]);
+  assert.deepEqual(await query(p.dbPath, "SELECT version, version_hash FROM dropping_data._dlt_version"), [
+    { version: schema.version, version_hash: schema.version_hash },
+  ]);
   const [last] = await query(p.dbPath, "SELECT load_id FROM dropping_data._dlt_loads ORDER BY load_id DESC LIMIT 1");
-  assert.deepEqual(await query(p.dbPath, `SELECT count(*) AS n FROM dropping_data._dlt_pipeline_state WHERE _dlt_load_id = '${String(last!["load_id"])}'`), [{ n: 1 }]);
+  assert.deepEqual(
+    await query(p.dbPath, `SELECT count(*) AS n FROM dropping_data._dlt_pipeline_state WHERE _dlt_load_id = '${String(last!["load_id"])}'`),
+    [{ n: 1 }],
+  );
 
   // The schema of users is gone: a name that was a bigint before is a text column now, not a variant.
   await p.run([{ id: "u-1" }], { tableName: "users" });
-  assert.deepEqual(await query(p.dbPath, "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = 'dropping_data' AND table_name = 'users' AND column_name = 'id'"), [
-    { column_name: "id", data_type: "VARCHAR" },
-  ]);
+  assert.deepEqual(
+    await query(
+      p.dbPath,
+      "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = 'dropping_data' AND table_name = 'users' AND column_name = 'id'",
+    ),
+    [{ column_name: "id", data_type: "VARCHAR" }],
+  );
   // A restore on another machine brings back the schema without the dropped tables.
   rmSync(join(DATA, "pipelines", "dropping"), { recursive: true, force: true });
   await pipeline({ pipelineName: "dropping", destination: "duckdb", datasetName: "dropping_data", workingDir: dir }).syncDestination();
-  assert.deepEqual(Object.keys(attach("dropping").schema()!.tables).filter((t) => !t.startsWith("_dlt")), ["items", "users"]);
+  assert.deepEqual(
+    Object.keys(attach("dropping").schema()!.tables).filter((t) => !t.startsWith("_dlt")),
+    ["items", "users"],
+  );
 });
 
 test("dlt pipeline <name> sync: restores a pipeline whose folder is gone; with --yes replaces a local folder by the destination's state; a dataset without it changes nothing", async () => {
@@ -294,19 +409,30 @@ test("dlt pipeline <name> sync: restores a pipeline whose folder is gone; with -
   rmSync(join(DATA, "pipelines", "synced"), { recursive: true, force: true });
   const wrong = await dlt("pipeline", "synced", "sync");
   assert.equal(wrong.code, 1, "no folder and no --dataset-name: the default dataset holds no state of it");
-  assert.equal(wrong.err, `error: pipeline synced was not found in dataset synced_dataset of ${join(process.cwd(), "synced.duckdb")}: nothing was restored, and the local folder was left as it was\n`);
+  assert.equal(
+    wrong.err,
+    `error: pipeline synced was not found in dataset synced_dataset of ${join(process.cwd(), "synced.duckdb")}: nothing was restored, and the local folder was left as it was\n`,
+  );
 
-  const restored = await runDlt(["pipeline", "synced", "sync", "--dataset-name", "synced_data"], { env: { HOME: dir, DLT_DATA_DIR: DATA, TMPDIR: dir, DO_NOT_TRACK: "1" }, cwd: dir });
+  const restored = await runDlt(["pipeline", "synced", "sync", "--dataset-name", "synced_data"], {
+    env: { HOME: dir, DLT_DATA_DIR: DATA, TMPDIR: dir, DO_NOT_TRACK: "1" },
+    cwd: dir,
+  });
   assert.equal(restored.code, 0, restored.stderr);
   assert.match(restored.stdout, /Dropped the local state and restored pipeline synced: state version \d+, schemas: synced\n$/);
   const back = attach("synced");
   assert.equal(back.schema()!.version_hash, before.version_hash);
   assert.equal(back.datasetName, "synced_data");
   // The list says when its state was last loaded, not "never": it ran, elsewhere.
-  const [stateRow] = await query(back.dbPath, "SELECT strftime(created_at, '%Y-%m-%d %H:%M') AS at FROM synced_data._dlt_pipeline_state ORDER BY created_at DESC LIMIT 1");
+  const [stateRow] = await query(
+    back.dbPath,
+    "SELECT strftime(created_at, '%Y-%m-%d %H:%M') AS at FROM synced_data._dlt_pipeline_state ORDER BY created_at DESC LIMIT 1",
+  );
   const listed = await dlt("pipeline", "-l");
-  assert.match(listed.out, new RegExp(`\nsynced +synced_data +[^\n]*loaded \\(synced from the destination\\)\n`), listed.out);
-  const listedJson = json<{ pipelines: { name: string; lastRun?: { startedAt: string; from: string } }[] }>((await dlt("pipeline", "-l", "--format", "json")).out);
+  assert.match(listed.out, /\nsynced +synced_data +[^\n]*loaded \(synced from the destination\)\n/, listed.out);
+  const listedJson = json<{ pipelines: { name: string; lastRun?: { startedAt: string; from: string } }[] }>(
+    (await dlt("pipeline", "-l", "--format", "json")).out,
+  );
   const entry = listedJson.pipelines.find((x) => x.name === "synced");
   assert.equal(entry?.lastRun?.from, "state");
   assert.equal(entry?.lastRun?.startedAt.slice(0, 16).replace("T", " "), String(stateRow!["at"]));
@@ -324,9 +450,15 @@ test("dlt pipeline <name> sync: restores a pipeline whose folder is gone; with -
 test("dlt init --list-sources and --list-destinations: what init can scaffold, and into what", async () => {
   const sources = await dlt("init", "--list-sources");
   assert.equal(sources.code, 0, sources.err);
-  assert.match(sources.out, /^Available dlt-ts templates \(dlt init <source> duckdb\):\nSOURCE +WRITES +LOADS\nchess +chess_pipeline\.ts +player profiles/);
+  assert.match(
+    sources.out,
+    /^Available dlt-ts templates \(dlt init <source> duckdb\):\nSOURCE +WRITES +LOADS\nchess +chess_pipeline\.ts +player profiles/,
+  );
   assert.match(sources.out, /\n<any other name> +<name>_pipeline\.ts +a generic pipeline/);
-  assert.deepEqual(json<{ sources: { name: string }[] }>((await dlt("init", "-l", "--format", "json")).out).sources.map((s) => s.name), ["chess", "<any other name>"]);
+  assert.deepEqual(
+    json<{ sources: { name: string }[] }>((await dlt("init", "-l", "--format", "json")).out).sources.map((s) => s.name),
+    ["chess", "<any other name>"],
+  );
   assert.equal((await dlt("init", "--list-destinations")).out, "Available dlt-ts destinations:\nduckdb\n");
   assert.deepEqual(json((await dlt("init", "--list-destinations", "--format", "json")).out), { destinations: ["duckdb"] });
 });
@@ -401,7 +533,10 @@ test("drop asks first: on a stdin that is not a terminal it refuses without --ye
   const r = await runDlt(["pipeline", "refusing", "drop", "users"], { env: childEnv({ DO_NOT_TRACK: "1" }), cwd: dir });
   assert.equal(r.code, 1);
   assert.match(r.stdout, /^About to drop the following data in dataset refusing_data/);
-  assert.equal(r.stderr, "error: `dlt pipeline refusing drop` asks before it changes anything, and stdin is not a terminal: nothing was changed. Run it with --yes to apply it without asking.\n");
+  assert.equal(
+    r.stderr,
+    "error: `dlt pipeline refusing drop` asks before it changes anything, and stdin is not a terminal: nothing was changed. Run it with --yes to apply it without asking.\n",
+  );
   assert.ok((await tableNames(p.dbPath, "refusing_data")).includes("users"));
   assert.ok(p.schema()!.tables["users"]);
 });
@@ -413,7 +548,11 @@ function onTerminal(args: readonly string[], answer: string): Promise<{ code: nu
   const quote = (s: string): string => `'${s.replaceAll("'", "'\\''")}'`;
   const command = [process.execPath, DLT_BIN, ...args].map(quote).join(" ");
   return new Promise((resolve, reject) => {
-    const child = spawn("script", ["-qec", command, "/dev/null"], { cwd: dir, env: { PATH: process.env["PATH"], ...childEnv({ DO_NOT_TRACK: "1" }) }, stdio: ["pipe", "pipe", "pipe"] });
+    const child = spawn("script", ["-qec", command, "/dev/null"], {
+      cwd: dir,
+      env: { PATH: process.env["PATH"], ...childEnv({ DO_NOT_TRACK: "1" }) },
+      stdio: ["pipe", "pipe", "pipe"],
+    });
     let out = "";
     let answered = false;
     child.stdout.on("data", (d: Buffer) => {
@@ -429,7 +568,9 @@ function onTerminal(args: readonly string[], answer: string): Promise<{ code: nu
   });
 }
 
-test("drop asks first: on a terminal, no keeps everything and yes drops", { skip: !hasScript && "util-linux `script` is not installed" }, async () => {
+test("drop asks first: on a terminal, no keeps everything and yes drops", {
+  skip: !hasScript && "util-linux `script` is not installed",
+}, async () => {
   const { p } = await shop("asking");
   await p.dropPendingPackages();
   const no = await onTerminal(["pipeline", "asking", "drop", "items"], "n");
@@ -448,5 +589,8 @@ test("the trace of a run in one process is what `dlt pipeline <name> trace` show
   const r = await runDlt(["pipeline", "elsewhere", "trace", "--format", "json"], { env: childEnv({ DO_NOT_TRACK: "1" }), cwd: dir });
   assert.equal(r.code, 0, r.stderr);
   assert.deepEqual(JSON.parse(r.stdout), JSON.parse(JSON.stringify(p.lastTrace)));
-  assert.deepEqual(JSON.parse(readFileSync(join(DATA, "pipelines", "elsewhere", "trace.json"), "utf8")).steps.map((s: { step: string }) => s.step), ["extract", "normalize", "load", "run"]);
+  assert.deepEqual(
+    JSON.parse(readFileSync(join(DATA, "pipelines", "elsewhere", "trace.json"), "utf8")).steps.map((s: { step: string }) => s.step),
+    ["extract", "normalize", "load", "run"],
+  );
 });

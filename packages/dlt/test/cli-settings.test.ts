@@ -86,7 +86,10 @@ test("secrets.toml, in dlt's order: the key and endpoint in .dlt/secrets.toml ar
   const { RUNTIME__DLTHUB_TELEMETRY_ENDPOINT: _unset, ...env } = u.env;
   mkdirSync(join(u.project, ".dlt"));
   writeFileSync(join(u.project, ".dlt", "config.toml"), '[runtime]\ndlthub_telemetry = true\ndlthub_telemetry_endpoint = "http://127.0.0.1:9"\n');
-  writeFileSync(join(u.project, ".dlt", "secrets.toml"), `[runtime]\ndlthub_telemetry_endpoint = "${rx.url}"\ndlthub_telemetry_segment_write_key = "from-secrets"\n`);
+  writeFileSync(
+    join(u.project, ".dlt", "secrets.toml"),
+    `[runtime]\ndlthub_telemetry_endpoint = "${rx.url}"\ndlthub_telemetry_segment_write_key = "from-secrets"\n`,
+  );
   const on = await runDlt(["telemetry"], { env, cwd: u.project });
   assert.match(on.stdout, /ENABLED\nset in .*\.dlt\/config\.toml/);
   const [req] = await rx.waitForRequests(1);
@@ -120,7 +123,7 @@ test("--disable-telemetry on a symlinked config.toml (a dotfiles repository) edi
   const u = freshUser("http://127.0.0.1:9");
   t.after(() => removeUser(u));
   const real = join(u.home, "dotfiles-config.toml");
-  writeFileSync(real, "# from my dotfiles\n[runtime]\nlog_level = \"INFO\"\n");
+  writeFileSync(real, '# from my dotfiles\n[runtime]\nlog_level = "INFO"\n');
   const link = join(u.home, ".dlt", "config.toml");
   symlinkSync(real, link);
   const r = await runDlt(["--disable-telemetry"], { env: u.env, cwd: u.project });

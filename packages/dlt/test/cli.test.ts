@@ -47,13 +47,45 @@ test("dlt telemetry: ENABLED by default, and its command event carries the spec'
 // run afterwards on the same receiver is the only one seen.
 const optOuts: { name: string; args: string[]; env?: NodeJS.ProcessEnv; global?: string; project?: string; status: RegExp }[] = [
   { name: "--disable-telemetry before a command", args: ["--disable-telemetry", "telemetry"], status: /DISABLED\ndisabled by the command-line flag/ },
-  { name: "RUNTIME__DLTHUB_TELEMETRY=false", args: ["telemetry"], env: { RUNTIME__DLTHUB_TELEMETRY: "false" }, status: /DISABLED\ndisabled by RUNTIME__DLTHUB_TELEMETRY/ },
+  {
+    name: "RUNTIME__DLTHUB_TELEMETRY=false",
+    args: ["telemetry"],
+    env: { RUNTIME__DLTHUB_TELEMETRY: "false" },
+    status: /DISABLED\ndisabled by RUNTIME__DLTHUB_TELEMETRY/,
+  },
   { name: "DO_NOT_TRACK=1", args: ["telemetry"], env: { DO_NOT_TRACK: "1" }, status: /DISABLED\ndisabled by DO_NOT_TRACK/ },
-  { name: "DO_NOT_TRACK beats an env opt-in", args: ["telemetry"], env: { DO_NOT_TRACK: "true", RUNTIME__DLTHUB_TELEMETRY: "true" }, status: /disabled by DO_NOT_TRACK/ },
-  { name: "project .dlt/config.toml", args: ["telemetry"], project: "[runtime]\ndlthub_telemetry=false\n", status: /DISABLED\nset in .*\.dlt\/config\.toml/ },
-  { name: "global ~/.dlt/config.toml", args: ["telemetry"], global: "[runtime]\ndlthub_telemetry=false\n", status: /DISABLED\nset in ~\/\.dlt\/config\.toml/ },
-  { name: "project file beats a global opt-in", args: ["telemetry"], global: "[runtime]\ndlthub_telemetry=true\n", project: "[runtime]\ndlthub_telemetry=false\n", status: /DISABLED/ },
-  { name: "env opt-out beats a project opt-in", args: ["telemetry"], env: { RUNTIME__DLTHUB_TELEMETRY: "0" }, project: "[runtime]\ndlthub_telemetry=true\n", status: /DISABLED/ },
+  {
+    name: "DO_NOT_TRACK beats an env opt-in",
+    args: ["telemetry"],
+    env: { DO_NOT_TRACK: "true", RUNTIME__DLTHUB_TELEMETRY: "true" },
+    status: /disabled by DO_NOT_TRACK/,
+  },
+  {
+    name: "project .dlt/config.toml",
+    args: ["telemetry"],
+    project: "[runtime]\ndlthub_telemetry=false\n",
+    status: /DISABLED\nset in .*\.dlt\/config\.toml/,
+  },
+  {
+    name: "global ~/.dlt/config.toml",
+    args: ["telemetry"],
+    global: "[runtime]\ndlthub_telemetry=false\n",
+    status: /DISABLED\nset in ~\/\.dlt\/config\.toml/,
+  },
+  {
+    name: "project file beats a global opt-in",
+    args: ["telemetry"],
+    global: "[runtime]\ndlthub_telemetry=true\n",
+    project: "[runtime]\ndlthub_telemetry=false\n",
+    status: /DISABLED/,
+  },
+  {
+    name: "env opt-out beats a project opt-in",
+    args: ["telemetry"],
+    env: { RUNTIME__DLTHUB_TELEMETRY: "0" },
+    project: "[runtime]\ndlthub_telemetry=true\n",
+    status: /DISABLED/,
+  },
   { name: "an unknown command sends nothing", args: ["no-such-command"], status: /^$/ },
 ];
 
@@ -80,8 +112,18 @@ for (const o of optOuts) {
 }
 
 const optIns: { name: string; args: string[]; env?: NodeJS.ProcessEnv; global?: string; project?: string }[] = [
-  { name: "env opt-in beats a global opt-out", args: ["telemetry"], env: { RUNTIME__DLTHUB_TELEMETRY: "true" }, global: "[runtime]\ndlthub_telemetry=false\n" },
-  { name: "project opt-in beats a global opt-out", args: ["telemetry"], global: "[runtime]\ndlthub_telemetry=false\n", project: "[runtime]\ndlthub_telemetry=true\n" },
+  {
+    name: "env opt-in beats a global opt-out",
+    args: ["telemetry"],
+    env: { RUNTIME__DLTHUB_TELEMETRY: "true" },
+    global: "[runtime]\ndlthub_telemetry=false\n",
+  },
+  {
+    name: "project opt-in beats a global opt-out",
+    args: ["telemetry"],
+    global: "[runtime]\ndlthub_telemetry=false\n",
+    project: "[runtime]\ndlthub_telemetry=true\n",
+  },
   { name: "--enable-telemetry beats DO_NOT_TRACK for its own run", args: ["--enable-telemetry", "telemetry"], env: { DO_NOT_TRACK: "1" } },
 ];
 for (const o of optIns) {
@@ -112,7 +154,7 @@ test("--disable-telemetry alone writes the global and the project file, keeping 
     writeFileSync(globalFile, '# my global settings\nlog_level = "WARNING"\n\n[sources.chess]\n# players to load\nplayers = ["magnuscarlsen"]\n');
     mkdirSync(join(u.project, ".dlt"));
     const projectFile = join(u.project, ".dlt", "config.toml");
-    writeFileSync(projectFile, "[runtime]\n# telemetry switch below\ndlthub_telemetry = true # on for now\nlog_level = \"INFO\"\n");
+    writeFileSync(projectFile, '[runtime]\n# telemetry switch below\ndlthub_telemetry = true # on for now\nlog_level = "INFO"\n');
     const off = await runDlt(["--disable-telemetry"], { env: u.env, cwd: u.project });
     assert.equal(off.code, 0);
     assert.equal(off.stdout, "Telemetry switched OFF\n");
@@ -158,7 +200,10 @@ test("two processes switching telemetry at once leave a valid file", async () =>
   assert.equal(doc.other.x, 1);
   assert.equal(typeof doc.runtime.dlthub_telemetry, "boolean");
   assert.match(text, /# keep/);
-  assert.deepEqual(readdirSync(join(u.home, ".dlt")).filter((f) => f.endsWith(".tmp")), []);
+  assert.deepEqual(
+    readdirSync(join(u.home, ".dlt")).filter((f) => f.endsWith(".tmp")),
+    [],
+  );
 });
 
 test("a config.toml with a syntax error: every command runs with telemetry off and one warning; a switch leaves the file alone and exits 1; nothing is sent", async (t) => {

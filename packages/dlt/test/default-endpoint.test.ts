@@ -13,7 +13,12 @@ const NODE_MODULES = fileURLToPath(new URL("../../../../node_modules", import.me
 
 test("the default endpoint is the project's collector unless a distributor set dltTelemetry.defaultEndpoint in package.json", async () => {
   // Off (DO_NOT_TRACK), and any request through a dead loopback proxy: the default endpoint is shown, never contacted.
-  const u = freshUser("", { RUNTIME__DLTHUB_TELEMETRY_ENDPOINT: "", DO_NOT_TRACK: "1", HTTPS_PROXY: "http://127.0.0.1:9", HTTP_PROXY: "http://127.0.0.1:9" });
+  const u = freshUser("", {
+    RUNTIME__DLTHUB_TELEMETRY_ENDPOINT: "",
+    DO_NOT_TRACK: "1",
+    HTTPS_PROXY: "http://127.0.0.1:9",
+    HTTP_PROXY: "http://127.0.0.1:9",
+  });
   const endpoint = async (bin: string): Promise<string> => {
     const r = await runNode([bin, "telemetry", "--explain"], { cwd: u.project, env: { ...u.env, PATH: process.env["PATH"] } });
     assert.equal(r.code, 0, r.stderr);

@@ -21,7 +21,14 @@ test("docs/telemetry-plan.json is the tracking plan generated from the same defi
   // Every event of the catalogue, with its properties and the two the library adds.
   const parsed = JSON.parse(readFileSync(plan, "utf8")) as { events: Record<string, { properties: Record<string, unknown> }> };
   assert.deepEqual(Object.keys(parsed.events), Object.keys(DLT_EVENTS));
-  assert.deepEqual(Object.keys(parsed.events["command_init"]!.properties), ["event_category", "event_name", "elapsed", "success", "pipeline_name", "destination_name"]);
+  assert.deepEqual(Object.keys(parsed.events["command_init"]!.properties), [
+    "event_category",
+    "event_name",
+    "elapsed",
+    "success",
+    "pipeline_name",
+    "destination_name",
+  ]);
 });
 
 test("typed events: values that do not fit their definition never leave the machine", async () => {
@@ -48,11 +55,14 @@ test("typed events: values that do not fit their definition never leave the mach
     (events.track as (e: string, p: Record<string, unknown>) => void)("command_unknown", { elapsed: 1 });
     await t.flush();
     const got = await rx.waitForEvents(2);
-    assert.deepEqual(got.map((e) => e["properties"]), [
-      // The library's own flag, on the first event of a fresh machine, is the one property not in the catalogue's list.
-      { event_category: "command", event_name: "init", elapsed: 1, success: false, destination_name: "duckdb", first_run_of_version: true },
-      { event_category: "pipeline", event_name: "load", success: true },
-    ]);
+    assert.deepEqual(
+      got.map((e) => e["properties"]),
+      [
+        // The library's own flag, on the first event of a fresh machine, is the one property not in the catalogue's list.
+        { event_category: "command", event_name: "init", elapsed: 1, success: false, destination_name: "duckdb", first_run_of_version: true },
+        { event_category: "pipeline", event_name: "load", success: true },
+      ],
+    );
   } finally {
     await rx.close();
   }

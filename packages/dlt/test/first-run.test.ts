@@ -10,12 +10,19 @@ test("first_run_of_version: once per version per machine, with four first runs o
   // The users' folders go when the test process exits (tempDir), after their senders are stopped.
   const u = freshUser(rx.url);
   t.after(() => rx.close());
-  const runs = await Promise.all([["telemetry"], ["init", "--list-destinations"], ["telemetry"], ["pipeline", "--list-pipelines"]].map((argv) => runDlt(argv, { env: u.env, cwd: u.project })));
+  const runs = await Promise.all(
+    [["telemetry"], ["init", "--list-destinations"], ["telemetry"], ["pipeline", "--list-pipelines"]].map((argv) =>
+      runDlt(argv, { env: u.env, cwd: u.project }),
+    ),
+  );
   for (const r of runs) assert.equal(r.code, 0, r.stderr);
   assert.equal((await runDlt(["telemetry"], { env: u.env, cwd: u.project })).code, 0);
   const events = await rx.waitForEvents(5);
   const flags = events.map((e) => (e["properties"] as Record<string, unknown>)["first_run_of_version"]);
-  assert.deepEqual(flags.filter((f) => f !== undefined), [true]);
+  assert.deepEqual(
+    flags.filter((f) => f !== undefined),
+    [true],
+  );
   // Another machine (its own ~/.dlt) is another install.
   const other = freshUser(rx.url);
   assert.equal((await runDlt(["telemetry"], { env: other.env, cwd: other.project })).code, 0);

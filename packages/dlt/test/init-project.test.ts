@@ -18,7 +18,11 @@ const parse = (text: string): unknown => JSON.parse(JSON.stringify(parseToml(tex
 function printedSteps(stdout: string): string[] {
   const at = stdout.indexOf("Next:\n");
   assert.ok(at >= 0, stdout);
-  return stdout.slice(at + 6).split("\n").filter((l) => l.startsWith("  ")).map((l) => l.trim());
+  return stdout
+    .slice(at + 6)
+    .split("\n")
+    .filter((l) => l.startsWith("  "))
+    .map((l) => l.trim());
 }
 
 const REPO = dirname(dirname(PACKAGE_DIR));
@@ -41,8 +45,13 @@ test("dlt init in an empty folder: the printed install and run steps work as pri
   const registry = await startLockfileRegistry({ lockfile: join(REPO, "package-lock.json") });
   t.after(() => registry.close());
   const env = {
-    ...u.env, PATH: process.env["PATH"], npm_config_registry: registry.url, npm_config_cache: join(u.tmp, "npm-cache"),
-    npm_config_audit: "false", npm_config_fund: "false", npm_config_update_notifier: "false",
+    ...u.env,
+    PATH: process.env["PATH"],
+    npm_config_registry: registry.url,
+    npm_config_cache: join(u.tmp, "npm-cache"),
+    npm_config_audit: "false",
+    npm_config_fund: "false",
+    npm_config_update_notifier: "false",
   };
   const install = await shell(steps[0]!, u.project, env);
   assert.equal(install.code, 0, `${install.stderr}\nnot in the lockfile: ${registry.unknown.join(", ")}; not cached: ${registry.missing.join(", ")}`);
@@ -50,7 +59,9 @@ test("dlt init in an empty folder: the printed install and run steps work as pri
   assert.equal(run.code, 0, run.stderr);
   assert.match(run.stdout, /^Loaded 2 tables \(6 rows\) into pokemon\.duckdb\/pokemon_data/);
   assert.deepEqual(await query(join(u.project, "pokemon.duckdb"), "SELECT id, name FROM pokemon_data.items ORDER BY id"), [
-    { id: 1, name: "item 1" }, { id: 2, name: "item 2" }, { id: 3, name: "item 3" },
+    { id: 1, name: "item 1" },
+    { id: 2, name: "item 2" },
+    { id: 3, name: "item 3" },
   ]);
   // Installed now: a second pipeline in the same project needs only its run step.
   const second = await runDlt(["init", "chess", "duckdb"], { env: u.env, cwd: u.project });
@@ -63,15 +74,21 @@ test("a second dlt init adds its pipeline to the project: config merged with eve
   const config = join(u.project, ".dlt", "config.toml");
   const secrets = join(u.project, ".dlt", "secrets.toml");
   // The user's own edits: an opt-out, a comment, a changed value, a secret.
-  const edited = readFileSync(config, "utf8").replace("# [runtime]\n# dlthub_telemetry = false", "[runtime]\ndlthub_telemetry = false # our policy").replace("max_archives = 2", "max_archives = 5");
+  const edited = readFileSync(config, "utf8")
+    .replace("# [runtime]\n# dlthub_telemetry = false", "[runtime]\ndlthub_telemetry = false # our policy")
+    .replace("max_archives = 2", "max_archives = 5");
   writeFileSync(config, `# team settings, do not remove\n${edited}`);
   writeFileSync(secrets, '[sources.chess]\napi_key = "s3cret"\n');
 
   const second = await runDlt(["init", "pokemon", "duckdb"], { env: u.env, cwd: u.project });
   assert.equal(second.code, 0, second.stderr);
-  assert.match(second.stdout, /created pokemon_pipeline\.ts; added \[sources\.pokemon\] settings to \.dlt\/config\.toml; added pokemon\.duckdb, pokemon\.duckdb\.wal to \.gitignore/);
+  assert.match(
+    second.stdout,
+    /created pokemon_pipeline\.ts; added \[sources\.pokemon\] settings to \.dlt\/config\.toml; added pokemon\.duckdb, pokemon\.duckdb\.wal to \.gitignore/,
+  );
   const text = readFileSync(config, "utf8");
-  for (const kept of ["# team settings, do not remove", "dlthub_telemetry = false # our policy", "# The chess.com public API."]) assert.ok(text.includes(kept), kept);
+  for (const kept of ["# team settings, do not remove", "dlthub_telemetry = false # our policy", "# The chess.com public API."])
+    assert.ok(text.includes(kept), kept);
   assert.deepEqual(parse(text), {
     sources: {
       chess: { base_url: "https://api.chess.com", players: ["magnuscarlsen", "rpragchess"], max_archives: 5 },
@@ -89,7 +106,10 @@ test("a second dlt init adds its pipeline to the project: config merged with eve
   assert.notEqual(readFileSync(join(u.project, "chess_pipeline.ts"), "utf8"), "// my edits\n");
   assert.equal(readFileSync(config, "utf8"), text);
   assert.equal(readFileSync(secrets, "utf8"), '[sources.chess]\napi_key = "s3cret"\n');
-  assert.match((await runDlt(["telemetry"], { env: { ...u.env, RUNTIME__DLTHUB_TELEMETRY: "" }, cwd: u.project })).stdout, /DISABLED\nset in .*\.dlt\/config\.toml/);
+  assert.match(
+    (await runDlt(["telemetry"], { env: { ...u.env, RUNTIME__DLTHUB_TELEMETRY: "" }, cwd: u.project })).stdout,
+    /DISABLED\nset in .*\.dlt\/config\.toml/,
+  );
 });
 
 test("a broken .dlt/config.toml stops init before anything is written, naming the file", async () => {

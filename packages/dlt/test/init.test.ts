@@ -32,7 +32,8 @@ async function chessApi(): Promise<{ url: string; close(): Promise<void> }> {
     let body: unknown;
     let m: RegExpExecArray | null;
     if ((m = /^\/pub\/player\/(\w+)$/.exec(u))) body = { player_id: m[1] === "alice" ? 1 : 2, username: m[1], followers: 10, joined: 1600000000 };
-    else if ((m = /^\/pub\/player\/(\w+)\/games\/archives$/.exec(u))) body = { archives: [1, 2, 3].map((mo) => `https://api.chess.com/pub/player/${m![1]}/games/2024/0${mo}`) };
+    else if ((m = /^\/pub\/player\/(\w+)\/games\/archives$/.exec(u)))
+      body = { archives: [1, 2, 3].map((mo) => `https://api.chess.com/pub/player/${m![1]}/games/2024/0${mo}`) };
     else if ((m = /^\/pub\/player\/(\w+)\/games\/2024\/0(\d)$/.exec(u))) body = { games: [0, 1].map((i) => game(m![1]!, Number(m![2]), i)) };
     if (body === undefined) {
       res.writeHead(404).end();
@@ -60,7 +61,12 @@ test("init chess duckdb scaffolds a pipeline that loads players and games into c
 
     const [event] = await rx.waitForEvents(1);
     assert.deepEqual(snapshotEvent(event!)["properties"], {
-      destination_name: "duckdb", elapsed: "<seconds>", event_category: "command", event_name: "init", pipeline_name: "chess", success: true,
+      destination_name: "duckdb",
+      elapsed: "<seconds>",
+      event_category: "command",
+      event_name: "init",
+      pipeline_name: "chess",
+      success: true,
       first_run_of_version: true,
     });
 
@@ -70,14 +76,23 @@ test("init chess duckdb scaffolds a pipeline that loads players and games into c
     writeFileSync(join(u.project, "chess_pipeline.mjs"), js);
     mkdirSync(join(u.project, "node_modules"));
     symlinkSync(DLT_PKG, join(u.project, "node_modules", "dlt-ts"));
-    writeFileSync(join(u.project, ".dlt", "config.toml"), readFileSync(join(u.project, ".dlt", "config.toml"), "utf8").replace('["magnuscarlsen", "rpragchess"]', '["alice", "bob"]'));
+    writeFileSync(
+      join(u.project, ".dlt", "config.toml"),
+      readFileSync(join(u.project, ".dlt", "config.toml"), "utf8").replace('["magnuscarlsen", "rpragchess"]', '["alice", "bob"]'),
+    );
     const runEnv = { ...u.env, PATH: process.env["PATH"], SOURCES__CHESS__BASE_URL: api.url, RUNTIME__DLTHUB_TELEMETRY: "false" };
     const run = await runNode(["chess_pipeline.mjs"], { cwd: u.project, env: runEnv });
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stdout, /^Loaded 2 tables \(10 rows\) into chess\.duckdb\/chess_data/);
     const db = join(u.project, "chess.duckdb");
-    assert.deepEqual(await query(db, "SELECT player_id, username FROM chess_data.players_profiles ORDER BY player_id"), [{ player_id: 1, username: "alice" }, { player_id: 2, username: "bob" }]);
-    const games = await query(db, "SELECT count(*) AS n, count(DISTINCT white__username) AS players, max(white__rating) AS top FROM chess_data.players_games");
+    assert.deepEqual(await query(db, "SELECT player_id, username FROM chess_data.players_profiles ORDER BY player_id"), [
+      { player_id: 1, username: "alice" },
+      { player_id: 2, username: "bob" },
+    ]);
+    const games = await query(
+      db,
+      "SELECT count(*) AS n, count(DISTINCT white__username) AS players, max(white__rating) AS top FROM chess_data.players_games",
+    );
     assert.deepEqual(games, [{ n: 8, players: 2, top: 2801 }], "the latest 2 archives of 2 games for each of 2 players");
     // Merge on the primary key: a second run adds nothing twice.
     assert.equal((await runNode(["chess_pipeline.mjs"], { cwd: u.project, env: runEnv })).code, 0);
@@ -108,7 +123,10 @@ test("init refuses: unknown destination (lists the supported), existing files wi
     writeFileSync(join(u.project, "pokemon_pipeline.ts"), "// my edits\n");
     const again = await runDlt(["init", "pokemon", "duckdb"], { env: u.env, cwd: u.project });
     assert.equal(again.code, 1);
-    assert.match(again.stderr, /^error: pokemon_pipeline\.ts exists already \(run again with --force to replace it; your \.dlt files are kept either way\)$/m);
+    assert.match(
+      again.stderr,
+      /^error: pokemon_pipeline\.ts exists already \(run again with --force to replace it; your \.dlt files are kept either way\)$/m,
+    );
     assert.equal(readFileSync(join(u.project, "pokemon_pipeline.ts"), "utf8"), "// my edits\n", "never overwritten without --force");
     assert.equal((await runDlt(["init", "pokemon", "duckdb", "--force"], { env: u.env, cwd: u.project })).code, 0);
     assert.notEqual(readFileSync(join(u.project, "pokemon_pipeline.ts"), "utf8"), "// my edits\n");

@@ -29,8 +29,15 @@ test("the README's install lines work from a folder outside the checkout; npx dl
   const registry = await startLockfileRegistry({ lockfile: join(REPO, "package-lock.json") });
   t.after(() => registry.close());
   const env = {
-    PATH: process.env["PATH"], HOME: home, TMPDIR: home, DO_NOT_TRACK: "1",
-    npm_config_registry: registry.url, npm_config_cache: join(home, "npm-cache"), npm_config_audit: "false", npm_config_fund: "false", npm_config_update_notifier: "false",
+    PATH: process.env["PATH"],
+    HOME: home,
+    TMPDIR: home,
+    DO_NOT_TRACK: "1",
+    npm_config_registry: registry.url,
+    npm_config_cache: join(home, "npm-cache"),
+    npm_config_audit: "false",
+    npm_config_fund: "false",
+    npm_config_update_notifier: "false",
   };
   const sh = (command: string) => runInProcessGroup("sh", ["-c", command], { cwd: project, env, timeoutMs: 90_000 });
   assert.equal((await sh("npm init -y >/dev/null")).code, 0);

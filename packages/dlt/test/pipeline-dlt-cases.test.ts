@@ -49,7 +49,10 @@ const NAMING: [string, string][] = [
 
 /** dlt's rasa user event case; integers beyond 2^53 (its intent ids) read as BigInt, as Python reads them: exact. */
 function rasaUserEvent(): unknown[] {
-  const text = readFileSync(join(FIXTURES, "event.event.user_load_1.json"), "utf8").replace(/(?<=[:[,]\s*)(-?\d{16,})(?=\s*[,\]}])/g, '"\\u0000big:$1"');
+  const text = readFileSync(join(FIXTURES, "event.event.user_load_1.json"), "utf8").replace(
+    /(?<=[:[,]\s*)(-?\d{16,})(?=\s*[,\]}])/g,
+    '"\\u0000big:$1"',
+  );
   return JSON.parse(text, (_k, v: unknown) => (typeof v === "string" && v.startsWith("\u0000big:") ? BigInt(v.slice(5)) : v)) as unknown[];
 }
 
@@ -75,11 +78,34 @@ function firstLoads(): Resource[] {
     ...[0, 1, 2, 3].map((n) => r(`rec_${n}`, [RECURSION], { maxTableNesting: n })),
     r("event_slot", [{ value: ["from", { json: true }] }], { maxTableNesting: 0 }),
     r("simplex", [1, "A"]),
-    r("channel", [{ id: "817949077341208606", type: 4, name: "Moderation", position: 0, flags: 0, parent_id: null, guild_id: "815421435900198962", permission_overwrites: [] }]),
+    r("channel", [
+      {
+        id: "817949077341208606",
+        type: 4,
+        name: "Moderation",
+        position: 0,
+        flags: 0,
+        parent_id: null,
+        guild_id: "815421435900198962",
+        permission_overwrites: [],
+      },
+    ]),
     r("channelSURFING", [{ id: "817949077341208606" }]),
     r("other", [{ a: null, timestamp: 7 }]),
-    r("nested_table", [{ id: 1, children: [{ id: 2, col1: null }, { id: 3, col1: null }] }]),
-    r("empty_keys", [{ a: 1, "": 2 }, { a: 1, b: { "": 2 } }, { a: 1, c: [{ "": 2 }] }]),
+    r("nested_table", [
+      {
+        id: 1,
+        children: [
+          { id: 2, col1: null },
+          { id: 3, col1: null },
+        ],
+      },
+    ]),
+    r("empty_keys", [
+      { a: 1, "": 2 },
+      { a: 1, b: { "": 2 } },
+      { a: 1, c: [{ "": 2 }] },
+    ]),
     r("naming", [Object.fromEntries(NAMING.map(([k], i) => [k, i]))]),
     r("issues", [{ id: 1, reactions: { "+1": 2, "-1": 0, laugh: 1 } }]),
     r("appended", [{ id: 1, kids: [{ k: 1 }] }]),
@@ -133,14 +159,37 @@ test("test_flatten_fix_field_name: keys are made snake_case along their path; an
 test("test_nested_table_linking, test_list_position: lists of scalars and of objects become linked nested tables, in list order", async () => {
   assert.deepEqual(rowsOf("linking"), { linking: 1, linking__f: 1, linking__f__l: 3, linking__f__o: 2, linking__f__lo: 3 });
   assert.deepEqual(await names("linking"), ["_dlt_load_id", "_dlt_id"], "the root row has no parent, position or root key");
-  assert.deepEqual(await cols("linking__f"), [["v", "BIGINT"], ["_dlt_parent_id", "VARCHAR"], ["_dlt_list_idx", "BIGINT"], ["_dlt_id", "VARCHAR"]]);
-  assert.deepEqual(await cols("linking__f__l"), [["value", "VARCHAR"], ["_dlt_parent_id", "VARCHAR"], ["_dlt_list_idx", "BIGINT"], ["_dlt_id", "VARCHAR"]]);
+  assert.deepEqual(await cols("linking__f"), [
+    ["v", "BIGINT"],
+    ["_dlt_parent_id", "VARCHAR"],
+    ["_dlt_list_idx", "BIGINT"],
+    ["_dlt_id", "VARCHAR"],
+  ]);
+  assert.deepEqual(await cols("linking__f__l"), [
+    ["value", "VARCHAR"],
+    ["_dlt_parent_id", "VARCHAR"],
+    ["_dlt_list_idx", "BIGINT"],
+    ["_dlt_id", "VARCHAR"],
+  ]);
   assert.deepEqual(
-    await sql(`SELECT l.value, l._dlt_list_idx FROM ${D}.linking__f__l l JOIN ${D}.linking__f f ON l._dlt_parent_id = f._dlt_id JOIN ${D}.linking r ON f._dlt_parent_id = r._dlt_id ORDER BY 2`),
-    [{ value: "a", _dlt_list_idx: 0 }, { value: "b", _dlt_list_idx: 1 }, { value: "c", _dlt_list_idx: 2 }],
+    await sql(
+      `SELECT l.value, l._dlt_list_idx FROM ${D}.linking__f__l l JOIN ${D}.linking__f f ON l._dlt_parent_id = f._dlt_id JOIN ${D}.linking r ON f._dlt_parent_id = r._dlt_id ORDER BY 2`,
+    ),
+    [
+      { value: "a", _dlt_list_idx: 0 },
+      { value: "b", _dlt_list_idx: 1 },
+      { value: "c", _dlt_list_idx: 2 },
+    ],
   );
-  assert.deepEqual(await sql(`SELECT e, _dlt_list_idx FROM ${D}.linking__f__lo ORDER BY 2`), [{ e: "a", _dlt_list_idx: 0 }, { e: "b", _dlt_list_idx: 1 }, { e: "c", _dlt_list_idx: 2 }]);
-  assert.deepEqual(await sql(`SELECT count(DISTINCT _dlt_id) AS n FROM (SELECT _dlt_id FROM ${D}.linking__f__l UNION ALL SELECT _dlt_id FROM ${D}.linking__f__o)`), [{ n: 5 }]);
+  assert.deepEqual(await sql(`SELECT e, _dlt_list_idx FROM ${D}.linking__f__lo ORDER BY 2`), [
+    { e: "a", _dlt_list_idx: 0 },
+    { e: "b", _dlt_list_idx: 1 },
+    { e: "c", _dlt_list_idx: 2 },
+  ]);
+  assert.deepEqual(
+    await sql(`SELECT count(DISTINCT _dlt_id) AS n FROM (SELECT _dlt_id FROM ${D}.linking__f__l UNION ALL SELECT _dlt_id FROM ${D}.linking__f__o)`),
+    [{ n: 5 }],
+  );
 });
 
 test("test_nested_table_linking with root key propagation (merge): every nested row carries its root row's _dlt_id as _dlt_root_id", async () => {
@@ -155,14 +204,32 @@ test("test_nested_table_linking with root key propagation (merge): every nested 
 test("test_yields_parent_relation: objects flatten into their table, lists make tables named by their path, linked to the right parent", async () => {
   assert.deepEqual(
     await tablesOf("relation"),
-    ["relation", "relation__d__a", "relation__d__b__a", "relation__d__b__a_2", "relation__e", "relation__e__b__a", "relation__e__o", "relation__f", "relation__f__b__a", "relation__f__l", "relation__f__o"],
+    [
+      "relation",
+      "relation__d__a",
+      "relation__d__b__a",
+      "relation__d__b__a_2",
+      "relation__e",
+      "relation__e__b__a",
+      "relation__e__o",
+      "relation__f",
+      "relation__f__b__a",
+      "relation__f__l",
+      "relation__f__o",
+    ],
     "relation__f__b and relation__d are flattened into their parents, not tables",
   );
   assert.deepEqual(await names("relation"), ["id", "d__c", "_dlt_load_id", "_dlt_id"]);
   assert.deepEqual(await names("relation__e"), ["_dlt_parent_id", "_dlt_list_idx", "_dlt_id"], "relation__e only links");
-  assert.deepEqual(await sql(`SELECT count(*) AS n FROM ${D}.relation__e__b__a a JOIN ${D}.relation__e e ON a._dlt_parent_id = e._dlt_id`), [{ n: 1 }]);
-  assert.deepEqual(await sql(`SELECT count(*) AS n FROM ${D}.relation__f__b__a a JOIN ${D}.relation__f f ON a._dlt_parent_id = f._dlt_id`), [{ n: 1 }]);
-  assert.deepEqual(await sql(`SELECT count(*) AS n FROM ${D}.relation__d__b__a_2 a JOIN ${D}.relation r ON a._dlt_parent_id = r._dlt_id`), [{ n: 1 }]);
+  assert.deepEqual(await sql(`SELECT count(*) AS n FROM ${D}.relation__e__b__a a JOIN ${D}.relation__e e ON a._dlt_parent_id = e._dlt_id`), [
+    { n: 1 },
+  ]);
+  assert.deepEqual(await sql(`SELECT count(*) AS n FROM ${D}.relation__f__b__a a JOIN ${D}.relation__f f ON a._dlt_parent_id = f._dlt_id`), [
+    { n: 1 },
+  ]);
+  assert.deepEqual(await sql(`SELECT count(*) AS n FROM ${D}.relation__d__b__a_2 a JOIN ${D}.relation r ON a._dlt_parent_id = r._dlt_id`), [
+    { n: 1 },
+  ]);
 });
 
 test("test_list_in_list, test_child_row_deterministic_hash: lists in lists make `…__list` tables; a given _dlt_id is kept and its nested rows get dlt's derived ids", async () => {
@@ -189,8 +256,12 @@ test("test_list_in_list, test_child_row_deterministic_hash: lists in lists make 
     { _dlt_id: "DLZqexu9nUyZgw", parent: "#123456", _dlt_list_idx: 0 },
     { _dlt_id: "6649vlnRHqu5Vg", parent: "#123456", _dlt_list_idx: 1 },
   ]);
-  assert.deepEqual(await sql(`SELECT _dlt_id, _dlt_parent_id FROM ${D}.zen__webpath__list WHERE _dlt_list_idx = 3`), [{ _dlt_id: "tN3sqRNapwDqJQ", _dlt_parent_id: "DLZqexu9nUyZgw" }]);
-  assert.deepEqual(await sql(`SELECT value, _dlt_id FROM ${D}.zen__webpath__list WHERE _dlt_parent_id = '6649vlnRHqu5Vg' AND _dlt_list_idx = 2`), [{ value: 3, _dlt_id: "cQcIwzGvN+bd4A" }]);
+  assert.deepEqual(await sql(`SELECT _dlt_id, _dlt_parent_id FROM ${D}.zen__webpath__list WHERE _dlt_list_idx = 3`), [
+    { _dlt_id: "tN3sqRNapwDqJQ", _dlt_parent_id: "DLZqexu9nUyZgw" },
+  ]);
+  assert.deepEqual(await sql(`SELECT value, _dlt_id FROM ${D}.zen__webpath__list WHERE _dlt_parent_id = '6649vlnRHqu5Vg' AND _dlt_list_idx = 2`), [
+    { value: 3, _dlt_id: "cQcIwzGvN+bd4A" },
+  ]);
   assert.deepEqual(await sql(`SELECT url, _dlt_id, _dlt_parent_id FROM ${D}.zen__webpath__list__list`), [
     { url: "https://www.website.com/products/item1234", _dlt_id: "zAH5NuRrtcw4hA", _dlt_parent_id: "tN3sqRNapwDqJQ" },
   ]);
@@ -208,14 +279,30 @@ test("test_json_types_for_recursion_level: maxTableNesting 0, 1, 2, 3 keeps what
   assert.deepEqual(await names("rec_all__f__lo"), ["e__v", "_dlt_parent_id", "_dlt_list_idx", "_dlt_id"]);
 
   assert.deepEqual(await tablesOf("rec_0"), ["rec_0"]);
-  assert.deepEqual(await cols("rec_0"), [["_dlt_id", "VARCHAR"], ["f", "JSON"], ["_dlt_load_id", "VARCHAR"]]);
+  assert.deepEqual(await cols("rec_0"), [
+    ["_dlt_id", "VARCHAR"],
+    ["f", "JSON"],
+    ["_dlt_load_id", "VARCHAR"],
+  ]);
   assert.deepEqual(await sql(`SELECT f::VARCHAR AS f FROM ${D}.rec_0`), [{ f: JSON.stringify(RECURSION.f) }]);
 
   assert.deepEqual(await tablesOf("rec_1"), ["rec_1", "rec_1__f"]);
-  assert.deepEqual(await cols("rec_1__f"), [["l", "JSON"], ["v", "BIGINT"], ["lo", "JSON"], ["_dlt_parent_id", "VARCHAR"], ["_dlt_list_idx", "BIGINT"], ["_dlt_id", "VARCHAR"]]);
+  assert.deepEqual(await cols("rec_1__f"), [
+    ["l", "JSON"],
+    ["v", "BIGINT"],
+    ["lo", "JSON"],
+    ["_dlt_parent_id", "VARCHAR"],
+    ["_dlt_list_idx", "BIGINT"],
+    ["_dlt_id", "VARCHAR"],
+  ]);
 
   assert.deepEqual(await tablesOf("rec_2"), ["rec_2", "rec_2__f", "rec_2__f__l", "rec_2__f__lo"]);
-  assert.deepEqual(await cols("rec_2__f__lo"), [["e", "JSON"], ["_dlt_parent_id", "VARCHAR"], ["_dlt_list_idx", "BIGINT"], ["_dlt_id", "VARCHAR"]]);
+  assert.deepEqual(await cols("rec_2__f__lo"), [
+    ["e", "JSON"],
+    ["_dlt_parent_id", "VARCHAR"],
+    ["_dlt_list_idx", "BIGINT"],
+    ["_dlt_id", "VARCHAR"],
+  ]);
 
   assert.deepEqual(await tablesOf("rec_3"), ["rec_3", "rec_3__f", "rec_3__f__l", "rec_3__f__lo"]);
   assert.deepEqual(await names("rec_3__f__lo"), await names("rec_all__f__lo"));
@@ -224,11 +311,19 @@ test("test_json_types_for_recursion_level: maxTableNesting 0, 1, 2, 3 keeps what
 test("test_preserves_json_types_list: a value of an existing json column stays whole, whatever the nesting level", async () => {
   await load("event_slot", [{ value: ["from", ["json", true]] }], { maxTableNesting: 1000 });
   assert.deepEqual(await tablesOf("event_slot"), ["event_slot"]);
-  assert.deepEqual(await sql(`SELECT value::VARCHAR AS v FROM ${D}.event_slot ORDER BY _dlt_load_id`), [{ v: '["from",{"json":true}]' }, { v: '["from",["json",true]]' }]);
+  assert.deepEqual(await sql(`SELECT value::VARCHAR AS v FROM ${D}.event_slot ORDER BY _dlt_load_id`), [
+    { v: '["from",{"json":true}]' },
+    { v: '["from",["json",true]]' },
+  ]);
 });
 
 test("test_wrap_in_dict: an item that is not an object is loaded as { value: item }", async () => {
-  assert.deepEqual(await cols("simplex"), [["value", "BIGINT"], ["_dlt_load_id", "VARCHAR"], ["_dlt_id", "VARCHAR"], ["value__v_text", "VARCHAR"]]);
+  assert.deepEqual(await cols("simplex"), [
+    ["value", "BIGINT"],
+    ["_dlt_load_id", "VARCHAR"],
+    ["_dlt_id", "VARCHAR"],
+    ["value__v_text", "VARCHAR"],
+  ]);
   assert.deepEqual(await sql(`SELECT value, value__v_text, _dlt_load_id FROM ${D}.simplex ORDER BY value`), [
     { value: 1, value__v_text: null, _dlt_load_id: first.loadIds[0] },
     { value: null, value__v_text: "A", _dlt_load_id: first.loadIds[0] },
@@ -248,7 +343,11 @@ test("test_extract_with_table_name_meta, test_table_name_meta_normalized, test_k
   ]);
   assert.deepEqual(await tablesOf("channel"), ["channel"]);
   assert.deepEqual(await tablesOf("channel_surfing"), ["channel_surfing"]);
-  assert.deepEqual(await cols("other"), [["timestamp", "BIGINT"], ["_dlt_load_id", "VARCHAR"], ["_dlt_id", "VARCHAR"]]);
+  assert.deepEqual(await cols("other"), [
+    ["timestamp", "BIGINT"],
+    ["_dlt_load_id", "VARCHAR"],
+    ["_dlt_id", "VARCHAR"],
+  ]);
   // tests/normalize test_warning_from_json_normalizer_on_null_column: a nested null-only column is not created either.
   assert.deepEqual(await names("nested_table__children"), ["id", "_dlt_parent_id", "_dlt_list_idx", "_dlt_id"]);
 });
@@ -294,24 +393,25 @@ test("tests/normalize test_schema_changes: new fields add columns, a clash adds 
 });
 
 test("tests/normalize test_normalize_single_user_event_jsonl, test_normalize_raw_no_type_hints: dlt's rasa user event case", async () => {
-  assert.deepEqual(
-    Object.keys(rowsOf("event")).sort(),
-    [
-      "event",
-      "event__parse_data__intent_ranking",
-      "event__parse_data__response_selector__all_retrieval_intents",
-      "event__parse_data__response_selector__default__ranking",
-      "event__parse_data__response_selector__default__response__response_templates",
-      "event__parse_data__response_selector__default__response__responses",
-    ],
-  );
+  assert.deepEqual(Object.keys(rowsOf("event")).sort(), [
+    "event",
+    "event__parse_data__intent_ranking",
+    "event__parse_data__response_selector__all_retrieval_intents",
+    "event__parse_data__response_selector__default__ranking",
+    "event__parse_data__response_selector__default__response__response_templates",
+    "event__parse_data__response_selector__default__response__responses",
+  ]);
   assert.equal(first.tables["event"], 1);
   assert.equal(first.tables["event__parse_data__response_selector__default__ranking"], 10);
-  assert.deepEqual(await sql(`SELECT event, parse_data__intent__name AS intent, text FROM ${D}.event`), [{ event: "user", intent: "greet", text: "hello" }]);
+  assert.deepEqual(await sql(`SELECT event, parse_data__intent__name AS intent, text FROM ${D}.event`), [
+    { event: "user", intent: "greet", text: "hello" },
+  ]);
   const ranking = Object.fromEntries(await cols("event__parse_data__response_selector__default__ranking"));
   assert.deepEqual([ranking["id"], ranking["confidence"], ranking["intent_response_key"]], ["BIGINT", "DOUBLE", "VARCHAR"]);
   assert.equal(Object.fromEntries(await cols("event"))["timestamp"], "DOUBLE", "a float timestamp stays double without type hints");
-  assert.deepEqual(await sql(`SELECT id::VARCHAR AS id FROM ${D}.event__parse_data__intent_ranking WHERE _dlt_list_idx = 5`), [{ id: "9125925096810900236" }]);
+  assert.deepEqual(await sql(`SELECT id::VARCHAR AS id FROM ${D}.event__parse_data__intent_ranking WHERE _dlt_list_idx = 5`), [
+    { id: "9125925096810900236" },
+  ]);
 });
 
 test("tests/normalize test_coerce_row, test_coerce_row_iso_timestamp, test_coerce_tz_awareness: values coerced into their column, or a variant", async () => {
@@ -324,7 +424,9 @@ test("tests/normalize test_coerce_row, test_coerce_row_iso_timestamp, test_coerc
     ["timestamp__v_text", "VARCHAR"],
     ["confidence__v_bool", "BOOLEAN"],
   ]);
-  const rows = await sql(`SELECT epoch_ms("timestamp") AS ms, confidence AS c, confidence__v_text AS ct, timestamp__v_text AS tt, confidence__v_bool AS cb FROM ${D}.coerce ORDER BY _dlt_id`);
+  const rows = await sql(
+    `SELECT epoch_ms("timestamp") AS ms, confidence AS c, confidence__v_text AS ct, timestamp__v_text AS tt, confidence__v_bool AS cb FROM ${D}.coerce ORDER BY _dlt_id`,
+  );
   const got = rows.map((r) => [r["ms"], r["c"], r["ct"], r["tt"], r["cb"]]);
   const want = [
     [Date.parse("2022-05-10T00:17:15.300Z"), 0.1, null, null, null],

@@ -17,7 +17,11 @@ function runScript(code: string, env: NodeJS.ProcessEnv): Promise<{ code: number
   const file = join(dir, "run.mjs");
   writeFileSync(file, code);
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [file], { cwd: dir, env: { PATH: process.env["PATH"], HOME: dir, TMPDIR: dir, ...env }, stdio: ["ignore", "ignore", "pipe"] });
+    const child = spawn(process.execPath, [file], {
+      cwd: dir,
+      env: { PATH: process.env["PATH"], HOME: dir, TMPDIR: dir, ...env },
+      stdio: ["ignore", "ignore", "pipe"],
+    });
     let stderr = "";
     child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
     child.on("error", reject);
@@ -48,11 +52,23 @@ test("a run sends pipeline_extract, pipeline_normalize, pipeline_load, then pipe
     const events = await rx.waitForEvents(8);
     assert.equal(events.length, 8);
     const [a, b] = [events.slice(0, 4), events.slice(4, 8)];
-    assert.deepEqual(a.map((e) => e["event"]), ["pipeline_extract", "pipeline_normalize", "pipeline_load", "pipeline_run"]);
-    assert.deepEqual(b.map((e) => e["event"]), ["pipeline_extract", "pipeline_normalize", "pipeline_load", "pipeline_run"]);
+    assert.deepEqual(
+      a.map((e) => e["event"]),
+      ["pipeline_extract", "pipeline_normalize", "pipeline_load", "pipeline_run"],
+    );
+    assert.deepEqual(
+      b.map((e) => e["event"]),
+      ["pipeline_extract", "pipeline_normalize", "pipeline_load", "pipeline_run"],
+    );
     // The failed load fails the run too, as in dlt (its run step ends with the exception).
-    assert.deepEqual(b.map((e) => props(e)["success"]), [true, true, false, false]);
-    assert.deepEqual(a.map((e) => props(e)["success"]), [true, true, true, true]);
+    assert.deepEqual(
+      b.map((e) => props(e)["success"]),
+      [true, true, false, false],
+    );
+    assert.deepEqual(
+      a.map((e) => props(e)["success"]),
+      [true, true, true, true],
+    );
     const tx = new Set(a.map((e) => props(e)["transaction_id"]));
     assert.equal(tx.size, 1);
     assert.equal(new Set(b.map((e) => props(e)["transaction_id"])).size, 1);
@@ -61,10 +77,20 @@ test("a run sends pipeline_extract, pipeline_normalize, pipeline_load, then pipe
     assert.ok(elapsed[0]! <= elapsed[1]! && elapsed[1]! <= elapsed[2]! && elapsed[2]! <= elapsed[3]!, "elapsed counts from the start of the run");
     // pipeline_run has the other step events' properties, and only those.
     assert.deepEqual(snapshotEvent(a[3]!)["properties"], {
-      destination_name: "duckdb", elapsed: "<seconds>", event_category: "pipeline", event_name: "run", success: true, transaction_id: "<hex32>",
+      destination_name: "duckdb",
+      elapsed: "<seconds>",
+      event_category: "pipeline",
+      event_name: "run",
+      success: true,
+      transaction_id: "<hex32>",
     });
     assert.deepEqual(snapshotEvent(a[2]!)["properties"], {
-      destination_name: "duckdb", elapsed: "<seconds>", event_category: "pipeline", event_name: "load", success: true, transaction_id: "<hex32>",
+      destination_name: "duckdb",
+      elapsed: "<seconds>",
+      event_category: "pipeline",
+      event_name: "load",
+      success: true,
+      transaction_id: "<hex32>",
     });
     for (const q of rx.requests) {
       const text = q.body.toString();
@@ -97,10 +123,17 @@ test("steps called on their own each send their event with the properties of a r
     const r = await runScript(script, { RUNTIME__DLTHUB_TELEMETRY_ENDPOINT: rx.url });
     assert.equal(r.code, 0, r.stderr);
     const events = await rx.waitForEvents(6);
-    assert.deepEqual(events.map((e) => [e["event"], props(e)["success"]]), [
-      ["pipeline_extract", true], ["pipeline_normalize", true], ["pipeline_load", true],
-      ["pipeline_extract", true], ["pipeline_normalize", true], ["pipeline_load", false],
-    ]);
+    assert.deepEqual(
+      events.map((e) => [e["event"], props(e)["success"]]),
+      [
+        ["pipeline_extract", true],
+        ["pipeline_normalize", true],
+        ["pipeline_load", true],
+        ["pipeline_extract", true],
+        ["pipeline_normalize", true],
+        ["pipeline_load", false],
+      ],
+    );
     for (const e of events) {
       // Besides the fresh machine's first event, which also counts the install (`first_run_of_version`).
       const keys = Object.keys(props(e)).filter((k) => e !== events[0] || k !== "first_run_of_version");

@@ -33,7 +33,11 @@ function setup(progress = ""): { dir: string; file: string; env: NodeJS.ProcessE
 /** Runs node in a pseudo-terminal: stdout and stderr are both the pty, as in a user's shell. */
 function inPty(file: string, cwd: string, env: NodeJS.ProcessEnv): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn("script", ["-qec", `${JSON.stringify(process.execPath)} ${JSON.stringify(file)}`, "/dev/null"], { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn("script", ["-qec", `${JSON.stringify(process.execPath)} ${JSON.stringify(file)}`, "/dev/null"], {
+      cwd,
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let out = "";
     child.stdout.on("data", (d: Buffer) => (out += d.toString()));
     child.stderr.on("data", (d: Buffer) => (out += d.toString()));

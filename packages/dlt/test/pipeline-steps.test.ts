@@ -43,12 +43,22 @@ test("extract, normalize and load run as separate steps, each by its own pipelin
   assert.deepEqual(loaded.tables, { players: 2, players__titles: 3 });
   assert.equal(third.hasPendingData, false);
   assert.deepEqual(third.listCompletedLoadPackages(), [loadId]);
-  assert.deepEqual(await query(third.dbPath, "SELECT id, name FROM steps_data.players ORDER BY id"), [{ id: 1, name: "magnus" }, { id: 2, name: "hikaru" }]);
+  assert.deepEqual(await query(third.dbPath, "SELECT id, name FROM steps_data.players ORDER BY id"), [
+    { id: 1, name: "magnus" },
+    { id: 2, name: "hikaru" },
+  ]);
 
   // The hints went with the package: the table merges on its primary key.
   await fresh("steps").run(resource([{ id: 2, name: "nakamura", titles: [] }], { name: "players", writeDisposition: "merge", primaryKey: "id" }));
-  assert.deepEqual(await query(third.dbPath, "SELECT id, name FROM steps_data.players ORDER BY id"), [{ id: 1, name: "magnus" }, { id: 2, name: "nakamura" }]);
-  assert.deepEqual(await query(third.dbPath, "SELECT count(*) AS n FROM steps_data.players__titles"), [{ n: 1 }], "the replaced row's nested rows went with it");
+  assert.deepEqual(await query(third.dbPath, "SELECT id, name FROM steps_data.players ORDER BY id"), [
+    { id: 1, name: "magnus" },
+    { id: 2, name: "nakamura" },
+  ]);
+  assert.deepEqual(
+    await query(third.dbPath, "SELECT count(*) AS n FROM steps_data.players__titles"),
+    [{ n: 1 }],
+    "the replaced row's nested rows went with it",
+  );
 
   // Nothing waiting: the steps have nothing to do, and say so.
   assert.deepEqual((await fresh("steps").normalize()).loadIds, []);
@@ -58,12 +68,23 @@ test("extract, normalize and load run as separate steps, each by its own pipelin
 test("a failed step names itself and its package: extract with the source's error, normalize removing its package, load keeping it with DuckDB's error", async () => {
   const p = fresh("failing_steps");
   const boom = new TypeError("the API went away");
-  const extract = await p.extract(function* broken() { yield { id: 1 }; throw boom; }, { tableName: "t" }).catch((e: unknown) => e);
+  const extract = await p
+    .extract(
+      function* broken() {
+        yield { id: 1 };
+        throw boom;
+      },
+      { tableName: "t" },
+    )
+    .catch((e: unknown) => e);
   assert.ok(extract instanceof PipelineStepFailed);
   assert.equal(extract.step, "extract");
   assert.equal(extract.cause, boom);
   assert.match(extract.loadId ?? "", /^\d+\.\d{6}$/);
-  assert.match(extract.message, /^Pipeline execution failed at `step=extract` when processing package with `load_id=\d+\.\d+` with exception:\n\nTypeError\nthe API went away$/);
+  assert.match(
+    extract.message,
+    /^Pipeline execution failed at `step=extract` when processing package with `load_id=\d+\.\d+` with exception:\n\nTypeError\nthe API went away$/,
+  );
   assert.deepEqual(p.listExtractedLoadPackages(), [], "an extract that failed is no package");
 
   await p.run([{ id: 1, kids: [{ k: 1 }] }], { tableName: "t" });
@@ -91,12 +112,21 @@ test("a failed step names itself and its package: extract with the source's erro
   assert.equal(failed?.file, "t__kids.csv");
   assert.match(failed?.message ?? "", /Could not convert string "1000" to 'UTINYINT'/);
   const info = p.getLoadPackageInfo(extracted.loadIds[0]!);
-  assert.deepEqual(info.jobs.map((j) => [j.table, j.state, j.rows]), [["t", "new_jobs", 1], ["t__kids", "failed_jobs", 1]]);
+  assert.deepEqual(
+    info.jobs.map((j) => [j.table, j.state, j.rows]),
+    [
+      ["t", "new_jobs", 1],
+      ["t__kids", "failed_jobs", 1],
+    ],
+  );
 
   await exec(p.dbPath, "ALTER TABLE failing_steps_data.t__kids ALTER COLUMN k SET DATA TYPE BIGINT"); // the cause is fixed
   assert.deepEqual((await p.load()).loadIds, extracted.loadIds);
   assert.deepEqual(p.listFailedJobs(), []);
-  assert.deepEqual(p.getLoadPackageInfo(extracted.loadIds[0]!).jobs.map((j) => j.state), ["completed_jobs", "completed_jobs"]);
+  assert.deepEqual(
+    p.getLoadPackageInfo(extracted.loadIds[0]!).jobs.map((j) => j.state),
+    ["completed_jobs", "completed_jobs"],
+  );
 });
 
 test("lastTrace: the last run's steps with timing, packages, rows per table and a failed step's error; kept in the folder; single steps merge into one trace", async () => {
@@ -107,8 +137,14 @@ test("lastTrace: the last run's steps with timing, packages, rows per table and 
   assert.match(trace.transactionId, /^[0-9a-f]{32}$/);
   assert.equal(trace.datasetName, "traced_data");
   assert.equal(trace.dbPath, p.dbPath);
-  assert.deepEqual(trace.steps.map((s) => s.step), ["extract", "normalize", "load", "run"]);
-  assert.deepEqual(trace.steps.map((s) => s.rows), [{ players: 2 }, { players: 2, players__titles: 3 }, { players: 2, players__titles: 3 }, { players: 2, players__titles: 3 }]);
+  assert.deepEqual(
+    trace.steps.map((s) => s.step),
+    ["extract", "normalize", "load", "run"],
+  );
+  assert.deepEqual(
+    trace.steps.map((s) => s.rows),
+    [{ players: 2 }, { players: 2, players__titles: 3 }, { players: 2, players__titles: 3 }, { players: 2, players__titles: 3 }],
+  );
   assert.ok(trace.steps.every((s) => s.loadIds.join() === info.loadIds.join() && s.elapsed >= 0 && s.exception === undefined));
   assert.ok(Date.parse(trace.finishedAt!) >= Date.parse(trace.startedAt));
   assert.deepEqual(attach("traced").lastTrace, trace, "another object (or process) reads the same trace from the folder");
@@ -121,14 +157,25 @@ test("lastTrace: the last run's steps with timing, packages, rows per table and 
   await q.load();
   const steps = attach("traced_steps").lastTrace!;
   assert.equal(steps.transactionId, first);
-  assert.deepEqual(steps.steps.map((s) => s.step), ["extract", "normalize", "load"]);
+  assert.deepEqual(
+    steps.steps.map((s) => s.step),
+    ["extract", "normalize", "load"],
+  );
 
   // A failed step keeps the error of its cause and the package.
   await exec(q.dbPath, "ALTER TABLE traced_steps_data.t ALTER COLUMN a SET DATA TYPE UTINYINT");
   await assert.rejects(q.run([{ a: 1000 }], { tableName: "t" }), PipelineStepFailed);
   const failed = attach("traced_steps").lastTrace!;
   assert.notEqual(failed.transactionId, first, "a run is a new trace");
-  assert.deepEqual(failed.steps.map((s) => [s.step, s.exception !== undefined]), [["extract", false], ["normalize", false], ["load", true], ["run", true]]);
+  assert.deepEqual(
+    failed.steps.map((s) => [s.step, s.exception !== undefined]),
+    [
+      ["extract", false],
+      ["normalize", false],
+      ["load", true],
+      ["run", true],
+    ],
+  );
   const load = failed.steps[2]!;
   assert.equal(load.exception?.loadId, failed.steps[0]!.loadIds[0]);
   assert.match(load.exception?.message ?? "", /^Conversion Error.*value 1000/);
@@ -141,6 +188,10 @@ test("drop-pending-packages deletes what waits and makes the next package carry 
   assert.equal((await p.dropPendingPackages()).length, 1);
   assert.equal(p.hasPendingData, false);
   await p.run([{ a: 2 }], { tableName: "t" });
-  assert.deepEqual(await query(p.dbPath, "SELECT count(*) AS n FROM dropped_pending_data._dlt_pipeline_state"), [{ n: 1 }], "the state the dropped package carried was loaded with the next one");
+  assert.deepEqual(
+    await query(p.dbPath, "SELECT count(*) AS n FROM dropped_pending_data._dlt_pipeline_state"),
+    [{ n: 1 }],
+    "the state the dropped package carried was loaded with the next one",
+  );
   assert.deepEqual(await query(p.dbPath, "SELECT a FROM dropped_pending_data.t"), [{ a: 2 }]);
 });

@@ -37,14 +37,19 @@ test("the README pipeline example runs as printed: its output, its tables and it
       { username: "magnuscarlsen", rating__blitz: 3269 },
       { username: "rpragchess", rating__blitz: 3120 },
     ]);
-    assert.deepEqual(await query(db, "SELECT t.year FROM chess_data.players__titles t JOIN chess_data.players p ON t._dlt_parent_id = p._dlt_id ORDER BY 1"), [
-      { year: 2004 },
-      { year: 2018 },
+    assert.deepEqual(
+      await query(db, "SELECT t.year FROM chess_data.players__titles t JOIN chess_data.players p ON t._dlt_parent_id = p._dlt_id ORDER BY 1"),
+      [{ year: 2004 }, { year: 2018 }],
+    );
+    assert.deepEqual(await query(db, "SELECT white, epoch_ms(played_at) AS ms FROM chess_data.games"), [
+      { white: "magnuscarlsen", ms: Date.parse("2024-05-01T10:00:00Z") },
     ]);
-    assert.deepEqual(await query(db, "SELECT white, epoch_ms(played_at) AS ms FROM chess_data.games"), [{ white: "magnuscarlsen", ms: Date.parse("2024-05-01T10:00:00Z") }]);
     const events = await rx.waitForEvents(8);
     const run = ["pipeline_extract", "pipeline_normalize", "pipeline_load", "pipeline_run"];
-    assert.deepEqual(events.map((e) => e["event"]), [...run, ...run]);
+    assert.deepEqual(
+      events.map((e) => e["event"]),
+      [...run, ...run],
+    );
   } finally {
     await rx.close();
     rmSync(file, { force: true });

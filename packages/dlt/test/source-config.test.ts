@@ -28,6 +28,9 @@ test("a config.toml that is a link to /dev/zero fails at once, naming the file",
   const dir = project();
   symlinkSync("/dev/zero", join(dir, ".dlt", "config.toml"));
   const started = performance.now();
-  assert.throws(() => sourceConfig("chess", dir), (e: Error) => e.message.startsWith(join(dir, ".dlt", "config.toml")));
+  assert.throws(
+    () => sourceConfig("chess", dir),
+    (e: Error) => e.message.startsWith(join(dir, ".dlt", "config.toml")),
+  );
   assert.ok(performance.now() - started < 1000, "bounded: no read of an endless file");
 });

@@ -109,7 +109,10 @@ class ActiveTelemetry implements Telemetry {
   /** Whether this process has decided on `first_run_of_version` (once, for its first message). */
   private firstRunDecided = false;
 
-  constructor(settings: ResolvedSettings, private readonly options: TelemetryOptions) {
+  constructor(
+    settings: ResolvedSettings,
+    private readonly options: TelemetryOptions,
+  ) {
     this.settings = settings;
     this.status = publicStatus(settings);
     this.env = options.env ?? process.env;
@@ -258,7 +261,11 @@ class ActiveTelemetry implements Telemetry {
     const records: LedgerRecord[] = [];
     for (const a of attempts) {
       if (a.result !== "retryable") {
-        records.push({ messages: a.messages, outcome: a.result === "delivered" ? "delivered" : "dropped", reason: a.result === "delivered" ? undefined : outcomeReason(a.last) });
+        records.push({
+          messages: a.messages,
+          outcome: a.result === "delivered" ? "delivered" : "dropped",
+          reason: a.result === "delivered" ? undefined : outcomeReason(a.last),
+        });
         continue;
       }
       const reason = outcomeReason(a.last);
@@ -399,8 +406,14 @@ export function createTelemetry(options: TelemetryOptions): Telemetry {
     settings = resolveSettings(options);
   } catch {
     return new DisabledTelemetry({
-      enabled: false, source: "default", reason: "disabled: settings could not be read", endpoint: options.defaultEndpoint,
-      batchUrl: "", writeKeySet: false, problems: [], debug: false,
+      enabled: false,
+      source: "default",
+      reason: "disabled: settings could not be read",
+      endpoint: options.defaultEndpoint,
+      batchUrl: "",
+      writeKeySet: false,
+      problems: [],
+      debug: false,
     });
   }
   return settings.enabled ? new ActiveTelemetry(settings, options) : new DisabledTelemetry(publicStatus(settings));
@@ -408,5 +421,3 @@ export function createTelemetry(options: TelemetryOptions): Telemetry {
 
 /** Resolves the settings without creating a client (for status displays). */
 export { resolveSettings };
-
-

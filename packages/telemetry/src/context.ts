@@ -29,9 +29,21 @@ export interface MessageContext {
  * at all, whatever the value.
  */
 export const DLT_CI_ENV_VARS: readonly string[] = [
-  "bamboo.buildKey", "BUILD_ID", "BUILD_NUMBER", "BUILDKITE", "CI", "CIRCLECI", "CONTINUOUS_INTEGRATION",
-  "GITHUB_ACTIONS", "HUDSON_URL", "JENKINS_URL", "TEAMCITY_VERSION", "TRAVIS", "CODEBUILD_BUILD_ARN",
-  "CODEBUILD_BUILD_ID", "CODEBUILD_BATCH_BUILD_IDENTIFIER",
+  "bamboo.buildKey",
+  "BUILD_ID",
+  "BUILD_NUMBER",
+  "BUILDKITE",
+  "CI",
+  "CIRCLECI",
+  "CONTINUOUS_INTEGRATION",
+  "GITHUB_ACTIONS",
+  "HUDSON_URL",
+  "JENKINS_URL",
+  "TEAMCITY_VERSION",
+  "TRAVIS",
+  "CODEBUILD_BUILD_ARN",
+  "CODEBUILD_BUILD_ID",
+  "CODEBUILD_BATCH_BUILD_IDENTIFIER",
 ];
 
 /**
@@ -64,8 +76,23 @@ export function isCiRun(env: NodeJS.ProcessEnv): boolean {
 
 /** Every name `exec_info` may hold: dlt's (`TExecInfoNames` in dlt/common/runtime/typing.py), in dlt's order. */
 export const EXEC_INFO_NAMES = [
-  "kubernetes", "docker", "codespaces", "github_actions", "notebook", "colab", "airflow", "dagster", "prefect",
-  "marimo", "aws_lambda", "gcp_cloud_function", "streamlit", "claude_code", "claude_code_cli", "cursor", "codex",
+  "kubernetes",
+  "docker",
+  "codespaces",
+  "github_actions",
+  "notebook",
+  "colab",
+  "airflow",
+  "dagster",
+  "prefect",
+  "marimo",
+  "aws_lambda",
+  "gcp_cloud_function",
+  "streamlit",
+  "claude_code",
+  "claude_code_cli",
+  "cursor",
+  "codex",
 ] as const;
 export type ExecInfoName = (typeof EXEC_INFO_NAMES)[number];
 
@@ -131,10 +158,14 @@ export function execInfo(env: NodeJS.ProcessEnv, probeFiles = true): ExecInfoNam
 
 function osName(): string {
   switch (process.platform) {
-    case "linux": return "Linux";
-    case "darwin": return "Darwin";
-    case "win32": return "Windows";
-    default: return os.type();
+    case "linux":
+      return "Linux";
+    case "darwin":
+      return "Darwin";
+    case "win32":
+      return "Windows";
+    default:
+      return os.type();
   }
 }
 

@@ -135,11 +135,20 @@ function typeKey(p: PropertySpec): unknown[] {
  * if (telemetry.noticeNeeded(catalogueHash(events))) { printNotice(); telemetry.markNoticeShown(catalogueHash(events)); }
  */
 export function catalogueHash(catalogue: EventCatalogue, added: readonly string[] = []): string {
-  const events = Object.keys(catalogue).sort().map((event) => {
-    const props = catalogue[event]!.properties;
-    return [event, Object.keys(props).sort().map((key) => [key, ...typeKey(props[key]!)])];
-  });
+  const events = Object.keys(catalogue)
+    .sort()
+    .map((event) => {
+      const props = catalogue[event]!.properties;
+      return [
+        event,
+        Object.keys(props)
+          .sort()
+          .map((key) => [key, ...typeKey(props[key]!)]),
+      ];
+    });
   // node:crypto only here, when a host asks: never on the start-up path of every run.
   const { createHash } = createRequire(import.meta.url)("node:crypto") as typeof import("node:crypto");
-  return createHash("sha256").update(JSON.stringify({ events, added: [...added].sort() })).digest("hex");
+  return createHash("sha256")
+    .update(JSON.stringify({ events, added: [...added].sort() }))
+    .digest("hex");
 }

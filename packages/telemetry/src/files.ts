@@ -151,7 +151,7 @@ export function appendToOwnFile(path: string, text: string): void {
  */
 export function isPrivateDir(dir: string): boolean {
   const st = lstatSync(dir, { throwIfNoEntry: false });
-  if (!st || !st.isDirectory()) return false;
+  if (!st?.isDirectory()) return false;
   return typeof process.getuid !== "function" || st.uid === process.getuid();
 }
 

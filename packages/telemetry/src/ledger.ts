@@ -152,8 +152,13 @@ function parseLine(line: string): LedgerEntry | undefined {
     if (outcome !== "delivered" && outcome !== "kept" && outcome !== "dropped") return undefined;
     if (typeof message !== "object" || message === null || Array.isArray(message)) return undefined;
     return {
-      time, endpoint, outcome, ...(typeof reason === "string" ? { reason } : {}), text,
-      message: message as Record<string, unknown>, line,
+      time,
+      endpoint,
+      outcome,
+      ...(typeof reason === "string" ? { reason } : {}),
+      text,
+      message: message as Record<string, unknown>,
+      line,
     };
   } catch {
     return undefined;

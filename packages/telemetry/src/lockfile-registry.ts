@@ -38,7 +38,18 @@ export interface LockfileRegistry {
 
 /** The fields of a lockfile entry a packument's version carries (the package's own manifest fields). */
 const MANIFEST_FIELDS = [
-  "dependencies", "optionalDependencies", "peerDependencies", "peerDependenciesMeta", "bin", "engines", "os", "cpu", "libc", "hasInstallScript", "deprecated", "license",
+  "dependencies",
+  "optionalDependencies",
+  "peerDependencies",
+  "peerDependenciesMeta",
+  "bin",
+  "engines",
+  "os",
+  "cpu",
+  "libc",
+  "hasInstallScript",
+  "deprecated",
+  "license",
 ] as const;
 
 interface LockEntry {
@@ -138,10 +149,12 @@ export async function startLockfileRegistry(options: LockfileRegistryOptions): P
     send(200, {
       name: path,
       "dist-tags": { latest: sorted[sorted.length - 1] },
-      versions: Object.fromEntries(sorted.map((v) => {
-        const { manifest, integrity } = versions.get(v)!;
-        return [v, { ...manifest, dist: { tarball: `${base}-/${path}/${v}.tgz`, integrity } }];
-      })),
+      versions: Object.fromEntries(
+        sorted.map((v) => {
+          const { manifest, integrity } = versions.get(v)!;
+          return [v, { ...manifest, dist: { tarball: `${base}-/${path}/${v}.tgz`, integrity } }];
+        }),
+      ),
     });
   });
   const sockets = new Set<Socket>();
@@ -158,9 +171,10 @@ export async function startLockfileRegistry(options: LockfileRegistryOptions): P
     url: base,
     unknown,
     missing,
-    close: () => new Promise<void>((resolve) => {
-      for (const socket of sockets) socket.destroy();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
   };
 }

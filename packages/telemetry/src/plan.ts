@@ -55,7 +55,13 @@ export function contextPlan(libraryName: string): Record<string, PlanField> {
     cpu: { type: "number", description: "number of cores" },
     exec_info: { type: "list", values: EXEC_INFO_NAMES, description: "the environments detected, by dlt's names" },
     library: { type: "object", fields: { name: { type: "enum", values: [libraryName] }, version } },
-    os: { type: "object", fields: { name: { type: "id", pattern: "^[A-Za-z][A-Za-z0-9_]{0,31}$" }, version: { type: "id", pattern: "^[0-9A-Za-z][0-9A-Za-z._+~-]{0,63}$" } } },
+    os: {
+      type: "object",
+      fields: {
+        name: { type: "id", pattern: "^[A-Za-z][A-Za-z0-9_]{0,31}$" },
+        version: { type: "id", pattern: "^[0-9A-Za-z][0-9A-Za-z._+~-]{0,63}$" },
+      },
+    },
     runtime: { type: "object", fields: { name: { type: "enum", values: ["node", "bun", "deno"] }, version } },
   };
 }
@@ -79,7 +85,10 @@ function fieldOf(p: PropertySpec): PlanField {
  * The plan of a catalogue: each event with its properties (and `event_category` / `event_name`, which the library
  * adds), and the context `contextPlan(libraryName)` describes.
  */
-export function planOf(catalogue: EventCatalogue, options: { readonly name: string; readonly libraryName: string; readonly description?: string }): TelemetryPlan {
+export function planOf(
+  catalogue: EventCatalogue,
+  options: { readonly name: string; readonly libraryName: string; readonly description?: string },
+): TelemetryPlan {
   const events: Record<string, PlanEvent> = {};
   for (const [event, spec] of Object.entries(catalogue)) {
     const cut = event.indexOf("_");

@@ -8,7 +8,7 @@
 import { unlinkSync } from "node:fs";
 import { deliver, type DeliveryJob } from "./deliver.js";
 import type { SenderConfig } from "./handoff.js";
-import { claim, countDropped, enforceLimits, listSpool, readSpooled, recoverOrphans, spoolDir, spoolWrite, unclaim } from "./spool.js";
+import { claim, countDropped, enforceLimits, listSpool, readSpooled, recoverOrphans, spoolDir, spoolWrite } from "./spool.js";
 import { isOpen, readBreaker, recordFailure, recordSuccess } from "./breaker.js";
 import { acquireLock, ownsLock, pidAlive, releaseLock } from "./sender-lock.js";
 import { outcomeReason, recordInLedger, type LedgerRecord } from "./ledger.js";
@@ -50,13 +50,25 @@ async function deliverFiles(config: SenderConfig, claimed: string[], deadline: n
     countDropped(config.dataDir, r.rejected);
     for (const f of g.files) removeQuietly(f);
     // Undelivered messages wait in the spool again, as one file.
-    const kept = r.retryable.length === 0 || spoolWrite(config.dataDir, { url: g.job.url, writeKey: g.job.writeKey, messages: r.retryable }, config.spool);
+    const kept =
+      r.retryable.length === 0 || spoolWrite(config.dataDir, { url: g.job.url, writeKey: g.job.writeKey, messages: r.retryable }, config.spool);
     if (r.retryable.length > 0) ok = false;
-    recordInLedger(config.dataDir, g.job.url, r.attempts.map((a): LedgerRecord => ({
-      messages: a.messages,
-      outcome: a.result === "delivered" ? "delivered" : a.result === "rejected" || !kept ? "dropped" : "kept",
-      reason: a.result === "delivered" ? undefined : a.result === "retryable" && !kept ? `${outcomeReason(a.last)}; the spool cannot be written` : outcomeReason(a.last),
-    })));
+    recordInLedger(
+      config.dataDir,
+      g.job.url,
+      r.attempts.map(
+        (a): LedgerRecord => ({
+          messages: a.messages,
+          outcome: a.result === "delivered" ? "delivered" : a.result === "rejected" || !kept ? "dropped" : "kept",
+          reason:
+            a.result === "delivered"
+              ? undefined
+              : a.result === "retryable" && !kept
+                ? `${outcomeReason(a.last)}; the spool cannot be written`
+                : outcomeReason(a.last),
+        }),
+      ),
+    );
   }
   return ok;
 }

@@ -27,7 +27,12 @@ export interface SettingNames {
 }
 
 /** The names a host gets when it gives none: `[runtime]` `telemetry`, `telemetry_endpoint`, `telemetry_write_key`. */
-export const TELEMETRY_SETTINGS: SettingNames = { section: "runtime", enabled: "telemetry", endpoint: "telemetry_endpoint", writeKey: "telemetry_write_key" };
+export const TELEMETRY_SETTINGS: SettingNames = {
+  section: "runtime",
+  enabled: "telemetry",
+  endpoint: "telemetry_endpoint",
+  writeKey: "telemetry_write_key",
+};
 
 /** dlt's own names (`[runtime]` `dlthub_telemetry`, …, env `RUNTIME__DLTHUB_TELEMETRY`), ready for a dlt-like host. */
 export const DLT_SETTINGS: SettingNames = {
@@ -132,9 +137,19 @@ export function parseBool(v: unknown): boolean | undefined {
   if (typeof v === "number") return v === 0 ? false : v === 1 ? true : undefined;
   if (typeof v !== "string") return undefined;
   switch (v.trim().toLowerCase()) {
-    case "true": case "1": case "yes": case "on": case "y": case "t":
+    case "true":
+    case "1":
+    case "yes":
+    case "on":
+    case "y":
+    case "t":
       return true;
-    case "false": case "0": case "no": case "off": case "n": case "f":
+    case "false":
+    case "0":
+    case "no":
+    case "off":
+    case "n":
+    case "f":
       return false;
     default:
       return undefined;
@@ -180,7 +195,11 @@ export function readConfigLayer(file: string, settings: SettingNames, problems: 
   if (read.kind === "absent") return {};
   const broken = (reason: string, line?: number, column?: number): Layer => {
     const problem: SettingsProblem = {
-      where: file, ...(line !== undefined ? { line } : {}), ...(column !== undefined ? { column } : {}), reason, disables: true,
+      where: file,
+      ...(line !== undefined ? { line } : {}),
+      ...(column !== undefined ? { column } : {}),
+      reason,
+      disables: true,
     };
     problems.push(problem);
     return { broken: problem };
@@ -248,9 +267,7 @@ export function readConfigLayer(file: string, settings: SettingNames, problems: 
  * The first `enabled` key outside `[section]`: at the top level, or in any other table (an array of tables too), depth
  * first in document order. `at` says where, as the user would write it (`the top level`, `[sources.chess]`).
  */
-function findMisplacedSwitch(
-  doc: Record<string, unknown>, settings: SettingNames,
-): { at: string; value: unknown } | undefined {
+function findMisplacedSwitch(doc: Record<string, unknown>, settings: SettingNames): { at: string; value: unknown } | undefined {
   // Every off is found before the first on: one misplaced false anywhere is the file's opt-out.
   let firstOn: { at: string; value: unknown } | undefined;
   const walk = (node: unknown, path: readonly string[]): { at: string; value: unknown } | undefined => {
@@ -370,7 +387,12 @@ export function resolveSettings(options: SettingsOptions): ResolvedSettings {
 
   const dnt = doNotTrack(env);
   const candidates: Candidate[] = [
-    { source: "flag", value: options.flag, where: "command-line flag of this run", reason: `${onOff(options.flag ?? true)} by the command-line flag` },
+    {
+      source: "flag",
+      value: options.flag,
+      where: "command-line flag of this run",
+      reason: `${onOff(options.flag ?? true)} by the command-line flag`,
+    },
     { source: "do_not_track", value: dnt ? false : undefined, where: "DO_NOT_TRACK", reason: "disabled by DO_NOT_TRACK" },
     {
       source: "env",
@@ -390,7 +412,10 @@ export function resolveSettings(options: SettingsOptions): ResolvedSettings {
       if (layer.misplacedOff !== undefined) {
         const at = layer.misplacedOff === "the top level" ? "at the top level of" : `in ${layer.misplacedOff} of`;
         return {
-          source, value: false, where, file,
+          source,
+          value: false,
+          where,
+          file,
           reason: `disabled: ${names.enabled} ${at} ${where} (it belongs under [${names.section}]; counted as an opt-out)`,
         };
       }
@@ -405,7 +430,8 @@ export function resolveSettings(options: SettingsOptions): ResolvedSettings {
 
   const layers: SettingsLayer[] = candidates.map(({ reason: _reason, ...layer }) => layer);
   const [projectSecrets, globalSecrets, project, global] = files.map((f) => f.layer) as [Layer, Layer, Layer, Layer];
-  const endpoint = envLayer.endpoint ?? projectSecrets.endpoint ?? globalSecrets.endpoint ?? project.endpoint ?? global.endpoint ?? options.defaultEndpoint;
+  const endpoint =
+    envLayer.endpoint ?? projectSecrets.endpoint ?? globalSecrets.endpoint ?? project.endpoint ?? global.endpoint ?? options.defaultEndpoint;
   let batchUrl = batchUrlOf(endpoint);
   if (batchUrl === undefined) {
     problems.push({ where: "endpoint", reason: `not an http(s) URL: telemetry will not be sent` });

@@ -304,7 +304,6 @@ function removeTempDirs(): void {
   tempDirs.splice(0).forEach(stopAndRemove);
 }
 
-
 /**
  * The command that runs `command args…` with file permissions in force, for testing how a host meets a file it
  * cannot read or a folder it cannot write. Root passes permission bits (CAP_DAC_OVERRIDE), so when the tests run as

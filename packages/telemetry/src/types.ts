@@ -9,8 +9,7 @@ export type Properties = Readonly<Record<string, PropertyValue>>;
  * variable, the project's and the global `secrets.toml`, the project's and the global `config.toml` (`project`,
  * `global`), or the default.
  */
-export type StatusSource =
-  | "flag" | "do_not_track" | "env" | "project_secrets" | "global_secrets" | "project" | "global" | "default";
+export type StatusSource = "flag" | "do_not_track" | "env" | "project_secrets" | "global_secrets" | "project" | "global" | "default";
 
 /**
  * A settings file or env value that could not be used as it is. A file that exists but cannot be read or parsed

@@ -25,7 +25,12 @@ test("a tracked event arrives as a Segment batch with the spec's fields", async 
     assert.match(String(m["anonymousId"]), /^[0-9a-f]{32}$/);
     assert.equal(m["event"], "command_init");
     assert.deepEqual(m["properties"], {
-      event_category: "command", event_name: "init", pipeline_name: "chess", destination_name: "duckdb", elapsed: 1.5, success: true,
+      event_category: "command",
+      event_name: "init",
+      pipeline_name: "chess",
+      destination_name: "duckdb",
+      elapsed: 1.5,
+      success: true,
     });
     const ctx = m["context"] as Record<string, unknown>;
     assert.deepEqual(Object.keys(ctx).sort(), ["ci_run", "cpu", "exec_info", "library", "os", "runtime"]);
@@ -62,7 +67,10 @@ test("503 is retried until it succeeds", async () => {
     const t = createTelemetry(testHost({ env: { RUNTIME__TELEMETRY_ENDPOINT: rx.url } }).options);
     t.track("x", "y");
     await t.flush();
-    assert.deepEqual(rx.requests.map((r) => r.status), [503, 503, 200]);
+    assert.deepEqual(
+      rx.requests.map((r) => r.status),
+      [503, 503, 200],
+    );
     assert.equal(rx.events.length, 1);
     assert.equal(t.stats().delivered, 1);
   } finally {
@@ -76,7 +84,10 @@ test("a redirect (307) is retried, not followed and not dropped", async () => {
     const t = createTelemetry(testHost({ env: { RUNTIME__TELEMETRY_ENDPOINT: rx.url } }).options);
     t.track("x", "y");
     await t.flush();
-    assert.deepEqual(rx.requests.map((r) => r.status), [307, 307, 200]);
+    assert.deepEqual(
+      rx.requests.map((r) => r.status),
+      [307, 307, 200],
+    );
     assert.equal(t.stats().delivered, 1);
     assert.equal(t.stats().dropped, 0);
   } finally {
@@ -132,7 +143,12 @@ test("timed records elapsed and success, and rethrows the host's exception uncha
     const t = createTelemetry(testHost({ env: { RUNTIME__TELEMETRY_ENDPOINT: rx.url } }).options);
     assert.equal(await t.timed("step", "ok", async () => 42), 42);
     const boom = new RangeError("secret detail /home/someone");
-    await assert.rejects(t.timed("step", "fail", () => { throw boom; }), (e) => e === boom);
+    await assert.rejects(
+      t.timed("step", "fail", () => {
+        throw boom;
+      }),
+      (e) => e === boom,
+    );
     await t.flush();
     const [ok, fail] = await rx.waitForEvents(2);
     assert.equal((ok?.["properties"] as Record<string, unknown>)["success"], true);
@@ -160,7 +176,10 @@ test("disabled: nothing is queued, no socket is opened", async () => {
     on.track("control", "event");
     await on.flush();
     assert.equal(rx.connections, 1);
-    assert.deepEqual(rx.events.map((e) => e["event"]), ["control_event"]);
+    assert.deepEqual(
+      rx.events.map((e) => e["event"]),
+      ["control_event"],
+    );
   } finally {
     await rx.close();
   }

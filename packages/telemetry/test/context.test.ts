@@ -42,10 +42,28 @@ describe("exec_info: dlt's names from dlt's signals", () => {
   test("several at once come in dlt's order; every name is one of dlt's", () => {
     const all = execInfo({ CODEX_CI: "1", KUBE_POD_NAME: "p", GITHUB_ACTIONS: "true", STREAMLIT_SERVER_PORT: "1", COLAB_RELEASE_TAG: "x" }, false);
     assert.deepEqual(all, ["kubernetes", "github_actions", "colab", "streamlit", "codex"]);
-    assert.deepEqual([...EXEC_INFO_NAMES], [
-      "kubernetes", "docker", "codespaces", "github_actions", "notebook", "colab", "airflow", "dagster", "prefect",
-      "marimo", "aws_lambda", "gcp_cloud_function", "streamlit", "claude_code", "claude_code_cli", "cursor", "codex",
-    ]);
+    assert.deepEqual(
+      [...EXEC_INFO_NAMES],
+      [
+        "kubernetes",
+        "docker",
+        "codespaces",
+        "github_actions",
+        "notebook",
+        "colab",
+        "airflow",
+        "dagster",
+        "prefect",
+        "marimo",
+        "aws_lambda",
+        "gcp_cloud_function",
+        "streamlit",
+        "claude_code",
+        "claude_code_cli",
+        "cursor",
+        "codex",
+      ],
+    );
   });
 });
 

@@ -38,7 +38,11 @@ test("the breaker's temp file: a link at the predictable old name is not written
   assert.equal(readFileSync(d.victim, "utf8"), "the user's own file\n");
   assert.equal(readBreaker(d.dataDir).failures, 1);
   assert.equal(statSync(join(d.tdir, "breaker.json")).mode & 0o777, 0o600);
-  assert.deepEqual(readdirSync(d.tdir).filter((f) => f.endsWith(".tmp") && !f.includes(String(process.pid))), [], "no temp file left");
+  assert.deepEqual(
+    readdirSync(d.tdir).filter((f) => f.endsWith(".tmp") && !f.includes(String(process.pid))),
+    [],
+    "no temp file left",
+  );
 });
 
 test("the notice file is created exclusively: a planted link is not written through", (t) => {
@@ -66,7 +70,10 @@ test("a spool file's size comes from the file, not its name; links and other non
   const spool = join(d.tdir, "spool");
   mkdirSync(spool);
   // Named as 1 byte, holding 3 MB.
-  writeFileSync(join(spool, `${Date.now() - 1000}-aaaa-1.json`), JSON.stringify({ url: "http://127.0.0.1:9", messages: ["x".repeat(3 * 1024 * 1024)] }));
+  writeFileSync(
+    join(spool, `${Date.now() - 1000}-aaaa-1.json`),
+    JSON.stringify({ url: "http://127.0.0.1:9", messages: ["x".repeat(3 * 1024 * 1024)] }),
+  );
   symlinkSync("/dev/zero", join(spool, `${Date.now()}-bbbb-1.json`));
   const listed = listSpool(spool);
   assert.equal(listed.length, 1);

@@ -45,7 +45,10 @@ test("first_run_of_version is true exactly once per version per machine, with ei
   await rx.waitForEvents(23);
   const flags = flagged(rx.events);
   assert.equal(flags.length, 2);
-  assert.deepEqual(flags.map((e) => (e["context"] as { library: { version: string } }).library.version), ["1.2.3", "1.3.0"]);
+  assert.deepEqual(
+    flags.map((e) => (e["context"] as { library: { version: string } }).library.version),
+    ["1.2.3", "1.3.0"],
+  );
   assert.ok(existsSync(join(machine.dataDir, "telemetry", "first-run", "acme@1.3.0")));
   await until(senderDone, 15_000, "the senders to finish");
 });

@@ -13,7 +13,10 @@ function importGraph(): Map<string, string[]> {
   const graph = new Map<string, string[]>();
   for (const file of readdirSync(SRC).filter((f) => f.endsWith(".ts"))) {
     const source = readFileSync(join(SRC, file), "utf8");
-    graph.set(file, [...source.matchAll(/(?:\bfrom|\bimport\()\s*"\.\/([\w-]+)\.js"/g)].map((m) => `${m[1]}.ts`));
+    graph.set(
+      file,
+      [...source.matchAll(/(?:\bfrom|\bimport\()\s*"\.\/([\w-]+)\.js"/g)].map((m) => `${m[1]}.ts`),
+    );
   }
   return graph;
 }

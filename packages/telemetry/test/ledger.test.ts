@@ -13,29 +13,31 @@ import { alive, hostEnv, lockPid, runHost, spoolFiles, until } from "./fixtures/
 
 /** The message texts of every batch the collector answered 2xx, exactly as they were in the request bodies. */
 function receivedTexts(rx: FakeCollector): string[] {
-  return rx.requests.filter((r) => r.status >= 200 && r.status < 300).flatMap((r) => {
-    const body = r.body.toString("utf8");
-    const batch = (r.json as { batch: unknown[] }).batch;
-    // Each message's bytes, cut from the body at the boundaries of its parsed siblings' serializations.
-    let at = body.indexOf("[") + 1;
-    return batch.map(() => {
-      const start = at;
-      let depth = 0;
-      let inString = false;
-      for (; at < body.length; at++) {
-        const c = body[at];
-        if (inString) {
-          if (c === "\\") at++;
-          else if (c === '"') inString = false;
-        } else if (c === '"') inString = true;
-        else if (c === "{") depth++;
-        else if (c === "}" && --depth === 0) break;
-      }
-      const text = body.slice(start, ++at);
-      at++; // the comma
-      return text;
+  return rx.requests
+    .filter((r) => r.status >= 200 && r.status < 300)
+    .flatMap((r) => {
+      const body = r.body.toString("utf8");
+      const batch = (r.json as { batch: unknown[] }).batch;
+      // Each message's bytes, cut from the body at the boundaries of its parsed siblings' serializations.
+      let at = body.indexOf("[") + 1;
+      return batch.map(() => {
+        const start = at;
+        let depth = 0;
+        let inString = false;
+        for (; at < body.length; at++) {
+          const c = body[at];
+          if (inString) {
+            if (c === "\\") at++;
+            else if (c === '"') inString = false;
+          } else if (c === '"') inString = true;
+          else if (c === "{") depth++;
+          else if (c === "}" && --depth === 0) break;
+        }
+        const text = body.slice(start, ++at);
+        at++; // the comma
+        return text;
+      });
     });
-  });
 }
 
 const ids = (entries: readonly LedgerEntry[]): string[] => entries.map((e) => String(e.message["messageId"]));
@@ -53,8 +55,14 @@ test("a message sent in-process is in the ledger exactly as the collector receiv
   await telemetry.flush();
   const ledger = readLedger(host.options);
   assert.equal(ledger.length, 2);
-  assert.deepEqual(ledger.map((e) => e.text), receivedTexts(rx));
-  assert.deepEqual(ledger.map((e) => e.message["event"]), ["command_build", "command_test"]);
+  assert.deepEqual(
+    ledger.map((e) => e.text),
+    receivedTexts(rx),
+  );
+  assert.deepEqual(
+    ledger.map((e) => e.message["event"]),
+    ["command_build", "command_test"],
+  );
   for (const e of ledger) {
     assert.equal(e.outcome, "delivered");
     assert.equal(e.endpoint, `${rx.url}/v1/batch`);
@@ -142,10 +150,16 @@ test("a dead endpoint: the ledger says not delivered (kept for later), then deli
   await until(() => readLedger(options).filter((e) => e.outcome === "delivered").length === 2 && senderDone(), 15_000, "delivery");
   const ledger = readLedger(options);
   const firstId = String(first?.message["messageId"]);
-  assert.deepEqual(ledger.filter((e) => e.message["messageId"] === firstId).map((e) => e.outcome), ["kept", "kept", "delivered"]);
+  assert.deepEqual(
+    ledger.filter((e) => e.message["messageId"] === firstId).map((e) => e.outcome),
+    ["kept", "kept", "delivered"],
+  );
   const delivered = ledger.filter((e) => e.outcome === "delivered");
   assert.deepEqual(delivered.map((e) => e.text).sort(), receivedTexts(rx).sort());
-  assert.deepEqual(ledger.filter((e) => e.outcome === "kept").map((e) => e.reason), ["ECONNREFUSED", "ECONNREFUSED"]);
+  assert.deepEqual(
+    ledger.filter((e) => e.outcome === "kept").map((e) => e.reason),
+    ["ECONNREFUSED", "ECONNREFUSED"],
+  );
 });
 
 test("the ledger keeps the newest 1,000 messages over 5,000 sent, within about 1 MB", async (t) => {
@@ -166,7 +180,10 @@ test("the ledger keeps the newest 1,000 messages over 5,000 sent, within about 1
   const sent = receivedTexts(rx);
   assert.equal(sent.length, 5000);
   // The newest, in the order they were sent.
-  assert.deepEqual(ledger.map((e) => e.text), sent.slice(-MAX_LEDGER_ENTRIES));
+  assert.deepEqual(
+    ledger.map((e) => e.text),
+    sent.slice(-MAX_LEDGER_ENTRIES),
+  );
   const dir = join(host.home, ".acme", "telemetry");
   const bytes = ["ledger.jsonl", "ledger.1.jsonl"].map((f) => statSync(join(dir, f)).size);
   for (const b of bytes) assert.ok(b <= LEDGER_PART_BYTES, `${b} bytes`);
@@ -228,5 +245,8 @@ test("a ledger line that is not ours is skipped; the rest reads", async (t) => {
   const telemetry = createTelemetry(host.options);
   telemetry.track("command", "build", { success: true });
   await telemetry.flush();
-  assert.deepEqual(readLedger(host.options).map((e) => e.message["event"]), ["command_build"]);
+  assert.deepEqual(
+    readLedger(host.options).map((e) => e.message["event"]),
+    ["command_build"],
+  );
 });

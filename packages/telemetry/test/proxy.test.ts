@@ -93,10 +93,27 @@ test("HTTP_PROXY: the sender sends through the proxy (absolute-form) and the eve
 
 test("HTTPS_PROXY: a CONNECT tunnel, TLS to the endpoint inside it", async () => {
   const dir = tempDir("proxy-tls-");
-  execFileSync("openssl", [
-    "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
-    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem"),
-  ], { stdio: "ignore" });
+  execFileSync(
+    "openssl",
+    [
+      "req",
+      "-x509",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-days",
+      "1",
+      "-subj",
+      "/CN=127.0.0.1",
+      "-addext",
+      "subjectAltName=IP:127.0.0.1",
+      "-keyout",
+      join(dir, "key.pem"),
+      "-out",
+      join(dir, "cert.pem"),
+    ],
+    { stdio: "ignore" },
+  );
   const bodies: string[] = [];
   let answered!: () => void;
   const got = new Promise<void>((r) => (answered = r));

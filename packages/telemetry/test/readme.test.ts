@@ -33,7 +33,10 @@ function examples(markdown: string): Example[] {
 }
 
 /** Runs one example from inside the package (so `@dlt-ts/telemetry` resolves by name), with its own HOME. */
-async function runExample(example: Example, index: number): Promise<{ code: number | null; stdout: string; stderr: string; events: RecordedEvent[] }> {
+async function runExample(
+  example: Example,
+  index: number,
+): Promise<{ code: number | null; stdout: string; stderr: string; events: RecordedEvent[] }> {
   const commonjs = /\brequire\(/.test(example.code);
   const file = join(PKG_DIR, `.readme-example-${process.pid}-${index}.${commonjs ? "cjs" : "mjs"}`);
   const home = mkdtempSync(join(tmpdir(), "readme-home-"));
@@ -53,14 +56,20 @@ async function runExample(example: Example, index: number): Promise<{ code: numb
     const result = await runInProcessGroup(process.execPath, [file], { cwd: home, env, timeoutMs: 30_000 });
     // A hand-off at exit spools the events and starts a detached sender: wait until it has delivered them (the
     // spool is empty) and let go of its lock before HOME goes.
-    const dataDirs = readdirSync(home).map((d) => join(home, d)).filter((d) => existsSync(join(d, "telemetry")));
+    const dataDirs = readdirSync(home)
+      .map((d) => join(home, d))
+      .filter((d) => existsSync(join(d, "telemetry")));
     const senders = new Set<number>();
-    await until(() => {
-      const pids = dataDirs.map(lockPid).filter((p): p is number => p !== undefined);
-      for (const p of pids) senders.add(p);
-      const spooled = dataDirs.some((d) => readdirSafe(join(d, "telemetry", "spool")).length > 0);
-      return !spooled && pids.length === 0 && [...senders].every((p) => !alive(p));
-    }, 15_000, "the example's sender to deliver and exit");
+    await until(
+      () => {
+        const pids = dataDirs.map(lockPid).filter((p): p is number => p !== undefined);
+        for (const p of pids) senders.add(p);
+        const spooled = dataDirs.some((d) => readdirSafe(join(d, "telemetry", "spool")).length > 0);
+        return !spooled && pids.length === 0 && [...senders].every((p) => !alive(p));
+      },
+      15_000,
+      "the example's sender to deliver and exit",
+    );
     return { ...result, events: rx.events.slice() };
   } finally {
     await rx.close();
@@ -101,7 +110,11 @@ function exportedNames(source: string): string[] {
   const names: string[] = [];
   for (const m of source.matchAll(/^export\s+(?:type\s+)?\{([^}]*)\}/gm)) {
     for (const part of (m[1] ?? "").split(",")) {
-      const name = part.trim().replace(/^type\s+/, "").split(/\s+as\s+/).at(-1);
+      const name = part
+        .trim()
+        .replace(/^type\s+/, "")
+        .split(/\s+as\s+/)
+        .at(-1);
       if (name) names.push(name);
     }
   }
@@ -121,9 +134,11 @@ test("the README names every export of both entries, every member of Telemetry a
   assert.ok(members.includes("noticeNeeded"), members.join(" "));
   assert.deepEqual(missing(members), [], "members of Telemetry missing from the README");
 
-  const variables = Object.values(envNames({
-    envPrefix: "MY_CLI",
-    settings: { section: "runtime", enabled: "telemetry", endpoint: "telemetry_endpoint", writeKey: "telemetry_write_key" },
-  }));
+  const variables = Object.values(
+    envNames({
+      envPrefix: "MY_CLI",
+      settings: { section: "runtime", enabled: "telemetry", endpoint: "telemetry_endpoint", writeKey: "telemetry_write_key" },
+    }),
+  );
   assert.deepEqual(missing([...variables, "DO_NOT_TRACK"]), [], "variables missing from the README");
 });

@@ -100,7 +100,14 @@ describe("fail closed: a settings file that exists but cannot be used turns tele
       ["a folder", (f) => mkdirSync(f), "is not a regular file"],
       ["a symlink to /dev/zero", (f) => symlinkSync("/dev/zero", f), "is not a regular file"],
       ["a FIFO nobody writes to", (f) => execFileSync("mkfifo", [f]), "is not a regular file"],
-      ["300 MB (sparse)", (f) => { closeSync(openSync(f, "w")); truncateSync(f, 300 * 1024 * 1024); }, "is larger than 1 MB"],
+      [
+        "300 MB (sparse)",
+        (f) => {
+          closeSync(openSync(f, "w"));
+          truncateSync(f, 300 * 1024 * 1024);
+        },
+        "is larger than 1 MB",
+      ],
     ];
     for (const [name, make, reason] of cases) {
       const h = optedInEverywhere(t);
@@ -243,7 +250,7 @@ describe("a misplaced switch (outside [runtime]): an opt-out still opts out, an 
       ["[sources.chess]\ntelemetry = false\n", "[sources.chess]"],
       ["[runtime.extra]\ntelemetry = false\n", "[runtime.extra]"],
       ['[[jobs]]\nname = "a"\n[[jobs]]\ntelemetry = "no"\n', "[jobs]"],
-      ["telemetry = \"maybe\"\n", "the top level"],
+      ['telemetry = "maybe"\n', "the top level"],
     ] as const) {
       const h = testHost();
       t.after(h.cleanup);

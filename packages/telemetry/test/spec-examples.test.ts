@@ -17,13 +17,27 @@ test("command_init and pipeline_load as the spec shows them", async () => {
     t.track("pipeline", "load", { destination_name: "duckdb", elapsed: 2.234885, success: true, transaction_id: "39c3b69c858836c36b9b7c6e046eb391" });
     await t.flush();
     const [init, load] = await rx.waitForEvents(2);
-    const context = { ci_run: false, cpu: "<cpu>", exec_info: (init?.["context"] as { exec_info: string[] }).exec_info, library: { name: "dlt-ts", version: "0.2.0a25" }, os, runtime: { name: "node", version: "<runtime-version>" } };
+    const context = {
+      ci_run: false,
+      cpu: "<cpu>",
+      exec_info: (init?.["context"] as { exec_info: string[] }).exec_info,
+      library: { name: "dlt-ts", version: "0.2.0a25" },
+      os,
+      runtime: { name: "node", version: "<runtime-version>" },
+    };
     assert.deepEqual(snapshotEvent(init!), {
       anonymousId: "<hex32>",
       context,
       event: "command_init",
       messageId: "<uuid>",
-      properties: { destination_name: "bigquery", elapsed: "<seconds>", event_category: "command", event_name: "init", pipeline_name: "pipedrive", success: true },
+      properties: {
+        destination_name: "bigquery",
+        elapsed: "<seconds>",
+        event_category: "command",
+        event_name: "init",
+        pipeline_name: "pipedrive",
+        success: true,
+      },
       timestamp: "<timestamp>",
       type: "track",
     });
@@ -32,7 +46,14 @@ test("command_init and pipeline_load as the spec shows them", async () => {
       context,
       event: "pipeline_load",
       messageId: "<uuid>",
-      properties: { destination_name: "duckdb", elapsed: "<seconds>", event_category: "pipeline", event_name: "load", success: true, transaction_id: "<hex32>" },
+      properties: {
+        destination_name: "duckdb",
+        elapsed: "<seconds>",
+        event_category: "pipeline",
+        event_name: "load",
+        success: true,
+        transaction_id: "<hex32>",
+      },
       timestamp: "<timestamp>",
       type: "track",
     });

@@ -27,7 +27,11 @@ test("offline: events wait in the spool (mode 0600); when the endpoint is back a
     assert.equal(r.code, 0);
   }
   // Every sender has given up (no lock) and every event waits in the spool.
-  await until(() => lockPid(h.dataDir) === undefined && spoolFiles(h.spool).length >= 1 && breakerOf(h.dataDir).failures >= 1, 15_000, "senders to give up");
+  await until(
+    () => lockPid(h.dataDir) === undefined && spoolFiles(h.spool).length >= 1 && breakerOf(h.dataDir).failures >= 1,
+    15_000,
+    "senders to give up",
+  );
   await until(() => lockPid(h.dataDir) === undefined && !readdirSync(h.spool).some((f) => f.includes(".claimed-")), 15_000, "claims to be released");
   for (const f of spoolFiles(h.spool)) assert.equal(statSync(join(h.spool, f)).mode & 0o777, 0o600);
   const waiting = spoolFiles(h.spool)
@@ -131,7 +135,10 @@ test("supervised sender: 503 then 200 — delivered once, sender gone, nothing l
     await until(() => lockPid(h.dataDir) === undefined, 10_000, "the sender to finish");
     assert.deepEqual(spoolFiles(h.spool), []);
     assert.deepEqual(readdirSync(h.tmp), []);
-    assert.deepEqual(rx.requests.map((q) => q.status), [503, 503, 200]);
+    assert.deepEqual(
+      rx.requests.map((q) => q.status),
+      [503, 503, 200],
+    );
   } finally {
     await rx.close();
   }
@@ -195,7 +202,10 @@ test("a data dir that cannot be written: 15 runs against a dead endpoint leave a
   assert.equal(fallback.length, 1);
   assert.equal(statSync(join(h.tmp, fallback[0]!)).mode & 0o777, 0o700);
   // Every event was kept for a sender (or, once two senders have failed, behind the open breaker): none dropped.
-  assert.ok(results.every((x) => x !== "failed"), results.join(" "));
+  assert.ok(
+    results.every((x) => x !== "failed"),
+    results.join(" "),
+  );
 });
 
 test("neither the data dir nor the temp dir can be written: no sender starts, the events are counted as dropped", async (t) => {

@@ -14,7 +14,9 @@ const REPO = fileURLToPath(new URL("../../../../", import.meta.url));
 test("the lockfile registry serves the lockfile's versions with their integrity, and a JSON 404 for anything else", async (t) => {
   const registry = await startLockfileRegistry({ lockfile: join(REPO, "package-lock.json") });
   t.after(() => registry.close());
-  const lock = JSON.parse(readFileSync(join(REPO, "package-lock.json"), "utf8")) as { packages: Record<string, { version: string; integrity: string }> };
+  const lock = JSON.parse(readFileSync(join(REPO, "package-lock.json"), "utf8")) as {
+    packages: Record<string, { version: string; integrity: string }>;
+  };
   const tsx = lock.packages["node_modules/tsx"]!;
   const packument = (await (await fetch(`${registry.url}tsx`)).json()) as {
     "dist-tags": { latest: string };
@@ -51,14 +53,21 @@ test("the test runner fails a run that leaves a process behind, names it and kil
   const dir = tempDir("runner-leak-");
   t.after(() => import("node:fs").then((fs) => fs.rmSync(dir, { recursive: true, force: true })));
   const leaker = join(dir, "leaker.test.mjs");
-  writeFileSync(leaker, [
-    'import { test } from "node:test";',
-    'import { spawn } from "node:child_process";',
-    'import { tmpdir } from "node:os";',
-    // A test that starts a process in its TMPDIR and forgets it: it passes, and the process outlives it.
-    'test("forgets a child", () => { spawn("sleep", ["300"], { cwd: tmpdir(), detached: true, stdio: "ignore" }).unref(); });',
-  ].join("\n"));
-  const r = await runInProcessGroup(process.execPath, [join(REPO, "scripts/run-tests.mjs"), leaker], { cwd: REPO, env: { PATH: process.env["PATH"], TMPDIR: dir }, timeoutMs: 60_000 });
+  writeFileSync(
+    leaker,
+    [
+      'import { test } from "node:test";',
+      'import { spawn } from "node:child_process";',
+      'import { tmpdir } from "node:os";',
+      // A test that starts a process in its TMPDIR and forgets it: it passes, and the process outlives it.
+      'test("forgets a child", () => { spawn("sleep", ["300"], { cwd: tmpdir(), detached: true, stdio: "ignore" }).unref(); });',
+    ].join("\n"),
+  );
+  const r = await runInProcessGroup(process.execPath, [join(REPO, "scripts/run-tests.mjs"), leaker], {
+    cwd: REPO,
+    env: { PATH: process.env["PATH"], TMPDIR: dir },
+    timeoutMs: 60_000,
+  });
   assert.notEqual(r.code, 0, r.stdout);
   const listed = /tests left 1 processes running[^\n]*\n#\s+(\d+) sleep 300/.exec(r.stderr);
   assert.ok(listed, r.stderr);

@@ -23,7 +23,9 @@ const PAGE_MODULES = new URL("../../public/", import.meta.url);
 const JS = "text/javascript; charset=utf-8";
 const CSS = "text/css; charset=utf-8";
 type Asset = () => { body: Buffer; type: string };
-const file = (path: string | URL, type: string): Asset => () => ({ body: readFileSync(path), type });
+const file =
+  (path: string | URL, type: string): Asset =>
+  () => ({ body: readFileSync(path), type });
 const ASSETS = new Map<string, Asset>([
   ["uplot.js", file(require.resolve("uplot/dist/uPlot.iife.min.js"), JS)],
   ["uplot.css", file(require.resolve("uplot/dist/uPlot.min.css"), CSS)],
@@ -103,7 +105,8 @@ function parseTime(name: string, v: string | null, fallback: number): number {
 function parseLimit(v: string | null): number | undefined {
   if (v === null || v === "") return undefined;
   const n = Number(v);
-  if (!/^\d+$/.test(v.trim()) || n < 1 || n > MAX_EVENTS_LIMIT) throw new RangeError(`limit: must be a whole number from 1 to ${MAX_EVENTS_LIMIT}: ${v.slice(0, 100)}`);
+  if (!/^\d+$/.test(v.trim()) || n < 1 || n > MAX_EVENTS_LIMIT)
+    throw new RangeError(`limit: must be a whole number from 1 to ${MAX_EVENTS_LIMIT}: ${v.slice(0, 100)}`);
   return n;
 }
 
@@ -187,14 +190,17 @@ export function dashboardRoutes(store: EventStore, readToken: string | undefined
           res.writeHead(401, PAGE_HEADERS);
           res.end(askToken);
         } else if (url.searchParams.has("token")) {
-          json(res, 401, { error: "missing or wrong read token: ?token= opens the page only; an API takes the page's cookie or Authorization: Bearer" });
+          json(res, 401, {
+            error: "missing or wrong read token: ?token= opens the page only; an API takes the page's cookie or Authorization: Bearer",
+          });
         } else json(res, 401, { error: "missing or wrong read token" });
         return true;
       }
     }
     if (isPage) {
       const headers: OutgoingHttpHeaders = { ...PAGE_HEADERS };
-      if (readToken !== undefined) headers["set-cookie"] = `dlt_dashboard=${encodeURIComponent(readToken)}; HttpOnly; SameSite=Strict; Path=${prefix}/`;
+      if (readToken !== undefined)
+        headers["set-cookie"] = `dlt_dashboard=${encodeURIComponent(readToken)}; HttpOnly; SameSite=Strict; Path=${prefix}/`;
       res.writeHead(200, headers);
       res.end(page);
       return true;

@@ -48,7 +48,8 @@ function parseField(source: string, key: string, raw: unknown): PlanField {
   const description = typeof raw["description"] === "string" ? { description: raw["description"] } : {};
   const strings = (name: string): string[] => {
     const v = raw[name];
-    if (!Array.isArray(v) || v.length === 0 || !v.every((x) => typeof x === "string")) throw new PlanError(source, `${key}.${name}`, "must be a non-empty list of strings");
+    if (!Array.isArray(v) || v.length === 0 || !v.every((x) => typeof x === "string"))
+      throw new PlanError(source, `${key}.${name}`, "must be a non-empty list of strings");
     return v as string[];
   };
   switch (raw["type"]) {

@@ -113,7 +113,8 @@ export const typeIn = (kinds: StoreKinds, column: Column): string => kinds[colum
 export const valueIn = <K extends Kind>(kinds: StoreKinds, column: Column<K>): string => kinds[column.kind].value(column);
 
 /** The first of several expressions that is not NULL (the one alone as it is). */
-export const firstOf = (expressions: readonly string[]): string => (expressions.length === 1 ? expressions[0]! : `coalesce(${expressions.join(", ")})`);
+export const firstOf = (expressions: readonly string[]): string =>
+  expressions.length === 1 ? expressions[0]! : `coalesce(${expressions.join(", ")})`;
 
 /** Text as an SQL string literal (standard quoting, as both dialects read it). */
 export const literal = (text: string): string => `'${text.replaceAll("'", "''")}'`;
@@ -151,7 +152,9 @@ export const REFUSED_COLUMNS = [
 /** A store's SQL type of each kind of the refused counts' columns. */
 export type CountKinds = { readonly [K in CountKind]: string };
 
-const REFUSED_KEY = REFUSED_COLUMNS.filter((c) => "key" in c).map((c) => `"${c.name}"`).join(", ");
+const REFUSED_KEY = REFUSED_COLUMNS.filter((c) => "key" in c)
+  .map((c) => `"${c.name}"`)
+  .join(", ");
 
 /** `CREATE TABLE` of the refused counts in a store (every column NOT NULL; the key is the primary key). */
 export const createRefused = (kinds: CountKinds): string =>
@@ -165,7 +168,10 @@ export const createRefused = (kinds: CountKinds): string =>
 export const upsertRefused = (source: string, merge: "add" | "max" = "add"): string =>
   `INSERT INTO refused (${REFUSED_COLUMNS.map((c) => `"${c.name}"`).join(", ")}) ${source}
    ON CONFLICT (${REFUSED_KEY}) DO UPDATE SET ${REFUSED_COLUMNS.filter((c) => c.kind === "count")
-     .map((c) => `"${c.name}" = ${merge === "add" ? `refused."${c.name}" + excluded."${c.name}"` : `greatest(refused."${c.name}", excluded."${c.name}")`}`)
+     .map(
+       (c) =>
+         `"${c.name}" = ${merge === "add" ? `refused."${c.name}" + excluded."${c.name}"` : `greatest(refused."${c.name}", excluded."${c.name}")`}`,
+     )
      .join(", ")}`;
 
 /** `GET /api/refused`: per reason and event, how many were refused in a range of days (the two bounds' placeholders). */

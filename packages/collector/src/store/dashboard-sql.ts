@@ -106,8 +106,10 @@ export const SUMMARY = (w: string): string => `SELECT count(*) AS events, count(
        FROM events WHERE ${w}`;
 
 /** The failure rate's trend, per bucket (`bucket`: the store's expression of a row's bucket, epoch ms). */
-export const FAILURE_RATE = (bucket: string) => (w: string): string =>
-  `SELECT ${bucket} AS t, count(*) AS n, count(*) FILTER (WHERE NOT success) AS failed FROM events WHERE ${w} GROUP BY 1 ORDER BY 1`;
+export const FAILURE_RATE =
+  (bucket: string) =>
+  (w: string): string =>
+    `SELECT ${bucket} AS t, count(*) AS n, count(*) FILTER (WHERE NOT success) AS failed FROM events WHERE ${w} GROUP BY 1 ORDER BY 1`;
 
 // `failures` is grouped on the stored columns and named after grouping: 3x faster on 1M events than grouping by the
 // joined names.

@@ -4,7 +4,23 @@
  */
 import { ALL_TIME, pageSize, refusedRange, type DashboardSql, type Filter } from "../dashboard/apis.js";
 import { refusedSql } from "./columns.js";
-import { CI, DESTINATION, EVENT, FAILURE_DIMENSION, FAILURE_GROUPS, FAILURE_RATE, FAILURE_VALUE, filterSql, ONLY, OS, RUNTIME, RUNTIME_MAJOR, SOURCE, SUMMARY, VERSION } from "./dashboard-sql.js";
+import {
+  CI,
+  DESTINATION,
+  EVENT,
+  FAILURE_DIMENSION,
+  FAILURE_GROUPS,
+  FAILURE_RATE,
+  FAILURE_VALUE,
+  filterSql,
+  ONLY,
+  OS,
+  RUNTIME,
+  RUNTIME_MAJOR,
+  SOURCE,
+  SUMMARY,
+  VERSION,
+} from "./dashboard-sql.js";
 
 const { where, over } = filterSql({
   placeholder: () => "?",
@@ -17,7 +33,8 @@ export const DUCKDB_DASHBOARD: DashboardSql = {
   summary: (f) => over(f, SUMMARY),
   events_over_time: (f) =>
     over(f, (w) => `SELECT ${bucketExpr(f)} AS t, ${EVENT} AS event, count(*) AS n FROM events WHERE ${w} GROUP BY ALL ORDER BY t, event`),
-  commands: (f) => over(f, (w) => `SELECT event_name AS command, count(*) AS n FROM events WHERE ${w} GROUP BY ALL ORDER BY n DESC, command`, ONLY.commands),
+  commands: (f) =>
+    over(f, (w) => `SELECT event_name AS command, count(*) AS n FROM events WHERE ${w} GROUP BY ALL ORDER BY n DESC, command`, ONLY.commands),
   destinations: (f) =>
     over(
       f,
@@ -53,10 +70,12 @@ export const DUCKDB_DASHBOARD: DashboardSql = {
   exec_info: (f) =>
     over(
       f,
-      (w) => `SELECT env, count(*) AS n FROM (SELECT unnest(string_split(exec_info, ',')) AS env FROM events WHERE ${w}) GROUP BY ALL ORDER BY n DESC, env`,
+      (w) =>
+        `SELECT env, count(*) AS n FROM (SELECT unnest(string_split(exec_info, ',')) AS env FROM events WHERE ${w}) GROUP BY ALL ORDER BY n DESC, env`,
       ONLY.environments,
     ),
-  event_names: (f) => over({ ...f, event: undefined }, (w) => `SELECT ${EVENT} AS event, count(*) AS n FROM events WHERE ${w} GROUP BY ALL ORDER BY event`),
+  event_names: (f) =>
+    over({ ...f, event: undefined }, (w) => `SELECT ${EVENT} AS event, count(*) AS n FROM events WHERE ${w} GROUP BY ALL ORDER BY event`),
 
   events: (f) => {
     const w = where(f, "", "received_at");
@@ -119,6 +138,9 @@ export const DUCKDB_DASHBOARD: DashboardSql = {
     };
   },
   extent: (f) =>
-    over({ ...f, ...ALL_TIME }, (w) => `SELECT epoch_ms(min(timestamp)) AS first, epoch_ms(max(timestamp)) AS last, count(*) AS n FROM events WHERE ${w}`),
+    over(
+      { ...f, ...ALL_TIME },
+      (w) => `SELECT epoch_ms(min(timestamp)) AS first, epoch_ms(max(timestamp)) AS last, count(*) AS n FROM events WHERE ${w}`,
+    ),
   refused: (f) => ({ sql: refusedSql("?", "?"), params: refusedRange(f) }),
 };

@@ -13,14 +13,34 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DuckDBConnection, DuckDBInstance, type DuckDBPreparedStatement, type DuckDBValue } from "@duckdb/node-api";
+import { type DuckDBConnection, DuckDBInstance, type DuckDBPreparedStatement, type DuckDBValue } from "@duckdb/node-api";
 import type { Cell, DashboardApi, Filter, Rows } from "../dashboard/apis.js";
 import type { StoredMessage } from "../stamp.js";
-import { COLUMNS, createRefused, firstOf, isNullable, literal, typeIn, upsertRefused, valueIn, type Column, type CountKinds, type StoreKinds } from "./columns.js";
+import {
+  COLUMNS,
+  createRefused,
+  firstOf,
+  isNullable,
+  literal,
+  typeIn,
+  upsertRefused,
+  valueIn,
+  type Column,
+  type CountKinds,
+  type StoreKinds,
+} from "./columns.js";
 import { DUCKDB_DASHBOARD } from "./duckdb-dashboard.js";
 import { createRollup, insertRollups, merged, ROLLUP_TABLES, type RollupDialect } from "./rollup.js";
 import { rollupSql, type RollupQuery } from "./rollup-dashboard.js";
-import { randomPad, retentionCutoff, type DashboardSource, type EventStore, type Housekeeping, type OpenProgress, type RefusedCount } from "./types.js";
+import {
+  randomPad,
+  retentionCutoff,
+  type DashboardSource,
+  type EventStore,
+  type Housekeeping,
+  type OpenProgress,
+  type RefusedCount,
+} from "./types.js";
 
 /**
  * The JSON paths the columns read, all extracted with one parse (`json_extract_string` of a list of paths, as `x`):
@@ -109,8 +129,13 @@ const FROM = (file: string): string =>
 /** The probe's message, padded to `padBytes` (random hex): inserted through the real insert path, then rolled back. */
 const probeLine = (padBytes: number): string =>
   JSON.stringify({
-    type: "track", messageId: "dlt-collector-probe", event: "probe", anonymousId: "probe", timestamp: "2000-01-01T00:00:00.000Z",
-    receivedAt: "2000-01-01T00:00:00.000Z", ...(padBytes > 0 ? { properties: { pad: randomPad(padBytes) } } : {}),
+    type: "track",
+    messageId: "dlt-collector-probe",
+    event: "probe",
+    anonymousId: "probe",
+    timestamp: "2000-01-01T00:00:00.000Z",
+    receivedAt: "2000-01-01T00:00:00.000Z",
+    ...(padBytes > 0 ? { properties: { pad: randomPad(padBytes) } } : {}),
   }) + "\n";
 /** Where the probe's committed write goes: one row, replaced at each probe. */
 const PROBE_TABLE = "_dlt_collector_probe";
@@ -253,11 +278,17 @@ export class DuckDbStore implements EventStore {
     if (doneUntil >= createdAt) return;
     const ms = (v: number): string => `make_timestamp(CAST(${v} AS BIGINT) * 1000)`;
     const count = async (from: number, to: number): Promise<number> =>
-      Number((await writer.runAndReadAll(`SELECT count(*) FROM events WHERE received_at >= ${ms(from)} AND received_at < ${ms(to)}`)).getRows()[0]![0]);
+      Number(
+        (await writer.runAndReadAll(`SELECT count(*) FROM events WHERE received_at >= ${ms(from)} AND received_at < ${ms(to)}`)).getRows()[0]![0],
+      );
     const total = await count(doneUntil, createdAt);
     let done = 0;
     while (doneUntil < createdAt) {
-      const next = (await writer.runAndReadAll(`SELECT epoch_ms(min(received_at)) FROM events WHERE received_at >= ${ms(doneUntil)} AND received_at < ${ms(createdAt)}`)).getRows()[0]![0];
+      const next = (
+        await writer.runAndReadAll(
+          `SELECT epoch_ms(min(received_at)) FROM events WHERE received_at >= ${ms(doneUntil)} AND received_at < ${ms(createdAt)}`,
+        )
+      ).getRows()[0]![0];
       const start = next === null ? createdAt : Number(next);
       const end = Math.min(createdAt, Math.floor(start / DAY_MS) * DAY_MS + DAY_MS);
       const chunk = `(SELECT * FROM events WHERE received_at >= ${ms(doneUntil)} AND received_at < ${ms(end)}) AS e`;
@@ -390,7 +421,9 @@ export class DuckDbStore implements EventStore {
     let n: number;
     if (!replays) n = await this.run("events");
     else {
-      const fresh = (await writer.runAndReadAll(`INSERT OR IGNORE INTO ${INTO} SELECT ${NAMES} FROM ${STAGED} RETURNING message_id`)).getRows().map((r) => String(r[0]));
+      const fresh = (await writer.runAndReadAll(`INSERT OR IGNORE INTO ${INTO} SELECT ${NAMES} FROM ${STAGED} RETURNING message_id`))
+        .getRows()
+        .map((r) => String(r[0]));
       await writer.run(`DELETE FROM ${STAGED} WHERE message_id NOT IN (SELECT unnest(CAST(CAST(? AS JSON) AS VARCHAR[])))`, [JSON.stringify(fresh)]);
       n = fresh.length;
     }
@@ -441,7 +474,9 @@ export class DuckDbStore implements EventStore {
     await this.transaction(async () => {
       const { writer } = this.handles;
       for (const table of ROLLUP_TABLES) {
-        await writer.run(`CREATE OR REPLACE TEMP TABLE _dlt_merged AS ${merged(DUCKDB_ROLLUP, table, `(SELECT * FROM ${table} WHERE ${range}) AS r`)}`);
+        await writer.run(
+          `CREATE OR REPLACE TEMP TABLE _dlt_merged AS ${merged(DUCKDB_ROLLUP, table, `(SELECT * FROM ${table} WHERE ${range}) AS r`)}`,
+        );
         await writer.run(`DELETE FROM ${table} WHERE ${range}`);
         await writer.run(`INSERT INTO ${table} SELECT * FROM _dlt_merged`);
         await writer.run("DROP TABLE _dlt_merged");
@@ -450,7 +485,8 @@ export class DuckDbStore implements EventStore {
   }
 
   async dashboard(api: DashboardApi, filter: Filter, source: DashboardSource = "aggregates"): Promise<Rows> {
-    const q: RollupQuery = api === "events" || api === "refused" || source === "events" ? DUCKDB_DASHBOARD[api](filter) : DUCKDB_ROLLUP_SQL[api](filter, this.rawFrom);
+    const q: RollupQuery =
+      api === "events" || api === "refused" || source === "events" ? DUCKDB_DASHBOARD[api](filter) : DUCKDB_ROLLUP_SQL[api](filter, this.rawFrom);
     const r = await this.handles.reader.runAndReadAll(q.sql, q.params);
     const rows = r.getRowObjectsJS().map((row) => {
       const out: Record<string, Cell> = {};

@@ -8,7 +8,23 @@
  */
 import { ALL_TIME, pageSize, refusedRange, type DashboardSql, type Filter } from "../dashboard/apis.js";
 import { refusedSql } from "./columns.js";
-import { CI, DESTINATION, EVENT, FAILURE_DIMENSION, FAILURE_GROUPS, FAILURE_RATE, FAILURE_VALUE, filterSql, ONLY, OS, RUNTIME, RUNTIME_MAJOR, SOURCE, SUMMARY, VERSION } from "./dashboard-sql.js";
+import {
+  CI,
+  DESTINATION,
+  EVENT,
+  FAILURE_DIMENSION,
+  FAILURE_GROUPS,
+  FAILURE_RATE,
+  FAILURE_VALUE,
+  filterSql,
+  ONLY,
+  OS,
+  RUNTIME,
+  RUNTIME_MAJOR,
+  SOURCE,
+  SUMMARY,
+  VERSION,
+} from "./dashboard-sql.js";
 
 /**
  * PostgreSQL's timestamps start in 4713 BC (DuckDB's and JavaScript's go further back): an earlier bound of a range
@@ -34,7 +50,11 @@ export const POSTGRES_DASHBOARD: DashboardSql = {
   events_over_time: (f) =>
     over(f, (w) => `SELECT ${bucketExpr(f)} AS t, ${EVENT} ${C} AS event, count(*) AS n FROM events WHERE ${w} GROUP BY 1, 2 ORDER BY t, event`),
   commands: (f) =>
-    over(f, (w) => `SELECT event_name ${C} AS command, count(*) AS n FROM events WHERE ${w} GROUP BY 1 ORDER BY n DESC, command NULLS LAST`, ONLY.commands),
+    over(
+      f,
+      (w) => `SELECT event_name ${C} AS command, count(*) AS n FROM events WHERE ${w} GROUP BY 1 ORDER BY n DESC, command NULLS LAST`,
+      ONLY.commands,
+    ),
   destinations: (f) =>
     over(
       f,
@@ -44,7 +64,8 @@ export const POSTGRES_DASHBOARD: DashboardSql = {
        FROM events WHERE ${w} GROUP BY 1 ORDER BY runs DESC, inits DESC, destination`,
       ONLY.destinations,
     ),
-  sources: (f) => over(f, (w) => `SELECT ${SOURCE} ${C} AS source, count(*) AS n FROM events WHERE ${w} GROUP BY 1 ORDER BY n DESC, source`, ONLY.inits),
+  sources: (f) =>
+    over(f, (w) => `SELECT ${SOURCE} ${C} AS source, count(*) AS n FROM events WHERE ${w} GROUP BY 1 ORDER BY n DESC, source`, ONLY.inits),
   success_rate: (f) =>
     over(
       f,
@@ -72,7 +93,8 @@ export const POSTGRES_DASHBOARD: DashboardSql = {
   exec_info: (f) =>
     over(
       f,
-      (w) => `SELECT env ${C} AS env, count(*) AS n FROM (SELECT unnest(string_to_array(exec_info, ',')) AS env FROM events WHERE ${w}) AS e GROUP BY 1 ORDER BY n DESC, env`,
+      (w) =>
+        `SELECT env ${C} AS env, count(*) AS n FROM (SELECT unnest(string_to_array(exec_info, ',')) AS env FROM events WHERE ${w}) AS e GROUP BY 1 ORDER BY n DESC, env`,
       ONLY.environments,
     ),
   event_names: (f) =>
@@ -141,6 +163,9 @@ export const POSTGRES_DASHBOARD: DashboardSql = {
        ORDER BY kind DESC, n DESC, value`,
     ),
   extent: (f) =>
-    over({ ...f, ...ALL_TIME }, (w) => `SELECT ${epochMs(`min("timestamp")`)} AS first, ${epochMs(`max("timestamp")`)} AS last, count(*) AS n FROM events WHERE ${w}`),
+    over(
+      { ...f, ...ALL_TIME },
+      (w) => `SELECT ${epochMs(`min("timestamp")`)} AS first, ${epochMs(`max("timestamp")`)} AS last, count(*) AS n FROM events WHERE ${w}`,
+    ),
   refused: (f) => ({ sql: refusedSql("$1", "$2"), params: refusedRange(f) }),
 };

@@ -17,7 +17,18 @@
  *   keeps its `received_at`, so a second run finds it whether or not its dedup id was pruned.
  */
 
-import { COLUMNS, createRefused, firstOf, isNullable, literal, typeIn, type Column, type ColumnName, type CountKinds, type StoreKinds } from "./columns.js";
+import {
+  COLUMNS,
+  createRefused,
+  firstOf,
+  isNullable,
+  literal,
+  typeIn,
+  type Column,
+  type ColumnName,
+  type CountKinds,
+  type StoreKinds,
+} from "./columns.js";
 import { createRollup, ROLLUP_TABLES, type RollupDialect } from "./rollup.js";
 
 /** Dedup ids are kept this long: a replay within it is stored once, across partitions (days). */
@@ -45,7 +56,8 @@ export const POSTGRES_KINDS: StoreKinds = {
   boolean: { type: "boolean", value: (c) => `_dlt_json_bool(${json(c.path)})` },
   cores: {
     type: "integer",
-    value: (c) => `(SELECT CASE WHEN c >= 1 AND c < 2147483648 AND c = trunc(c) THEN c::integer END FROM (SELECT _dlt_json_float(${json(c.path)}) AS c) AS x)`,
+    value: (c) =>
+      `(SELECT CASE WHEN c >= 1 AND c < 2147483648 AND c = trunc(c) THEN c::integer END FROM (SELECT _dlt_json_float(${json(c.path)}) AS c) AS x)`,
   },
   double: { type: "double precision", value: (c) => `_dlt_json_float(${json(c.path)})` },
   list: {
@@ -75,10 +87,34 @@ const definition = (c: Column): string => `"${c.name}" ${typeIn(POSTGRES_KINDS, 
 
 /** The events table's columns as the first migration made them (kept as they were: migrations are never edited). */
 const FIRST_COLUMNS: readonly ColumnName[] = [
-  "message_id", "type", "event", "anonymous_id", "user_id", "timestamp", "original_timestamp", "sent_at", "received_at",
-  "library_name", "library_version", "os_name", "os_version", "runtime_name", "runtime_version", "ci_run", "cpu",
-  "exec_info", "event_category", "event_name", "success", "elapsed", "destination_name", "destination_type",
-  "pipeline_name", "source_name", "transaction_id", "message",
+  "message_id",
+  "type",
+  "event",
+  "anonymous_id",
+  "user_id",
+  "timestamp",
+  "original_timestamp",
+  "sent_at",
+  "received_at",
+  "library_name",
+  "library_version",
+  "os_name",
+  "os_version",
+  "runtime_name",
+  "runtime_version",
+  "ci_run",
+  "cpu",
+  "exec_info",
+  "event_category",
+  "event_name",
+  "success",
+  "elapsed",
+  "destination_name",
+  "destination_type",
+  "pipeline_name",
+  "source_name",
+  "transaction_id",
+  "message",
 ];
 
 /**
@@ -98,7 +134,7 @@ BEGIN
   RETURN replace(v, '_', '')::double precision;
 EXCEPTION WHEN others THEN
   -- Out of a double's range, as DuckDB rounds it: a tiny value is 0, a huge one infinite.
-  RETURN (CASE WHEN v ~ '^\s*-' THEN '-' ELSE '' END || CASE WHEN v ~* 'e-' THEN '0' ELSE 'Infinity' END)::double precision;
+  RETURN (CASE WHEN v ~ '^s*-' THEN '-' ELSE '' END || CASE WHEN v ~* 'e-' THEN '0' ELSE 'Infinity' END)::double precision;
 END
 $$;
 -- A JSON value as a double: numbers as they are (JavaScript wrote them, so they fit), strings as DuckDB casts them.

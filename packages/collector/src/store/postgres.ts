@@ -17,10 +17,27 @@ import type { Cell, DashboardApi, Filter, Rows } from "../dashboard/apis.js";
 import type { StoredMessage } from "../stamp.js";
 import { COLUMNS, upsertRefused, valueIn } from "./columns.js";
 import { POSTGRES_DASHBOARD } from "./postgres-dashboard.js";
-import { createPartition, DEDUP_DAYS, MIGRATIONS, partitionDay, POSTGRES_KINDS, POSTGRES_ROLLUP, ROLLUP_STATE, SCHEMA_LOCK } from "./postgres-schema.js";
+import {
+  createPartition,
+  DEDUP_DAYS,
+  MIGRATIONS,
+  partitionDay,
+  POSTGRES_KINDS,
+  POSTGRES_ROLLUP,
+  ROLLUP_STATE,
+  SCHEMA_LOCK,
+} from "./postgres-schema.js";
 import { insertRollups, merged, ROLLUP_DIMENSIONS, ROLLUP_TABLES, ELAPSED_DIMENSIONS } from "./rollup.js";
 import { rollupSql, type RollupQuery } from "./rollup-dashboard.js";
-import { randomPad, retentionCutoff, type DashboardSource, type EventStore, type Housekeeping, type OpenProgress, type RefusedCount } from "./types.js";
+import {
+  randomPad,
+  retentionCutoff,
+  type DashboardSource,
+  type EventStore,
+  type Housekeeping,
+  type OpenProgress,
+  type RefusedCount,
+} from "./types.js";
 
 const DAY_MS = 86_400_000;
 /** Partitions made per transaction (see `ensurePartitionDays`). */
@@ -71,7 +88,9 @@ const VALUES = COLUMNS.map((c) => valueIn(POSTGRES_KINDS, c)).join(", ");
  * database first stored the id: the dedup window runs from there.
  */
 // The columns the aggregates read of the inserted rows (RETURNING), and their inserts from those rows.
-const ROLLED = [...new Set<string>(["timestamp", "transaction_id", "elapsed", ...ROLLUP_DIMENSIONS, ...ELAPSED_DIMENSIONS])].map((n) => `"${n}"`).join(", ");
+const ROLLED = [...new Set<string>(["timestamp", "transaction_id", "elapsed", ...ROLLUP_DIMENSIONS, ...ELAPSED_DIMENSIONS])]
+  .map((n) => `"${n}"`)
+  .join(", ");
 const ROLLUPS_FROM_NEW = insertRollups(POSTGRES_ROLLUP, "new");
 
 export const insertFrom = (source: string): string => `
@@ -85,9 +104,11 @@ export const insertFrom = (source: string): string => `
     SELECT ${VALUES} FROM (SELECT x::jsonb AS j FROM batch JOIN fresh ON fresh.message_id = batch.id OFFSET 0) AS m
     ON CONFLICT DO NOTHING
     RETURNING ${ROLLED}
-  ), ${ROLLUPS_FROM_NEW.map((sql, i) => `rolled${i} AS (
+  ), ${ROLLUPS_FROM_NEW.map(
+    (sql, i) => `rolled${i} AS (
     ${sql}
-  )`).join(", ")}
+  )`,
+  ).join(", ")}
   SELECT count(*) AS n FROM new`;
 
 /**
@@ -119,13 +140,23 @@ const REFUSED_ROWS = "SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[],
 const UPSERT_REFUSED = upsertRefused(REFUSED_ROWS);
 /** The refused counts of another store, copied: a second copy changes nothing. */
 const COPY_REFUSED = upsertRefused(REFUSED_ROWS, "max");
-const countArrays = (refused: readonly RefusedCount[]): unknown[] => [refused.map((r) => r.day), refused.map((r) => r.reason), refused.map((r) => r.event), refused.map((r) => r.n)];
+const countArrays = (refused: readonly RefusedCount[]): unknown[] => [
+  refused.map((r) => r.day),
+  refused.map((r) => r.reason),
+  refused.map((r) => r.event),
+  refused.map((r) => r.n),
+];
 
 /** The probe's message (received now, so into today's partition): inserted through the real insert path, then rolled back. */
 const probeLine = (padBytes: number): string => {
   const now = new Date().toISOString();
   return JSON.stringify({
-    type: "track", messageId: "dlt-collector-probe", event: "probe", anonymousId: "probe", timestamp: now, receivedAt: now,
+    type: "track",
+    messageId: "dlt-collector-probe",
+    event: "probe",
+    anonymousId: "probe",
+    timestamp: now,
+    receivedAt: now,
     ...(padBytes > 0 ? { properties: { pad: randomPad(padBytes) } } : {}),
   });
 };
@@ -251,7 +282,14 @@ export class PostgresStore implements EventStore {
     // An idle connection the server closes (a restart) emits 'error' on the pool: the pool drops it and opens another
     // on demand; without a listener the process would die.
     pool.on("error", () => undefined);
-    const store = new PostgresStore(pool, redactUrl(url), options.daysAhead ?? 3, new Set(), options.poolSize ?? 4, options.dashboardTimeoutMs ?? 60_000);
+    const store = new PostgresStore(
+      pool,
+      redactUrl(url),
+      options.daysAhead ?? 3,
+      new Set(),
+      options.poolSize ?? 4,
+      options.dashboardTimeoutMs ?? 60_000,
+    );
     try {
       await store.migrate();
       await store.ensurePartitions(Date.now() - DAY_MS, Date.now() + store.daysAhead * DAY_MS);
@@ -422,12 +460,18 @@ export class PostgresStore implements EventStore {
    */
   private async backfill(progress: OpenProgress | undefined): Promise<void> {
     const ms = (e: string): string => `floor(extract(epoch FROM ${e}) * 1000)::bigint`;
-    const state = await this.pool.query<{ created: number; done: number }>(`SELECT ${ms("created_at")} AS created, ${ms("done_until")} AS done FROM ${ROLLUP_STATE}`);
+    const state = await this.pool.query<{ created: number; done: number }>(
+      `SELECT ${ms("created_at")} AS created, ${ms("done_until")} AS done FROM ${ROLLUP_STATE}`,
+    );
     const createdAt = Number(state.rows[0]?.created);
     if (!(Number(state.rows[0]?.done) < createdAt)) return;
     const total = Number(
-      (await this.pool.query<{ n: number }>(`SELECT count(*) AS n FROM events WHERE received_at >= to_timestamp($1::float8 / 1000) AND received_at < to_timestamp($2::float8 / 1000)`, [state.rows[0]!.done, createdAt]))
-        .rows[0]?.n,
+      (
+        await this.pool.query<{ n: number }>(
+          `SELECT count(*) AS n FROM events WHERE received_at >= to_timestamp($1::float8 / 1000) AND received_at < to_timestamp($2::float8 / 1000)`,
+          [state.rows[0]!.done, createdAt],
+        )
+      ).rows[0]?.n,
     );
     let done = 0;
     for (;;) {
@@ -475,14 +519,19 @@ export class PostgresStore implements EventStore {
   }
 
   async dashboard(api: DashboardApi, filter: Filter, source: DashboardSource = "aggregates"): Promise<Rows> {
-    const q: RollupQuery = api === "events" || api === "refused" || source === "events" ? POSTGRES_DASHBOARD[api](filter) : POSTGRES_ROLLUP_SQL[api](filter, this.rawFrom);
+    const q: RollupQuery =
+      api === "events" || api === "refused" || source === "events" ? POSTGRES_DASHBOARD[api](filter) : POSTGRES_ROLLUP_SQL[api](filter, this.rawFrom);
     const { sql, params } = q;
     const rows = await this.reads.run(() =>
       this.transaction(async (c) => {
         // Its own bound, on the server (SET LOCAL: this transaction only) and on the client.
         await c.query(`SET LOCAL statement_timeout = ${this.dashboardTimeoutMs}`);
         // node-postgres reads a query's own query_timeout (lib/client.js); its types do not list it.
-        const query: pg.QueryConfig<unknown[]> & { query_timeout: number } = { text: sql, values: params, query_timeout: this.dashboardTimeoutMs + 2_000 };
+        const query: pg.QueryConfig<unknown[]> & { query_timeout: number } = {
+          text: sql,
+          values: params,
+          query_timeout: this.dashboardTimeoutMs + 2_000,
+        };
         return (await c.query<Record<string, Cell>>(query)).rows;
       }),
     );

@@ -59,8 +59,12 @@ export function rollupSql(d: RollupQueryDialect): RollupSql {
     const parts: string[] = [];
     // One part per span, each a plain range: an OR of ranges would keep the stores from skipping what lies outside
     // them (DuckDB's zone maps, PostgreSQL's BRIN), and the raw events would be read whole.
-    for (const [grain, spans] of [["day", days], ["hour", hours]] as const) {
-      for (const [a, b] of spans) parts.push(`SELECT ${names} FROM ${tableOf(table, grain)} WHERE bucket_start >= ${d.time(p(a))} AND bucket_start < ${d.time(p(b))}`);
+    for (const [grain, spans] of [
+      ["day", days],
+      ["hour", hours],
+    ] as const) {
+      for (const [a, b] of spans)
+        parts.push(`SELECT ${names} FROM ${tableOf(table, grain)} WHERE bucket_start >= ${d.time(p(a))} AND bucket_start < ${d.time(p(b))}`);
     }
     for (const [a, b] of split.edges) {
       const events = `(SELECT * FROM events WHERE "timestamp" >= ${d.time(p(a))} AND "timestamp" < ${d.time(p(b))}) AS e`;
@@ -82,15 +86,31 @@ export function rollupSql(d: RollupQueryDialect): RollupSql {
 
   return {
     summary: (f, raw) =>
-      over(f, "rollup", raw, (g, w) => `SELECT coalesce(sum(k), 0) AS events, coalesce(max(r), 0) AS pipeline_runs, coalesce(sum(c), 0) AS commands,
+      over(
+        f,
+        "rollup",
+        raw,
+        (g, w) => `SELECT coalesce(sum(k), 0) AS events, coalesce(max(r), 0) AS pipeline_runs, coalesce(sum(c), 0) AS commands,
               ${d.ratio("sum(s)", "sum(rep)")} AS success_rate
        FROM (SELECT event, sum(n) AS k, sum(n) FILTER (WHERE has_tx) AS r, sum(n) FILTER (WHERE event_category = 'command') AS c,
                     sum(n) FILTER (WHERE success) AS s, sum(n) FILTER (WHERE success IS NOT NULL) AS rep
-             FROM ${g} WHERE ${w} GROUP BY 1) AS e`),
+             FROM ${g} WHERE ${w} GROUP BY 1) AS e`,
+      ),
     events_over_time: (f, raw) =>
-      over(f, "rollup", raw, (g, w) => `SELECT ${bucket(f)} AS t, ${EVENT} ${C} AS event, sum(n) AS n FROM ${g} WHERE ${w} GROUP BY 1, 2 ORDER BY t, event`),
+      over(
+        f,
+        "rollup",
+        raw,
+        (g, w) => `SELECT ${bucket(f)} AS t, ${EVENT} ${C} AS event, sum(n) AS n FROM ${g} WHERE ${w} GROUP BY 1, 2 ORDER BY t, event`,
+      ),
     commands: (f, raw) =>
-      over(f, "rollup", raw, (g, w) => `SELECT event_name ${C} AS command, sum(n) AS n FROM ${g} WHERE ${w} GROUP BY 1 ORDER BY n DESC, command ${NL}`, ONLY.commands),
+      over(
+        f,
+        "rollup",
+        raw,
+        (g, w) => `SELECT event_name ${C} AS command, sum(n) AS n FROM ${g} WHERE ${w} GROUP BY 1 ORDER BY n DESC, command ${NL}`,
+        ONLY.commands,
+      ),
     destinations: (f, raw) =>
       over(
         f,
@@ -105,21 +125,37 @@ export function rollupSql(d: RollupQueryDialect): RollupSql {
         ONLY.destinations,
       ),
     sources: (f, raw) =>
-      over(f, "rollup", raw, (g, w) => `SELECT ${SOURCE} ${C} AS source, sum(n) AS n FROM ${g} WHERE ${w} GROUP BY 1 ORDER BY n DESC, source`, ONLY.inits),
+      over(
+        f,
+        "rollup",
+        raw,
+        (g, w) => `SELECT ${SOURCE} ${C} AS source, sum(n) AS n FROM ${g} WHERE ${w} GROUP BY 1 ORDER BY n DESC, source`,
+        ONLY.inits,
+      ),
     success_rate: (f, raw) =>
       over(
         f,
         "rollup",
         raw,
-        (g, w) => `SELECT ${bucket(f)} AS t, event ${C} AS event, sum(n) AS n, ${d.ratio("coalesce(sum(n) FILTER (WHERE success), 0)", "sum(n)")} AS rate
+        (
+          g,
+          w,
+        ) => `SELECT ${bucket(f)} AS t, event ${C} AS event, sum(n) AS n, ${d.ratio("coalesce(sum(n) FILTER (WHERE success), 0)", "sum(n)")} AS rate
        FROM ${g} WHERE ${w} GROUP BY 1, 2 ORDER BY t, event ${NL}`,
         ONLY.reported,
       ),
     elapsed: (f, raw) => ({
-      ...over(f, "rollup_elapsed", raw, (g, w) => `SELECT event ${C} AS event, bin, sum(n) AS n, min(lo) AS lo, max(hi) AS hi FROM ${g} WHERE ${w} GROUP BY 1, 2 ORDER BY event ${NL}, bin`),
+      ...over(
+        f,
+        "rollup_elapsed",
+        raw,
+        (g, w) =>
+          `SELECT event ${C} AS event, bin, sum(n) AS n, min(lo) AS lo, max(hi) AS hi FROM ${g} WHERE ${w} GROUP BY 1, 2 ORDER BY event ${NL}, bin`,
+      ),
       finish: elapsedFromHistogram,
     }),
-    versions: (f, raw) => over(f, "rollup", raw, (g, w) => `SELECT (${VERSION}) ${C} AS version, sum(n) AS n FROM ${g} WHERE ${w} GROUP BY 1 ORDER BY n DESC, version`),
+    versions: (f, raw) =>
+      over(f, "rollup", raw, (g, w) => `SELECT (${VERSION}) ${C} AS version, sum(n) AS n FROM ${g} WHERE ${w} GROUP BY 1 ORDER BY n DESC, version`),
     platforms: (f, raw) =>
       over(
         f,
@@ -134,11 +170,17 @@ export function rollupSql(d: RollupQueryDialect): RollupSql {
         f,
         "rollup",
         raw,
-        (g, w) => `SELECT env ${C} AS env, sum(n) AS n FROM (SELECT ${d.unnestList("exec_info")} AS env, n FROM ${g} WHERE ${w}) AS x GROUP BY 1 ORDER BY n DESC, env`,
+        (g, w) =>
+          `SELECT env ${C} AS env, sum(n) AS n FROM (SELECT ${d.unnestList("exec_info")} AS env, n FROM ${g} WHERE ${w}) AS x GROUP BY 1 ORDER BY n DESC, env`,
         ONLY.environments,
       ),
     event_names: (f, raw) =>
-      over({ ...f, event: undefined }, "rollup", raw, (g, w) => `SELECT ${EVENT} ${C} AS event, sum(n) AS n FROM ${g} WHERE ${w} GROUP BY 1 ORDER BY event`),
+      over(
+        { ...f, event: undefined },
+        "rollup",
+        raw,
+        (g, w) => `SELECT ${EVENT} ${C} AS event, sum(n) AS n FROM ${g} WHERE ${w} GROUP BY 1 ORDER BY event`,
+      ),
     failures: (f, raw) =>
       over(
         f,
@@ -157,11 +199,24 @@ export function rollupSql(d: RollupQueryDialect): RollupSql {
         ONLY.reported,
       ),
     failure_rate: (f, raw) =>
-      over(f, "rollup", raw, (g, w) => `SELECT ${bucket(f)} AS t, sum(n) AS n, ${failed} AS failed FROM ${g} WHERE ${w} GROUP BY 1 ORDER BY 1`, ONLY.reported),
+      over(
+        f,
+        "rollup",
+        raw,
+        (g, w) => `SELECT ${bucket(f)} AS t, sum(n) AS n, ${failed} AS failed FROM ${g} WHERE ${w} GROUP BY 1 ORDER BY 1`,
+        ONLY.reported,
+      ),
     version_share: (f, raw) =>
-      over(f, "rollup", raw, (g, w) => `SELECT ${bucket(f)} AS t, (${VERSION}) ${C} AS version, sum(n) AS n FROM ${g} WHERE ${w} GROUP BY 1, 2 ORDER BY 1, 2`),
-    runtimes: (f, raw) => over(f, "rollup", raw, (g, w) => `SELECT (${RUNTIME}) ${C} AS runtime, sum(n) AS n FROM ${g} WHERE ${w} GROUP BY 1 ORDER BY n DESC, runtime`),
-    os_versions: (f, raw) => over(f, "rollup", raw, (g, w) => `SELECT (${OS}) ${C} AS os, sum(n) AS n FROM ${g} WHERE ${w} GROUP BY 1 ORDER BY n DESC, os`),
+      over(
+        f,
+        "rollup",
+        raw,
+        (g, w) => `SELECT ${bucket(f)} AS t, (${VERSION}) ${C} AS version, sum(n) AS n FROM ${g} WHERE ${w} GROUP BY 1, 2 ORDER BY 1, 2`,
+      ),
+    runtimes: (f, raw) =>
+      over(f, "rollup", raw, (g, w) => `SELECT (${RUNTIME}) ${C} AS runtime, sum(n) AS n FROM ${g} WHERE ${w} GROUP BY 1 ORDER BY n DESC, runtime`),
+    os_versions: (f, raw) =>
+      over(f, "rollup", raw, (g, w) => `SELECT (${OS}) ${C} AS os, sum(n) AS n FROM ${g} WHERE ${w} GROUP BY 1 ORDER BY n DESC, os`),
     inits: (f, raw) =>
       over(
         f,
@@ -183,15 +238,30 @@ export function rollupSql(d: RollupQueryDialect): RollupSql {
       ),
     filter_values: (f, raw) => {
       const all = { ...f, event: undefined, version: undefined, os: undefined, ci: undefined };
-      const a = over(all, "rollup", raw, (g, w) => `SELECT 'version' ${C} AS kind, (${VERSION}) ${C} AS value, sum(n) AS n FROM ${g} WHERE ${w} GROUP BY 2`);
+      const a = over(
+        all,
+        "rollup",
+        raw,
+        (g, w) => `SELECT 'version' ${C} AS kind, (${VERSION}) ${C} AS value, sum(n) AS n FROM ${g} WHERE ${w} GROUP BY 2`,
+      );
       // The second half's placeholders continue the first's numbering.
-      const b = over(all, "rollup", raw, (g, w) => `SELECT 'os' ${C} AS kind, os_name ${C} AS value, sum(n) AS n FROM ${g} WHERE ${w} AND os_name IS NOT NULL GROUP BY 2`);
+      const b = over(
+        all,
+        "rollup",
+        raw,
+        (g, w) => `SELECT 'os' ${C} AS kind, os_name ${C} AS value, sum(n) AS n FROM ${g} WHERE ${w} AND os_name IS NOT NULL GROUP BY 2`,
+      );
       const shift = a.params.length;
       const second = shift === 0 ? b.sql : renumber(d, b.sql, b.params.length, shift);
       return { sql: `${a.sql} UNION ALL ${second} ORDER BY kind DESC, n DESC, value`, params: [...a.params, ...b.params] };
     },
     extent: (f, raw) =>
-      over({ ...f, ...ALL_TIME }, "rollup", raw, (g, w) => `SELECT ${d.epochMs(`min("first")`)} AS first, ${d.epochMs(`max("last")`)} AS last, coalesce(sum(n), 0) AS n FROM ${g} WHERE ${w}`),
+      over(
+        { ...f, ...ALL_TIME },
+        "rollup",
+        raw,
+        (g, w) => `SELECT ${d.epochMs(`min("first")`)} AS first, ${d.epochMs(`max("last")`)} AS last, coalesce(sum(n), 0) AS n FROM ${g} WHERE ${w}`,
+      ),
   };
 }
 
@@ -201,5 +271,6 @@ function renumber(d: RollupQueryDialect, sql: string, count: number, shift: numb
   let out = sql;
   // Highest first, so `$1` does not match inside `$12`.
   for (let i = count; i >= 1; i--) out = out.replaceAll(d.placeholder(i), `\u0000${i + shift}\u0000`);
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: NUL marks the renumbered placeholders; SQL text holds none.
   return out.replace(/\u0000(\d+)\u0000/g, (_, n: string) => d.placeholder(Number(n)));
 }

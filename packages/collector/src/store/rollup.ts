@@ -36,9 +36,24 @@ const kindOf = (table: RollupTable): RollupKind => (table.startsWith("rollup_ela
 
 /** The stored columns `rollup` keeps as dimensions (the same names as in `events`, so the filters read them alike). */
 export const ROLLUP_DIMENSIONS = [
-  "type", "event", "event_category", "event_name", "library_name", "library_version", "os_name", "os_version",
-  "runtime_name", "runtime_version", "ci_run", "exec_info", "success", "destination_name", "destination_type",
-  "pipeline_name", "source_name", "write_key_label",
+  "type",
+  "event",
+  "event_category",
+  "event_name",
+  "library_name",
+  "library_version",
+  "os_name",
+  "os_version",
+  "runtime_name",
+  "runtime_version",
+  "ci_run",
+  "exec_info",
+  "success",
+  "destination_name",
+  "destination_type",
+  "pipeline_name",
+  "source_name",
+  "write_key_label",
 ] as const satisfies readonly ColumnName[];
 
 /** The stored columns `rollup_elapsed` keeps: the `elapsed` API's grouping and filters. */
@@ -90,7 +105,10 @@ export function rollupColumns(d: RollupDialect): Readonly<Record<RollupKind, [st
 }
 
 /** The columns of an aggregate table, by name, in order. */
-export const namesOf = (d: RollupDialect, table: RollupTable): string => rollupColumns(d)[kindOf(table)].map(([n]) => q(n)).join(", ");
+export const namesOf = (d: RollupDialect, table: RollupTable): string =>
+  rollupColumns(d)
+    [kindOf(table)].map(([n]) => q(n))
+    .join(", ");
 
 /** `CREATE TABLE IF NOT EXISTS` of the four tables. */
 export function createRollup(d: RollupDialect): string[] {
@@ -126,7 +144,7 @@ export function insertRollups(d: RollupDialect, source: string): string[] {
 }
 
 /** The rows of `table` merged per bucket and group: what replaces them when compacting. */
-export function merged(d: RollupDialect, table: RollupTable, source: string): string {
+export function merged(_d: RollupDialect, table: RollupTable, source: string): string {
   if (kindOf(table) === "rollup") {
     return `SELECT bucket_start, ${ROLLUP_DIMENSIONS.map(q).join(", ")}, has_tx, sum(n), min(${q("first")}), max(${q("last")}) FROM ${source}
       GROUP BY ${ordinals(ROLLUP_DIMENSIONS.length + 2)}`;

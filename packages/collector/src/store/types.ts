@@ -82,4 +82,7 @@ export interface EventStore {
 }
 
 /** `bytes` random hex characters: a probe's padding that no store's compression shrinks. */
-export const randomPad = (bytes: number): string => randomBytes(Math.ceil(bytes / 2)).toString("hex").slice(0, bytes);
+export const randomPad = (bytes: number): string =>
+  randomBytes(Math.ceil(bytes / 2))
+    .toString("hex")
+    .slice(0, bytes);

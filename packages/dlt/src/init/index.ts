@@ -150,7 +150,11 @@ export async function initCommand(opts: {
   // The pipeline is an ES module (imports, top-level await): a project without package.json gets one saying so.
   const pkg = join(cwd, "package.json");
   if (!existsSync(pkg)) {
-    const name = basename(cwd).toLowerCase().replace(/[^a-z0-9._-]+/g, "-").replace(/^[._-]+/, "") || "dlt-pipelines";
+    const name =
+      basename(cwd)
+        .toLowerCase()
+        .replace(/[^a-z0-9._-]+/g, "-")
+        .replace(/^[._-]+/, "") || "dlt-pipelines";
     writeFileSync(pkg, JSON.stringify({ name, private: true, type: "module" }, null, 2) + "\n");
     done.push("created package.json");
   } else if ((JSON.parse(readFileSync(pkg, "utf8")) as { type?: string }).type !== "module") {

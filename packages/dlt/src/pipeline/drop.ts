@@ -67,16 +67,21 @@ export function planDrop(
   tables: readonly string[],
   inDestination: ReadonlySet<string>,
 ): DropPlan {
-  const known = Object.values(schema.tables).filter((t) => t.parent === undefined && !t.name.startsWith("_dlt_")).map((t) => t.name);
+  const known = Object.values(schema.tables)
+    .filter((t) => t.parent === undefined && !t.name.startsWith("_dlt_"))
+    .map((t) => t.name);
   const roots: string[] = [];
   for (const name of tables) {
     const t = schema.tables[name];
-    if (name.startsWith("_dlt_")) throw new Error(`table ${name} is one of dlt's system tables of pipeline ${where.pipelineName} and cannot be dropped`);
+    if (name.startsWith("_dlt_"))
+      throw new Error(`table ${name} is one of dlt's system tables of pipeline ${where.pipelineName} and cannot be dropped`);
     if (!t) {
       throw new Error(`table ${name} is not in schema ${schema.name} of pipeline ${where.pipelineName} (its tables: ${known.join(", ") || "none"})`);
     }
     if (t.parent !== undefined) {
-      throw new Error(`table ${name} is a nested table of ${rootOf(schema, name)?.name ?? t.parent} in pipeline ${where.pipelineName}: drop its root table, its nested tables go with it`);
+      throw new Error(
+        `table ${name} is a nested table of ${rootOf(schema, name)?.name ?? t.parent} in pipeline ${where.pipelineName}: drop its root table, its nested tables go with it`,
+      );
     }
     if (!roots.includes(name)) roots.push(name);
   }

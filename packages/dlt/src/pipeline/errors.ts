@@ -39,7 +39,13 @@ export class PipelineStepFailed extends Error {
  * The error step `step` of the pipeline in `folder` throws: a {@link PipelineStepFailed} naming it and the package
  * (one from an inner step passes through), saying whether packages are left for the next run.
  */
-export function stepFailed(folder: PipelineDir, pipelineName: string, step: PipelineStep, loadId: string | undefined, cause: unknown): PipelineStepFailed {
+export function stepFailed(
+  folder: PipelineDir,
+  pipelineName: string,
+  step: PipelineStep,
+  loadId: string | undefined,
+  cause: unknown,
+): PipelineStepFailed {
   if (cause instanceof PipelineStepFailed) return cause;
   let pending = false;
   try {

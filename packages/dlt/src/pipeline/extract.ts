@@ -19,7 +19,12 @@ import { iterate, type Resource } from "./resource.js";
  * package is removed (an extract that did not finish is no package); `started` learns the package's load id first,
  * so a failure can name it.
  */
-export async function extract(folder: PipelineDir, resources: readonly Resource[], progress: Progress, started: (loadId: string) => void): Promise<ExtractedPackage> {
+export async function extract(
+  folder: PipelineDir,
+  resources: readonly Resource[],
+  progress: Progress,
+  started: (loadId: string) => void,
+): Promise<ExtractedPackage> {
   const loadId = newLoadId();
   started(loadId);
   try {

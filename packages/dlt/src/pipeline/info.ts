@@ -148,7 +148,17 @@ export function loadInfo(
   const line =
     `Loaded ${count(n, "table", "tables")} (${count(rows, "row", "rows")}) ` +
     `into ${basename(p.dbPath)}/${p.datasetName} in ${total.toFixed(1)} s (load id ${loadIds.join(", ") || "none"})`;
-  return { pipelineName: p.pipelineName, datasetName: p.datasetName, destination: "duckdb", dbPath: p.dbPath, loadIds, tables, rows, elapsed, toString: () => line };
+  return {
+    pipelineName: p.pipelineName,
+    datasetName: p.datasetName,
+    destination: "duckdb",
+    dbPath: p.dbPath,
+    loadIds,
+    tables,
+    rows,
+    elapsed,
+    toString: () => line,
+  };
 }
 
 /**

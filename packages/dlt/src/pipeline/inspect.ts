@@ -18,7 +18,9 @@ export interface PipelineListItem {
    * Its last run, from its trace; with no trace here (a pipeline restored by `sync`, whose runs were elsewhere), the
    * time its state was last extracted (`from: "state"`); undefined when it never ran.
    */
-  readonly lastRun: { readonly startedAt: string; readonly finishedAt: string | undefined; readonly failed: boolean; readonly from: "trace" | "state" } | undefined;
+  readonly lastRun:
+    | { readonly startedAt: string; readonly finishedAt: string | undefined; readonly failed: boolean; readonly from: "trace" | "state" }
+    | undefined;
 }
 
 /** The pipelines with a folder in the data dir, the most recently run first (dlt's order), never-run last. */
@@ -34,7 +36,12 @@ export function listPipelines(): { readonly pipelinesDir: string; readonly pipel
     const trace = dir.readTrace();
     const extracted = state?._local._last_extracted_at;
     const lastRun = trace
-      ? { startedAt: trace.startedAt, finishedAt: trace.finishedAt, failed: trace.steps.some((s) => s.exception !== undefined), from: "trace" as const }
+      ? {
+          startedAt: trace.startedAt,
+          finishedAt: trace.finishedAt,
+          failed: trace.steps.some((s) => s.exception !== undefined),
+          from: "trace" as const,
+        }
       : extracted !== undefined
         ? { startedAt: extracted, finishedAt: extracted, failed: false, from: "state" as const }
         : undefined;
@@ -77,7 +84,10 @@ export async function readDataset(dbPath: string, datasetName: string, limit = 1
     try {
       const cat = String((await c.runAndReadAll("SELECT current_database()")).getRows()[0]![0]);
       const names = (
-        await c.runAndReadAll("SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = ? ORDER BY table_name", [datasetName])
+        await c.runAndReadAll(
+          "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = ? ORDER BY table_name",
+          [datasetName],
+        )
       )
         .getRows()
         .map(([t]) => String(t));

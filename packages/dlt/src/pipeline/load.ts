@@ -37,7 +37,14 @@ import { recordRunContext } from "./state.js";
 import type { Progress } from "./progress.js";
 
 /** How a file's fields are read: timestamps and JSON as text, cast on insert (with an error naming the value). */
-const READ_TYPE: Partial<Record<DataType, string>> = { bigint: "BIGINT", double: "DOUBLE", bool: "BOOLEAN", text: "VARCHAR", timestamp: "VARCHAR", json: "VARCHAR" };
+const READ_TYPE: Partial<Record<DataType, string>> = {
+  bigint: "BIGINT",
+  double: "DOUBLE",
+  bool: "BOOLEAN",
+  text: "VARCHAR",
+  timestamp: "VARCHAR",
+  json: "VARCHAR",
+};
 const sqlString = (s: string): string => `'${s.replaceAll("'", "''")}'`;
 
 function readCsv(t: TableSchema, f: TableFile): string {
@@ -93,7 +100,9 @@ async function ensureTable(c: DuckDBConnection, ds: string, t: TableSchema, exis
 
 async function existingColumns(c: DuckDBConnection, dataset: string): Promise<Map<string, Set<string>>> {
   const rows = (
-    await c.runAndReadAll("SELECT table_name, column_name FROM duckdb_columns() WHERE database_name = current_database() AND schema_name = ?", [dataset])
+    await c.runAndReadAll("SELECT table_name, column_name FROM duckdb_columns() WHERE database_name = current_database() AND schema_name = ?", [
+      dataset,
+    ])
   ).getRows();
   const m = new Map<string, Set<string>>();
   for (const [t, col] of rows) {
@@ -112,7 +121,10 @@ async function fillRootIds(c: DuckDBConnection, ds: string, schema: StoredSchema
   const parent = schema.tables[t.parent!]!;
   const tn = `${ds}.${q(t.name)}`;
   if (parent.parent === undefined) await c.run(`UPDATE ${tn} SET ${C.rootId} = ${C.parentId} WHERE ${C.rootId} IS NULL`);
-  else await c.run(`UPDATE ${tn} AS t SET ${C.rootId} = p.${C.rootId} FROM ${ds}.${q(parent.name)} p WHERE t.${C.parentId} = p.${C.id} AND t.${C.rootId} IS NULL`);
+  else
+    await c.run(
+      `UPDATE ${tn} AS t SET ${C.rootId} = p.${C.rootId} FROM ${ds}.${q(parent.name)} p WHERE t.${C.parentId} = p.${C.id} AND t.${C.rootId} IS NULL`,
+    );
 }
 
 /**
@@ -156,13 +168,10 @@ async function merge(
 async function storeSchemaVersion(c: DuckDBConnection, ds: string, schema: StoredSchema): Promise<void> {
   const found = await c.runAndReadAll(`SELECT 1 FROM ${ds}.${VERSION_TABLE} WHERE version_hash = ?`, [schema.version_hash]);
   if (found.currentRowCount > 0) return;
-  await c.run(`INSERT INTO ${ds}.${VERSION_TABLE} (version, engine_version, inserted_at, schema_name, version_hash, schema) VALUES (?, ?, now(), ?, ?, ?)`, [
-    schema.version,
-    schema.engine_version,
-    schema.name,
-    schema.version_hash,
-    JSON.stringify(schema),
-  ]);
+  await c.run(
+    `INSERT INTO ${ds}.${VERSION_TABLE} (version, engine_version, inserted_at, schema_name, version_hash, schema) VALUES (?, ?, now(), ?, ?, ?)`,
+    [schema.version, schema.engine_version, schema.name, schema.version_hash, JSON.stringify(schema)],
+  );
 }
 
 /**
@@ -178,7 +187,13 @@ async function qualified(c: DuckDBConnection, dataset: string): Promise<string> 
  * Loads one package; `ds` is the dataset as a qualified SQL prefix, `dataset` its name. `at.table` follows the table
  * being loaded, so that a failure can name it.
  */
-async function loadOne(c: DuckDBConnection, ds: string, dataset: string, pkg: NormalizedPackage, at: { table: string | undefined }): Promise<boolean> {
+async function loadOne(
+  c: DuckDBConnection,
+  ds: string,
+  dataset: string,
+  pkg: NormalizedPackage,
+  at: { table: string | undefined },
+): Promise<boolean> {
   const schema = pkg.schema;
   at.table = undefined;
   await c.run("BEGIN TRANSACTION");
@@ -286,7 +301,10 @@ export async function loadPackages(dbPath: string, dataset: string, packages: re
   // out-of-memory error the package's transaction (rolled back) is retried with a larger cap rather than failing
   // a load that fits the machine. DLT_DUCKDB_MEMORY_LIMIT sets the caps to try, comma-separated ("1GB" = one
   // fixed cap, no retry; "default" = DuckDB's own).
-  const custom = (process.env["DLT_DUCKDB_MEMORY_LIMIT"] ?? "").split(",").map((x) => x.trim()).filter(Boolean);
+  const custom = (process.env["DLT_DUCKDB_MEMORY_LIMIT"] ?? "")
+    .split(",")
+    .map((x) => x.trim())
+    .filter(Boolean);
   const ladder = custom.length > 0 ? custom : ["64MB", "512MB", "2GB", "default"];
   const instance = await DuckDBInstance.create(dbPath, ladder[0] === "default" ? {} : { memory_limit: ladder[0]! });
   try {

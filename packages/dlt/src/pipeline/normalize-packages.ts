@@ -11,7 +11,19 @@ import { normalizePath } from "./naming.js";
 import { Normalizer } from "./normalize.js";
 import { PACKAGE_FORMAT, type ExtractedPackage, type NormalizedPackage, type PipelineDir, type TableHints } from "./package.js";
 import type { Progress } from "./progress.js";
-import { bumpVersion, C, dltColumn, isUnder, newSchema, propagateRootKey, requiresRootKey, STATE_TABLE, stateTable, type StoredSchema, type TableSchema } from "./schema.js";
+import {
+  bumpVersion,
+  C,
+  dltColumn,
+  isUnder,
+  newSchema,
+  propagateRootKey,
+  requiresRootKey,
+  STATE_TABLE,
+  stateTable,
+  type StoredSchema,
+  type TableSchema,
+} from "./schema.js";
 import { markStateExtracted, unextractedStateDoc, type PipelineState } from "./state.js";
 
 /** What normalizing needs of its pipeline. */
@@ -51,7 +63,13 @@ export function normalizePackages(target: NormalizeTarget, progress: () => Progr
 }
 
 /** Normalizes one extracted package against `base` (else the schema of the last load) and marks it normalized. */
-function normalizePackage(target: NormalizeTarget, ex: ExtractedPackage, base: StoredSchema | undefined, state: PipelineState, progress: Progress): NormalizedPackage {
+function normalizePackage(
+  target: NormalizeTarget,
+  ex: ExtractedPackage,
+  base: StoredSchema | undefined,
+  state: PipelineState,
+  progress: Progress,
+): NormalizedPackage {
   const { folder, schemaName } = target;
   // A copy: this package's changes must not alter how the one before it loads.
   const schema: StoredSchema = base ? structuredClone(base) : (folder.readSchema(schemaName) ?? newSchema(schemaName));

@@ -13,7 +13,19 @@
  * - `trace.json`: the trace of the last run (dlt's `trace.pickle`, as JSON);
  * - `run.lock`: held by the step or run in progress.
  */
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from "node:fs";
 import { basename, join } from "node:path";
 import { locations } from "@dlt-ts/telemetry";
 import { DLT_TELEMETRY_OPTIONS } from "../telemetry.js";
@@ -311,7 +323,9 @@ export class PipelineDir {
       if (m?.state === "extracted" && m.format === PACKAGE_FORMAT) out.push(m as unknown as ExtractedPackage);
       else if (m?.state === "normalized") {
         if (m.format !== PACKAGE_FORMAT) {
-          throw new Error(`package ${this.manifestFile(id)} was normalized by another version of dlt-ts and cannot be loaded by this one; remove ${this.packageDir(id)} to drop it`);
+          throw new Error(
+            `package ${this.manifestFile(id)} was normalized by another version of dlt-ts and cannot be loaded by this one; remove ${this.packageDir(id)} to drop it`,
+          );
         }
         out.push(m as unknown as NormalizedPackage);
       }
@@ -363,7 +377,11 @@ export class PipelineDir {
     const v = readJson(this.failureFile(loadId));
     if (typeof v !== "object" || v === null) return undefined;
     const f = v as Record<string, unknown>;
-    return { table: typeof f["table"] === "string" ? f["table"] : undefined, message: String(f["message"] ?? ""), failedAt: String(f["failedAt"] ?? "") };
+    return {
+      table: typeof f["table"] === "string" ? f["table"] : undefined,
+      message: String(f["message"] ?? ""),
+      failedAt: String(f["failedAt"] ?? ""),
+    };
   }
 
   /** Moves a package whose commit went through to `loaded/`: its record stays, its files go. */

@@ -18,7 +18,19 @@ import { dirname, resolve } from "node:path";
 import { applyDrop, planDrop, type DropPlan, type DropResult } from "./drop.js";
 import { PipelineHasPendingData, PipelineNotFound, stepFailed, type PipelineStepFailed } from "./errors.js";
 import { extract } from "./extract.js";
-import { extractInfo, failedJobs, loadInfo, loadPackageInfo, normalizeInfo, StepTotals, type ExtractInfo, type FailedJob, type LoadInfo, type LoadPackageInfo, type NormalizeInfo } from "./info.js";
+import {
+  extractInfo,
+  failedJobs,
+  loadInfo,
+  loadPackageInfo,
+  normalizeInfo,
+  type StepTotals,
+  type ExtractInfo,
+  type FailedJob,
+  type LoadInfo,
+  type LoadPackageInfo,
+  type NormalizeInfo,
+} from "./info.js";
 import { readDataset } from "./inspect.js";
 import { loadPending } from "./load.js";
 import { normalizeIdentifier } from "./naming.js";
@@ -170,7 +182,11 @@ export class Pipeline {
   /** Throws {@link PipelineHasPendingData} when packages are pending: a drop would be undone by their load. */
   private refusePending(): void {
     const pending = this.folder.pendingPackages();
-    if (pending.length > 0) throw new PipelineHasPendingData(this.pipelineName, pending.map((p) => p.loadId));
+    if (pending.length > 0)
+      throw new PipelineHasPendingData(
+        this.pipelineName,
+        pending.map((p) => p.loadId),
+      );
   }
 
   /** Runs `fn` holding the pipeline's run lock: runs, steps and commands that change the folder take turns. */
@@ -205,7 +221,9 @@ export class Pipeline {
   async restoreFromDestination(): Promise<SyncResult> {
     // Looked up before the lock is taken, which makes the pipeline's folder: a pipeline not found leaves none.
     if ((await storedStateVersion(this)) === undefined) {
-      throw new Error(`pipeline ${this.pipelineName} was not found in dataset ${this.datasetName} of ${this.dbPath}: nothing was restored, and the local folder was left as it was`);
+      throw new Error(
+        `pipeline ${this.pipelineName} was not found in dataset ${this.datasetName} of ${this.dbPath}: nothing was restored, and the local folder was left as it was`,
+      );
     }
     return this.locked(async () => {
       this.folder.wipe();

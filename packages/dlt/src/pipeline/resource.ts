@@ -79,7 +79,8 @@ export function resource(data: Data, options: ResourceOptions = {}): Resource {
   const pk = options.primaryKey === undefined ? [] : typeof options.primaryKey === "string" ? [options.primaryKey] : [...options.primaryKey];
   checkWriteDisposition(`resource ${name}`, options.writeDisposition);
   const n = options.maxTableNesting;
-  if (n !== undefined && !(Number.isInteger(n) && n >= 0)) throw new Error(`resource ${name}: maxTableNesting must be an integer >= 0, not ${String(n)}`);
+  if (n !== undefined && !(Number.isInteger(n) && n >= 0))
+    throw new Error(`resource ${name}: maxTableNesting must be an integer >= 0, not ${String(n)}`);
   return { [RESOURCE]: true, name, writeDisposition: options.writeDisposition, primaryKey: pk, maxTableNesting: n, data };
 }
 
@@ -112,5 +113,12 @@ export function resourcesOf(data: Data | Resource | readonly Resource[], options
   const name = options.tableName ?? (typeof data === "function" && data.name !== "" ? data.name : undefined);
   if (!name) throw new Error("give options.tableName, or pass named resources (resource(data, { name }))");
   const { writeDisposition, primaryKey, maxTableNesting } = options;
-  return [resource(data as Data, { name, ...(writeDisposition ? { writeDisposition } : {}), ...(primaryKey ? { primaryKey } : {}), ...(maxTableNesting !== undefined ? { maxTableNesting } : {}) })];
+  return [
+    resource(data as Data, {
+      name,
+      ...(writeDisposition ? { writeDisposition } : {}),
+      ...(primaryKey ? { primaryKey } : {}),
+      ...(maxTableNesting !== undefined ? { maxTableNesting } : {}),
+    }),
+  ];
 }

@@ -227,7 +227,9 @@ export function rootOf(schema: StoredSchema, name: string): TableSchema | undefi
 
 /** The primary key columns of a table, in column order. */
 export function primaryKey(t: TableSchema): string[] {
-  return Object.values(t.columns).filter((c) => c.primary_key === true).map((c) => c.name);
+  return Object.values(t.columns)
+    .filter((c) => c.primary_key === true)
+    .map((c) => c.name);
 }
 
 /** A table's write disposition: its own, or its root table's (nested tables inherit it, as in dlt). */
@@ -278,7 +280,8 @@ export function asStoredSchema(value: unknown, where: string): StoredSchema {
   const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
   if (!isObj(value)) fail("the schema", "is not a JSON object");
   const s = value as Record<string, unknown>;
-  if (typeof s["name"] !== "string" || !SCHEMA_NAME.test(s["name"])) fail("name", `${JSON.stringify(s["name"])} is not a schema name (an identifier)`);
+  if (typeof s["name"] !== "string" || !SCHEMA_NAME.test(s["name"]))
+    fail("name", `${JSON.stringify(s["name"])} is not a schema name (an identifier)`);
   if (typeof s["engine_version"] !== "number") fail("engine_version", "is missing");
   if ((s["engine_version"] as number) > SCHEMA_ENGINE_VERSION) {
     fail("engine_version", `is ${String(s["engine_version"])}, newer than this dlt-ts understands (${SCHEMA_ENGINE_VERSION})`);

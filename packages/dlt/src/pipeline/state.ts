@@ -173,7 +173,11 @@ export function asState(v: Record<string, unknown>, where: string): PipelineStat
   };
   need("_state_version", "number");
   need("pipeline_name", "string");
-  if (v["_state_engine_version"] !== undefined && typeof v["_state_engine_version"] === "number" && v["_state_engine_version"] > STATE_ENGINE_VERSION) {
+  if (
+    v["_state_engine_version"] !== undefined &&
+    typeof v["_state_engine_version"] === "number" &&
+    v["_state_engine_version"] > STATE_ENGINE_VERSION
+  ) {
     throw new Error(`${where}: _state_engine_version ${v["_state_engine_version"]} is newer than this dlt-ts understands (${STATE_ENGINE_VERSION})`);
   }
   const state = v as PipelineState;

@@ -38,7 +38,13 @@ async function tables(c: DuckDBConnection, ds: string): Promise<Set<string>> {
 }
 
 /** The newest state of `pipelineName` whose load completed (dlt's `get_stored_state`), decoded; or undefined. */
-async function storedState(c: DuckDBConnection, qs: string, have: Set<string>, pipelineName: string, where: string): Promise<{ state: PipelineState; createdAt: string | undefined } | undefined> {
+async function storedState(
+  c: DuckDBConnection,
+  qs: string,
+  have: Set<string>,
+  pipelineName: string,
+  where: string,
+): Promise<{ state: PipelineState; createdAt: string | undefined } | undefined> {
   if (!have.has(STATE_TABLE) || !have.has(LOADS_TABLE)) return undefined;
   const r = await c.runAndReadAll(
     `SELECT s.state, s._dlt_load_id, strftime(s.created_at, '%Y-%m-%dT%H:%M:%S.%fZ') FROM ${qs}.${STATE_TABLE} AS s JOIN ${qs}.${LOADS_TABLE} AS l ON l.load_id = s._dlt_load_id ` +
@@ -61,7 +67,9 @@ async function storedState(c: DuckDBConnection, qs: string, have: Set<string>, p
 /** The newest stored version of schema `name` (dlt's `get_stored_schema`), or undefined. */
 async function storedSchema(c: DuckDBConnection, qs: string, have: Set<string>, name: string, where: string): Promise<StoredSchema | undefined> {
   if (!have.has(VERSION_TABLE)) return undefined;
-  const r = await c.runAndReadAll(`SELECT schema, version FROM ${qs}.${VERSION_TABLE} WHERE schema_name = ? ORDER BY inserted_at DESC LIMIT 1`, [name]);
+  const r = await c.runAndReadAll(`SELECT schema, version FROM ${qs}.${VERSION_TABLE} WHERE schema_name = ? ORDER BY inserted_at DESC LIMIT 1`, [
+    name,
+  ]);
   const row = r.getRows()[0];
   if (!row) return undefined;
   const at = `${where}: ${VERSION_TABLE} schema ${name} version ${String(row[1])}`;
@@ -91,7 +99,11 @@ async function storedSchema(c: DuckDBConnection, qs: string, have: Set<string>, 
 export async function storedStateVersion(target: Omit<SyncTarget, "folder">): Promise<number | undefined> {
   const { pipelineName, datasetName, dbPath } = target;
   if (!existsSync(dbPath)) return undefined;
-  return withDatasetReadOnly(dbPath, datasetName, async ({ c, qs, have, where }) => (await storedState(c, qs, have, pipelineName, where))?.state._state_version);
+  return withDatasetReadOnly(
+    dbPath,
+    datasetName,
+    async ({ c, qs, have, where }) => (await storedState(c, qs, have, pipelineName, where))?.state._state_version,
+  );
 }
 
 /** What `read` needs of a dataset opened read only: a connection, its qualified name, its tables, and its name in errors. */
@@ -136,8 +148,14 @@ export async function syncDestination(target: SyncTarget): Promise<SyncResult> {
       let names = state.schema_names;
       let always = false;
       if (remote && remote._state_version >= state._state_version && remote._version_hash !== state._version_hash) {
-        if (remote.pipeline_name !== pipelineName) throw new Error(`${where}: the stored state is pipeline ${remote.pipeline_name}'s, not ${pipelineName}'s`);
-        remote._local = { ...state._local, first_run: false, _last_extracted_hash: remote._version_hash!, _last_extracted_at: stored?.createdAt ?? new Date().toISOString() };
+        if (remote.pipeline_name !== pipelineName)
+          throw new Error(`${where}: the stored state is pipeline ${remote.pipeline_name}'s, not ${pipelineName}'s`);
+        remote._local = {
+          ...state._local,
+          first_run: false,
+          _last_extracted_hash: remote._version_hash!,
+          _last_extracted_at: stored?.createdAt ?? new Date().toISOString(),
+        };
         remote.dataset_name = datasetName; // the dataset asked for wins over the stored one, as in dlt
         state = remote;
         restoredStateVersion = remote._state_version;

@@ -111,7 +111,13 @@ export class TraceRecorder {
 /** dlt's `merge_traces`: a trace of one step is appended to the last one; a longer one replaces it. */
 export function mergeTraces(last: PipelineTrace | undefined, next: PipelineTrace): PipelineTrace {
   if (next.steps.length !== 1 || last === undefined || last.pipelineName !== next.pipelineName) return next;
-  return { ...last, datasetName: next.datasetName, dbPath: next.dbPath, steps: [...last.steps, ...next.steps].slice(-MAX_STEPS), finishedAt: next.finishedAt };
+  return {
+    ...last,
+    datasetName: next.datasetName,
+    dbPath: next.dbPath,
+    steps: [...last.steps, ...next.steps].slice(-MAX_STEPS),
+    finishedAt: next.finishedAt,
+  };
 }
 
 /** The exception a trace keeps of an error: its class and message. */
@@ -126,9 +132,18 @@ const STEPS = new Set<string>(["extract", "normalize", "load", "run"]);
 
 /** A trace read from `trace.json`, checked; undefined when it is not one this version wrote. */
 export function asTrace(v: unknown): PipelineTrace | undefined {
-  if (!isObj(v) || v["engineVersion"] !== TRACE_ENGINE_VERSION || typeof v["transactionId"] !== "string" || !Array.isArray(v["steps"])) return undefined;
-  if (typeof v["pipelineName"] !== "string" || typeof v["startedAt"] !== "string" || typeof v["datasetName"] !== "string" || typeof v["dbPath"] !== "string") return undefined;
+  if (!isObj(v) || v["engineVersion"] !== TRACE_ENGINE_VERSION || typeof v["transactionId"] !== "string" || !Array.isArray(v["steps"]))
+    return undefined;
+  if (
+    typeof v["pipelineName"] !== "string" ||
+    typeof v["startedAt"] !== "string" ||
+    typeof v["datasetName"] !== "string" ||
+    typeof v["dbPath"] !== "string"
+  )
+    return undefined;
   const steps = v["steps"] as unknown[];
-  const ok = steps.every((s) => isObj(s) && STEPS.has(String(s["step"])) && typeof s["elapsed"] === "number" && Array.isArray(s["loadIds"]) && isObj(s["rows"]));
+  const ok = steps.every(
+    (s) => isObj(s) && STEPS.has(String(s["step"])) && typeof s["elapsed"] === "number" && Array.isArray(s["loadIds"]) && isObj(s["rows"]),
+  );
   return ok ? (v as unknown as PipelineTrace) : undefined;
 }

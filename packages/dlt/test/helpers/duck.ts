@@ -17,7 +17,9 @@ export function query(dbPath: string, sql: string): Promise<Record<string, unkno
   return withDb(dbPath, async (c) => {
     const rows = (await c.runAndReadAll(sql)).getRowObjectsJson() as Record<string, unknown>[];
     return rows.map((r) =>
-      Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === "string" && /^-?\d+$/.test(v) && Math.abs(Number(v)) < 2 ** 53 ? Number(v) : v])),
+      Object.fromEntries(
+        Object.entries(r).map(([k, v]) => [k, typeof v === "string" && /^-?\d+$/.test(v) && Math.abs(Number(v)) < 2 ** 53 ? Number(v) : v]),
+      ),
     );
   });
 }

@@ -105,18 +105,22 @@ pipeline({ pipelineName: "p", destination: "postgres" });
  * installed .d.ts/.d.cts files themselves (and @types/node, ~2.5 s): one setting that reads both graphs does it.
  */
 export function tsconfig(module: string, moduleResolution: string, files: readonly string[], typeRoot: string, checkDeclarations = false): string {
-  return JSON.stringify({
-    compilerOptions: {
-      target: "ES2022",
-      lib: ["ES2023"],
-      module,
-      moduleResolution,
-      strict: true,
-      noEmit: true,
-      skipLibCheck: !checkDeclarations,
-      types: ["node"],
-      typeRoots: [typeRoot],
+  return JSON.stringify(
+    {
+      compilerOptions: {
+        target: "ES2022",
+        lib: ["ES2023"],
+        module,
+        moduleResolution,
+        strict: true,
+        noEmit: true,
+        skipLibCheck: !checkDeclarations,
+        types: ["node"],
+        typeRoots: [typeRoot],
+      },
+      files,
     },
-    files,
-  }, null, 2);
+    null,
+    2,
+  );
 }

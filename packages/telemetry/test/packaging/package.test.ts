@@ -96,13 +96,18 @@ describe("the packages as users install them", () => {
 
     // Packed from the build `npm test` has just made; --ignore-scripts so no package builds itself again.
     const t0 = performance.now();
-    await Promise.all(PACKAGES.map(async (p) => {
-      const r = await run("npm", ["pack", "--ignore-scripts", "--json", "--pack-destination", tarballs], { cwd: join(REPO, p.dir), env: npmEnv(tmp) });
-      assert.equal(r.code, 0, `npm pack ${p.name}: ${r.stderr}`);
-      const [info] = JSON.parse(r.stdout) as Packed[];
-      assert.ok(info, `npm pack ${p.name} printed no JSON`);
-      packed.set(p.name, { ...info, tarball: join(tarballs, info.filename) });
-    }));
+    await Promise.all(
+      PACKAGES.map(async (p) => {
+        const r = await run("npm", ["pack", "--ignore-scripts", "--json", "--pack-destination", tarballs], {
+          cwd: join(REPO, p.dir),
+          env: npmEnv(tmp),
+        });
+        assert.equal(r.code, 0, `npm pack ${p.name}: ${r.stderr}`);
+        const [info] = JSON.parse(r.stdout) as Packed[];
+        assert.ok(info, `npm pack ${p.name} printed no JSON`);
+        packed.set(p.name, { ...info, tarball: join(tarballs, info.filename) });
+      }),
+    );
     timings.push(`pack ${(performance.now() - t0).toFixed(0)} ms`);
 
     writeFileSync(join(project, "package.json"), JSON.stringify({ name: "consumer", version: "1.0.0", private: true, type: "commonjs" }));
@@ -110,12 +115,16 @@ describe("the packages as users install them", () => {
     // dependencies come from a registry on loopback serving this repository's lockfile from the tarballs `npm ci`
     // cached (into a cache of the test's own): the same versions as here, and no network.
     registry = await startLockfileRegistry({ lockfile: join(REPO, "package-lock.json") });
-    const install = await run(
-      "npm",
-      ["install", "--no-audit", "--no-fund", ...[...packed.values()].map((p) => p.tarball)],
-      { cwd: project, env: { ...npmEnv(tmp), npm_config_registry: registry.url, npm_config_cache: join(root, "npm-cache") }, timeoutMs: 100_000 },
+    const install = await run("npm", ["install", "--no-audit", "--no-fund", ...[...packed.values()].map((p) => p.tarball)], {
+      cwd: project,
+      env: { ...npmEnv(tmp), npm_config_registry: registry.url, npm_config_cache: join(root, "npm-cache") },
+      timeoutMs: 100_000,
+    });
+    assert.equal(
+      install.code,
+      0,
+      `npm install: ${install.stderr}\nnot in the lockfile: ${registry.unknown.join(", ")}; not cached: ${registry.missing.join(", ")}`,
     );
-    assert.equal(install.code, 0, `npm install: ${install.stderr}\nnot in the lockfile: ${registry.unknown.join(", ")}; not cached: ${registry.missing.join(", ")}`);
     timings.push(`install ${install.ms.toFixed(0)} ms`);
 
     const files: Record<string, string> = {
@@ -147,11 +156,25 @@ describe("the packages as users install them", () => {
     assert.ok(info);
     const paths = info.files.map((f) => f.path);
     for (const expected of [
-      "LICENSE", "README.md", "package.json", "dist/bundle/sender-main.js",
-      "dist/bundle/index.js", "dist/bundle/index.cjs", "dist/bundle/testing.js", "dist/bundle/testing.cjs",
-      "dist/src/index.d.ts", "dist/src/index.d.cts", "dist/src/testing.d.ts", "dist/src/testing.d.cts",
-    ]) assert.ok(paths.includes(expected), `${expected} is missing from the tarball`);
-    assert.deepEqual(paths.filter((p) => p.endsWith(".map")), [], "source maps are not shipped");
+      "LICENSE",
+      "README.md",
+      "package.json",
+      "dist/bundle/sender-main.js",
+      "dist/bundle/index.js",
+      "dist/bundle/index.cjs",
+      "dist/bundle/testing.js",
+      "dist/bundle/testing.cjs",
+      "dist/src/index.d.ts",
+      "dist/src/index.d.cts",
+      "dist/src/testing.d.ts",
+      "dist/src/testing.d.cts",
+    ])
+      assert.ok(paths.includes(expected), `${expected} is missing from the tarball`);
+    assert.deepEqual(
+      paths.filter((p) => p.endsWith(".map")),
+      [],
+      "source maps are not shipped",
+    );
     // A sanity bound against shipping what was not meant (maps, sources), not a size budget (start-up is measured in
     // bench/): 250 KB until wave three added the ledger, the plan and the testing helpers (an install registry, a
     // process-group runner), each with declarations for both conditions and a README section. ~277 KB then.
@@ -165,7 +188,10 @@ describe("the packages as users install them", () => {
   test("each package has its LICENSE, repository and a ./package.json export", () => {
     const requireFromProject = createRequire(join(project, "index.js"));
     for (const p of PACKAGES) {
-      assert.ok(packed.get(p.name)?.files.some((f) => f.path === "LICENSE"), `${p.name} has no LICENSE`);
+      assert.ok(
+        packed.get(p.name)?.files.some((f) => f.path === "LICENSE"),
+        `${p.name} has no LICENSE`,
+      );
       const manifest = requireFromProject(`${p.name}/package.json`) as { repository?: { url?: string; directory?: string } };
       assert.equal(manifest.repository?.directory, p.dir, p.name);
       assert.match(manifest.repository?.url ?? "", /^git\+https:\/\/github\.com\/.+\.git$/, p.name);
@@ -177,7 +203,11 @@ describe("the packages as users install them", () => {
       const bytes = readFileSync(packed.get(p.name)!.tarball);
       const tarball = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
       const { messages, pkg } = await publint({ pack: { tarball }, strict: true });
-      assert.deepEqual(messages.map((m) => `${m.type}: ${formatMessage(m, pkg) ?? m.code}`), [], p.name);
+      assert.deepEqual(
+        messages.map((m) => `${m.type}: ${formatMessage(m, pkg) ?? m.code}`),
+        [],
+        p.name,
+      );
     }
   });
 
@@ -212,11 +242,15 @@ describe("the packages as users install them", () => {
       // The detached sender must be gone before the temp dirs are removed.
       const dataDir = join(home, ".consumer");
       const senders = new Set<number>();
-      await until(() => {
-        const pid = lockPid(dataDir);
-        if (pid !== undefined) senders.add(pid);
-        return pid === undefined && [...senders].every((p) => !alive(p));
-      }, 35_000, "the sender to exit");
+      await until(
+        () => {
+          const pid = lockPid(dataDir);
+          if (pid !== undefined) senders.add(pid);
+          return pid === undefined && [...senders].every((p) => !alive(p));
+        },
+        35_000,
+        "the sender to exit",
+      );
     }
   });
 

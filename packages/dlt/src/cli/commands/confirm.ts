@@ -20,7 +20,9 @@ export type Confirmation = "yes" | "no" | "refused";
 export async function confirm(io: CliIo, question: string, yes: boolean, command: string): Promise<Confirmation> {
   if (yes) return "yes";
   if (process.stdin.isTTY !== true) {
-    io.err(`error: \`${command}\` asks before it changes anything, and stdin is not a terminal: nothing was changed. Run it with --yes to apply it without asking.\n`);
+    io.err(
+      `error: \`${command}\` asks before it changes anything, and stdin is not a terminal: nothing was changed. Run it with --yes to apply it without asking.\n`,
+    );
     return "refused";
   }
   io.out(`${question} [y/N]: `);

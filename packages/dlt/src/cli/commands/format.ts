@@ -54,10 +54,19 @@ export function seconds(s: number): string {
 export function when(iso: string, now = Date.now()): string {
   const t = Date.parse(iso);
   if (Number.isNaN(t)) return iso;
-  const at = new Date(t).toISOString().replace("T", " ").replace(/\.\d+Z$/, " UTC");
+  const at = new Date(t)
+    .toISOString()
+    .replace("T", " ")
+    .replace(/\.\d+Z$/, " UTC");
   const s = Math.max(0, Math.round((now - t) / 1000));
   const ago =
-    s < 60 ? "just now" : s < 3600 ? plural(Math.floor(s / 60), "minute") : s < 86_400 ? plural(Math.floor(s / 3600), "hour") : plural(Math.floor(s / 86_400), "day");
+    s < 60
+      ? "just now"
+      : s < 3600
+        ? plural(Math.floor(s / 60), "minute")
+        : s < 86_400
+          ? plural(Math.floor(s / 3600), "hour")
+          : plural(Math.floor(s / 86_400), "day");
   return `${at} (${ago})`;
 }
 

@@ -20,9 +20,18 @@ interface InitOptions {
 function listSources(session: CliSession, format: OutputFormat): Promise<void> {
   return session.run("command_list_sources", {}, async () => {
     const { GENERIC_TEMPLATE, TEMPLATE_SOURCES } = await import("../../init/index.js");
-    const sources = [...TEMPLATE_SOURCES.map((t) => ({ ...t, template: `${t.name}_pipeline.ts` })), { name: "<any other name>", description: GENERIC_TEMPLATE, template: "<name>_pipeline.ts" }];
+    const sources = [
+      ...TEMPLATE_SOURCES.map((t) => ({ ...t, template: `${t.name}_pipeline.ts` })),
+      { name: "<any other name>", description: GENERIC_TEMPLATE, template: "<name>_pipeline.ts" },
+    ];
     if (format === "json") printJson(session.io, { sources });
-    else session.io.out(`Available dlt-ts templates (dlt init <source> duckdb):\n${table(["SOURCE", "WRITES", "LOADS"], sources.map((s) => [s.name, s.template, s.description]))}`);
+    else
+      session.io.out(
+        `Available dlt-ts templates (dlt init <source> duckdb):\n${table(
+          ["SOURCE", "WRITES", "LOADS"],
+          sources.map((s) => [s.name, s.template, s.description]),
+        )}`,
+      );
     return 0;
   });
 }
@@ -51,7 +60,8 @@ export function registerInit(program: Command, session: CliSession): void {
     if (opts.listDestinations) return listDestinations(session, opts.format);
     // dlt takes both arguments as optional for the list flags; without them, both are required.
     if (source === undefined) return init.error("error: missing required argument 'source'", { exitCode: 2, code: "commander.missingArgument" });
-    if (destination === undefined) return init.error("error: missing required argument 'destination'", { exitCode: 2, code: "commander.missingArgument" });
+    if (destination === undefined)
+      return init.error("error: missing required argument 'destination'", { exitCode: 2, code: "commander.missingArgument" });
     return session.run("command_init", { pipeline_name: reportableSource(source), destination_name: asDestination(destination) }, async () => {
       const { initCommand } = await import("../../init/index.js");
       const io = session.io;

@@ -20,7 +20,17 @@ import { registerSync } from "./pipeline/sync.js";
 import { registerTrace } from "./pipeline/trace.js";
 
 /** The operations, in the order `dlt pipeline --help` lists them. */
-const OPERATIONS = [registerInfo, registerTrace, registerFailedJobs, registerLoadPackage, registerDropPendingPackages, registerDrop, registerPipelineSchema, registerSync, registerList];
+const OPERATIONS = [
+  registerInfo,
+  registerTrace,
+  registerFailedJobs,
+  registerLoadPackage,
+  registerDropPendingPackages,
+  registerDrop,
+  registerPipelineSchema,
+  registerSync,
+  registerList,
+];
 
 const HELP_FLAGS = new Set(["-h", "--help"]);
 
@@ -61,7 +71,11 @@ class PipelineGroup extends Command {
     const names = this.commands.map((c) => c.name()).filter((n) => n !== "list");
     const close = similar(operands[1]!, names);
     const hint = close.length > 0 ? `. Did you mean ${close.map((n) => `'${n}'`).join(" or ")}?` : "";
-    throw new CommanderError(2, "dlt.usage", `error: unknown pipeline command '${operands[1]}'${hint} (run \`dlt pipeline --help\` for the commands)\n`);
+    throw new CommanderError(
+      2,
+      "dlt.usage",
+      `error: unknown pipeline command '${operands[1]}'${hint} (run \`dlt pipeline --help\` for the commands)\n`,
+    );
   }
 }
 
@@ -69,18 +83,27 @@ export function registerPipeline(program: Command, session: CliSession): void {
   const group = new PipelineGroup("pipeline");
   group.copyInheritedSettings(program);
   group
-    .description("operations on pipelines that ran on this machine: info, trace, failed-jobs, load-package, drop-pending-packages, drop, schema, sync")
+    .description(
+      "operations on pipelines that ran on this machine: info, trace, failed-jobs, load-package, drop-pending-packages, drop, schema, sync",
+    )
     .usage("<pipeline_name> [command] [options]  |  dlt pipeline --list-pipelines")
     .option("-l, --list-pipelines", "list the pipelines in the data dir, with their last run (also `dlt pipeline` alone; add --format json)")
     // dlt's `-v`/`-vv`: more information from the operations that have it (load-package: the tables and columns).
     .option("-v, --verbose", "more information for certain operations (-vv: more still)", (_v: string, n: number) => n + 1, 0)
     .configureHelp({
       // Help in the order people type it: `dlt pipeline <pipeline_name> info`.
-      subcommandTerm: (cmd) => [cmd.name(), ...cmd.registeredArguments.slice(1).map(argTerm), ...(cmd.options.length > 0 ? ["[options]"] : [])].join(" "),
+      subcommandTerm: (cmd) =>
+        [cmd.name(), ...cmd.registeredArguments.slice(1).map(argTerm), ...(cmd.options.length > 0 ? ["[options]"] : [])].join(" "),
       commandUsage(this: Help, cmd) {
         if (cmd.parent !== group) return Help.prototype.commandUsage.call(this, cmd);
         const [first, ...rest] = cmd.registeredArguments;
-        return ["dlt pipeline", ...(first ? [argTerm(first)] : []), cmd.name(), ...rest.map(argTerm), ...(cmd.options.length > 0 ? ["[options]"] : [])].join(" ");
+        return [
+          "dlt pipeline",
+          ...(first ? [argTerm(first)] : []),
+          cmd.name(),
+          ...rest.map(argTerm),
+          ...(cmd.options.length > 0 ? ["[options]"] : []),
+        ].join(" ");
       },
     });
   program.addCommand(group);

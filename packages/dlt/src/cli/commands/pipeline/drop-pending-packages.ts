@@ -21,8 +21,10 @@ export function registerDropPendingPackages(group: Command, session: CliSession)
           io.out("No pending packages found\n");
           return 0;
         }
-        if (extracted.length > 0) io.out(`Has ${extracted.length} extracted packages ready to be normalized with following load ids:\n${extracted.join("\n")}\n`);
-        if (normalized.length > 0) io.out(`Has ${normalized.length} normalized packages ready to be loaded with following load ids:\n${normalized.join("\n")}\n`);
+        if (extracted.length > 0)
+          io.out(`Has ${extracted.length} extracted packages ready to be normalized with following load ids:\n${extracted.join("\n")}\n`);
+        if (normalized.length > 0)
+          io.out(`Has ${normalized.length} normalized packages ready to be loaded with following load ids:\n${normalized.join("\n")}\n`);
         const answer = await confirm(io, "Delete the above packages?", opts.yes === true, `dlt pipeline ${name} drop-pending-packages`);
         if (answer === "refused") return 1;
         if (answer === "no") {

@@ -39,7 +39,9 @@ export function registerDrop(group: Command, session: CliSession): void {
           return 0;
         }
         const done = await p.drop(plan);
-        io.out(`Dropped ${list(done.droppedTables)} from dataset ${i.datasetName} (load id ${done.loadId}); schema ${i.schemaName} is now version ${plan.schema.version}\n`);
+        io.out(
+          `Dropped ${list(done.droppedTables)} from dataset ${i.datasetName} (load id ${done.loadId}); schema ${i.schemaName} is now version ${plan.schema.version}\n`,
+        );
         return 0;
       }),
     );

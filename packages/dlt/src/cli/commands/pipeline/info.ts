@@ -17,7 +17,11 @@ export function registerInfo(group: Command, session: CliSession): void {
     .action((name: string, opts: { format: OutputFormat }) =>
       runOperation(session, "info", async () => {
         const io = session.io;
-        const [{ attach }, { readDataset }, { pipelinesDir }] = await Promise.all([import("../../../pipeline/pipeline.js"), import("../../../pipeline/inspect.js"), import("../../../pipeline/package.js")]);
+        const [{ attach }, { readDataset }, { pipelinesDir }] = await Promise.all([
+          import("../../../pipeline/pipeline.js"),
+          import("../../../pipeline/inspect.js"),
+          import("../../../pipeline/package.js"),
+        ]);
         const p = attach(name);
         const state = p.state!;
         const { _local: local, ...synced } = state;
@@ -30,7 +34,11 @@ export function registerInfo(group: Command, session: CliSession): void {
           // Another process writing the file holds DuckDB's lock: the local part is still worth showing.
           destinationError = (e as Error).message;
         }
-        const packages = { extracted: p.listExtractedLoadPackages(), normalized: p.listNormalizedLoadPackages(), completed: p.listCompletedLoadPackages() };
+        const packages = {
+          extracted: p.listExtractedLoadPackages(),
+          normalized: p.listNormalizedLoadPackages(),
+          completed: p.listCompletedLoadPackages(),
+        };
         const tables = schemas.map((s) => ({
           schema: s.name,
           version: s.version,
@@ -70,16 +78,29 @@ export function registerInfo(group: Command, session: CliSession): void {
         out.push("", "Local state:");
         for (const [k, v] of Object.entries(local)) if (v !== undefined) out.push(`${k}: ${show(v)}`);
         out.push("");
-        if (destinationError) out.push(`WARNING: the destination ${p.dbPath} cannot be read (${destinationError}): row counts and loads are not shown`, "");
+        if (destinationError)
+          out.push(`WARNING: the destination ${p.dbPath} cannot be read (${destinationError}): row counts and loads are not shown`, "");
         if (tables.length === 0) out.push("This pipeline does not have a default schema (it has not loaded anything yet)", "");
         for (const s of tables) {
           out.push(`Resources in schema: ${s.schema} (version ${s.version})`);
-          const rows = s.tables.map((t) => [t.name, t.parent ?? "-", t.writeDisposition ?? "-", String(t.columns), t.rows === null ? "?" : count(t.rows)]);
+          const rows = s.tables.map((t) => [
+            t.name,
+            t.parent ?? "-",
+            t.writeDisposition ?? "-",
+            String(t.columns),
+            t.rows === null ? "?" : count(t.rows),
+          ]);
           out.push(rows.length > 0 ? table(["TABLE", "PARENT", "WRITE DISPOSITION", "COLUMNS", "ROWS"], rows).trimEnd() : "(no tables)", "");
         }
         if (dataset && dataset.loads.length > 0) {
           out.push(`Last loads in ${p.datasetName}._dlt_loads (newest first):`);
-          out.push(table(["LOAD ID", "SCHEMA", "STATUS", "INSERTED AT"], dataset.loads.map((l) => [l.loadId, l.schemaName ?? "-", String(l.status), l.insertedAt])).trimEnd(), "");
+          out.push(
+            table(
+              ["LOAD ID", "SCHEMA", "STATUS", "INSERTED AT"],
+              dataset.loads.map((l) => [l.loadId, l.schemaName ?? "-", String(l.status), l.insertedAt]),
+            ).trimEnd(),
+            "",
+          );
         }
         out.push("Working dir content:");
         const listIds = (ids: readonly string[], what: string): void => {
@@ -90,7 +111,9 @@ export function registerInfo(group: Command, session: CliSession): void {
         listIds(packages.completed, "completed load packages");
         if (packages.extracted.length + packages.normalized.length + packages.completed.length === 0) out.push("No load packages");
         out.push("");
-        out.push(hasTrace ? `Pipeline has last run trace. Use 'dlt pipeline ${p.pipelineName} trace' to inspect` : "Pipeline does not have last run trace.");
+        out.push(
+          hasTrace ? `Pipeline has last run trace. Use 'dlt pipeline ${p.pipelineName} trace' to inspect` : "Pipeline does not have last run trace.",
+        );
         io.out(out.join("\n") + "\n");
         return 0;
       }),

@@ -19,7 +19,9 @@ export function registerLoadPackage(group: Command, session: CliSession): void {
         const p = attach(name);
         let loadId = wanted;
         if (loadId === undefined) {
-          loadId = [p.listExtractedLoadPackages(), p.listNormalizedLoadPackages(), p.listCompletedLoadPackages()].find((ids) => ids.length > 0)?.at(-1);
+          loadId = [p.listExtractedLoadPackages(), p.listNormalizedLoadPackages(), p.listCompletedLoadPackages()]
+            .find((ids) => ids.length > 0)
+            ?.at(-1);
           if (loadId === undefined) {
             io.err(`error: there are no load packages for pipeline ${p.pipelineName}\n`);
             return 1;
@@ -36,7 +38,10 @@ export function registerLoadPackage(group: Command, session: CliSession): void {
         out.push(`The package with load id ${info.loadId}${info.schemaName ? ` for schema ${info.schemaName}` : ""} is in ${state} state. ${done}`);
         if (info.droppedTables.length > 0) out.push(`It drops tables: ${info.droppedTables.join(", ")}`);
         if (info.failure) {
-          out.push(`Its last load FAILED at ${info.failure.failedAt}${info.failure.table ? ` on table ${info.failure.table}` : ""}:`, info.failure.message);
+          out.push(
+            `Its last load FAILED at ${info.failure.failedAt}${info.failure.table ? ` on table ${info.failure.table}` : ""}:`,
+            info.failure.message,
+          );
         }
         out.push("Jobs details:");
         const rows = info.jobs.map((j) => [j.table, j.state, j.file, j.fileFormat, bytes(j.bytes), count(j.rows)]);
@@ -47,7 +52,13 @@ export function registerLoadPackage(group: Command, session: CliSession): void {
           out.push("Tables and columns:");
           for (const t of [...new Set(info.jobs.map((j) => j.table))]) {
             const columns = schema.tables[t]?.columns ?? {};
-            out.push(`- ${t}: ${Object.entries(columns).map(([c, def]) => `${c} (${String(def.data_type ?? "?")})`).join(", ") || "(no columns)"}`);
+            out.push(
+              `- ${t}: ${
+                Object.entries(columns)
+                  .map(([c, def]) => `${c} (${String(def.data_type ?? "?")})`)
+                  .join(", ") || "(no columns)"
+              }`,
+            );
           }
         }
         io.out(out.join("\n") + "\n");

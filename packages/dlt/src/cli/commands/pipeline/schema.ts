@@ -14,7 +14,10 @@ export function registerPipelineSchema(group: Command, session: CliSession): voi
     .action((name: string, opts: { format: SchemaFormat }) =>
       runOperation(session, "schema", async () => {
         const io = session.io;
-        const [{ attach }, { exportSchema }] = await Promise.all([import("../../../pipeline/pipeline.js"), import("../../../pipeline/schema-file.js")]);
+        const [{ attach }, { exportSchema }] = await Promise.all([
+          import("../../../pipeline/pipeline.js"),
+          import("../../../pipeline/schema-file.js"),
+        ]);
         const p = attach(name);
         const schemaName = p.state?.default_schema_name ?? p.schemaName;
         const schema = p.schema(schemaName);

@@ -19,7 +19,10 @@ export function registerSync(group: Command, session: CliSession): void {
     .action((name: string, opts: { datasetName?: string; yes?: boolean }) =>
       runOperation(session, "sync", async () => {
         const io = session.io;
-        const [{ attach, pipeline }, { PipelineNotFound }] = await Promise.all([import("../../../pipeline/pipeline.js"), import("../../../pipeline/errors.js")]);
+        const [{ attach, pipeline }, { PipelineNotFound }] = await Promise.all([
+          import("../../../pipeline/pipeline.js"),
+          import("../../../pipeline/errors.js"),
+        ]);
         let p: Pipeline;
         try {
           p = attach(name);
@@ -37,11 +40,18 @@ export function registerSync(group: Command, session: CliSession): void {
         } catch (e) {
           if (!(e instanceof PipelineNotFound)) throw e;
           // Nothing local to lose: restore from the destination as the options (or defaults) say.
-          p = pipeline({ pipelineName: name, destination: "duckdb", ...(opts.datasetName ? { datasetName: opts.datasetName } : {}), progress: false });
+          p = pipeline({
+            pipelineName: name,
+            destination: "duckdb",
+            ...(opts.datasetName ? { datasetName: opts.datasetName } : {}),
+            progress: false,
+          });
         }
         io.out(`Restoring from destination ${p.dbPath} (dataset ${p.datasetName})\n`);
         const r = await p.restoreFromDestination();
-        io.out(`Dropped the local state and restored pipeline ${name}: state version ${r.state._state_version}, schemas: ${r.restoredSchemas.join(", ") || "none"}\n`);
+        io.out(
+          `Dropped the local state and restored pipeline ${name}: state version ${r.state._state_version}, schemas: ${r.restoredSchemas.join(", ") || "none"}\n`,
+        );
         return 0;
       }),
     );

@@ -31,7 +31,10 @@ function stepText(trace: PipelineTrace, s: PipelineStepTrace): string {
   if (s.step === "extract") {
     lines.push(Object.keys(s.rows).length > 0 ? "Extracted data for the following tables:" : "No data extracted", ...rowsList(s.rows, "item"));
   } else if (s.step === "normalize") {
-    lines.push(Object.keys(s.rows).length > 0 ? "Normalized data for the following tables:" : "No data found to normalize", ...rowsList(s.rows, "row"));
+    lines.push(
+      Object.keys(s.rows).length > 0 ? "Normalized data for the following tables:" : "No data found to normalize",
+      ...rowsList(s.rows, "row"),
+    );
   } else {
     lines.push(
       `Pipeline ${trace.pipelineName} ${s.step} step completed in ${seconds(s.elapsed)}`,

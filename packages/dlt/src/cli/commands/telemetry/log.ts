@@ -43,7 +43,11 @@ export function registerTelemetryLog(telemetry: Command, session: CliSession): v
         if (opts.json) io.out(entries.map((e) => `${e.line}\n`).join(""));
         else io.out(formatLedger(entries));
         const file = displayPath(explainTelemetry(DLT_TELEMETRY_OPTIONS).ledgerFile, process.env);
-        io.err(entries.length === 0 ? `Nothing has been sent from this machine yet (the ledger is ${file}).\n` : `${entries.length} message(s), newest last; the ledger is ${file}\n`);
+        io.err(
+          entries.length === 0
+            ? `Nothing has been sent from this machine yet (the ledger is ${file}).\n`
+            : `${entries.length} message(s), newest last; the ledger is ${file}\n`,
+        );
         return 0;
       }),
     );
