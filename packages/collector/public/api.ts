@@ -14,6 +14,8 @@ export interface Answer {
   readonly retain_days?: number | null;
   /** `summary` only: the collector's --raw-days (raw events, for the live view), or null when they are kept as long. */
   readonly raw_days?: number | null;
+  /** Set when the rows were cut at the collector's cap: how many there were. */
+  readonly truncated?: number;
 }
 
 /** A row of the live view (`events`): one stored message. */

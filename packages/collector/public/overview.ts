@@ -20,6 +20,8 @@ export interface OverviewData {
   readonly rows: Readonly<Record<OverviewApi, readonly Row[]>>;
   readonly summary: Answer;
   readonly previous: Row | null;
+  /** The APIs whose rows the collector cut at its cap, with how many rows there were. */
+  readonly truncated: ReadonlyMap<OverviewApi, number>;
 }
 
 /** Asks every API of the overview for the window `w`, and the summary of the period before it, at once. */
@@ -33,7 +35,12 @@ export async function loadOverview(s: PageState, w: TimeWindow): Promise<Overvie
     s.range === "all" ? null : rowsOf("summary", prevParams),
   ]);
   const rows = Object.fromEntries(OVERVIEW_APIS.map((n, i) => [n, answers[i]!.rows])) as Record<OverviewApi, readonly Row[]>;
-  return { rows, summary: answers[OVERVIEW_APIS.indexOf("summary")]!, previous: previous?.[0] ?? null };
+  const truncated = new Map<OverviewApi, number>();
+  OVERVIEW_APIS.forEach((n, i) => {
+    const t = answers[i]!.truncated;
+    if (t !== undefined) truncated.set(n, t);
+  });
+  return { rows, summary: answers[OVERVIEW_APIS.indexOf("summary")]!, previous: previous?.[0] ?? null, truncated };
 }
 
 /** Draws every card. `choose` sets filters (a click on a failing command drills down). */
@@ -42,6 +49,7 @@ export function drawOverview(s: PageState, w: TimeWindow, data: OverviewData, ch
   const filtered = isFiltered(s);
   document.body.dataset["window"] = JSON.stringify(w);
   showRetention(data.summary.retain_days ?? null, data.summary.raw_days ?? null);
+  showTruncated(data.truncated);
   summary(r.summary[0] ?? {}, data.previous, w);
   charts.timeSeries(
     "events_over_time",
@@ -318,4 +326,16 @@ export function spanText(ms: number): string {
   const days = ms / DAY;
   const count = days >= 1.5 ? Math.round(days) : Math.round(ms / HOUR);
   return `${count} ${days >= 1.5 ? "day" : "hour"}${count === 1 ? "" : "s"}`;
+}
+
+/** Says which cards show only part of their rows (the collector cut them at its cap), and how to see the rest. */
+function showTruncated(truncated: ReadonlyMap<string, number>): void {
+  const el = $("#truncated");
+  el.hidden = truncated.size === 0;
+  el.dataset["apis"] = [...truncated.keys()].join(",");
+  el.textContent =
+    truncated.size === 0
+      ? ""
+      : `Only part of the data is shown: ${[...truncated].map(([api, n]) => `${api.replaceAll("_", " ")} (${fmt(n)} rows)`).join(", ")} ` +
+        "went past the collector's cap. Pick an event or a shorter range to see all of it.";
 }

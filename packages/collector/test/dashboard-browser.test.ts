@@ -655,3 +655,33 @@ test("what the plan refused shows on the page, by reason and event, and the plan
     await p.close();
   }
 });
+
+test("20,000 distinct event names (--plan none): every answer is capped and says so, and the page loads within a second", async () => {
+  const wide = await startCollector({ port: 0, dbPath: tempDb(), plan: "none" });
+  try {
+    for (let b = 0; b < 200; b++) {
+      const batch = Array.from({ length: 100 }, (_, i) =>
+        dltEvent({ event: `name_${b}_${i}`, properties: { event_category: "command", event_name: `x${b}_${i}`, success: i % 3 !== 0 } }),
+      );
+      assert.equal((await post(wide.url, "/v1/batch", { batch })).status, 200);
+    }
+    const failures = await post(wide.url, "/api/failures?from=0", undefined, { method: "GET" });
+    assert.equal(failures.status, 200);
+    assert.ok((failures.json["rows"] as unknown[]).length <= 2000);
+    assert.ok(Number(failures.json["truncated"]) > 2000, JSON.stringify(failures.json["truncated"]));
+    assert.ok(failures.text.length < 1_000_000, `${failures.text.length} bytes`);
+
+    const { page, errors } = await open(`${wide.url}/?range=all`);
+    const started = Date.now();
+    await loaded(page);
+    const ms = Date.now() - started;
+    assert.ok(ms <= 1000, `the page took ${ms} ms to draw`);
+    assert.equal(await page.locator("#truncated").isHidden(), false);
+    assert.match((await page.textContent("#truncated")) ?? "", /Only part of the data is shown: .*failures \([\d,]+ rows\)/);
+    assert.ok((await page.locator("#event option").count()) <= 2001, "the event filter's options are capped too");
+    assert.deepEqual(errors, []);
+    await page.close();
+  } finally {
+    await wide.close();
+  }
+});
