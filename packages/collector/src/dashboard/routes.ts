@@ -141,8 +141,14 @@ export interface DashboardInfo {
   readonly rawDays?: number | undefined;
 }
 
-/** Most rows an API answers (the live view pages instead); past it the answer says `truncated: <rows there were>`. */
+/**
+ * Most rows an API answers (the live view pages instead); past it the answer says `truncated: <rows there were>`.
+ * Time series hold a row per bucket and series (a week by the hour of ten events is 1,680); the others list
+ * categories, most first, and a page of more than 500 bars or rows is not read anyway.
+ */
 export const MAX_ROWS = 2000;
+export const MAX_CATEGORY_ROWS = 500;
+const SERIES_APIS: ReadonlySet<string> = new Set(["events_over_time", "failure_rate"]);
 
 /**
  * The dashboard's routes for `listen({ extraRoutes })`. `readToken` undefined: open to all. `prefix` is the base path
@@ -252,9 +258,10 @@ export function dashboardRoutes(store: EventStore, readToken: string | undefined
     // Bounded answers: a collector with `--plan none` can hold any number of event names (20,000 made `failures` 60,001
     // rows, 9.5 MB, and the page 560k DOM nodes). Past the cap the rows are cut and `truncated` says how many there were.
     let truncated: number | undefined;
-    if (api !== "events" && rows.length > MAX_ROWS) {
+    const cap = SERIES_APIS.has(api) ? MAX_ROWS : MAX_CATEGORY_ROWS;
+    if (api !== "events" && rows.length > cap) {
       truncated = rows.length;
-      rows = rows.slice(0, MAX_ROWS);
+      rows = rows.slice(0, cap);
     }
     const cut = truncated === undefined ? {} : { truncated };
     if (api === "events") {
