@@ -297,8 +297,9 @@ async function serve(): Promise<void> {
   log = createLog(o.logFormat);
   const json = o.logFormat === "json";
   /** A line for stdout: text, or a JSON object for log shippers. */
+  const stdoutJson = json ? createLog("json", (t) => void process.stdout.write(t)) : undefined;
   const say = (message: string, fields: Record<string, string | number | undefined> = {}): void => {
-    if (json) createLog("json", (t) => void process.stdout.write(t))(message, fields);
+    if (stdoutJson) stdoutJson(message, fields);
     else process.stdout.write(`${message}\n`);
   };
 
@@ -379,7 +380,8 @@ async function serve(): Promise<void> {
         c.plan ? `plan: ${o.plan === "default" ? "default" : o.plan} (${c.plan.events.size} events; published at ${c.url}/v1/plan)` : undefined,
       );
       const retention = o.retainDays === undefined ? "events kept forever" : `events kept ${o.retainDays} days`;
-      say(`store: ${isPostgresUrl(o.db) ? "PostgreSQL" : "DuckDB"} ${c.store.location} (${retention})`, {
+      const engine = isPostgresUrl(o.db) ? "PostgreSQL" : isClickHouseDb(o.db) ? "ClickHouse" : "DuckDB";
+      say(`store: ${engine} ${c.store.location} (${retention})`, {
         store: c.store.location,
         retain_days: o.retainDays,
       });

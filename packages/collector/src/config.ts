@@ -102,7 +102,6 @@ export function applyConfigFile(program: Command, file: string): string[] {
       if (values.length > 1 && !option.variadic && !/repeatable/.test(option.description))
         throw new ConfigError(`${where}: ${key} takes one value, not an array`);
       try {
-        value = undefined;
         for (const v of values) value = option.parseArg ? option.parseArg(v, value as never) : v;
       } catch (e) {
         throw new ConfigError(`${where}: ${key}: ${(e as Error).message}`);

@@ -120,8 +120,9 @@ export function validateStored(json: string): { readonly ok: true; readonly json
   if (!v.ok) return { ok: false, reason: `${v.field}: ${v.reason}` };
   const m = v.message;
   if (typeof m["messageId"] !== "string" || m["messageId"] === "") return { ok: false, reason: "messageId: missing (not a stamped message)" };
-  if (!isDate(m["receivedAt"])) return { ok: false, reason: "receivedAt: missing or not a date (not a stamped message)" };
-  const receivedAt = Date.parse(String(m["receivedAt"]));
+  // Read as ingest reads times (parseIsoTime: ISO-8601 only, a time without an offset is UTC), once.
+  const receivedAt = parseIsoTime(m["receivedAt"]);
+  if (receivedAt === null) return { ok: false, reason: "receivedAt: missing or not a date (not a stamped message)" };
   const [from, to] = receivedRange();
   if (receivedAt < from || receivedAt >= to)
     return { ok: false, reason: "receivedAt: before 1970 or over a week from now (not a time a collector stamps)" };
