@@ -89,7 +89,7 @@ test("a full disk: batches 503 while one-event posts fit, /health stays 503 with
   assert.equal((await post(c.url, "/v1/batch", batchOf(20))).status, 200);
 });
 
-test("a real write as large as the one that failed also ends it; a smaller one does not", async (t) => {
+test("a smaller write does not end the failure, a real write as large as the one that failed does", async (t) => {
   const store = new FullDisk(await DuckDbStore.open(tempDb()), 4_000);
   const lines: string[] = [];
   const c = await startCollector({ port: 0, store, dashboard: false, log: (l) => lines.push(l) });
@@ -126,7 +126,7 @@ test("StoreHealth while a failure goes on: at most one summary a minute, however
   assert.match(lines[2]!, /^storage still failing after 120\.0 s: 121 × /);
 });
 
-test("a stalled store: a write waiting past the write timeout makes /health 503 while it waits, logged once; 200 once it is through", async (t) => {
+test("a stalled store: a write waiting past the write timeout makes /health 503 while it waits (logged once) and 200 once it is through", async (t) => {
   const inner = await DuckDbStore.open(tempDb());
   let frozen = false;
   let thaw: () => void = () => undefined;
