@@ -9,7 +9,7 @@ import { dltEvent, tempDb } from "./helpers.js";
 
 const message = (): StoredMessage => stamp(dltEvent(), "track", Date.now(), new Date().toISOString(), null);
 
-test("a request the store refuses fails alone; the requests that shared its commit are stored", async () => {
+test("a request the store refuses fails alone, and the requests that shared its commit are stored", async () => {
   const duck = await DuckDbStore.open(tempDb());
   const poison = message();
   // The real store, refusing any group that holds one particular message (as it would a message it cannot read).

@@ -11,7 +11,7 @@ import { dltEvent, exited, RawClient, startChild, tempDb } from "./helpers.js";
 const requestText = (body: string): string =>
   `POST / HTTP/1.1\r\nhost: collector\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
 
-test("during a graceful stop a request on an open connection is served with Connection: close; new connections are refused", async () => {
+test("during a graceful stop a request on an open connection is served with Connection: close while new connections are refused", async () => {
   const db = tempDb();
   const c = await startCollector({ port: 0, dbPath: db, drainIdleMs: 300 });
   const busy = new RawClient(c.url);

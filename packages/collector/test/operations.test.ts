@@ -66,7 +66,7 @@ test("metrics: served on their own port, parsed as Prometheus text, and they mov
   assert.equal(await exited(child), 0);
 });
 
-test("JSON logs: one object per line with time, level and message; a storage failure and its recovery with their fields", async (t) => {
+test("JSON logs: one object per line with time, level and message, a storage failure and its recovery with their fields", async (t) => {
   const lines: string[] = [];
   const store = await DuckDbStore.open(tempDb());
   const c = await startCollector({
