@@ -236,18 +236,14 @@ describe("the packages as users install them", () => {
     assert.equal(r.stdout, "command_esm consumer 1\n");
   });
 
-  // One run shows both: the entries it requires are the ones whose client hands the event off at exit.
-  test("a CommonJS consumer requires both entries, and its event, handed off at exit, is delivered", async () => {
-    rx = await startFakeCollector();
-    const collector = rx;
-    try {
-      const r = await run(process.execPath, ["telemetry-cjs.cjs"], { cwd: project, env: userEnv({ RUNTIME__TELEMETRY_ENDPOINT: collector.url }) });
-      assert.equal(r.code, 0, r.stderr);
-      assert.equal(r.stderr, "");
-      assert.equal(r.stdout, "true default function\n");
-      const [event] = await collector.waitForEvents(1);
-      assert.equal(event?.["event"], "command_cjs");
-    } finally {
+  // One run of the CommonJS consumer; its tests read what it printed and what its sender delivered.
+  describe("a CommonJS consumer", () => {
+    let r: Ran;
+    before(async () => {
+      rx = await startFakeCollector();
+      r = await run(process.execPath, ["telemetry-cjs.cjs"], { cwd: project, env: userEnv({ RUNTIME__TELEMETRY_ENDPOINT: rx.url }) });
+    });
+    after(async () => {
       // The detached sender must be gone before the temp dirs are removed.
       const dataDir = join(home, ".consumer");
       const senders = new Set<number>();
@@ -260,7 +256,18 @@ describe("the packages as users install them", () => {
         35_000,
         "the sender to exit",
       );
-    }
+    });
+
+    test("requires both entries", () => {
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stderr, "");
+      assert.equal(r.stdout, "true default function\n");
+    });
+
+    test("hands its event off at exit, and it is delivered", async () => {
+      const [event] = await rx!.waitForEvents(1);
+      assert.equal(event?.["event"], "command_cjs");
+    });
   });
 
   test("TypeScript consumers typecheck: nodenext (ESM and CommonJS files), node16 CommonJS, node10, bundler", async (t) => {
