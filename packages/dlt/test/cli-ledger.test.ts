@@ -80,13 +80,18 @@ test("a session of commands: `dlt telemetry log --json` prints exactly the messa
   assert.match(explain.stdout, /^Ledger: {4}~\/\.dlt\/telemetry\/ledger\.jsonl: \d+ message\(s\) sent from this machine \(`dlt telemetry log`\)$/m);
 });
 
-test("`dlt telemetry log` with nothing sent says so and names the file; it refuses words it does not take", async (t) => {
+test("`dlt telemetry log` with nothing sent says so and names the file", async (t) => {
   const u = freshUser("http://127.0.0.1:9", { DO_NOT_TRACK: "1" });
   t.after(() => removeUser(u));
   const r = await runDlt(["telemetry", "log"], { env: u.env, cwd: u.project });
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout, "");
   assert.equal(r.stderr, "Nothing has been sent from this machine yet (the ledger is ~/.dlt/telemetry/ledger.jsonl).\n");
+});
+
+test("`dlt telemetry log` refuses words it does not take, pointing to its help", async (t) => {
+  const u = freshUser("http://127.0.0.1:9", { DO_NOT_TRACK: "1" });
+  t.after(() => removeUser(u));
   const extra = await runDlt(["telemetry", "log", "everything"], { env: u.env, cwd: u.project });
   assert.equal(extra.code, 2);
   assert.match(extra.stderr, /dlt telemetry log --help/);

@@ -1,4 +1,4 @@
-import { test } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -11,24 +11,26 @@ import { DLT_TELEMETRY_OPTIONS } from "../src/telemetry.js";
 
 const DOC = fileURLToPath(new URL("../../../../docs/telemetry-events.md", import.meta.url));
 
-test("docs/telemetry-events.md is the catalogue generated from the event definitions (run `npm run docs:events`)", () => {
-  assert.equal(readFileSync(DOC, "utf8"), renderCatalogue(DLT_EVENTS, "dlt-ts telemetry events", CATALOGUE_INTRO));
-});
+describe("generated docs (run `npm run docs:events`)", () => {
+  test("docs/telemetry-events.md is the catalogue generated from the event definitions (run `npm run docs:events`)", () => {
+    assert.equal(readFileSync(DOC, "utf8"), renderCatalogue(DLT_EVENTS, "dlt-ts telemetry events", CATALOGUE_INTRO));
+  });
 
-test("docs/telemetry-plan.json is the tracking plan generated from the same definitions (run `npm run docs:events`)", () => {
-  const plan = fileURLToPath(new URL("../../../../docs/telemetry-plan.json", import.meta.url));
-  assert.equal(readFileSync(plan, "utf8"), planText(dltPlan()));
-  // Every event of the catalogue, with its properties and the two the library adds.
-  const parsed = JSON.parse(readFileSync(plan, "utf8")) as { events: Record<string, { properties: Record<string, unknown> }> };
-  assert.deepEqual(Object.keys(parsed.events), Object.keys(DLT_EVENTS));
-  assert.deepEqual(Object.keys(parsed.events["command_init"]!.properties), [
-    "event_category",
-    "event_name",
-    "elapsed",
-    "success",
-    "pipeline_name",
-    "destination_name",
-  ]);
+  test("docs/telemetry-plan.json is the tracking plan generated from the same definitions (run `npm run docs:events`)", () => {
+    const plan = fileURLToPath(new URL("../../../../docs/telemetry-plan.json", import.meta.url));
+    assert.equal(readFileSync(plan, "utf8"), planText(dltPlan()));
+    // Every event of the catalogue, with its properties and the two the library adds.
+    const parsed = JSON.parse(readFileSync(plan, "utf8")) as { events: Record<string, { properties: Record<string, unknown> }> };
+    assert.deepEqual(Object.keys(parsed.events), Object.keys(DLT_EVENTS));
+    assert.deepEqual(Object.keys(parsed.events["command_init"]!.properties), [
+      "event_category",
+      "event_name",
+      "elapsed",
+      "success",
+      "pipeline_name",
+      "destination_name",
+    ]);
+  });
 });
 
 test("typed events: values that do not fit their definition never leave the machine", async () => {

@@ -1,7 +1,7 @@
 // `dlt init` in a real project: what it prints next works as printed (install, run, rows in DuckDB), several
 // pipelines share one project, and nothing the user wrote in .dlt is ever lost (`--force` included). The event
 // carries a source name only when it is a public one.
-import { test } from "node:test";
+import { before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -68,48 +68,66 @@ test("dlt init in an empty folder: the printed install and run steps work as pri
   assert.deepEqual(printedSteps(second.stdout), ["npx tsx chess_pipeline.ts"]);
 });
 
-test("a second dlt init adds its pipeline to the project: config merged with every comment, key and the opt-out kept; secrets untouched", async () => {
-  const u = freshUser("http://127.0.0.1:9", { RUNTIME__DLTHUB_TELEMETRY: "false" });
-  assert.equal((await runDlt(["init", "chess", "duckdb"], { env: u.env, cwd: u.project })).code, 0);
-  const config = join(u.project, ".dlt", "config.toml");
-  const secrets = join(u.project, ".dlt", "secrets.toml");
-  // The user's own edits: an opt-out, a comment, a changed value, a secret.
-  const edited = readFileSync(config, "utf8")
-    .replace("# [runtime]\n# dlthub_telemetry = false", "[runtime]\ndlthub_telemetry = false # our policy")
-    .replace("max_archives = 2", "max_archives = 5");
-  writeFileSync(config, `# team settings, do not remove\n${edited}`);
-  writeFileSync(secrets, '[sources.chess]\napi_key = "s3cret"\n');
-
-  const second = await runDlt(["init", "pokemon", "duckdb"], { env: u.env, cwd: u.project });
-  assert.equal(second.code, 0, second.stderr);
-  assert.match(
-    second.stdout,
-    /created pokemon_pipeline\.ts; added \[sources\.pokemon\] settings to \.dlt\/config\.toml; added pokemon\.duckdb, pokemon\.duckdb\.wal to \.gitignore/,
-  );
-  const text = readFileSync(config, "utf8");
-  for (const kept of ["# team settings, do not remove", "dlthub_telemetry = false # our policy", "# The chess.com public API."])
-    assert.ok(text.includes(kept), kept);
-  assert.deepEqual(parse(text), {
-    sources: {
-      chess: { base_url: "https://api.chess.com", players: ["magnuscarlsen", "rpragchess"], max_archives: 5 },
-      pokemon: { count: 3 },
-    },
-    runtime: { dlthub_telemetry: false },
+// One project: dlt init chess, the user's own edits, then dlt init pokemon; each test reads what that left.
+describe("a second dlt init in a project the user edited", () => {
+  let u: ReturnType<typeof freshUser>;
+  let config: string;
+  let secrets: string;
+  let second: RunResult;
+  before(async () => {
+    u = freshUser("http://127.0.0.1:9", { RUNTIME__DLTHUB_TELEMETRY: "false" });
+    assert.equal((await runDlt(["init", "chess", "duckdb"], { env: u.env, cwd: u.project })).code, 0);
+    config = join(u.project, ".dlt", "config.toml");
+    secrets = join(u.project, ".dlt", "secrets.toml");
+    // The user's own edits: an opt-out, a comment, a changed value, a secret.
+    const edited = readFileSync(config, "utf8")
+      .replace("# [runtime]\n# dlthub_telemetry = false", "[runtime]\ndlthub_telemetry = false # our policy")
+      .replace("max_archives = 2", "max_archives = 5");
+    writeFileSync(config, `# team settings, do not remove\n${edited}`);
+    writeFileSync(secrets, '[sources.chess]\napi_key = "s3cret"\n');
+    second = await runDlt(["init", "pokemon", "duckdb"], { env: u.env, cwd: u.project });
   });
-  assert.equal(readFileSync(secrets, "utf8"), '[sources.chess]\napi_key = "s3cret"\n');
-  assert.ok(existsSync(join(u.project, "chess_pipeline.ts")) && existsSync(join(u.project, "pokemon_pipeline.ts")));
 
-  // --force replaces the script only: the merged config, its opt-out and the secrets stay as they are.
-  writeFileSync(join(u.project, "chess_pipeline.ts"), "// my edits\n");
-  const forced = await runDlt(["init", "chess", "duckdb", "--force"], { env: u.env, cwd: u.project });
-  assert.equal(forced.code, 0, forced.stderr);
-  assert.notEqual(readFileSync(join(u.project, "chess_pipeline.ts"), "utf8"), "// my edits\n");
-  assert.equal(readFileSync(config, "utf8"), text);
-  assert.equal(readFileSync(secrets, "utf8"), '[sources.chess]\napi_key = "s3cret"\n');
-  assert.match(
-    (await runDlt(["telemetry"], { env: { ...u.env, RUNTIME__DLTHUB_TELEMETRY: "" }, cwd: u.project })).stdout,
-    /DISABLED\nset in .*\.dlt\/config\.toml/,
-  );
+  test("adds its pipeline to the project and says what it added", () => {
+    assert.equal(second.code, 0, second.stderr);
+    assert.match(
+      second.stdout,
+      /created pokemon_pipeline\.ts; added \[sources\.pokemon\] settings to \.dlt\/config\.toml; added pokemon\.duckdb, pokemon\.duckdb\.wal to \.gitignore/,
+    );
+    assert.ok(existsSync(join(u.project, "chess_pipeline.ts")) && existsSync(join(u.project, "pokemon_pipeline.ts")));
+  });
+
+  test("merges the config, keeping every comment and key and the user's opt-out", () => {
+    const text = readFileSync(config, "utf8");
+    for (const kept of ["# team settings, do not remove", "dlthub_telemetry = false # our policy", "# The chess.com public API."])
+      assert.ok(text.includes(kept), kept);
+    assert.deepEqual(parse(text), {
+      sources: {
+        chess: { base_url: "https://api.chess.com", players: ["magnuscarlsen", "rpragchess"], max_archives: 5 },
+        pokemon: { count: 3 },
+      },
+      runtime: { dlthub_telemetry: false },
+    });
+  });
+
+  test("leaves secrets.toml untouched", () => {
+    assert.equal(readFileSync(secrets, "utf8"), '[sources.chess]\napi_key = "s3cret"\n');
+  });
+
+  test("then --force replaces the script only: the merged config, its opt-out and the secrets stay as they are", async () => {
+    const text = readFileSync(config, "utf8");
+    // --force replaces the script only: the merged config, its opt-out and the secrets stay as they are.
+    writeFileSync(join(u.project, "chess_pipeline.ts"), "// my edits\n");
+    const forced = await runDlt(["init", "chess", "duckdb", "--force"], { env: u.env, cwd: u.project });
+    assert.equal(forced.code, 0, forced.stderr);
+    assert.notEqual(readFileSync(join(u.project, "chess_pipeline.ts"), "utf8"), "// my edits\n");
+    assert.equal(readFileSync(config, "utf8"), text);
+    assert.equal(readFileSync(secrets, "utf8"), '[sources.chess]\napi_key = "s3cret"\n');
+    assert.match(
+      (await runDlt(["telemetry"], { env: { ...u.env, RUNTIME__DLTHUB_TELEMETRY: "" }, cwd: u.project })).stdout,
+      /DISABLED\nset in .*\.dlt\/config\.toml/,
+    );
+  });
 });
 
 test("a broken .dlt/config.toml stops init before anything is written, naming the file", async () => {

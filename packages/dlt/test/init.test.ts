@@ -1,6 +1,6 @@
 // dlt init: a scaffolded chess pipeline run end to end against a loopback stand-in for the chess.com API; the
 // refusals; and `dlt --disable-telemetry init chess duckdb` sending nothing.
-import { test } from "node:test";
+import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
@@ -9,8 +9,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import ts from "typescript";
 import { parse as parseToml } from "smol-toml";
-import { snapshotEvent, startFakeCollector } from "@dlt-ts/telemetry/testing";
-import { freshUser, runDlt, runNode } from "./cli-helpers.js";
+import { type FakeCollector, snapshotEvent, startFakeCollector } from "@dlt-ts/telemetry/testing";
+import { freshUser, type RunResult, runDlt, runNode } from "./cli-helpers.js";
 import { query } from "./helpers/duck.js";
 
 const parse = (text: string): unknown => JSON.parse(JSON.stringify(parseToml(text)));
@@ -46,19 +46,36 @@ async function chessApi(): Promise<{ url: string; close(): Promise<void> }> {
   return { url: base, close: () => new Promise((r) => server.close(() => r())) };
 }
 
-test("init chess duckdb scaffolds a pipeline that loads players and games into chess.duckdb; command_init is sent", async () => {
-  const rx = await startFakeCollector();
-  const api = await chessApi();
-  try {
-    const u = freshUser(rx.url);
-    const r = await runDlt(["init", "chess", "duckdb"], { env: u.env, cwd: u.project });
+// One user runs `dlt init chess duckdb`; the tests read what it wrote and sent, then run the pipeline it scaffolded,
+// in order (the second run merges into what the first loaded).
+describe("init chess duckdb, in order", () => {
+  let rx: FakeCollector;
+  let api: Awaited<ReturnType<typeof chessApi>>;
+  let u: ReturnType<typeof freshUser>;
+  let r: RunResult;
+  let runEnv: NodeJS.ProcessEnv;
+  const db = (): string => join(u.project, "chess.duckdb");
+  before(async () => {
+    rx = await startFakeCollector();
+    api = await chessApi();
+    u = freshUser(rx.url);
+    r = await runDlt(["init", "chess", "duckdb"], { env: u.env, cwd: u.project });
+  });
+  after(async () => {
+    await rx.close();
+    await api.close();
+  });
+
+  test("scaffolds the source's settings with a commented opt-out, a secrets.toml, and a .gitignore for both", async () => {
     assert.equal(r.code, 0, r.stderr);
     const config = parse(readFileSync(join(u.project, ".dlt", "config.toml"), "utf8")) as { sources: { chess: { base_url: string } } };
     assert.equal(config.sources.chess.base_url, "https://api.chess.com");
     assert.match(readFileSync(join(u.project, ".dlt", "config.toml"), "utf8"), /^# \[runtime\]\n# dlthub_telemetry = false$/m);
     assert.ok(existsSync(join(u.project, ".dlt", "secrets.toml")));
     assert.match(readFileSync(join(u.project, ".gitignore"), "utf8"), /^\.dlt\/secrets\.toml\nchess\.duckdb\n/);
+  });
 
+  test("sends command_init with the source and destination names", async () => {
     const [event] = await rx.waitForEvents(1);
     assert.deepEqual(snapshotEvent(event!)["properties"], {
       destination_name: "duckdb",
@@ -69,7 +86,9 @@ test("init chess duckdb scaffolds a pipeline that loads players and games into c
       success: true,
       first_run_of_version: true,
     });
+  });
 
+  test("the scaffolded pipeline loads players and games into chess.duckdb", async () => {
     // Run the scaffolded TypeScript as a user would, with dlt-ts resolvable from the project.
     const tsSource = readFileSync(join(u.project, "chess_pipeline.ts"), "utf8");
     const js = ts.transpileModule(tsSource, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText;
@@ -80,27 +99,25 @@ test("init chess duckdb scaffolds a pipeline that loads players and games into c
       join(u.project, ".dlt", "config.toml"),
       readFileSync(join(u.project, ".dlt", "config.toml"), "utf8").replace('["magnuscarlsen", "rpragchess"]', '["alice", "bob"]'),
     );
-    const runEnv = { ...u.env, PATH: process.env["PATH"], SOURCES__CHESS__BASE_URL: api.url, RUNTIME__DLTHUB_TELEMETRY: "false" };
+    runEnv = { ...u.env, PATH: process.env["PATH"], SOURCES__CHESS__BASE_URL: api.url, RUNTIME__DLTHUB_TELEMETRY: "false" };
     const run = await runNode(["chess_pipeline.mjs"], { cwd: u.project, env: runEnv });
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stdout, /^Loaded 2 tables \(10 rows\) into chess\.duckdb\/chess_data/);
-    const db = join(u.project, "chess.duckdb");
-    assert.deepEqual(await query(db, "SELECT player_id, username FROM chess_data.players_profiles ORDER BY player_id"), [
+    assert.deepEqual(await query(db(), "SELECT player_id, username FROM chess_data.players_profiles ORDER BY player_id"), [
       { player_id: 1, username: "alice" },
       { player_id: 2, username: "bob" },
     ]);
     const games = await query(
-      db,
+      db(),
       "SELECT count(*) AS n, count(DISTINCT white__username) AS players, max(white__rating) AS top FROM chess_data.players_games",
     );
     assert.deepEqual(games, [{ n: 8, players: 2, top: 2801 }], "the latest 2 archives of 2 games for each of 2 players");
-    // Merge on the primary key: a second run adds nothing twice.
+  });
+
+  test("a second run merges on the primary key: it adds nothing twice", async () => {
     assert.equal((await runNode(["chess_pipeline.mjs"], { cwd: u.project, env: runEnv })).code, 0);
-    assert.equal((await query(db, "SELECT count(*) AS n FROM chess_data.players_games"))[0]?.["n"], 8);
-  } finally {
-    await rx.close();
-    await api.close();
-  }
+    assert.equal((await query(db(), "SELECT count(*) AS n FROM chess_data.players_games"))[0]?.["n"], 8);
+  });
 });
 
 test("init refuses: unknown destination (lists the supported), existing files without --force, invalid source name", async () => {

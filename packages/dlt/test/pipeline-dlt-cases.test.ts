@@ -143,7 +143,7 @@ const tablesOf = async (prefix: string) => (await tableNames(p.dbPath, DS)).filt
 /** Rows of the first load in `root` and its nested tables. */
 const rowsOf = (root: string) => Object.fromEntries(Object.entries(first.tables).filter(([t]) => t === root || t.startsWith(`${root}__`)));
 
-test("test_flatten_fix_field_name: keys are made snake_case along their path; an empty list makes no table and no column", async () => {
+test("test_flatten_fix_field_name: keys are made snake_case along their path", async () => {
   assert.deepEqual(await cols("fix_names"), [
     ["f_1", "VARCHAR"],
     ["f_3__f4", "VARCHAR"],
@@ -153,6 +153,9 @@ test("test_flatten_fix_field_name: keys are made snake_case along their path; an
     ["_dlt_load_id", "VARCHAR"],
     ["_dlt_id", "VARCHAR"],
   ]);
+});
+
+test("test_flatten_fix_field_name: an empty list makes no table (and, above, no column)", async () => {
   assert.deepEqual(await tablesOf("fix_names"), ["fix_names"]);
 });
 
@@ -232,7 +235,7 @@ test("test_yields_parent_relation: objects flatten into their table, lists make 
   ]);
 });
 
-test("test_list_in_list, test_child_row_deterministic_hash: lists in lists make `…__list` tables; a given _dlt_id is kept and its nested rows get dlt's derived ids", async () => {
+test("test_list_in_list: lists in lists make `…__list` tables", async () => {
   assert.deepEqual(rowsOf("zen"), { zen: 1, zen__webpath: 2, zen__webpath__list: 7, zen__webpath__list__list: 1 }, "11 rows, as in dlt");
   assert.deepEqual(await cols("zen"), [
     ["_dlt_id", "VARCHAR"],
@@ -249,6 +252,9 @@ test("test_list_in_list, test_child_row_deterministic_hash: lists in lists make 
     ["_dlt_id", "VARCHAR"],
     ["value", "BIGINT"],
   ]);
+});
+
+test("test_child_row_deterministic_hash: a given _dlt_id is kept, and its nested rows get dlt's derived ids", async () => {
   // ('#' || …: the query helper would read the id "123456" as a number)
   assert.deepEqual(await sql(`SELECT '#' || _dlt_id AS id FROM ${D}.zen`), [{ id: "#123456" }]);
   // dlt's ids (digest128 of "<parent id>_<table>_<list idx>", 10 bytes), computed with Python's hashlib.shake_128.
@@ -267,9 +273,12 @@ test("test_list_in_list, test_child_row_deterministic_hash: lists in lists make 
   ]);
 });
 
-test("test_keeps_dlt_id, test_removes_normalized_list: an item's own _dlt_id stays; a list leaves no column in its parent", async () => {
+test("test_keeps_dlt_id: an item's own _dlt_id stays", async () => {
   assert.deepEqual(await sql(`SELECT a, _dlt_id FROM ${D}.keeps`), [{ a: "b", _dlt_id: "my-own-id" }]);
   assert.deepEqual(await names("keeps"), ["a", "_dlt_id", "_dlt_load_id"]);
+});
+
+test("test_removes_normalized_list: a list leaves no column in its parent", async () => {
   assert.deepEqual(await names("removes"), ["_dlt_load_id", "_dlt_id"]);
   assert.deepEqual(await names("removes__comp"), ["_timestamp", "_dlt_parent_id", "_dlt_list_idx", "_dlt_id"]);
 });
@@ -330,7 +339,12 @@ test("test_wrap_in_dict: an item that is not an object is loaded as { value: ite
   ]);
 });
 
-test("test_extract_with_table_name_meta, test_table_name_meta_normalized, test_keeps_none_values: the table name is normalized; null-only fields and empty lists make nothing", async () => {
+test("test_extract_with_table_name_meta, test_table_name_meta_normalized: the table name is normalized", async () => {
+  assert.deepEqual(await tablesOf("channel"), ["channel"]);
+  assert.deepEqual(await tablesOf("channel_surfing"), ["channel_surfing"]);
+});
+
+test("test_keeps_none_values: null-only fields and empty lists make no column and no table", async () => {
   assert.deepEqual(await cols("channel"), [
     ["id", "VARCHAR"],
     ["type", "BIGINT"],
@@ -341,8 +355,6 @@ test("test_extract_with_table_name_meta, test_table_name_meta_normalized, test_k
     ["_dlt_load_id", "VARCHAR"],
     ["_dlt_id", "VARCHAR"],
   ]);
-  assert.deepEqual(await tablesOf("channel"), ["channel"]);
-  assert.deepEqual(await tablesOf("channel_surfing"), ["channel_surfing"]);
   assert.deepEqual(await cols("other"), [
     ["timestamp", "BIGINT"],
     ["_dlt_load_id", "VARCHAR"],

@@ -1,13 +1,13 @@
 // The pipeline events, seen by a loopback receiver: a step event per step and `pipeline_run` after a run (as dlt 1.x
 // sends them), one transaction id per run, correct success flags.
-import { test } from "node:test";
+import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createRequire } from "node:module";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { snapshotEvent, startFakeCollector, type RecordedEvent, tempDir } from "@dlt-ts/telemetry/testing";
+import { type FakeCollector, snapshotEvent, startFakeCollector, type RecordedEvent, tempDir } from "@dlt-ts/telemetry/testing";
 
 const INDEX = fileURLToPath(new URL("../src/index.js", import.meta.url));
 const DUCKDB = pathToFileURL(createRequire(INDEX).resolve("@duckdb/node-api")).href;
@@ -31,9 +31,15 @@ function runScript(code: string, env: NodeJS.ProcessEnv): Promise<{ code: number
 
 const props = (e: RecordedEvent | undefined): Record<string, unknown> => e?.["properties"] as Record<string, unknown>;
 
-test("a run sends pipeline_extract, pipeline_normalize, pipeline_load, then pipeline_run, with one transaction_id; a failed load says so", async () => {
-  const rx = await startFakeCollector();
-  try {
+// One process, two runs (the second's load fails); each test reads the events the receiver got from it.
+describe("two runs, the second one's load failing", () => {
+  let rx: FakeCollector;
+  let r: Awaited<ReturnType<typeof runScript>>;
+  let events: RecordedEvent[];
+  let a: RecordedEvent[];
+  let b: RecordedEvent[];
+  before(async () => {
+    rx = await startFakeCollector();
     const script = `
       import { pipeline } from ${JSON.stringify(INDEX)};
       import { DuckDBInstance } from ${JSON.stringify(DUCKDB)};
@@ -47,11 +53,15 @@ test("a run sends pipeline_extract, pipeline_normalize, pipeline_load, then pipe
       db.closeSync();
       await p.run([{ id: 1000 }], { tableName: "users" }).catch(() => {});
     `;
-    const r = await runScript(script, { RUNTIME__DLTHUB_TELEMETRY_ENDPOINT: rx.url });
+    r = await runScript(script, { RUNTIME__DLTHUB_TELEMETRY_ENDPOINT: rx.url });
+    events = await rx.waitForEvents(8);
+    [a, b] = [events.slice(0, 4), events.slice(4, 8)];
+  });
+  after(() => rx.close());
+
+  test("each run sends pipeline_extract, pipeline_normalize, pipeline_load, then pipeline_run", () => {
     assert.equal(r.code, 0, r.stderr);
-    const events = await rx.waitForEvents(8);
     assert.equal(events.length, 8);
-    const [a, b] = [events.slice(0, 4), events.slice(4, 8)];
     assert.deepEqual(
       a.map((e) => e["event"]),
       ["pipeline_extract", "pipeline_normalize", "pipeline_load", "pipeline_run"],
@@ -60,6 +70,9 @@ test("a run sends pipeline_extract, pipeline_normalize, pipeline_load, then pipe
       b.map((e) => e["event"]),
       ["pipeline_extract", "pipeline_normalize", "pipeline_load", "pipeline_run"],
     );
+  });
+
+  test("a failed load fails its step and the run", () => {
     // The failed load fails the run too, as in dlt (its run step ends with the exception).
     assert.deepEqual(
       b.map((e) => props(e)["success"]),
@@ -69,12 +82,21 @@ test("a run sends pipeline_extract, pipeline_normalize, pipeline_load, then pipe
       a.map((e) => props(e)["success"]),
       [true, true, true, true],
     );
+  });
+
+  test("each run has one transaction_id, a new one per run", () => {
     const tx = new Set(a.map((e) => props(e)["transaction_id"]));
     assert.equal(tx.size, 1);
     assert.equal(new Set(b.map((e) => props(e)["transaction_id"])).size, 1);
     assert.notEqual(props(b[0])["transaction_id"], props(a[0])["transaction_id"], "a new run, a new transaction id");
+  });
+
+  test("elapsed counts from the start of the run", () => {
     const elapsed = a.map((e) => props(e)["elapsed"] as number);
     assert.ok(elapsed[0]! <= elapsed[1]! && elapsed[1]! <= elapsed[2]! && elapsed[2]! <= elapsed[3]!, "elapsed counts from the start of the run");
+  });
+
+  test("pipeline_run has the step events' properties, and only those", () => {
     // pipeline_run has the other step events' properties, and only those.
     assert.deepEqual(snapshotEvent(a[3]!)["properties"], {
       destination_name: "duckdb",
@@ -92,13 +114,14 @@ test("a run sends pipeline_extract, pipeline_normalize, pipeline_load, then pipe
       success: true,
       transaction_id: "<hex32>",
     });
+  });
+
+  test("no byte sent names the data, its table, its dataset or its columns", () => {
     for (const q of rx.requests) {
       const text = q.body.toString();
       for (const f of ["do-not-send", "users", "ev_data", "secret_name"]) assert.ok(!text.includes(f), `sent bytes contain ${f}`);
     }
-  } finally {
-    await rx.close();
-  }
+  });
 });
 
 test("steps called on their own each send their event with the properties of a run's, and a trace id of their own, as dlt's do", async () => {

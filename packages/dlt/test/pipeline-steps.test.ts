@@ -2,11 +2,11 @@
 // separate processes would), run() built on them, the failed step named with its package (PipelineStepFailed), and
 // lastTrace: the last run as data, kept in the pipeline's folder. Telemetry is off in this file's process (the
 // steps' events have their own test in pipeline-events.test.ts).
-import { test, before } from "node:test";
+import { before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { tempDir } from "@dlt-ts/telemetry/testing";
-import { attach, pipeline, PipelineStepFailed, resource } from "../src/index.js";
+import { attach, type LoadInfo, type Pipeline, pipeline, PipelineStepFailed, resource } from "../src/index.js";
 import { exec, query } from "./helpers/duck.js";
 
 let dir: string;
@@ -129,56 +129,79 @@ test("a failed step names itself and its package: extract with the source's erro
   );
 });
 
-test("lastTrace: the last run's steps with timing, packages, rows per table and a failed step's error; kept in the folder; single steps merge into one trace", async () => {
-  const p = fresh("traced");
-  const info = await p.run(players, { tableName: "players" });
-  const trace = p.lastTrace!;
-  assert.equal(trace.pipelineName, "traced");
-  assert.match(trace.transactionId, /^[0-9a-f]{32}$/);
-  assert.equal(trace.datasetName, "traced_data");
-  assert.equal(trace.dbPath, p.dbPath);
-  assert.deepEqual(
-    trace.steps.map((s) => s.step),
-    ["extract", "normalize", "load", "run"],
-  );
-  assert.deepEqual(
-    trace.steps.map((s) => s.rows),
-    [{ players: 2 }, { players: 2, players__titles: 3 }, { players: 2, players__titles: 3 }, { players: 2, players__titles: 3 }],
-  );
-  assert.ok(trace.steps.every((s) => s.loadIds.join() === info.loadIds.join() && s.elapsed >= 0 && s.exception === undefined));
-  assert.ok(Date.parse(trace.finishedAt!) >= Date.parse(trace.startedAt));
-  assert.deepEqual(attach("traced").lastTrace, trace, "another object (or process) reads the same trace from the folder");
+describe("lastTrace", () => {
+  describe("after a run", () => {
+    let p: Pipeline;
+    let info: LoadInfo;
+    before(async () => {
+      p = fresh("traced");
+      info = await p.run(players, { tableName: "players" });
+    });
 
-  // Steps called one by one are one trace, as dlt merges them: a new run replaces the trace, each single step is appended.
-  const q = fresh("traced_steps");
-  await q.extract([{ a: 1 }], { tableName: "t" });
-  const first = q.lastTrace!.transactionId;
-  await q.normalize();
-  await q.load();
-  const steps = attach("traced_steps").lastTrace!;
-  assert.equal(steps.transactionId, first);
-  assert.deepEqual(
-    steps.steps.map((s) => s.step),
-    ["extract", "normalize", "load"],
-  );
+    test("holds the run's steps with timing, packages and rows per table", () => {
+      const trace = p.lastTrace!;
+      assert.equal(trace.pipelineName, "traced");
+      assert.match(trace.transactionId, /^[0-9a-f]{32}$/);
+      assert.equal(trace.datasetName, "traced_data");
+      assert.equal(trace.dbPath, p.dbPath);
+      assert.deepEqual(
+        trace.steps.map((s) => s.step),
+        ["extract", "normalize", "load", "run"],
+      );
+      assert.deepEqual(
+        trace.steps.map((s) => s.rows),
+        [{ players: 2 }, { players: 2, players__titles: 3 }, { players: 2, players__titles: 3 }, { players: 2, players__titles: 3 }],
+      );
+      assert.ok(trace.steps.every((s) => s.loadIds.join() === info.loadIds.join() && s.elapsed >= 0 && s.exception === undefined));
+      assert.ok(Date.parse(trace.finishedAt!) >= Date.parse(trace.startedAt));
+    });
 
-  // A failed step keeps the error of its cause and the package.
-  await exec(q.dbPath, "ALTER TABLE traced_steps_data.t ALTER COLUMN a SET DATA TYPE UTINYINT");
-  await assert.rejects(q.run([{ a: 1000 }], { tableName: "t" }), PipelineStepFailed);
-  const failed = attach("traced_steps").lastTrace!;
-  assert.notEqual(failed.transactionId, first, "a run is a new trace");
-  assert.deepEqual(
-    failed.steps.map((s) => [s.step, s.exception !== undefined]),
-    [
-      ["extract", false],
-      ["normalize", false],
-      ["load", true],
-      ["run", true],
-    ],
-  );
-  const load = failed.steps[2]!;
-  assert.equal(load.exception?.loadId, failed.steps[0]!.loadIds[0]);
-  assert.match(load.exception?.message ?? "", /^Conversion Error.*value 1000/);
+    test("is kept in the pipeline's folder, for another object or process to read", () => {
+      const trace = p.lastTrace!;
+      assert.deepEqual(attach("traced").lastTrace, trace, "another object (or process) reads the same trace from the folder");
+    });
+  });
+
+  // In order, on purpose: the failing run's trace is told apart from the one the single steps before it made.
+  describe("single steps, then a failing run, in order", () => {
+    let q: Pipeline;
+    let first: string;
+
+    test("steps called one by one are one trace, as dlt merges them", async () => {
+      // Steps called one by one are one trace, as dlt merges them: a new run replaces the trace, each single step is appended.
+      q = fresh("traced_steps");
+      await q.extract([{ a: 1 }], { tableName: "t" });
+      first = q.lastTrace!.transactionId;
+      await q.normalize();
+      await q.load();
+      const steps = attach("traced_steps").lastTrace!;
+      assert.equal(steps.transactionId, first);
+      assert.deepEqual(
+        steps.steps.map((s) => s.step),
+        ["extract", "normalize", "load"],
+      );
+    });
+
+    test("a run is a new trace, and its failed step keeps the error of its cause and the package", async () => {
+      // A failed step keeps the error of its cause and the package.
+      await exec(q.dbPath, "ALTER TABLE traced_steps_data.t ALTER COLUMN a SET DATA TYPE UTINYINT");
+      await assert.rejects(q.run([{ a: 1000 }], { tableName: "t" }), PipelineStepFailed);
+      const failed = attach("traced_steps").lastTrace!;
+      assert.notEqual(failed.transactionId, first, "a run is a new trace");
+      assert.deepEqual(
+        failed.steps.map((s) => [s.step, s.exception !== undefined]),
+        [
+          ["extract", false],
+          ["normalize", false],
+          ["load", true],
+          ["run", true],
+        ],
+      );
+      const load = failed.steps[2]!;
+      assert.equal(load.exception?.loadId, failed.steps[0]!.loadIds[0]);
+      assert.match(load.exception?.message ?? "", /^Conversion Error.*value 1000/);
+    });
+  });
 });
 
 test("drop-pending-packages deletes what waits and makes the next package carry the pipeline state again", async () => {

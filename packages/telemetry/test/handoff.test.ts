@@ -1,22 +1,36 @@
-import { test } from "node:test";
+import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { readdirSync } from "node:fs";
-import { startFakeCollector } from "../src/testing.js";
+import { type FakeCollector, startFakeCollector } from "../src/testing.js";
 import { hostEnv, runHost } from "./fixtures/run-host.js";
 
-test("events queued at exit are handed off and delivered; the temp file is removed; output and exit code untouched", async () => {
-  const rx = await startFakeCollector();
-  try {
-    const { env, tmp } = hostEnv(rx.url);
-    const r = await runHost(["3", "3"], env);
+// One host run, three events queued when it exits with code 3; each test reads what that run left.
+describe("events queued at exit", () => {
+  let rx: FakeCollector;
+  let r: Awaited<ReturnType<typeof runHost>>;
+  let tmp: string;
+  let events: Record<string, unknown>[];
+  before(async () => {
+    rx = await startFakeCollector();
+    const host = hostEnv(rx.url);
+    tmp = host.tmp;
+    r = await runHost(["3", "3"], host.env);
+    events = await rx.waitForEvents(3);
+  });
+  after(() => rx.close());
+
+  test("leave the host's output and exit code untouched", () => {
     assert.equal(r.code, 3);
     assert.equal(r.stdout + r.stderr, "");
-    const events = await rx.waitForEvents(3);
+  });
+
+  test("are handed off and delivered", () => {
     assert.deepEqual(events.map((e) => (e["properties"] as { index: number }).index).sort(), [0, 1, 2]);
+  });
+
+  test("leave no temp file behind", () => {
     assert.deepEqual(readdirSync(tmp), []);
-  } finally {
-    await rx.close();
-  }
+  });
 });
 
 test("process.exit() in the host still hands off", async () => {

@@ -151,7 +151,7 @@ describe("the packages as users install them", () => {
     if (root) rmSync(root, { recursive: true, force: true });
   });
 
-  test("@dlt-ts/telemetry ships its bundles, types for import and for require, and LICENSE; no source maps, no dependencies", (t) => {
+  test("@dlt-ts/telemetry ships its bundles, types for import and for require, a README and its LICENSE", (t) => {
     t.diagnostic(timings.join(", "));
     const info = packed.get("@dlt-ts/telemetry");
     assert.ok(info);
@@ -175,6 +175,12 @@ describe("the packages as users install them", () => {
       "dist/src/switch.d.cts",
     ])
       assert.ok(paths.includes(expected), `${expected} is missing from the tarball`);
+    assert.match(readFileSync(join(project, "node_modules/@dlt-ts/telemetry/LICENSE"), "utf8"), /Apache License\s+Version 2\.0/);
+  });
+
+  test("@dlt-ts/telemetry ships no source maps, and nothing else it was not meant to", () => {
+    const info = packed.get("@dlt-ts/telemetry")!;
+    const paths = info.files.map((f) => f.path);
     assert.deepEqual(
       paths.filter((p) => p.endsWith(".map")),
       [],
@@ -184,7 +190,9 @@ describe("the packages as users install them", () => {
     // bench/): 250 KB until wave three added the ledger, the plan and the testing helpers (an install registry, a
     // process-group runner), each with declarations for both conditions and a README section. ~277 KB then.
     assert.ok(info.unpackedSize < 300_000, `unpacked size ${info.unpackedSize} B`);
-    assert.match(readFileSync(join(project, "node_modules/@dlt-ts/telemetry/LICENSE"), "utf8"), /Apache License\s+Version 2\.0/);
+  });
+
+  test("@dlt-ts/telemetry installs no dependencies", () => {
     const manifest = JSON.parse(readFileSync(join(project, "node_modules/@dlt-ts/telemetry/package.json"), "utf8")) as Record<string, unknown>;
     // smol-toml is inlined in the bundles: installing it too would be for nothing.
     assert.equal(manifest["dependencies"], undefined);
@@ -233,17 +241,14 @@ describe("the packages as users install them", () => {
     assert.equal(r.stdout, "command_esm consumer 1\n");
   });
 
-  test("a CommonJS consumer requires both entries; its event is handed off at exit and delivered", async () => {
-    rx = await startFakeCollector();
-    const collector = rx;
-    try {
-      const r = await run(process.execPath, ["telemetry-cjs.cjs"], { cwd: project, env: userEnv({ RUNTIME__TELEMETRY_ENDPOINT: collector.url }) });
-      assert.equal(r.code, 0, r.stderr);
-      assert.equal(r.stderr, "");
-      assert.equal(r.stdout, "true default function\n");
-      const [event] = await collector.waitForEvents(1);
-      assert.equal(event?.["event"], "command_cjs");
-    } finally {
+  // One run of the CommonJS consumer; its tests read what it printed and what its sender delivered.
+  describe("a CommonJS consumer", () => {
+    let r: Ran;
+    before(async () => {
+      rx = await startFakeCollector();
+      r = await run(process.execPath, ["telemetry-cjs.cjs"], { cwd: project, env: userEnv({ RUNTIME__TELEMETRY_ENDPOINT: rx.url }) });
+    });
+    after(async () => {
       // The detached sender must be gone before the temp dirs are removed.
       const dataDir = join(home, ".consumer");
       const senders = new Set<number>();
@@ -256,7 +261,18 @@ describe("the packages as users install them", () => {
         35_000,
         "the sender to exit",
       );
-    }
+    });
+
+    test("requires both entries", () => {
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stderr, "");
+      assert.equal(r.stdout, "true default function\n");
+    });
+
+    test("hands its event off at exit, and it is delivered", async () => {
+      const [event] = await rx!.waitForEvents(1);
+      assert.equal(event?.["event"], "command_cjs");
+    });
   });
 
   test("a CommonJS consumer's telemetry disable writes its config.toml through the installed ./switch entry", async () => {
@@ -276,21 +292,28 @@ describe("the packages as users install them", () => {
     assert.equal(r.code, 0, `${r.stdout}${r.stderr}`);
   });
 
-  test("dlt-ts from an ES module loads into DuckDB; its dlt bin runs", async () => {
+  test("dlt-ts from an ES module loads into DuckDB", async () => {
     const env = userEnv({ DO_NOT_TRACK: "1" });
     const r = await run(process.execPath, ["dlt-esm.mjs"], { cwd: project, env });
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, '{"items":2}\n');
+  });
+
+  test("dlt-ts's dlt bin runs and prints the installed version", async () => {
+    const env = userEnv({ DO_NOT_TRACK: "1" });
     const version = await run(join(project, "node_modules/.bin/dlt"), ["--version"], { cwd: project, env });
     assert.equal(version.code, 0, version.stderr);
     const manifest = JSON.parse(readFileSync(join(project, "node_modules/dlt-ts/package.json"), "utf8")) as { version: string };
     assert.equal(version.stdout.trim(), manifest.version);
   });
 
-  test("@dlt-ts/collector from an ES module stores an event and serves the dashboard's uPlot and page modules; its bin runs", async () => {
+  test("@dlt-ts/collector from an ES module stores an event and serves the dashboard's uPlot and page modules", async () => {
     const r = await run(process.execPath, ["collector-esm.mjs"], { cwd: project, env: userEnv() });
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, '200 [{"event":"command_init"}] 200 200\n');
+  });
+
+  test("@dlt-ts/collector's dlt-collector bin runs", async () => {
     const help = await run(join(project, "node_modules/.bin/dlt-collector"), ["--help"], { cwd: project, env: userEnv() });
     assert.equal(help.code, 0, help.stderr);
     assert.match(help.stdout, /dlt-collector/);
