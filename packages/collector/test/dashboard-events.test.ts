@@ -102,7 +102,7 @@ describe("the live view", () => {
     assert.deepEqual(new Set(rows.map((r) => r["write_key_label"])), new Set(["ci", hashLabel(BARE_KEY)]));
   });
 
-  test("a label sent by a client is replaced by its key's; a key in the body gets its label too", async () => {
+  test("a label sent by a client is replaced by its key's, and a key in the body gets its label as a header's does", async () => {
     const spoof = dltEvent({ writeKeyLabel: "prod" });
     assert.equal((await post(c.url, "/v1/batch", { batch: [spoof] }, { auth: BARE_KEY })).status, 200);
     const inBody = dltEvent();

@@ -157,14 +157,17 @@ test("on a terminal it shows a progress line", async () => {
   assert.match(r.stdout, /2,345 added by this run/);
 });
 
-test("wrong arguments: --to that is not a PostgreSQL URL is a usage error (2); a missing file is one line (1)", async () => {
+test("--to that is not a PostgreSQL URL, or no --from, is a usage error (2)", async () => {
   const notUrl = migrate("--from", file, "--to", "/tmp/x.duckdb");
   assert.equal(notUrl.status, 2);
   assert.match(notUrl.stderr, /^error: --to must be a PostgreSQL URL/);
+  assert.equal(migrate("--to", "postgres://x/y").status, 2, "--from is required");
+});
+
+test("a --from file that does not exist is one line and exit 1", async () => {
   const missing = migrate("--from", `${file}.nope`, "--to", "postgres://127.0.0.1:1/x");
   assert.equal(missing.status, 1);
   assert.equal(missing.stderr, `dlt-collector: ${file}.nope: no such file\n`);
-  assert.equal(migrate("--to", "postgres://x/y").status, 2, "--from is required");
 });
 
 // A DuckDB file is data from whoever made it: migrate reads it as data, never runs what it says.
@@ -221,7 +224,7 @@ describe("a hostile source file", () => {
     assert.match(r.stderr, /events\.message_id is missing, a collector's is VARCHAR: not a collector's events table/);
   });
 
-  test("extreme dates: events received in 1901 and 9999 are skipped and counted; no partition is made for the days between", async () => {
+  test("extreme dates: events received in 1901 and 9999 are skipped and counted, and no partition is made for the days between", async () => {
     const file = tempDb();
     const duck = await DuckDbStore.open(file);
     for (const at of [Date.parse("1901-01-01T12:00:00Z"), Date.parse("9999-12-31T12:00:00Z"), Date.now()]) {

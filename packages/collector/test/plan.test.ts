@@ -375,7 +375,7 @@ describe("the plan is chosen by --plan", () => {
     }
   });
 
-  test("--plan FILE enforces another tool's plan; a plan file that cannot be used stops the start, naming the file and key", async () => {
+  test("--plan FILE enforces another tool's plan, and publishes it", async () => {
     const dir = tempDir();
     const file = join(dir, "plan.json");
     writeFileSync(
@@ -422,7 +422,11 @@ describe("the plan is chosen by --plan", () => {
     } finally {
       await stored.close();
     }
+  });
 
+  test("a plan file that cannot be used stops the start, naming the file and key", async () => {
+    const dir = tempDir();
+    const file = join(dir, "plan.json");
     writeFileSync(
       file,
       JSON.stringify({ format: "dlt-telemetry-plan/1", name: "bad", events: { e_x: { properties: { id: { type: "id", pattern: "[a-z]+" } } } } }),

@@ -10,7 +10,7 @@ import { apiAnswer, get } from "./dashboard-client.js";
 import { dltEvent, exited, pollUntil, post, startChild } from "./helpers.js";
 import { testPostgres } from "./postgres-server.js";
 
-test("the database goes down: 503 + Retry-After, one log line, /health 503; back up: 200 again without a restart", async () => {
+test("the database goes down and comes back: 503 + Retry-After, one log line and /health 503 meanwhile, then 200 without a restart", async () => {
   // Its own embedded server even when DLT_TEST_PG_URL is set: this test stops it.
   const server = await testPostgres({ embedded: true });
   try {

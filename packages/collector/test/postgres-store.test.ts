@@ -133,7 +133,7 @@ test(`dedup ids are kept ${DEDUP_DAYS} days from when they were stored: then hou
   }
 });
 
-test("partitions exist from yesterday to three days ahead; an event of another day gets its own", async () => {
+test("partitions exist from yesterday to three days ahead, and an event of another day gets its own", async () => {
   const pg = await PostgresStore.open(await server.database());
   try {
     const today = Math.floor(Date.now() / DAY) * DAY;
@@ -179,7 +179,7 @@ test("a message with \\u0000 in a string (which jsonb refuses) is stored, the NU
   }
 });
 
-test("a database made before write-key labels (schema 1) gets the column when a collector opens it; its events keep none", async () => {
+test("a database made before write-key labels (schema 1) gets the column when a collector opens it, its events without one", async () => {
   const url = await server.database();
   const old = new pg.Client({ connectionString: url });
   await old.connect();
@@ -232,7 +232,7 @@ test("the dashboard's queries leave a connection to writes: many at once all ans
   }
 });
 
-test("a server older than PostgreSQL 14 is refused with one line naming its version; this one is accepted", async () => {
+test("a server older than PostgreSQL 14 is refused with one line naming its version, and this one is accepted", async () => {
   assert.equal(serverVersionProblem(130_016, "13.16"), "PostgreSQL 13.16 is too old: the collector needs PostgreSQL 14 or newer");
   assert.equal(serverVersionProblem(Number.NaN, "?"), "PostgreSQL ? is too old: the collector needs PostgreSQL 14 or newer");
   assert.equal(serverVersionProblem(140_000, "14.0"), undefined);

@@ -24,7 +24,7 @@ async function start(demo: string): Promise<{ code: number | null; out: string }
   return { code, out };
 }
 
-test("npm start: a collector, the demo's events stored in its DuckDB file, and the dashboard URL printed; a second start counts its own events", async () => {
+test("npm start: a collector, the demo's events stored in its DuckDB file, the dashboard URL printed, and a second start counting its own events", async () => {
   const demo = tempDir("demo-");
   const { code, out } = await start(demo);
   assert.equal(code, 0, out);
