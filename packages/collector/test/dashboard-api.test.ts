@@ -254,6 +254,23 @@ for (const kind of KINDS) {
       ]);
     });
 
+    test("installs: per bucket and library version, the events that say first_run_of_version: true", async () => {
+      const day = (t: number): number => Math.floor(t / DAY) * DAY;
+      const [recent, old] = [seededAt - 2 * 3600_000, seededAt - 10 * DAY];
+      assert.deepEqual(await api("installs"), [
+        { t: day(old), version: "dlt-ts 0.0.9", n: 1 },
+        { t: day(recent), version: "dlt-ts 0.1.0", n: 2 },
+      ]);
+      assert.deepEqual(await api("installs", { ...last24h(), bucket: "hour" }), [
+        { t: Math.floor(recent / 3600_000) * 3600_000, version: "dlt-ts 0.1.0", n: 2 },
+      ]);
+      // The filters apply: one of the two was in CI; `first_run_of_version: false` (a telemetry command) is no install.
+      assert.deepEqual(await api("installs", { ci: "true" }), [{ t: day(recent), version: "dlt-ts 0.1.0", n: 1 }]);
+      assert.deepEqual(await api("installs", { version: "dlt-ts 0.0.9" }), [{ t: day(old), version: "dlt-ts 0.0.9", n: 1 }]);
+      assert.deepEqual(await api("installs", { event: "command_telemetry" }), []);
+      assert.deepEqual(await api("installs", { os: "Darwin" }), []);
+    });
+
     test("sources and destinations: dlt init by source and destination, pipeline steps by destination, both vocabularies", async () => {
       assert.deepEqual(await api("inits"), [
         { source: "x", destination: "duckdb", n: 4, failed: 0 },
