@@ -595,6 +595,26 @@ test("the live view's pages are the same on every store, page by page, filtered 
   }
 });
 
+test("installs is a time series: a week by the hour of many versions is answered whole, past the 500 rows of a list", async () => {
+  const c = await startCollector({ port: 0, dbPath: tempDb(), plan: "none" });
+  try {
+    // 600 versions installed in one hour: 600 rows, which the lists' cap of 500 would cut (the latest buckets last).
+    const batch = Array.from({ length: 600 }, (_, i) =>
+      dltEvent({
+        event: "command_telemetry",
+        properties: { event_category: "command", event_name: "telemetry", success: true, first_run_of_version: true },
+        context: { library: { name: "dlt-ts", version: `0.${i}.0` } },
+      }),
+    );
+    assert.equal((await post(c.url, "/v1/batch", { batch })).status, 200);
+    const a = await apiAnswer(c.url, "installs", { ...last24h(), bucket: "hour" });
+    assert.equal(a.rows.length, 600);
+    assert.equal((JSON.parse(a.text) as { truncated?: number }).truncated, undefined);
+  } finally {
+    await c.close();
+  }
+});
+
 test("bad filters get a 400 naming the parameter; unknown APIs a 404", async () => {
   const url = stores.duckdb.url;
   const auth = { authorization: `Bearer ${TOKEN}` };
