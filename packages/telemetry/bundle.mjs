@@ -19,8 +19,8 @@ import { fileURLToPath } from "node:url";
 const PKG_DIR = fileURLToPath(new URL(".", import.meta.url));
 const BUNDLE_DIR = join(PKG_DIR, "dist/bundle");
 const TYPES_DIR = join(PKG_DIR, "dist/src");
-/** The package's entry points (`.` and `./testing`): their declaration graphs are what consumers read. */
-const TYPE_ENTRIES = ["index.d.ts", "testing.d.ts"];
+/** The package's entry points (`.`, `./testing` and `./switch`): their declaration graphs are what consumers read. */
+const TYPE_ENTRIES = ["index.d.ts", "testing.d.ts", "switch.d.ts"];
 
 // Files of an earlier build (e.g. source maps of a former configuration) must not reach the tarball.
 rmSync(BUNDLE_DIR, { recursive: true, force: true });
@@ -68,6 +68,25 @@ await build({
   plugins: [lazySend],
   define: { "import.meta.url": "__dltTelemetryModuleUrl" },
   banner: { js: 'const __dltTelemetryModuleUrl = require("node:url").pathToFileURL(__filename).href;' },
+});
+
+// `./switch` (what `my-cli telemetry disable` writes) uses the entry point's settings code: it imports the package's
+// own `index` bundle at run time instead of a second copy of it (and of smol-toml). Its TOML editor is the host's
+// optional peer dependency, imported by name when a switch runs.
+const ownIndex = (file) => ({
+  name: "own-index",
+  setup(b) {
+    b.onResolve({ filter: /^\.\/index\.js$/ }, () => ({ path: `./${file}`, external: true }));
+  },
+});
+await build({ ...common, entryPoints: { switch: "src/switch.ts" }, outdir: BUNDLE_DIR, format: "esm", plugins: [ownIndex("index.js")] });
+await build({
+  ...common,
+  entryPoints: { switch: "src/switch.ts" },
+  outdir: BUNDLE_DIR,
+  outExtension: { ".js": ".cjs" },
+  format: "cjs",
+  plugins: [ownIndex("index.cjs")],
 });
 
 writeCommonJsDeclarations();

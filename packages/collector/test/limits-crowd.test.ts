@@ -109,7 +109,7 @@ test("a stranger's body must arrive within the body timeout: 408 and closed, how
     } finally {
       clearInterval(trickle);
     }
-    assert.ok(Date.now() - started < 2000, `took ${Date.now() - started} ms`);
+    assert.ok(Date.now() - started < 5000, `took ${Date.now() - started} ms`);
   });
 });
 

@@ -76,7 +76,7 @@ test("headers and whole requests have time limits: a slow client gets 408 and is
       clearInterval(trickle);
     }
     // Bounded by the limits (plus Node's check interval), not Node's defaults of 60 s and 300 s.
-    assert.ok(Date.now() - started < 3000, `took ${Date.now() - started} ms`);
+    assert.ok(Date.now() - started < 10_000, `took ${Date.now() - started} ms`);
     assert.equal((await post(url, "/v1/batch", { batch: [dltEvent()] })).status, 200);
   });
 });

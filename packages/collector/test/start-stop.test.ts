@@ -1,7 +1,7 @@
 // The collector's own lines and files, as an operator meets them: start-up names the store and the retention, a
 // stop says what it did, a generated read token is kept beside the database (so bookmarks survive a restart), a
 // failed start leaves no new database behind, and a PostgreSQL URL with sslmode=require fails with one line.
-import { test } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { chmodSync, existsSync, statSync } from "node:fs";
@@ -10,38 +10,52 @@ import type { AddressInfo } from "node:net";
 import { startCollector } from "../src/index.js";
 import { COLLECTOR_BIN, exited, pollUntil, startChild, tempDb } from "./helpers.js";
 
-test("start-up names the store and the retention; a stop says it drained", async () => {
-  const db = tempDb();
-  const { child, stdout, stderr } = await startChild(["--port", "0", "--db", db, "--retain-days", "30", "--write-key", "ci=k"]);
-  await pollUntil(stdout, (o) => o.includes("store: "), 10_000);
-  assert.match(stdout(), new RegExp(`\\nstore: DuckDB ${db.replaceAll(".", "\\.")} \\(events kept 30 days\\)\\n`));
-  assert.match(stdout(), new RegExp(`\\nread token: kept in ${db.replaceAll(".", "\\.")}\\.read-token \\(the same at every start\\)\\n`));
-  child.kill("SIGTERM");
-  assert.equal(await exited(child), 0);
-  assert.match(stderr(), /dlt-collector: stopping: no new connections; serving the requests under way\n/);
-  assert.match(stderr(), /dlt-collector: stopped after \d+ s: [\d,]+ commits, every event answered 200 is stored\n$/);
+describe("what an operator reads", () => {
+  test("start-up names the store, the retention and where the read token is kept, and a stop says it drained", async () => {
+    const db = tempDb();
+    const { child, stdout, stderr } = await startChild(["--port", "0", "--db", db, "--retain-days", "30", "--write-key", "ci=k"]);
+    await pollUntil(stdout, (o) => o.includes("store: "), 10_000);
+    assert.match(stdout(), new RegExp(`\\nstore: DuckDB ${db.replaceAll(".", "\\.")} \\(events kept 30 days\\)\\n`));
+    assert.match(stdout(), new RegExp(`\\nread token: kept in ${db.replaceAll(".", "\\.")}\\.read-token \\(the same at every start\\)\\n`));
+    child.kill("SIGTERM");
+    assert.equal(await exited(child), 0);
+    assert.match(stderr(), /dlt-collector: stopping: no new connections; serving the requests under way\n/);
+    assert.match(stderr(), /dlt-collector: stopped after \d+ s: [\d,]+ commits, every event answered 200 is stored\n$/);
+  });
 });
 
-test("a generated read token is kept beside the database (0600) and reused; a token file others can read is not", async () => {
-  const db = tempDb();
+describe("the read token kept beside the database", () => {
   const tokenOf = (url: string | undefined): string => new URL(url!).searchParams.get("token") ?? "";
-  const first = await startCollector({ port: 0, db, writeKeys: ["k"] });
-  const token = tokenOf(first.dashboardUrl);
-  await first.close();
-  assert.equal(statSync(`${db}.read-token`).mode & 0o777, 0o600);
-  const second = await startCollector({ port: 0, db, writeKeys: ["k"] });
-  assert.equal(tokenOf(second.dashboardUrl), token, "the same token after a restart");
-  await second.close();
-  chmodSync(`${db}.read-token`, 0o644);
-  const third = await startCollector({ port: 0, db, writeKeys: ["k"] });
-  assert.notEqual(tokenOf(third.dashboardUrl), token, "a file others can read may have been read: not trusted");
-  assert.equal(third.readTokenFile, undefined);
-  await third.close();
-  // A given token is not written anywhere.
-  const db2 = tempDb();
-  const given = await startCollector({ port: 0, db: db2, writeKeys: ["k"], readToken: "given-token-value" });
-  await given.close();
-  assert.equal(existsSync(`${db2}.read-token`), false);
+
+  test("a generated token is kept in <db>.read-token (0600) and the same after a restart", async () => {
+    const db = tempDb();
+    const first = await startCollector({ port: 0, db, writeKeys: ["k"] });
+    const token = tokenOf(first.dashboardUrl);
+    await first.close();
+    assert.equal(statSync(`${db}.read-token`).mode & 0o777, 0o600);
+    const second = await startCollector({ port: 0, db, writeKeys: ["k"] });
+    assert.equal(tokenOf(second.dashboardUrl), token, "the same token after a restart");
+    await second.close();
+  });
+
+  test("a token file others can read is not trusted: a new token, not kept", async () => {
+    const db = tempDb();
+    const first = await startCollector({ port: 0, db, writeKeys: ["k"] });
+    const token = tokenOf(first.dashboardUrl);
+    await first.close();
+    chmodSync(`${db}.read-token`, 0o644);
+    const third = await startCollector({ port: 0, db, writeKeys: ["k"] });
+    assert.notEqual(tokenOf(third.dashboardUrl), token, "a file others can read may have been read: not trusted");
+    assert.equal(third.readTokenFile, undefined);
+    await third.close();
+  });
+
+  test("a token given by the operator is not written anywhere", async () => {
+    const db2 = tempDb();
+    const given = await startCollector({ port: 0, db: db2, writeKeys: ["k"], readToken: "given-token-value" });
+    await given.close();
+    assert.equal(existsSync(`${db2}.read-token`), false);
+  });
 });
 
 test("a port in use stops the start with one line and leaves no new database file", async (t) => {

@@ -97,7 +97,8 @@ function readLockfile(path: string): Map<string, Map<string, Version>> {
 function npmCacheDir(): string {
   const fromEnv = process.env["npm_config_cache"];
   if (fromEnv) return fromEnv;
-  const r = spawnSync("npm", ["config", "get", "cache"], { encoding: "utf8" });
+  // npm under Node 22+ writes a compile cache into TMPDIR, which is not ours to fill: it is turned off.
+  const r = spawnSync("npm", ["config", "get", "cache"], { encoding: "utf8", env: { ...process.env, NODE_DISABLE_COMPILE_CACHE: "1" } });
   return r.status === 0 && r.stdout.trim() !== "" ? r.stdout.trim() : join(homedir(), ".npm");
 }
 

@@ -3,7 +3,7 @@
 // that no process outlives the run.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { runInProcessGroup, startLockfileRegistry, tempDir } from "../src/testing.js";
@@ -37,6 +37,29 @@ test("the lockfile registry serves the lockfile's versions with their integrity,
   assert.equal(unknown.status, 404);
   assert.match(((await unknown.json()) as { error: string }).error, /left-pad is not in .*package-lock\.json/);
   assert.deepEqual(registry.unknown, ["left-pad"]);
+});
+
+test("the lockfile registry leaves nothing in TMPDIR when it asks npm where the cache is (npm_config_cache unset)", async (t) => {
+  // CI's shell has no npm_config_cache, so the registry runs `npm config get cache`; npm under Node 22+ then wrote its
+  // compile cache into the test run's TMPDIR, and the run failed on the entry left there.
+  const dir = tempDir("registry-tmp-");
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const tmp = join(dir, "tmp");
+  const script = join(dir, "start.mjs");
+  const testing = new URL("../src/testing.js", import.meta.url).href;
+  writeFileSync(
+    script,
+    `import { mkdirSync } from "node:fs";
+mkdirSync(${JSON.stringify(tmp)});
+const { startLockfileRegistry } = await import(${JSON.stringify(testing)});
+const registry = await startLockfileRegistry({ lockfile: ${JSON.stringify(join(REPO, "package-lock.json"))} });
+await registry.close();
+`,
+  );
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_config_cache$/i.test(k)));
+  const r = await runInProcessGroup(process.execPath, [script], { cwd: dir, env: { ...env, TMPDIR: tmp }, timeoutMs: 30_000 });
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(readdirSync(tmp), []);
 });
 
 test("a command that times out is killed with everything it started", async () => {

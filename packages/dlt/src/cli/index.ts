@@ -51,7 +51,7 @@ function buildProgram(session: CliSession): Command {
     c.allowExcessArguments(false).showHelpAfterError(`(run \`dlt ${c.name()} --help\` for usage)`);
   }
 
-  program.hook("preAction", (_self, actionCommand) => {
+  program.hook("preAction", async (_self, actionCommand) => {
     if (actionCommand === program && program.args.length > 0) {
       // An unknown command changes nothing, runs nothing and sends nothing.
       throw unknownCommand(program, program.args[0]!);
@@ -62,7 +62,7 @@ function buildProgram(session: CliSession): Command {
     }
     if (opts.disableTelemetry || opts.enableTelemetry) {
       session.flag = opts.enableTelemetry === true;
-      persistTelemetry(session.flag);
+      await persistTelemetry(session.flag);
     }
   });
 

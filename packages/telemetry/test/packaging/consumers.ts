@@ -42,6 +42,19 @@ console.log(telemetry.status.enabled, telemetry.status.source, typeof startFakeC
 telemetry.track("command", "cjs", { success: true });
 `;
 
+/**
+ * A CommonJS host's \`telemetry disable\`: the installed \`./switch\` entry, with the TOML editor dlt-ts brought in.
+ * Prints \`[runtime] telemetry = false disabled\`.
+ */
+export const SWITCH_CJS = `
+const { readFileSync } = require("node:fs");
+const { switchTelemetry } = require("@dlt-ts/telemetry/switch");
+
+switchTelemetry(${OPTIONS}, false).then(({ written, settings }) => {
+  console.log(readFileSync(written[0], "utf8").trim().replace("\\n", " "), settings.enabled ? "enabled" : "disabled");
+});
+`;
+
 /** dlt-ts from an ES module: a pipeline into DuckDB. Prints `{"items":2}`. */
 export const DLT_ESM = `
 import { pipeline } from "dlt-ts";
@@ -78,6 +91,7 @@ await c.close();
 export const TS_CONSUMER = `
 import { createTelemetry, defineEvents, typedTracker, type Telemetry, type TelemetryStatus } from "@dlt-ts/telemetry";
 import { startFakeCollector, type FakeCollector } from "@dlt-ts/telemetry/testing";
+import { switchTelemetry, type SwitchResult } from "@dlt-ts/telemetry/switch";
 
 const telemetry: Telemetry = createTelemetry(${OPTIONS});
 export const status: TelemetryStatus = telemetry.status;
@@ -87,6 +101,7 @@ const events = defineEvents({ command_build: { description: "built", properties:
 // @ts-expect-error: success is a boolean in the catalogue
 typedTracker(telemetry, events).track("command_build", { success: 1 });
 export const collector = (): Promise<FakeCollector> => startFakeCollector("ok");
+export const disable = (): Promise<SwitchResult> => switchTelemetry(${OPTIONS}, false);
 `;
 
 /** The same for an ES module under `module: nodenext`, with dlt-ts and @dlt-ts/collector. */

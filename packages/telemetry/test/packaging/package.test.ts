@@ -14,7 +14,7 @@ import { publint } from "publint";
 import { formatMessage } from "publint/utils";
 import { runInProcessGroup, startFakeCollector, startLockfileRegistry, type FakeCollector, type LockfileRegistry } from "../../src/testing.js";
 import { alive, lockPid, until } from "../fixtures/run-host.js";
-import { COLLECTOR_ESM, DLT_ESM, TELEMETRY_CJS, TELEMETRY_ESM, TS_CONSUMER, TS_ESM_CONSUMER, tsconfig } from "./consumers.js";
+import { COLLECTOR_ESM, DLT_ESM, SWITCH_CJS, TELEMETRY_CJS, TELEMETRY_ESM, TS_CONSUMER, TS_ESM_CONSUMER, tsconfig } from "./consumers.js";
 
 const REPO = fileURLToPath(new URL("../../../../../", import.meta.url));
 const TSC = join(REPO, "node_modules/typescript/bin/tsc");
@@ -130,6 +130,7 @@ describe("the packages as users install them", () => {
     const files: Record<string, string> = {
       "telemetry-esm.mjs": TELEMETRY_ESM,
       "telemetry-cjs.cjs": TELEMETRY_CJS,
+      "switch-cjs.cjs": SWITCH_CJS,
       "dlt-esm.mjs": DLT_ESM,
       "collector-esm.mjs": COLLECTOR_ESM,
       "consumer.ts": TS_CONSUMER,
@@ -168,6 +169,10 @@ describe("the packages as users install them", () => {
       "dist/src/index.d.cts",
       "dist/src/testing.d.ts",
       "dist/src/testing.d.cts",
+      "dist/bundle/switch.js",
+      "dist/bundle/switch.cjs",
+      "dist/src/switch.d.ts",
+      "dist/src/switch.d.cts",
     ])
       assert.ok(paths.includes(expected), `${expected} is missing from the tarball`);
     assert.deepEqual(
@@ -252,6 +257,14 @@ describe("the packages as users install them", () => {
         "the sender to exit",
       );
     }
+  });
+
+  test("a CommonJS consumer's telemetry disable writes its config.toml through the installed ./switch entry", async () => {
+    const switchHome = join(root, "switch-home");
+    mkdirSync(switchHome);
+    const r = await run(process.execPath, ["switch-cjs.cjs"], { cwd: project, env: userEnv({ HOME: switchHome }) });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, "[runtime] telemetry = false disabled\n");
   });
 
   test("TypeScript consumers typecheck: nodenext (ESM and CommonJS files), node16 CommonJS, node10, bundler", async (t) => {

@@ -42,11 +42,11 @@ export function registerTelemetry(program: Command, session: CliSession): void {
     .description("show whether telemetry is enabled and what decided it; `enable` or `disable` switches it")
     .addArgument(new Argument("[switch]", "switch telemetry for this machine and project").choices(["enable", "disable"]))
     .option("--explain", "show every settings layer, the endpoint, the write key (set or not) and the sender's state")
-    .action((change: "enable" | "disable" | undefined, opts: { explain?: boolean }) => {
+    .action(async (change: "enable" | "disable" | undefined, opts: { explain?: boolean }) => {
       if (change !== undefined) {
         // As the global flags do: written first, and in force for this run (a disabled run sends nothing).
         session.flag = change === "enable";
-        persistTelemetry(session.flag);
+        await persistTelemetry(session.flag);
       }
       return session.run("command_telemetry", {}, async () => {
         const io = session.io;

@@ -1,18 +1,22 @@
 /**
- * Edits of the user's config.toml: one key set, every other key, comment and blank line kept
- * (@decimalturn/toml-patch), written atomically (temp file + rename) so a concurrent reader or writer only ever
- * sees a whole file. A file that cannot be read (not a regular file, over 1 MB, no permission) or parsed is never
- * rewritten: the edit fails with the file, line and column. A symlinked file is edited where it points (the link,
- * e.g. into a dotfiles repository, is kept).
+ * Edits of a user's TOML settings file: one key set, every other key, comment and blank line kept (by
+ * `@decimalturn/toml-patch`, which the caller loads), written atomically (temp file + rename) so a concurrent reader
+ * or writer only ever sees a whole file. A file that cannot be read (not a regular file, over 1 MB, no permission) or
+ * parsed is never rewritten: the edit fails with the file, line and column. A symlinked file is edited where it
+ * points (the link, e.g. into a dotfiles repository, is kept).
  */
 import { mkdirSync, realpathSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { randomBytes } from "node:crypto";
-import { parse, patch } from "@decimalturn/toml-patch";
-import { parse as strictParse, TomlError } from "smol-toml";
-import { MAX_CONFIG_BYTES, readBounded } from "@dlt-ts/telemetry";
+import { MAX_CONFIG_BYTES, readBounded } from "./index.js";
 
-/** A config file that cannot be edited, with where and why. */
+/** The two functions of `@decimalturn/toml-patch` an edit uses. */
+export interface TomlPatch {
+  parse(text: string): unknown;
+  patch(text: string, doc: unknown): string;
+}
+
+/** A settings file that cannot be edited, with where and why. */
 export class ConfigFileError extends Error {
   constructor(
     readonly file: string,
@@ -36,7 +40,7 @@ export interface PlannedEdit {
   readonly mode: number;
 }
 
-/** The first line of toml-patch's error that says what is wrong (its first line is only "Error parsing TOML (2, 1):"). */
+/** The line of toml-patch's error that says what is wrong (its first line is only "Error parsing TOML (2, 1):"). */
 function patchErrorReason(e: unknown): string {
   const lines = String((e as Error).message)
     .split("\n")
@@ -49,7 +53,7 @@ function patchErrorReason(e: unknown): string {
  * Computes `[section] key = value` in a TOML file (a missing file starts empty).
  * @throws ConfigFileError when the file cannot be read or parsed, or `[section]` is not a table.
  */
-export function planTomlValue(file: string, section: string, key: string, value: boolean | string): PlannedEdit {
+export function planTomlValue(toml: TomlPatch, file: string, section: string, key: string, value: boolean | string): PlannedEdit {
   const read = readBounded(file, { maxBytes: MAX_CONFIG_BYTES, followSymlinks: true });
   if (read.kind === "unreadable") throw new ConfigFileError(file, read.reason);
   const text = read.kind === "text" ? read.text : "";
@@ -63,19 +67,9 @@ export function planTomlValue(file: string, section: string, key: string, value:
       throw new ConfigFileError(file, `cannot be read (${(e as NodeJS.ErrnoException).code ?? "error"})`);
     }
   }
-  // smol-toml first: it names line and column precisely; toml-patch's own parser is the one that edits.
-  try {
-    strictParse(text);
-  } catch (e) {
-    if (e instanceof TomlError) {
-      const what = (e.message.split("\n")[0] ?? "").replace(/^Invalid TOML document:\s*/, "").trim();
-      throw new ConfigFileError(file, `is not valid TOML (${what || "invalid TOML"})`, e.line, e.column);
-    }
-    throw new ConfigFileError(file, "is not valid TOML");
-  }
   let doc: Record<string, unknown>;
   try {
-    doc = (text.trim() === "" ? {} : parse(text)) as Record<string, unknown>;
+    doc = (text.trim() === "" ? {} : toml.parse(text)) as Record<string, unknown>;
   } catch (e) {
     const loc = e as { line?: unknown; column?: unknown };
     const line = typeof loc.line === "number" ? loc.line : undefined;
@@ -87,7 +81,7 @@ export function planTomlValue(file: string, section: string, key: string, value:
     throw new ConfigFileError(file, `has a [${section}] that is not a table`);
   }
   doc[section] = { ...(existing as Record<string, unknown> | undefined), [key]: value };
-  let out = text.trim() === "" ? patch("", doc) : patch(text, doc);
+  let out = toml.patch(text.trim() === "" ? "" : text, doc);
   if (!out.endsWith("\n")) out += "\n";
   return { file, target, text: out, mode };
 }
@@ -110,9 +104,4 @@ export function writePlanned(edit: PlannedEdit): void {
     }
     throw new ConfigFileError(edit.file, `cannot be written (${(e as NodeJS.ErrnoException).code ?? "error"})`);
   }
-}
-
-/** Sets `[section] key = value` in a TOML file, creating the file (and its folder) if needed. @throws ConfigFileError */
-export function setTomlValue(file: string, section: string, key: string, value: boolean | string): void {
-  writePlanned(planTomlValue(file, section, key, value));
 }
