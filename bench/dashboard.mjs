@@ -1,6 +1,6 @@
 // Dashboard API speed on a million events: target every /api/<plot> call ≤ 200 ms.
 // Seeds N realistic dlt events (90 days, commands and pipeline steps, versions, OSes, CI, exec_info, both of dlt's
-// vocabularies, write-key labels, a ~600-byte stored message each) straight into the collector's `events` table with
+// vocabularies, write-key labels, one install (`first_run_of_version`) per 1,000 events, a ~600-byte stored message each) straight into the collector's `events` table with
 // SQL, starts `dlt-collector` on that database in its own process, and times each API the page calls, for the
 // filters a user picks: the default last 30 days, all time, an event filter, an hourly bucket, and version + OS + CI
 // filters; then the live view (`/api/events`): its first page, and pages deep into the table (cursors of the rows at
@@ -48,7 +48,7 @@ if (STORE === "chdb") {
   const sql = `
     INSERT INTO events
     SELECT message_id, 'track', ev, anonymous_id, NULL, ts, ts, ts, ts, 'dlt-ts', library_version, os_name, '6.1', 'node',
-      runtime_version, ci_run, cpu, exec_info, category, name, success, elapsed, destination_name, destination_type,
+      runtime_version, ci_run, cpu, exec_info, category, name, success, elapsed, first_run_of_version, destination_name, destination_type,
       pipeline_name, source_name, transaction_id, write_key_label,
       concat('{"type":"track","messageId":"', message_id, '","anonymousId":"', anonymous_id, '","event":"', ev,
         '","properties":{"event_category":"', category, '","event_name":"', name, '","elapsed":', toString(elapsed), ',"success":', toString(success),
@@ -74,6 +74,7 @@ if (STORE === "chdb") {
           i % 5 = 0 AS ci_run, toInt32(2 + (i % 4) * 2) AS cpu,
           multiIf(i % 7 = 0, 'docker', i % 11 = 0, 'kubernetes', NULL) AS exec_info,
           sipHash64(i) % 20 != 0 AS success, (sipHash64(i) % 10000) / 1000.0 AS elapsed,
+          if(i % 1000 = 0, true, NULL) AS first_run_of_version,
           ['ci','prod','key-3f2a9c1b'][(i % 3) + 1] AS write_key_label
         FROM numbers(${N})))`;
   await store.query(sql);
@@ -113,10 +114,10 @@ if (STORE === "chdb") {
   await client.query(`
     INSERT INTO events (message_id, type, event, anonymous_id, user_id, "timestamp", original_timestamp, sent_at, received_at,
       library_name, library_version, os_name, os_version, runtime_name, runtime_version, ci_run, cpu, exec_info,
-      event_category, event_name, success, elapsed, destination_name, destination_type, pipeline_name, source_name,
+      event_category, event_name, success, elapsed, first_run_of_version, destination_name, destination_type, pipeline_name, source_name,
       transaction_id, write_key_label, message)
     SELECT message_id, 'track', ev, anonymous_id, NULL, ts, ts, ts, ts, 'dlt-ts', library_version, os_name, '6.1', 'node',
-      runtime_version, ci_run, cpu, exec_info, category, name, success, elapsed, destination_name, destination_type,
+      runtime_version, ci_run, cpu, exec_info, category, name, success, elapsed, CASE WHEN i % 1000 = 0 THEN true END, destination_name, destination_type,
       pipeline_name, source_name, transaction_id, write_key_label,
       -- A stored message of a realistic size (~600 bytes), different for every row.
       jsonb_build_object('type', 'track', 'messageId', message_id, 'anonymousId', anonymous_id, 'event', ev,
@@ -185,6 +186,7 @@ if (STORE === "chdb") {
       CASE WHEN i % 7 = 0 THEN 'docker' WHEN i % 11 = 0 THEN 'kubernetes' ELSE NULL END AS exec_info,
       split_part(event, '_', 1) AS event_category, split_part(event, '_', 2) AS event_name,
       hash(i) % 20 <> 0 AS success, (hash(i) % 10000) / 1000.0 AS elapsed,
+      CASE WHEN i % 1000 = 0 THEN true END AS first_run_of_version,
       -- Half the clients speak dlt 1.x's vocabulary (source_name, destination_type), half the spec's.
       CASE WHEN event_category = 'pipeline' OR (event = 'command_init' AND i % 2 = 0) THEN ['duckdb','postgres','bigquery'][(i % 3) + 1] END AS destination_name,
       CASE WHEN event = 'command_init' AND i % 2 = 1 THEN ['duckdb','postgres','bigquery'][(i % 3) + 1]
@@ -294,7 +296,7 @@ try {
     if (m.median > worst.ms) worst = { ms: m.median, what: `events ${label}` };
     console.log(`  ${label.padEnd(30)} ${m.median.toFixed(1).padStart(9)} ${m.max.toFixed(1).padStart(8)}`);
   }
-  // The whole overview, as the page (public/overview.ts) refreshes it: extent first, then its 19 APIs and the previous period's summary in
+  // The whole overview, as the page (public/overview.ts) refreshes it: extent first, then its 20 APIs and the previous period's summary in
   // parallel.
   const PAGE = [
     "summary",
@@ -303,6 +305,7 @@ try {
     "failures",
     "success_rate",
     "version_share",
+    "installs",
     "versions",
     "runtimes",
     "os_versions",

@@ -12,9 +12,9 @@ const MAX_BUCKETS = 5000;
 /** Series drawn per chart; the rest are summed as "other". */
 export const MAX_SERIES = 8;
 
-/** What an empty card says: whether filters are set changes the sentence. */
-const noData = (filtered: boolean): HTMLElement =>
-  h("p", { class: "empty" }, filtered ? "no events match these filters in this range" : "no events in this range");
+/** What an empty card says: whether filters are set changes the sentence; `text` replaces it (a card's own). */
+const noData = (filtered: boolean, text?: string): HTMLElement =>
+  h("p", { class: "empty" }, text ?? (filtered ? "no events match these filters in this range" : "no events in this range"));
 
 /** Options of `bars`: `key` names a bar, `value` its length. */
 export interface BarsOptions {
@@ -130,6 +130,7 @@ export class Charts {
    * A time series over every bucket of the window. kind "bars": counts, stacked bars, an empty bucket is 0; kind
    * "lines": rates (0–1), lines with a point per bucket, no point where the bucket has no event to make a rate of (a
    * rate of nothing is not 0 %). The chart's data is also written as a table (hidden, for screen readers and tests).
+   * `empty`: what the card says when there is nothing to draw (by default, that no event is in the range or matches).
    */
   timeSeries<S extends Series>(
     name: string,
@@ -138,6 +139,7 @@ export class Charts {
     kind: "bars" | "lines",
     legendText: (s: S) => LegendText,
     filtered: boolean,
+    empty?: string,
   ): void {
     const card = $(`[data-plot="${name}"]`);
     for (const e of $$(".bucket-name", card)) e.textContent = w.bucket;
@@ -191,7 +193,7 @@ export class Charts {
     this.drawn.delete(name);
     // A div holds it: a table ignores the 1px width of .sr-only.
     el.replaceChildren(h("div", { class: "sr-only" }, dataTable));
-    if (series.length === 0) return void el.append(noData(filtered));
+    if (series.length === 0) return void el.append(noData(filtered, empty));
 
     let drawn = data;
     let order = series.map((_, i) => i);

@@ -115,6 +115,19 @@ export function drawOverview(s: PageState, w: TimeWindow, data: OverviewData, ch
     filtered,
   );
 
+  // New installs: the first run of each version on a machine (`first_run_of_version`), stacked per version.
+  charts.timeSeries(
+    "installs",
+    w,
+    topSeries(r.installs, "version", "n"),
+    "bars",
+    (x) => ({ value: x.total, text: `${fmt(x.total)} ${x.total === 1 ? "install" : "installs"}` }),
+    filtered,
+    filtered
+      ? "no first runs match these filters in this range"
+      : "no first runs in this range: installs are counted from events that carry first_run_of_version (dlt-ts sends it; Python dlt does not)",
+  );
+
   bars("versions", r.versions, { key: "version", value: "n", filtered });
   bars("runtimes", r.runtimes, { key: "runtime", value: "n", filtered });
   bars("os_versions", r.os_versions, { key: "os", value: "n", filtered });

@@ -26,7 +26,7 @@ const open = async (kind: Kind, db?: string): Promise<EventStore> =>
   kind === "duckdb" ? DuckDbStore.open(db ?? tempDb()) : PostgresStore.open(db ?? (await server.database()));
 
 /** Step `i % 3` of run `i / 3`, received at `at` (its timestamp the same), with an elapsed and a success of its own. */
-function step(at: number, i: number): StoredMessage {
+function step(at: number, i: number, extra: Record<string, unknown> = {}): StoredMessage {
   const steps = ["extract", "normalize", "load"] as const;
   const name = steps[i % 3]!;
   const e = dltEvent({ event: `pipeline_${name}`, timestamp: new Date(at).toISOString() });
@@ -38,6 +38,7 @@ function step(at: number, i: number): StoredMessage {
     // A run's three steps share its destination and id (unique per time and run).
     destination_name: ["duckdb", "postgres"][Math.floor(i / 3) % 2],
     transaction_id: `${at.toString(16)}-${Math.floor(i / 3)}`,
+    ...extra,
   };
   return stamp(e, "track", at, new Date(at).toISOString(), null);
 }
@@ -120,6 +121,32 @@ for (const kind of ["duckdb", "postgres"] as const) {
       assert.equal(await total(third, "rollup"), 61);
     } finally {
       await third.close();
+    }
+  });
+
+  test(`${kind}: a database made before first_run_of_version gets it at open: installs counted, compacting keeps them`, async () => {
+    const db = kind === "duckdb" ? tempDb() : await server.database();
+    const now = Date.now();
+    // Not part of a run (no transaction id): the runs stay whole, so the aggregates count them exactly.
+    const install = (at: number, i: number): StoredMessage => step(at, i, { first_run_of_version: true, transaction_id: undefined });
+    const s = await open(kind, db);
+    await s.insert(Array.from({ length: 9 }, (_, i) => step(now - Math.floor(i / 3) * H, i)));
+    // The column and the dimension taken away: events and aggregates as the version before issue 26 left them.
+    for (const table of ["events", "rollup", "rollup_day"]) await s.query(`ALTER TABLE ${table} DROP COLUMN first_run_of_version`);
+    if (kind === "postgres") await s.query("UPDATE _dlt_collector_schema SET version = 4");
+    await s.close();
+    const reopened = await open(kind, db);
+    try {
+      await reopened.insert([install(now, 100), install(now - H, 101), step(now, 102, { transaction_id: undefined })]);
+      const installs = async (): Promise<unknown[]> => (await reopened.dashboard("installs", everything)).map((r) => [r["version"], r["n"]]);
+      assert.deepEqual(await installs(), [["dlt-ts 0.1.0", 2]], "the events stored before hold no install");
+      // Compacting rewrites the rows of the last days: the dimension added last must land in its own column.
+      await reopened.housekeep(undefined);
+      assert.equal(await total(reopened, "rollup"), 12);
+      assert.deepEqual(await installs(), [["dlt-ts 0.1.0", 2]]);
+      await sameBothWays(reopened, everything, `${kind} after the new dimension`);
+    } finally {
+      await reopened.close();
     }
   });
 

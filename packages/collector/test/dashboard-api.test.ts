@@ -254,6 +254,23 @@ for (const kind of KINDS) {
       ]);
     });
 
+    test("installs: per bucket and library version, the events that say first_run_of_version: true", async () => {
+      const day = (t: number): number => Math.floor(t / DAY) * DAY;
+      const [recent, old] = [seededAt - 2 * 3600_000, seededAt - 10 * DAY];
+      assert.deepEqual(await api("installs"), [
+        { t: day(old), version: "dlt-ts 0.0.9", n: 1 },
+        { t: day(recent), version: "dlt-ts 0.1.0", n: 2 },
+      ]);
+      assert.deepEqual(await api("installs", { ...last24h(), bucket: "hour" }), [
+        { t: Math.floor(recent / 3600_000) * 3600_000, version: "dlt-ts 0.1.0", n: 2 },
+      ]);
+      // The filters apply: one of the two was in CI; `first_run_of_version: false` (a telemetry command) is no install.
+      assert.deepEqual(await api("installs", { ci: "true" }), [{ t: day(recent), version: "dlt-ts 0.1.0", n: 1 }]);
+      assert.deepEqual(await api("installs", { version: "dlt-ts 0.0.9" }), [{ t: day(old), version: "dlt-ts 0.0.9", n: 1 }]);
+      assert.deepEqual(await api("installs", { event: "command_telemetry" }), []);
+      assert.deepEqual(await api("installs", { os: "Darwin" }), []);
+    });
+
     test("sources and destinations: dlt init by source and destination, pipeline steps by destination, both vocabularies", async () => {
       assert.deepEqual(await api("inits"), [
         { source: "x", destination: "duckdb", n: 4, failed: 0 },
@@ -575,6 +592,26 @@ test("the live view's pages are the same on every store, page by page, filtered 
       assert.deepEqual(strip(other.rows), strip(duck!.rows), `${KINDS[i + 1]} ${JSON.stringify(params)}`);
     });
     assert.ok(duck!.rows.length > 0);
+  }
+});
+
+test("installs is a time series: a week by the hour of many versions is answered whole, past the 500 rows of a list", async () => {
+  const c = await startCollector({ port: 0, dbPath: tempDb(), plan: "none" });
+  try {
+    // 600 versions installed in one hour: 600 rows, which the lists' cap of 500 would cut (the latest buckets last).
+    const batch = Array.from({ length: 600 }, (_, i) =>
+      dltEvent({
+        event: "command_telemetry",
+        properties: { event_category: "command", event_name: "telemetry", success: true, first_run_of_version: true },
+        context: { library: { name: "dlt-ts", version: `0.${i}.0` } },
+      }),
+    );
+    assert.equal((await post(c.url, "/v1/batch", { batch })).status, 200);
+    const a = await apiAnswer(c.url, "installs", { ...last24h(), bucket: "hour" });
+    assert.equal(a.rows.length, 600);
+    assert.equal((JSON.parse(a.text) as { truncated?: number }).truncated, undefined);
+  } finally {
+    await c.close();
   }
 });
 

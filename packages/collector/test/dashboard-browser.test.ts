@@ -136,6 +136,20 @@ test("every view shows the seeded numbers; the default range fits data younger t
     trs.map((tr) => Array.from(tr.querySelectorAll("td[data-key]")).map((td) => (td as HTMLElement).dataset["value"])),
   );
   assert.deepEqual(oldShares[0], ["", String(4 / 7), String(3 / 7)], "the first day: no dlt 1.5.0, 4 of 7 on 0.0.9");
+  // New installs (`first_run_of_version: true`): one of 0.0.9 ten days ago, two of 0.1.0 today, stacked per version.
+  assert.deepEqual(await items(page, "installs"), [
+    ["dlt-ts 0.0.9", "1"],
+    ["dlt-ts 0.1.0", "2"],
+  ]);
+  assert.match((await page.textContent('[data-plot="installs"] .legend'))!, /dlt-ts 0\.1\.0: 2 installs/);
+  const installDays = await page.$$eval('[data-plot="installs"] table.data tr[data-t]', (trs) =>
+    trs.map((tr) => Array.from(tr.querySelectorAll("td[data-key]")).map((td) => (td as HTMLElement).dataset["value"])),
+  );
+  assert.deepEqual(installDays, [
+    ["1", "0"],
+    ["0", "2"],
+  ]);
+  assert.ok((await page.locator('[data-plot="installs"] canvas').count()) > 0, "installs drawn");
   assert.deepEqual(await items(page, "versions"), [
     ["dlt-ts 0.1.0", "17"],
     [PYTHON_DLT.library, "5"],
@@ -302,6 +316,8 @@ test("the filters are kept in the address: a reload and a shared link show the s
     ]);
     assert.deepEqual(await failures(p, "version"), [[PYTHON_DLT.library, "2", "1"]]);
     assert.deepEqual(await plotRows(p, "inits"), [["github", "bigquery", "2", "1"]]);
+    // Python dlt sends no first_run_of_version: its installs card is empty, and says why.
+    assert.equal(await p.textContent('[data-plot="installs"] .empty'), "no first runs match these filters in this range");
     assert.equal(JSON.parse((await p.getAttribute("body", "data-window"))!).bucket, "hour");
   };
   await check(page);

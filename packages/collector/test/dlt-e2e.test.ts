@@ -46,6 +46,13 @@ test("dlt CLI runs reach a collector with a write key, and read back typed", asy
       rows.map((r) => ({ ...r, n: Number(r["n"]) })),
       [{ event_category: "command", event_name: "telemetry", success: true, library_name: "dlt-ts", runtime_name: "node", n: 3 }],
     );
+    // Three runs on a fresh machine: one install of this version (the first event's `first_run_of_version`), which the
+    // default plan keeps and the dashboard counts.
+    const installs = await c.store.dashboard("installs", { from: Date.now() - 86_400_000, to: Date.now() + 60_000, bucket: "day" });
+    assert.deepEqual(
+      installs.map((r) => [String(r["version"]).split(" ")[0], Number(r["n"])]),
+      [["dlt-ts", 1]],
+    );
   } finally {
     await c.close();
   }

@@ -6,7 +6,9 @@ const hex = (n: number): string => n.toString(16).padStart(32, "0");
 
 /**
  * Known events: in the last 24 h 3 command_init (1 failed), 5 command_telemetry, 2 pipeline runs into duckdb (the
- * second's load failed); 10 days ago 4 command_init and 1 pipeline run into postgres. Returns the anonymous ids used
+ * second's load failed); 10 days ago 4 command_init and 1 pipeline run into postgres. Installs (`first_run_of_version:
+ * true`): the first two recent command_init (dlt-ts 0.1.0, the first in CI) and the first old one (dlt-ts 0.0.9); the
+ * first recent command_telemetry says `false`, which is no install. Returns the anonymous ids used
  * and the events sent; `again` sends those very events (ids, times) instead of new ones, to seed a second store.
  * No `sentAt`: the stored timestamps are exactly the ones sent, whichever store and whenever.
  */
@@ -30,10 +32,22 @@ export async function seed(
   const batch: Record<string, unknown>[] = [];
   for (let i = 0; i < 3; i++)
     batch.push(
-      ev(recent, "command_init", { success: i !== 2, elapsed: 2 + i, pipeline_name: "chess", destination_name: "duckdb" }, { ci_run: i === 0 }),
+      ev(
+        recent,
+        "command_init",
+        { success: i !== 2, elapsed: 2 + i, pipeline_name: "chess", destination_name: "duckdb", ...(i < 2 ? { first_run_of_version: true } : {}) },
+        { ci_run: i === 0 },
+      ),
     );
   for (let i = 0; i < 5; i++)
-    batch.push(ev(recent, "command_telemetry", { elapsed: 0.1 }, { ci_run: false, exec_info: i < 2 ? ["docker", "kubernetes"] : [] }));
+    batch.push(
+      ev(
+        recent,
+        "command_telemetry",
+        { elapsed: 0.1, ...(i === 0 ? { first_run_of_version: false } : {}) },
+        { ci_run: false, exec_info: i < 2 ? ["docker", "kubernetes"] : [] },
+      ),
+    );
   for (const [tx, loadOk] of [
     [1, true],
     [2, false],
@@ -45,7 +59,14 @@ export async function seed(
     }
   }
   for (let i = 0; i < 4; i++)
-    batch.push(ev(old, "command_init", { pipeline_name: "x", destination_name: "duckdb" }, { library: { name: "dlt-ts", version: "0.0.9" } }));
+    batch.push(
+      ev(
+        old,
+        "command_init",
+        { pipeline_name: "x", destination_name: "duckdb", ...(i === 0 ? { first_run_of_version: true } : {}) },
+        { library: { name: "dlt-ts", version: "0.0.9" } },
+      ),
+    );
   for (const step of ["extract", "normalize", "load"])
     batch.push(ev(old, `pipeline_${step}`, { transaction_id: hex(3), destination_name: "postgres" }));
   const sent = again ?? batch;

@@ -148,6 +148,8 @@ export function dltPlan(): TelemetryPlan {
     name: "dlt-ts",
     libraryName: "dlt-ts",
     description: "Every event dlt-ts sends, its properties and its context (generated from packages/dlt/src/events.ts).",
+    // dlt-ts counts installs (telemetry.ts): the flag must survive a collector's plan.
+    firstRunOfVersion: true,
   });
 }
 

@@ -19,7 +19,8 @@ describe("generated docs (run `npm run docs:events`)", () => {
   test("docs/telemetry-plan.json is the tracking plan generated from the same definitions (run `npm run docs:events`)", () => {
     const plan = fileURLToPath(new URL("../../../../docs/telemetry-plan.json", import.meta.url));
     assert.equal(readFileSync(plan, "utf8"), planText(dltPlan()));
-    // Every event of the catalogue, with its properties and the two the library adds.
+    // Every event of the catalogue, with its properties and the three the library adds (`first_run_of_version`: dlt-ts
+    // counts installs, and a collector enforcing the plan must keep the flag).
     const parsed = JSON.parse(readFileSync(plan, "utf8")) as { events: Record<string, { properties: Record<string, unknown> }> };
     assert.deepEqual(Object.keys(parsed.events), Object.keys(DLT_EVENTS));
     assert.deepEqual(Object.keys(parsed.events["command_init"]!.properties), [
@@ -29,6 +30,7 @@ describe("generated docs (run `npm run docs:events`)", () => {
       "success",
       "pipeline_name",
       "destination_name",
+      "first_run_of_version",
     ]);
   });
 });

@@ -6,6 +6,7 @@
  */
 import { EXEC_INFO_NAMES } from "./context.js";
 import type { EventCatalogue, PropertySpec } from "./events.js";
+import { FIRST_RUN_PROPERTY } from "./first-run.js";
 
 /** The format this module writes (and `@dlt-ts/collector` reads). */
 export const PLAN_FORMAT = "dlt-telemetry-plan/1";
@@ -83,11 +84,13 @@ function fieldOf(p: PropertySpec): PlanField {
 
 /**
  * The plan of a catalogue: each event with its properties (and `event_category` / `event_name`, which the library
- * adds), and the context `contextPlan(libraryName)` describes.
+ * adds), and the context `contextPlan(libraryName)` describes. `firstRunOfVersion`: the host sends it (as
+ * `TelemetryOptions.firstRunOfVersion`), so every event also allows `first_run_of_version`, which the library adds
+ * to whichever event is a version's first on a machine; without it in the plan a collector would remove the flag.
  */
 export function planOf(
   catalogue: EventCatalogue,
-  options: { readonly name: string; readonly libraryName: string; readonly description?: string },
+  options: { readonly name: string; readonly libraryName: string; readonly description?: string; readonly firstRunOfVersion?: boolean },
 ): TelemetryPlan {
   const events: Record<string, PlanEvent> = {};
   for (const [event, spec] of Object.entries(catalogue)) {
@@ -97,6 +100,8 @@ export function planOf(
       event_name: { type: "enum", values: [event.slice(cut + 1)] },
     };
     for (const [key, p] of Object.entries(spec.properties)) properties[key] = fieldOf(p);
+    if (options.firstRunOfVersion)
+      properties[FIRST_RUN_PROPERTY] = { type: "boolean", description: "true on the first event a machine sends for this library version" };
     events[event] = { description: spec.description, properties };
   }
   return {

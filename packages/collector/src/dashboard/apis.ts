@@ -51,6 +51,11 @@ export const DASHBOARD_APIS = [
   "failure_rate",
   /** Adoption of releases: events per bucket per library version (the page draws each version's share). */
   "version_share",
+  /**
+   * New installs per bucket per library version: the events that carry `first_run_of_version: true` (the first a
+   * machine sends for a version; there is no id, so this counts first runs, not machines). Rows `{t, version, n}`.
+   */
+  "installs",
   /** Runtimes in full: `node 20.20.2`, `python 3.12.3`. */
   "runtimes",
   /** Operating systems in full: `Linux 6.1.0`, `Darwin 23.4.0`. */

@@ -148,7 +148,7 @@ export interface DashboardInfo {
  */
 export const MAX_ROWS = 2000;
 export const MAX_CATEGORY_ROWS = 500;
-const SERIES_APIS: ReadonlySet<string> = new Set(["events_over_time", "failure_rate"]);
+const SERIES_APIS: ReadonlySet<string> = new Set(["events_over_time", "failure_rate", "installs"]);
 
 /**
  * The dashboard's routes for `listen({ extraRoutes })`. `readToken` undefined: open to all. `prefix` is the base path

@@ -140,6 +140,12 @@ export const CLICKHOUSE_DASHBOARD: DashboardSql = {
       f,
       (w) => `SELECT ${bucketExpr(f)} AS t, ${VERSION} AS version, count(*) AS n FROM events WHERE ${w} GROUP BY t, version ORDER BY t, version`,
     ),
+  installs: (f) =>
+    over(
+      f,
+      (w) => `SELECT ${bucketExpr(f)} AS t, ${VERSION} AS version, count(*) AS n FROM events WHERE ${w} GROUP BY t, version ORDER BY t, version`,
+      ONLY.installs,
+    ),
   runtimes: (f) => over(f, (w) => `SELECT ${RUNTIME} AS runtime, count(*) AS n FROM events WHERE ${w} GROUP BY runtime ORDER BY n DESC, runtime`),
   os_versions: (f) => over(f, (w) => `SELECT ${OS} AS os, count(*) AS n FROM events WHERE ${w} GROUP BY os ORDER BY n DESC, os`),
   inits: (f) =>

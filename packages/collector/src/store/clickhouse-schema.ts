@@ -33,7 +33,7 @@ import {
 } from "./columns.js";
 
 /** The version of this schema; bump it when the view's query changes (a new column). */
-export const CLICKHOUSE_SCHEMA_VERSION = 1;
+export const CLICKHOUSE_SCHEMA_VERSION = 2;
 
 /** A tree of the JSON paths the columns read: each leaf a `Nullable(String)` of the text there. */
 type PathTree = Map<string, PathTree | null>;

@@ -81,6 +81,9 @@ export const COLUMNS = [
   { name: "event_name", kind: "cappedText", paths: ["properties.event_name"], max: DIMENSION },
   { name: "success", kind: "boolean", path: "properties.success" },
   { name: "elapsed", kind: "double", path: "properties.elapsed" },
+  // Installs counted without an id (issue 26): the first event a machine sends for a library version carries
+  // `first_run_of_version: true` (packages/telemetry's `firstRunOfVersion`); the `installs` API counts them.
+  { name: "first_run_of_version", kind: "boolean", path: "properties.first_run_of_version" },
   // Two vocabularies of dlt's events: the spec's (dlt 0.2–0.4, and dlt-ts) `command_init` carries `pipeline_name`
   // (the source asked for) and `destination_name`; dlt 1.x's carries `source_name` and `destination_type` (`duckdb`).
   // dlt 1.x's pipeline steps carry both `destination_name` (`duckdb`, or the name the user gave it) and

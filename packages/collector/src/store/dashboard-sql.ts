@@ -50,6 +50,8 @@ export const ONLY = {
   reported: "success IS NOT NULL",
   /** Events that report `elapsed`. */
   timed: "elapsed IS NOT NULL",
+  /** The first event of a library version on a machine: an install (`first_run_of_version`, issue 26). */
+  installs: "first_run_of_version",
   /** Events that name an environment. */
   environments: "exec_info IS NOT NULL AND exec_info <> ''",
 } as const;

@@ -107,6 +107,12 @@ export const DUCKDB_DASHBOARD: DashboardSql = {
   failure_rate: (f) => over(f, FAILURE_RATE(bucketExpr(f)), ONLY.reported),
   version_share: (f) =>
     over(f, (w) => `SELECT ${bucketExpr(f)} AS t, ${VERSION} AS version, count(*) AS n FROM events WHERE ${w} GROUP BY 1, 2 ORDER BY 1, 2`),
+  installs: (f) =>
+    over(
+      f,
+      (w) => `SELECT ${bucketExpr(f)} AS t, ${VERSION} AS version, count(*) AS n FROM events WHERE ${w} GROUP BY 1, 2 ORDER BY 1, 2`,
+      ONLY.installs,
+    ),
   runtimes: (f) => over(f, (w) => `SELECT ${RUNTIME} AS runtime, count(*) AS n FROM events WHERE ${w} GROUP BY 1 ORDER BY n DESC, runtime`),
   os_versions: (f) => over(f, (w) => `SELECT ${OS} AS os, count(*) AS n FROM events WHERE ${w} GROUP BY 1 ORDER BY n DESC, os`),
   inits: (f) =>

@@ -30,7 +30,7 @@ import {
   type StoreKinds,
 } from "./columns.js";
 import { DUCKDB_DASHBOARD } from "./duckdb-dashboard.js";
-import { createRollup, insertRollups, merged, ROLLUP_TABLES, type RollupDialect } from "./rollup.js";
+import { addDimensions, createRollup, insertRollups, merged, namesOf, ROLLUP_TABLES, type RollupDialect } from "./rollup.js";
 import { rollupSql, type RollupQuery } from "./rollup-dashboard.js";
 import {
   randomPad,
@@ -261,6 +261,8 @@ export class DuckDbStore implements EventStore {
     await writer.run("BEGIN TRANSACTION");
     try {
       for (const ddl of createRollup(DUCKDB_ROLLUP)) await writer.run(ddl);
+      // Aggregates an earlier version made lack the newer dimensions (`first_run_of_version`, issue 26).
+      for (const ddl of addDimensions(DUCKDB_ROLLUP)) await writer.run(ddl);
       await writer.run(`CREATE TABLE IF NOT EXISTS ${ROLLUP_STATE} (created_at TIMESTAMP NOT NULL, done_until TIMESTAMP NOT NULL)`);
       await writer.run(`INSERT INTO ${ROLLUP_STATE} SELECT now()::TIMESTAMP, coalesce((SELECT min(received_at) FROM events), now()::TIMESTAMP)
         WHERE NOT EXISTS (SELECT 1 FROM ${ROLLUP_STATE})`);
@@ -478,7 +480,8 @@ export class DuckDbStore implements EventStore {
           `CREATE OR REPLACE TEMP TABLE _dlt_merged AS ${merged(DUCKDB_ROLLUP, table, `(SELECT * FROM ${table} WHERE ${range}) AS r`)}`,
         );
         await writer.run(`DELETE FROM ${table} WHERE ${range}`);
-        await writer.run(`INSERT INTO ${table} SELECT * FROM _dlt_merged`);
+        // Columns named: a table an earlier version made has its newer dimensions last (see `addDimensions`).
+        await writer.run(`INSERT INTO ${table} (${namesOf(DUCKDB_ROLLUP, table)}) SELECT * FROM _dlt_merged`);
         await writer.run("DROP TABLE _dlt_merged");
       }
     });

@@ -29,7 +29,7 @@ import {
   type CountKinds,
   type StoreKinds,
 } from "./columns.js";
-import { createRollup, ROLLUP_TABLES, type RollupDialect } from "./rollup.js";
+import { createRollup, ROLLUP_DIMENSIONS, ROLLUP_TABLES, type RollupDialect } from "./rollup.js";
 
 /** Dedup ids are kept this long: a replay within it is stored once, across partitions (days). */
 export const DEDUP_DAYS = 7;
@@ -117,6 +117,9 @@ const FIRST_COLUMNS: readonly ColumnName[] = [
   "message",
 ];
 
+/** `rollup`'s dimensions as migration 4 made them (later ones are added by later migrations). */
+const FIRST_ROLLUP_DIMENSIONS: readonly ColumnName[] = ROLLUP_DIMENSIONS.filter((n) => n !== "first_run_of_version");
+
 /**
  * Casts as DuckDB's `TRY_CAST` does them (the two stores must give the same typed columns, and so the same dashboard),
  * NULL where DuckDB's would be NULL, never an error: a value must never fail a commit.
@@ -178,10 +181,16 @@ export const MIGRATIONS: readonly string[] = [
   `${createRefused(POSTGRES_COUNT_KINDS)};`,
   // 4: the aggregates (issue 24), kept by every insert from now on; the events already stored are added by the
   // backfill (`PostgresStore.backfill`), up to the time recorded here. BRIN: rows are appended in time order.
-  `${createRollup(POSTGRES_ROLLUP).join(";\n   ")};
+  `${createRollup(POSTGRES_ROLLUP, FIRST_ROLLUP_DIMENSIONS).join(";\n   ")};
    ${ROLLUP_TABLES.map((t) => `CREATE INDEX IF NOT EXISTS ${t}_bucket ON ${t} USING brin (bucket_start)`).join(";\n   ")};
    CREATE TABLE IF NOT EXISTS ${ROLLUP_STATE} (created_at timestamptz NOT NULL, done_until timestamptz NOT NULL);
    INSERT INTO ${ROLLUP_STATE} SELECT now(), coalesce((SELECT min(received_at) FROM events), now());`,
+  // 5: issue 26. Installs without an id: the event's `first_run_of_version`, a column and a dimension of the
+  // aggregates. Events stored before keep NULL (and so their aggregates), as with `write_key_label`: no install of
+  // then is counted. Adding a nullable column without a default rewrites nothing, on a table of any size.
+  `ALTER TABLE events ADD COLUMN IF NOT EXISTS first_run_of_version boolean;
+   ALTER TABLE rollup ADD COLUMN IF NOT EXISTS first_run_of_version boolean;
+   ALTER TABLE rollup_day ADD COLUMN IF NOT EXISTS first_run_of_version boolean;`,
 ];
 
 /** The advisory lock every schema change takes (an arbitrary constant: "dlt-coll" in ASCII). */

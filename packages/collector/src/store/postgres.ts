@@ -27,7 +27,7 @@ import {
   ROLLUP_STATE,
   SCHEMA_LOCK,
 } from "./postgres-schema.js";
-import { insertRollups, merged, ROLLUP_DIMENSIONS, ROLLUP_TABLES, ELAPSED_DIMENSIONS } from "./rollup.js";
+import { insertRollups, merged, namesOf, ROLLUP_DIMENSIONS, ROLLUP_TABLES, ELAPSED_DIMENSIONS } from "./rollup.js";
 import { rollupSql, type RollupQuery } from "./rollup-dashboard.js";
 import {
   randomPad,
@@ -511,7 +511,7 @@ export class PostgresStore implements EventStore {
       for (const table of ROLLUP_TABLES) {
         await c.query(
           `WITH old AS (DELETE FROM ${table} WHERE bucket_start >= to_timestamp($1::float8 / 1000) AND bucket_start < to_timestamp($2::float8 / 1000) RETURNING *)
-           INSERT INTO ${table} ${merged(POSTGRES_ROLLUP, table, "old")}`,
+           INSERT INTO ${table} (${namesOf(POSTGRES_ROLLUP, table)}) ${merged(POSTGRES_ROLLUP, table, "old")}`,
           [Math.max(from, -210_866_803_200_000), to],
         );
       }

@@ -213,6 +213,14 @@ export function rollupSql(d: RollupQueryDialect): RollupSql {
         raw,
         (g, w) => `SELECT ${bucket(f)} AS t, (${VERSION}) ${C} AS version, sum(n) AS n FROM ${g} WHERE ${w} GROUP BY 1, 2 ORDER BY 1, 2`,
       ),
+    installs: (f, raw) =>
+      over(
+        f,
+        "rollup",
+        raw,
+        (g, w) => `SELECT ${bucket(f)} AS t, (${VERSION}) ${C} AS version, sum(n) AS n FROM ${g} WHERE ${w} GROUP BY 1, 2 ORDER BY 1, 2`,
+        ONLY.installs,
+      ),
     runtimes: (f, raw) =>
       over(f, "rollup", raw, (g, w) => `SELECT (${RUNTIME}) ${C} AS runtime, sum(n) AS n FROM ${g} WHERE ${w} GROUP BY 1 ORDER BY n DESC, runtime`),
     os_versions: (f, raw) =>

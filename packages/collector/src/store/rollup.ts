@@ -54,6 +54,8 @@ export const ROLLUP_DIMENSIONS = [
   "pipeline_name",
   "source_name",
   "write_key_label",
+  // Issue 26: the `installs` API counts the events that carry it.
+  "first_run_of_version",
 ] as const satisfies readonly ColumnName[];
 
 /** The stored columns `rollup_elapsed` keeps: the `elapsed` API's grouping and filters. */
@@ -82,12 +84,18 @@ export interface RollupDialect {
 const column = (name: ColumnName) => COLUMNS.find((c) => c.name === name)!;
 const q = (name: string): string => `"${name}"`;
 
-/** The columns of each aggregate table, in order, with their SQL types in a store. */
-export function rollupColumns(d: RollupDialect): Readonly<Record<RollupKind, [string, string][]>> {
+/**
+ * The columns of each aggregate table, in order, with their SQL types in a store. `dimensions`: `rollup`'s, when not
+ * today's (a PostgreSQL migration is kept as it was made: later dimensions are added by later migrations).
+ */
+export function rollupColumns(
+  d: RollupDialect,
+  dimensions: readonly ColumnName[] = ROLLUP_DIMENSIONS,
+): Readonly<Record<RollupKind, [string, string][]>> {
   return {
     rollup: [
       ["bucket_start", `${d.types.time} NOT NULL`],
-      ...ROLLUP_DIMENSIONS.map((n): [string, string] => [n, typeIn(d.kinds, column(n))]),
+      ...dimensions.map((n): [string, string] => [n, typeIn(d.kinds, column(n))]),
       ["has_tx", `${d.types.boolean} NOT NULL`],
       ["n", `${d.types.count} NOT NULL`],
       ["first", d.types.time],
@@ -110,10 +118,22 @@ export const namesOf = (d: RollupDialect, table: RollupTable): string =>
     [kindOf(table)].map(([n]) => q(n))
     .join(", ");
 
-/** `CREATE TABLE IF NOT EXISTS` of the four tables. */
-export function createRollup(d: RollupDialect): string[] {
-  const cols = rollupColumns(d);
+/** `CREATE TABLE IF NOT EXISTS` of the four tables (`dimensions`: see `rollupColumns`). */
+export function createRollup(d: RollupDialect, dimensions: readonly ColumnName[] = ROLLUP_DIMENSIONS): string[] {
+  const cols = rollupColumns(d, dimensions);
   return ROLLUP_TABLES.map((table) => `CREATE TABLE IF NOT EXISTS ${table} (${cols[kindOf(table)].map(([n, t]) => `${q(n)} ${t}`).join(", ")})`);
+}
+
+/**
+ * `ALTER TABLE … ADD COLUMN IF NOT EXISTS` of every `rollup` dimension, for the tables an earlier version made (a
+ * DuckDB file: its aggregates' rows of then hold NULL there, as the events of then do). Every statement that writes
+ * the tables names its columns, so the order they were added in does not matter.
+ */
+export function addDimensions(d: RollupDialect): string[] {
+  const cols = rollupColumns(d).rollup.filter(([n]) => (ROLLUP_DIMENSIONS as readonly string[]).includes(n));
+  return ROLLUP_TABLES.filter((t) => kindOf(t) === "rollup").flatMap((t) =>
+    cols.map(([n, type]) => `ALTER TABLE ${t} ADD COLUMN IF NOT EXISTS ${q(n)} ${type}`),
+  );
 }
 
 /** The bin of an `elapsed` expression (NULL when it is NULL). */
