@@ -44,6 +44,10 @@ if (STORE === "chdb") {
   const { ClickHouseStore } = await import(here("../packages/collector/dist/src/store/clickhouse.js"));
   target = `chdb:${join(dir, "chdb")}`;
   const store = await ClickHouseStore.open(target);
+  // A store as a collector before the aggregates left it (as the DuckDB and PostgreSQL seeds'): the collector makes
+  // the tables and their views and fills them from the seeded events when it opens it (the backfill).
+  for (const t of ["rollup", "rollup_elapsed", "rollup_day", "rollup_elapsed_day"]) await store.query(`DROP TABLE ${t}_mv`);
+  for (const t of ["rollup", "rollup_elapsed", "rollup_day", "rollup_elapsed_day", "_dlt_collector_rollup"]) await store.query(`DROP TABLE ${t}`);
   // The DuckDB seed below, in ClickHouse's dialect (hashes differ, the spread is the same), straight into `events`.
   const sql = `
     INSERT INTO events
@@ -368,6 +372,20 @@ try {
       );
     }
     await client.end();
+  } else if (STORE === "chdb") {
+    // Rows as stored (parts not merged yet count their rows apiece) and bytes on disk, compressed.
+    const { ClickHouseStore } = await import(here("../packages/collector/dist/src/store/clickhouse.js"));
+    const store = await ClickHouseStore.open(target);
+    const sizes = await store.query(
+      "SELECT table, sum(rows) AS n, sum(bytes_on_disk) AS bytes FROM system.parts WHERE active AND database = currentDatabase() GROUP BY table",
+    );
+    for (const table of ["events", "rollup", "rollup_elapsed", "rollup_day", "rollup_elapsed_day"]) {
+      const r = sizes.find((x) => x.table === table) ?? { n: 0, bytes: 0 };
+      console.log(
+        `${table}: ${Number(r.n).toLocaleString("en-US")} rows, ~${(Number(r.bytes) / 1e6).toFixed(1)} MB on disk, ${(Number(r.bytes) / 1e6 / DAYS).toFixed(2)} MB per day`,
+      );
+    }
+    await store.close();
   }
   await pgServer?.close();
   // BENCH_KEEP=1 keeps the DuckDB file for a look at the plans.

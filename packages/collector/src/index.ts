@@ -239,8 +239,7 @@ function keptReadToken(db: string): { token: string; file: string } | undefined 
 export function openStore(db: string, progress?: OpenProgress): Promise<EventStore> {
   const options = progress ? { progress } : {};
   if (isPostgresUrl(db)) return PostgresStore.open(db, options);
-  // The ClickHouse store answers the dashboard from its events (no aggregates of its own yet): nothing to build.
-  if (isClickHouseDb(db)) return ClickHouseStore.open(db);
+  if (isClickHouseDb(db)) return ClickHouseStore.open(db, options);
   return DuckDbStore.open(db, options);
 }
 

@@ -1,16 +1,18 @@
-// The dashboard's aggregates (issue 24) on both stores: a replayed messageId is counted once, a rolled-back write
-// (the probe's) leaves them as they were, a database made before them gets them when opened (with progress), `migrate`
-// carries them, and `--raw-days` deletes raw events while the aggregates keep answering (an injected clock).
+// The dashboard's aggregates (issue 24) on every store (DuckDB, PostgreSQL, ClickHouse through chDB): a replayed
+// messageId is counted once, a rolled-back write (the probe's) leaves them as they were, a database made before them
+// gets them when opened (with progress), `migrate` carries them, and `--raw-days` deletes raw events while the
+// aggregates keep answering (an injected clock).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { DASHBOARD_APIS, type DashboardApi, type Filter, type Rows } from "../src/dashboard/apis.js";
 import { migrate } from "../src/migrate.js";
 import { stamp, type StoredMessage } from "../src/stamp.js";
+import { ClickHouseStore } from "../src/store/clickhouse.js";
 import { DuckDbStore } from "../src/store/duckdb.js";
 import { PostgresStore } from "../src/store/postgres.js";
 import { ROLLUP_TABLES } from "../src/store/rollup.js";
-import type { EventStore } from "../src/store/types.js";
-import { dltEvent, tempDb } from "./helpers.js";
+import type { EventStore, OpenProgress } from "../src/store/types.js";
+import { dltEvent, tempDb, tempDir } from "./helpers.js";
 import { testPostgres, type TestPostgres } from "./postgres-server.js";
 
 const DAY = 86_400_000;
@@ -21,9 +23,21 @@ before(async () => {
 });
 after(() => server.close());
 
-type Kind = "duckdb" | "postgres";
-const open = async (kind: Kind, db?: string): Promise<EventStore> =>
-  kind === "duckdb" ? DuckDbStore.open(db ?? tempDb()) : PostgresStore.open(db ?? (await server.database()));
+type Kind = "duckdb" | "postgres" | "chdb";
+// chDB binds one directory per process: each fresh ClickHouse store is a database of its own in it.
+const chdbDir = tempDir("chdb-");
+let chdbDatabases = 0;
+const freshDb = async (kind: Kind): Promise<string> =>
+  kind === "duckdb" ? tempDb() : kind === "postgres" ? server.database() : `chdb:${chdbDir}?database=a${++chdbDatabases}`;
+const open = async (kind: Kind, db?: string, progress?: OpenProgress): Promise<EventStore> => {
+  const at = db ?? (await freshDb(kind));
+  const options = progress ? { progress } : {};
+  return kind === "duckdb"
+    ? DuckDbStore.open(at, options)
+    : kind === "postgres"
+      ? PostgresStore.open(at, options)
+      : ClickHouseStore.open(at, options);
+};
 
 /** Step `i % 3` of run `i / 3`, received at `at` (its timestamp the same), with an elapsed and a success of its own. */
 function step(at: number, i: number, extra: Record<string, unknown> = {}): StoredMessage {
@@ -66,7 +80,7 @@ async function sameBothWays(s: EventStore, f: Filter, what: string): Promise<voi
   }
 }
 
-for (const kind of ["duckdb", "postgres"] as const) {
+for (const kind of ["duckdb", "postgres", "chdb"] as const) {
   test(`${kind}: a replayed messageId is counted once, and a rolled-back write leaves the aggregates as they were`, async () => {
     const s = await open(kind);
     try {
@@ -93,19 +107,18 @@ for (const kind of ["duckdb", "postgres"] as const) {
   });
 
   test(`${kind}: a database made before the aggregates gets them when it is opened, chunk by chunk, with progress`, async () => {
-    const db = kind === "duckdb" ? tempDb() : await server.database();
+    const db = await freshDb(kind);
     const now = Date.now();
     const s = await open(kind, db);
     // Three days of events, then the aggregates taken away: a database as an earlier version left it.
     await s.insert(Array.from({ length: 60 }, (_, i) => step(now - Math.floor(i / 21) * DAY - (Math.floor(i / 3) % 4) * H, i)));
-    for (const table of [...ROLLUP_TABLES, "_dlt_collector_rollup"]) await s.query(`DROP TABLE ${table}`);
+    // On ClickHouse the views that fill them go too (dropped first: a view's target must exist while it does).
+    const views = kind === "chdb" ? ROLLUP_TABLES.map((t) => `${t}_mv`) : [];
+    for (const table of [...views, ...ROLLUP_TABLES, "_dlt_collector_rollup"]) await s.query(`DROP TABLE ${table}`);
     if (kind === "postgres") await s.query("UPDATE _dlt_collector_schema SET version = 2");
     await s.close();
     const seen: [number, number][] = [];
-    const reopened =
-      kind === "duckdb"
-        ? await DuckDbStore.open(db, { progress: (d, t) => seen.push([d, t]) })
-        : await PostgresStore.open(db, { progress: (d, t) => seen.push([d, t]) });
+    const reopened = await open(kind, db, (d, t) => seen.push([d, t]));
     try {
       assert.equal(await total(reopened, "rollup"), 60, "every older event aggregated once");
       assert.ok(seen.length >= 3, `one progress call per day at least: ${JSON.stringify(seen)}`);
@@ -125,14 +138,18 @@ for (const kind of ["duckdb", "postgres"] as const) {
   });
 
   test(`${kind}: a database made before first_run_of_version gets it at open: installs counted, compacting keeps them`, async () => {
-    const db = kind === "duckdb" ? tempDb() : await server.database();
+    const db = await freshDb(kind);
     const now = Date.now();
     // Not part of a run (no transaction id): the runs stay whole, so the aggregates count them exactly.
     const install = (at: number, i: number): StoredMessage => step(at, i, { first_run_of_version: true, transaction_id: undefined });
     const s = await open(kind, db);
     await s.insert(Array.from({ length: 9 }, (_, i) => step(now - Math.floor(i / 3) * H, i)));
-    // The column and the dimension taken away: events and aggregates as the version before issue 26 left them.
-    for (const table of ["events", "rollup", "rollup_day"]) await s.query(`ALTER TABLE ${table} DROP COLUMN first_run_of_version`);
+    // The column and the dimension taken away: events and aggregates as the version before issue 26 left them. On
+    // ClickHouse that version had no aggregates (they came with this one): its views and tables go, then the column.
+    if (kind === "chdb") {
+      for (const table of [...ROLLUP_TABLES.map((t) => `${t}_mv`), ...ROLLUP_TABLES, "_dlt_collector_rollup"]) await s.query(`DROP TABLE ${table}`);
+      await s.query("ALTER TABLE events DROP COLUMN first_run_of_version");
+    } else for (const table of ["events", "rollup", "rollup_day"]) await s.query(`ALTER TABLE ${table} DROP COLUMN first_run_of_version`);
     if (kind === "postgres") await s.query("UPDATE _dlt_collector_schema SET version = 4");
     await s.close();
     const reopened = await open(kind, db);
@@ -200,22 +217,23 @@ for (const kind of ["duckdb", "postgres"] as const) {
 
 const sum = (rows: Rows, key: string): number => rows.reduce((a, r) => a + Number(r[key]), 0);
 
-test("migrate carries the aggregates: PostgreSQL's answer as the file's", async () => {
-  const file = tempDb();
-  const duck = await DuckDbStore.open(file);
-  const now = Date.now();
-  await duck.insert(Array.from({ length: 45 }, (_, i) => step(now - (Math.floor(i / 3) % 9) * DAY - (Math.floor(i / 3) % 3) * H, i)));
-  const expected = new Map<string, Rows>();
-  for (const api of DASHBOARD_APIS) if (api !== "events") expected.set(api, await duck.dashboard(api, everything));
-  await duck.close();
-  const url = await server.database();
-  await migrate({ from: file, to: url });
-  const pg = await PostgresStore.open(url);
-  try {
-    assert.equal(await total(pg, "rollup"), 45);
-    for (const [api, rows] of expected) assert.deepEqual(await pg.dashboard(api as DashboardApi, everything), rows, api);
-    await sameBothWays(pg, everything, "migrated");
-  } finally {
-    await pg.close();
-  }
-});
+for (const kind of ["postgres", "chdb"] as const)
+  test(`migrate carries the aggregates: ${kind === "postgres" ? "PostgreSQL" : "ClickHouse"}'s answer as the file's`, async () => {
+    const file = tempDb();
+    const duck = await DuckDbStore.open(file);
+    const now = Date.now();
+    await duck.insert(Array.from({ length: 45 }, (_, i) => step(now - (Math.floor(i / 3) % 9) * DAY - (Math.floor(i / 3) % 3) * H, i)));
+    const expected = new Map<string, Rows>();
+    for (const api of DASHBOARD_APIS) if (api !== "events") expected.set(api, await duck.dashboard(api, everything));
+    await duck.close();
+    const url = await freshDb(kind);
+    await migrate({ from: file, to: url });
+    const pg = await open(kind, url);
+    try {
+      assert.equal(await total(pg, "rollup"), 45);
+      for (const [api, rows] of expected) assert.deepEqual(await pg.dashboard(api as DashboardApi, everything), rows, api);
+      await sameBothWays(pg, everything, "migrated");
+    } finally {
+      await pg.close();
+    }
+  });

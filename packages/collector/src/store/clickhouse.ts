@@ -27,8 +27,29 @@ import { createClient, type ClickHouseClient, type ClickHouseSettings } from "@c
 import type { Cell, DashboardApi, Filter, Rows } from "../dashboard/apis.js";
 import type { StoredMessage } from "../stamp.js";
 import { CLICKHOUSE_DASHBOARD } from "./clickhouse-dashboard.js";
+import {
+  CLICKHOUSE_ROLLUP,
+  CLICKHOUSE_ROLLUP_SQL,
+  CREATE_ROLLUP_STATE,
+  CREATE_ROLLUP_TABLES,
+  CREATE_ROLLUP_VIEWS,
+  finished,
+  MAX_MS,
+  MIN_MS,
+  ROLLUP_STATE,
+  selectFor,
+} from "./clickhouse-rollup.js";
 import { CLICKHOUSE_SCHEMA_VERSION, MODIFY_EXTRACT, partitionId, SCHEMA } from "./clickhouse-schema.js";
-import { randomPad, retentionCutoff, type EventStore, type Housekeeping, type RefusedCount } from "./types.js";
+import { DAY_MS, namesOf, ROLLUP_TABLES } from "./rollup.js";
+import {
+  randomPad,
+  retentionCutoff,
+  type DashboardSource,
+  type EventStore,
+  type Housekeeping,
+  type OpenProgress,
+  type RefusedCount,
+} from "./types.js";
 
 /** Whether `db` names a ClickHouse store: a `clickhouse(s)://` or `http(s)://` URL, or `chdb:DIR`. */
 export const isClickHouseDb = (db: string): boolean => /^(clickhouses?|https?):\/\//i.test(db) || isChdb(db);
@@ -63,6 +84,8 @@ export interface ClickHouseOptions {
   readonly requestTimeoutMs?: number;
   /** The module chDB's connection is imported from (default `chdb/connection`; tests name a missing one). */
   readonly chdbModule?: string;
+  /** Told how far the aggregates of a store made before them are built (see `backfill`). */
+  readonly progress?: OpenProgress;
 }
 
 /** The URL as an operator may see it: without its password. */
@@ -159,6 +182,8 @@ const LOOKUP_IDS = 2_000;
 
 export class ClickHouseStore implements EventStore {
   private turn: Promise<unknown> = Promise.resolve();
+  /** Raw events are kept from here (epoch ms; `--raw-days`), or all of them. */
+  private rawFrom: number | undefined;
 
   private constructor(
     private readonly client: ClickHouseClient,
@@ -180,6 +205,7 @@ export class ClickHouseStore implements EventStore {
         await client.command({ query: `USE \`${embedded.database}\`` });
       }
       await store.migrate();
+      await store.backfill(options.progress);
     } catch (e) {
       await client.close().catch(() => undefined);
       await drain().catch(() => undefined);
@@ -206,6 +232,73 @@ export class ClickHouseStore implements EventStore {
       if (recorded > 0) await this.client.command({ query: MODIFY_EXTRACT });
       if (recorded < CLICKHOUSE_SCHEMA_VERSION)
         await this.client.command({ query: `INSERT INTO _dlt_collector_schema (version) VALUES (${CLICKHOUSE_SCHEMA_VERSION})` });
+    }
+  }
+
+  /**
+   * The aggregates (`clickhouse-rollup.ts`), and those of the events stored before them. `_dlt_collector_rollup`
+   * records when the views were made (every event inserted since is aggregated by them) and, per table, how far the
+   * older events have been added: one UTC day of `received_at` per `INSERT … SELECT` (one part, so bounded memory and
+   * a day is added whole or not at all), then its mark, so a killed backfill resumes at its last day. Not covered: a
+   * kill between a day's part and its mark adds that day to that table twice (a window of one statement), and
+   * collectors of one server started together on an older store each backfill it (start one first).
+   */
+  private async backfill(progress: OpenProgress | undefined): Promise<void> {
+    for (const ddl of [...CREATE_ROLLUP_TABLES, CREATE_ROLLUP_STATE]) await this.command(ddl);
+    const state = async (): Promise<Map<string, number>> =>
+      new Map(
+        (await this.rows(`SELECT kind, toUnixTimestamp64Micro(max(at)) AS at FROM ${ROLLUP_STATE} GROUP BY kind`)).map((r) => [
+          String(r["kind"]),
+          Number(r["at"]),
+        ]),
+      );
+    const at = (us: number): string => `fromUnixTimestamp64Micro(toInt64(${us}), 'UTC')`;
+    const oldest = async (from: number, to: number): Promise<number | undefined> => {
+      const t = (
+        await this.rows(
+          `SELECT toUnixTimestamp64Micro(minOrNull(received_at)) AS t FROM events WHERE received_at >= ${at(from)} AND received_at < ${at(to)}`,
+        )
+      )[0]?.["t"];
+      return t === null || t === undefined ? undefined : Number(t);
+    };
+    if (!(await state()).has("created")) {
+      // Where the older events start (all of them are older: the views do not exist yet), then the views.
+      const now = Date.now() * 1000;
+      const start = (await oldest(MIN_MS * 1000, MAX_MS * 1000)) ?? now;
+      const values = ROLLUP_TABLES.map((t) => `('${t}', ${at(start)})`).join(", ");
+      await this.command(`INSERT INTO ${ROLLUP_STATE} VALUES ('created', ${at(now)}), ${values}`);
+    }
+    for (const ddl of CREATE_ROLLUP_VIEWS) await this.command(ddl);
+    const marks = await state();
+    const createdAt = marks.get("created")!;
+    const count = async (from: number, to: number): Promise<number> =>
+      Number((await this.rows(`SELECT count() AS n FROM events WHERE received_at >= ${at(from)} AND received_at < ${at(to)}`))[0]?.["n"] ?? 0);
+    const from = Math.min(...ROLLUP_TABLES.map((t) => marks.get(t) ?? createdAt));
+    if (from >= createdAt) return;
+    const total = await count(from, createdAt);
+    let done = 0;
+    const DAY_US = DAY_MS * 1000;
+    for (let start = from; start < createdAt; ) {
+      const first = (await oldest(start, createdAt)) ?? createdAt;
+      const end = Math.min(createdAt, Math.floor(first / DAY_US) * DAY_US + DAY_US);
+      for (const table of ROLLUP_TABLES) {
+        if ((marks.get(table) ?? createdAt) >= end) continue;
+        const chunk = `(SELECT * FROM events WHERE received_at >= ${at(Math.max(start, marks.get(table)!))} AND received_at < ${at(end)}) AS e`;
+        await this.command(`INSERT INTO ${table} (${namesOf(CLICKHOUSE_ROLLUP, table)}) ${selectFor(table, chunk)}`);
+        await this.command(`INSERT INTO ${ROLLUP_STATE} VALUES ('${table}', ${at(end)})`);
+      }
+      if (first < createdAt) done += await count(start, end);
+      start = end;
+      progress?.(done, total);
+    }
+  }
+
+  private async command(sql: string): Promise<void> {
+    try {
+      await this.client.command({ query: sql });
+    } catch (e) {
+      // Two collectors creating one table at once: the second's IF NOT EXISTS can still see it appear.
+      if (!/already exists/i.test(String((e as Error).message))) throw e;
     }
   }
 
@@ -318,15 +411,42 @@ export class ClickHouseStore implements EventStore {
     await this.client.command({ query: "INSERT INTO _dlt_collector_probe VALUES (1, now64(6))" });
   }
 
-  async dashboard(api: DashboardApi, filter: Filter): Promise<Rows> {
-    const { sql, params } = CLICKHOUSE_DASHBOARD[api](filter);
-    return this.rows(sql, Object.fromEntries(params.map((v, i) => [`p${i + 1}`, String(v)])));
+  async dashboard(api: DashboardApi, filter: Filter, source: DashboardSource = "aggregates"): Promise<Rows> {
+    const q =
+      api === "events" || api === "refused" || source === "events"
+        ? CLICKHOUSE_DASHBOARD[api](filter)
+        : CLICKHOUSE_ROLLUP_SQL[api](filter, this.rawFrom);
+    return finished(q, await this.rows(q.sql, Object.fromEntries(q.params.map((v, i) => [`p${i + 1}`, String(v)]))));
   }
 
-  /** Drops the day partitions past the retention (whole UTC days, as PostgreSQL drops its partitions). */
-  async housekeep(retainDays: number | undefined, now = Date.now()): Promise<Housekeeping> {
-    if (retainDays === undefined) return { removed: 0, cutoff: undefined };
-    const cutoff = retentionCutoff(retainDays, now);
+  /** Nothing to do: the engine merges the aggregates' parts (every read groups them meanwhile). */
+  compact(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  /**
+   * Drops the day partitions of `events` past the retention (whole UTC days, as PostgreSQL drops its partitions) and
+   * deletes the aggregates' buckets before it; with `rawDays`, drops the partitions received before that (shorter)
+   * cutoff too, the aggregates staying. Nothing to merge: the engine merges the aggregates.
+   */
+  async housekeep(retainDays: number | undefined, now = Date.now(), rawDays?: number): Promise<Housekeeping> {
+    const cutoff = retainDays === undefined ? undefined : retentionCutoff(retainDays, now);
+    const rawCutoff = rawDays === undefined ? undefined : Math.max(retentionCutoff(rawDays, now), cutoff ?? -Infinity);
+    const removed = cutoff === undefined ? 0 : await this.dropBefore(cutoff);
+    if (cutoff !== undefined) {
+      const before = `fromUnixTimestamp64Milli(toInt64(${Math.max(cutoff, MIN_MS)}), 'UTC')`;
+      for (const table of ROLLUP_TABLES) await this.client.command({ query: `DELETE FROM ${table} WHERE bucket_start < ${before}` });
+      await this.client.command({ query: `DELETE FROM refused WHERE day < ${cutoff}` });
+    }
+    const rawRemoved = rawCutoff === undefined ? 0 : await this.dropBefore(rawCutoff);
+    // Edges of a range before this come from the aggregates: a day's margin for events whose `timestamp` (the
+    // client's, corrected) is later than the day they were received in.
+    this.rawFrom = rawCutoff === undefined ? undefined : rawCutoff + DAY_MS;
+    return rawDays === undefined ? { removed, cutoff } : { removed, cutoff, rawRemoved, rawCutoff };
+  }
+
+  /** Drops the partitions of `events` received before `cutoff` (a UTC day's start); returns how many rows they held. */
+  private async dropBefore(cutoff: number): Promise<number> {
     const parts = await this.rows(
       `SELECT partition_id AS id, sum(rows) AS n FROM system.parts
        WHERE database = currentDatabase() AND table = 'events' AND active AND partition_id < {cut:String} GROUP BY id ORDER BY id`,
@@ -340,8 +460,7 @@ export class ClickHouseStore implements EventStore {
       await this.client.command({ query: `ALTER TABLE events DROP PARTITION ID '${id}'` });
       removed += Number(p["n"]);
     }
-    await this.client.command({ query: `DELETE FROM refused WHERE day < ${cutoff}` });
-    return { removed, cutoff };
+    return removed;
   }
 
   async query(sql: string, params: readonly (string | number | boolean | null)[] = []): Promise<Record<string, Cell>[]> {
