@@ -31,6 +31,7 @@ import {
 } from "./columns.js";
 import { DUCKDB_DASHBOARD } from "./duckdb-dashboard.js";
 import { createRollup, insertRollups, merged, ROLLUP_TABLES, type RollupDialect } from "./rollup.js";
+import { createPending, DEFAULT_ROLL_UP, PENDING_NAMES, PENDING_TABLE, rollUpFrom, RollUpTrigger, type RollUpPolicy } from "./rollup-pending.js";
 import { rollupSql, type RollupQuery } from "./rollup-dashboard.js";
 import {
   randomPad,
@@ -99,6 +100,7 @@ const DUCKDB_ROLLUP_SQL = rollupSql({
   unnestList: (e) => `unnest(string_split(${e}, ','))`,
   ratio: (a, b) => `round(CAST(${a} AS DOUBLE) / nullif(${b}, 0), 4)`,
   minMs: -8.64e15,
+  pending: PENDING_TABLE,
 });
 
 /** A column as `CREATE TABLE` and `ADD COLUMN` declare it. */
@@ -112,12 +114,13 @@ const SELECT = COLUMNS.map((c) => valueIn(DUCKDB_KINDS, c)).join(", ");
 const NAMES = COLUMNS.map((c) => `"${c.name}"`).join(", ");
 const INTO = `events (${NAMES})`;
 /**
- * The group being inserted, typed, in a temporary table of the writer's connection: the events and both aggregates
- * are inserted from it in one transaction, so the JSON is extracted once.
+ * The group being inserted, typed, in a temporary table of the writer's connection: the events and their pending
+ * rows (`rollup-pending.ts`) are inserted from it in one transaction, so the JSON is extracted once.
  */
 const STAGED = "_dlt_staged";
 const CREATE_STAGED = `CREATE TEMP TABLE IF NOT EXISTS ${STAGED} (${COLUMNS.map((c) => `"${c.name}" ${typeIn(DUCKDB_KINDS, c)}`).join(", ")})`;
-const ROLLUPS_FROM_STAGED = insertRollups(DUCKDB_ROLLUP, STAGED);
+/** The roll-up: the pending rows into the four aggregate tables, then the queue emptied (one transaction). */
+const ROLL_UP = [...rollUpFrom(DUCKDB_ROLLUP, PENDING_TABLE), `DELETE FROM ${PENDING_TABLE}`];
 /** How far the aggregates of a database made before them have been built from its events. */
 const ROLLUP_STATE = "_dlt_collector_rollup";
 /** A commit in this many merges the aggregates' rows of the hours around now (see `compact`). */
@@ -151,6 +154,8 @@ export interface DuckDbOptions {
   readonly memoryLimit?: string;
   /** WAL size that triggers a checkpoint (default 256MB; see `open`). */
   readonly checkpointThreshold?: string;
+  /** When the pending events are added to the aggregates (default: 5,000 of them, or 1 s after the first). */
+  readonly rollUp?: RollUpPolicy;
 }
 
 /** The scratch file of a database: beside it, so raw events never sit in a shared temp dir. */
@@ -202,10 +207,7 @@ function jsCell(v: unknown): Cell {
 const STATEMENTS = {
   stage: (scratch: string) => `INSERT INTO ${STAGED} (${NAMES}) SELECT ${SELECT} FROM ${FROM(scratch)}`,
   events: () => `INSERT INTO ${INTO} SELECT ${NAMES} FROM ${STAGED}`,
-  rollup: () => ROLLUPS_FROM_STAGED[0]!,
-  elapsed: () => ROLLUPS_FROM_STAGED[1]!,
-  rollupDay: () => ROLLUPS_FROM_STAGED[2]!,
-  elapsedDay: () => ROLLUPS_FROM_STAGED[3]!,
+  pending: () => `INSERT INTO ${PENDING_TABLE} (${PENDING_NAMES}) SELECT ${PENDING_NAMES} FROM ${STAGED}`,
 } as const;
 type Statement = keyof typeof STATEMENTS;
 
@@ -218,6 +220,8 @@ export class DuckDbStore implements EventStore {
   private commits = 0;
   /** Raw events are kept from here (epoch ms; `--raw-days`), or all of them. */
   private rawFrom: number | undefined;
+  /** When the pending events are rolled up: a turn of the writer's, between commits. */
+  private readonly trigger: RollUpTrigger;
 
   private constructor(
     private handles: Handles,
@@ -227,7 +231,9 @@ export class DuckDbStore implements EventStore {
     private readonly scratch: string,
     /** A private temp dir holding the scratch file of an in-memory database, removed at close. */
     private readonly tempDir: string | undefined,
-  ) {}
+  ) {
+    this.trigger = new RollUpTrigger(() => this.inTurn(() => this.rollUpNow()), options.rollUp ?? DEFAULT_ROLL_UP);
+  }
 
   /**
    * Opens (or creates) the database file, removes a scratch file a killed collector left beside it, and builds the
@@ -244,6 +250,8 @@ export class DuckDbStore implements EventStore {
     const store = new DuckDbStore(handles, inMemory ? "an in-memory DuckDB database" : path, options, scratch, tempDir);
     try {
       await store.backfill(options.progress);
+      // What a killed collector left pending.
+      await store.rollUp();
     } catch (e) {
       await store.close().catch(() => undefined);
       throw e;
@@ -260,7 +268,7 @@ export class DuckDbStore implements EventStore {
     const { writer } = this.handles;
     await writer.run("BEGIN TRANSACTION");
     try {
-      for (const ddl of createRollup(DUCKDB_ROLLUP)) await writer.run(ddl);
+      for (const ddl of [...createRollup(DUCKDB_ROLLUP), createPending(DUCKDB_ROLLUP)]) await writer.run(ddl);
       await writer.run(`CREATE TABLE IF NOT EXISTS ${ROLLUP_STATE} (created_at TIMESTAMP NOT NULL, done_until TIMESTAMP NOT NULL)`);
       await writer.run(`INSERT INTO ${ROLLUP_STATE} SELECT now()::TIMESTAMP, coalesce((SELECT min(received_at) FROM events), now()::TIMESTAMP)
         WHERE NOT EXISTS (SELECT 1 FROM ${ROLLUP_STATE})`);
@@ -321,11 +329,13 @@ export class DuckDbStore implements EventStore {
     if (messages.length > 0) this.writeScratch(messages);
     try {
       // Replays skipped at once (a failed statement would abort the transaction the counts share).
-      return await this.transaction(async () => {
+      const n = await this.transaction(async () => {
         const n = messages.length > 0 ? await this.insertStaged(true) : 0;
         for (const r of refused) await writer.run(UPSERT_REFUSED, [r.day, r.reason, r.event, r.n]);
         return n;
       });
+      this.trigger.added(n);
+      return n;
     } finally {
       rmSync(this.scratch, { force: true });
     }
@@ -377,7 +387,7 @@ export class DuckDbStore implements EventStore {
     try {
       // Most groups hold no replay: a plain INSERT costs ~13 ms for 800 events where INSERT OR IGNORE costs ~20
       // (measured), so the conflict handling runs only when the primary key refuses the group. The events and their
-      // aggregates commit together, or neither does.
+      // pending rows commit together, or neither does.
       let n: number;
       try {
         n = await this.transaction(() => this.insertStaged(false));
@@ -385,6 +395,8 @@ export class DuckDbStore implements EventStore {
         if (!/duplicate key/i.test(String((e as Error).message))) throw e;
         n = await this.transaction(() => this.insertStaged(true));
       }
+      // The roll-up, when due, is the writer's next turn: this group's requests are answered first.
+      this.trigger.added(n);
       if (++this.commits >= COMPACT_EVERY) {
         this.commits = 0;
         // The buckets live traffic lands in (today's day, the last hours); older ones are merged by the daily housekeeping.
@@ -410,9 +422,9 @@ export class DuckDbStore implements EventStore {
   }
 
   /**
-   * The scratch file into the staging table, then into the events and the aggregates (within the caller's
+   * The scratch file into the staging table, then into the events and the pending rows (within the caller's
    * transaction). With `replays`, the events already stored are skipped (`INSERT OR IGNORE … RETURNING` names the new
-   * ones) and left out of the aggregates, so a replayed `messageId` is counted once.
+   * ones) and left out of the pending rows, so a replayed `messageId` is counted once.
    */
   private async insertStaged(replays: boolean): Promise<number> {
     const { writer } = this.handles;
@@ -427,7 +439,7 @@ export class DuckDbStore implements EventStore {
       await writer.run(`DELETE FROM ${STAGED} WHERE message_id NOT IN (SELECT unnest(CAST(CAST(? AS JSON) AS VARCHAR[])))`, [JSON.stringify(fresh)]);
       n = fresh.length;
     }
-    for (const kind of ["rollup", "elapsed", "rollupDay", "elapsedDay"] as const) await this.run(kind);
+    await this.run("pending");
     return n;
   }
 
@@ -437,7 +449,7 @@ export class DuckDbStore implements EventStore {
     writeFileSync(this.scratch, probeLine(padBytes * 3), { mode: 0o600 });
     const { writer } = this.handles;
     try {
-      // The insert path itself (scratch file, JSON extraction, the table's last blocks, the aggregates), then rolled back.
+      // The insert path itself (scratch file, JSON extraction, the table's last blocks, the pending rows), then rolled back.
       await writer.run("BEGIN TRANSACTION");
       try {
         await this.insertStaged(false);
@@ -462,8 +474,27 @@ export class DuckDbStore implements EventStore {
   }
 
   /**
-   * Merges the aggregates' rows of the hours in `[from, to)` (epoch ms) into one per group: each insert appends its
-   * own rows, so an hour of live traffic holds a row per group per commit until merged.
+   * Adds the pending events to the aggregates now (`rollup-pending.ts`); the collector does it on its own when they
+   * are due, before housekeeping and at close.
+   */
+  async rollUp(): Promise<void> {
+    await this.inTurn(() => this.rollUpNow());
+  }
+
+  /** The pending rows into the aggregates and the queue emptied, in one transaction; false when there were none. */
+  private async rollUpNow(): Promise<boolean> {
+    const { writer } = this.handles;
+    const pending = Number((await writer.runAndReadAll(`SELECT count(*) FROM ${PENDING_TABLE}`)).getRows()[0]![0]);
+    if (pending === 0) return true;
+    await this.transaction(async () => {
+      for (const sql of ROLL_UP) await writer.run(sql);
+    });
+    return true;
+  }
+
+  /**
+   * Merges the aggregates' rows of the hours in `[from, to)` (epoch ms) into one per group: each roll-up appends its
+   * own rows, so an hour of live traffic holds a row per group per roll-up until merged.
    */
   compact(from: number, to: number): Promise<void> {
     return this.inTurn(() => this.compactNow(from, to));
@@ -506,6 +537,8 @@ export class DuckDbStore implements EventStore {
     const rawCutoff = rawDays === undefined ? undefined : Math.max(retentionCutoff(rawDays, now), cutoff ?? -Infinity);
     return this.inTurn(async () => {
       const { writer } = this.handles;
+      // The aggregates whole first: the hours the retention cuts include what was pending.
+      await this.rollUpNow();
       const at = (ms: number): string => `make_timestamp(CAST(${ms} AS BIGINT) * 1000)`;
       let removed = 0;
       if (cutoff !== undefined) {
@@ -543,7 +576,10 @@ export class DuckDbStore implements EventStore {
   }
 
   async close(): Promise<void> {
+    await this.trigger.stop();
     await this.turn;
+    // The queue emptied, so a file closed cleanly holds whole aggregates (an error leaves it for the next open).
+    await this.rollUpNow().catch(() => undefined);
     try {
       await this.handles.writer.run("CHECKPOINT");
     } catch {

@@ -30,6 +30,7 @@ import {
   type StoreKinds,
 } from "./columns.js";
 import { createRollup, ROLLUP_TABLES, type RollupDialect } from "./rollup.js";
+import { createPending } from "./rollup-pending.js";
 
 /** Dedup ids are kept this long: a replay within it is stored once, across partitions (days). */
 export const DEDUP_DAYS = 7;
@@ -182,6 +183,8 @@ export const MIGRATIONS: readonly string[] = [
    ${ROLLUP_TABLES.map((t) => `CREATE INDEX IF NOT EXISTS ${t}_bucket ON ${t} USING brin (bucket_start)`).join(";\n   ")};
    CREATE TABLE IF NOT EXISTS ${ROLLUP_STATE} (created_at timestamptz NOT NULL, done_until timestamptz NOT NULL);
    INSERT INTO ${ROLLUP_STATE} SELECT now(), coalesce((SELECT min(received_at) FROM events), now());`,
+  // 5: the aggregates off the commit path (issue 24, `rollup-pending.ts`): the queue of events not yet aggregated.
+  `${createPending(POSTGRES_ROLLUP)};`,
 ];
 
 /** The advisory lock every schema change takes (an arbitrary constant: "dlt-coll" in ASCII). */
