@@ -48,13 +48,19 @@ function step(at: number, i: number): StoredMessage {
 
 const everything: Filter = { from: -8.64e15, to: 8.64e15, bucket: "day" };
 const count = async (s: EventStore, sql: string): Promise<number> => Number((await s.query(sql))[0]!["n"]);
-/** The events, or the events an aggregate table counts, those still queued for it included. */
+/** The events not yet aggregated: DuckDB's past the roll-up's mark, PostgreSQL's queue. */
+const pendingOf = (s: EventStore): string =>
+  s instanceof DuckDbStore ? "(SELECT * FROM events WHERE rollup_seq > (SELECT seq FROM _dlt_rollup_mark))" : "rollup_pending";
+/** The events, or the events an aggregate table counts, those still pending for it included. */
 const total = async (s: EventStore, table: string): Promise<number> => {
   if (table === "events") return count(s, "SELECT count(*) AS n FROM events");
-  const queued = await count(s, `SELECT count(*) AS n FROM rollup_pending${table.startsWith("rollup_elapsed") ? " WHERE elapsed IS NOT NULL" : ""}`);
-  return (await count(s, `SELECT coalesce(sum(n), 0) AS n FROM ${table}`)) + queued;
+  const pending = await count(
+    s,
+    `SELECT count(*) AS n FROM ${pendingOf(s)} AS p${table.startsWith("rollup_elapsed") ? " WHERE elapsed IS NOT NULL" : ""}`,
+  );
+  return (await count(s, `SELECT coalesce(sum(n), 0) AS n FROM ${table}`)) + pending;
 };
-const queued = (s: EventStore): Promise<number> => count(s, "SELECT count(*) AS n FROM rollup_pending");
+const queued = (s: EventStore): Promise<number> => count(s, `SELECT count(*) AS n FROM ${pendingOf(s)} AS p`);
 
 /** Every API but the live view, from the aggregates, as from the raw events (elapsed: counts; percentiles within 5 %). */
 async function sameBothWays(s: EventStore, f: Filter, what: string): Promise<void> {
@@ -115,7 +121,8 @@ for (const kind of ["duckdb", "postgres"] as const) {
     const s = await open(kind, db);
     // Three days of events, then the aggregates taken away: a database as an earlier version left it.
     await s.insert(Array.from({ length: 60 }, (_, i) => step(now - Math.floor(i / 21) * DAY - (Math.floor(i / 3) % 4) * H, i)));
-    for (const table of [...ROLLUP_TABLES, "rollup_pending", "_dlt_collector_rollup"]) await s.query(`DROP TABLE ${table}`);
+    for (const table of [...ROLLUP_TABLES, kind === "duckdb" ? "_dlt_rollup_mark" : "rollup_pending", "_dlt_collector_rollup"])
+      await s.query(`DROP TABLE ${table}`);
     if (kind === "postgres") await s.query("UPDATE _dlt_collector_schema SET version = 2");
     await s.close();
     const seen: [number, number][] = [];

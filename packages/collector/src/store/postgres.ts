@@ -129,7 +129,7 @@ const POSTGRES_ROLLUP_SQL = rollupSql({
   unnestList: (e) => `unnest(string_to_array(${e}, ','))`,
   ratio: (a, b) => `round((${a})::numeric / nullif(${b}, 0), 4)`,
   minMs: -210_866_803_200_000,
-  pending: PENDING_TABLE,
+  pending: () => PENDING_TABLE,
 });
 
 /** The advisory lock of compacting and rolling up the aggregates (one collector at a time; the others skip). */

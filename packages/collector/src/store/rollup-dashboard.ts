@@ -39,10 +39,11 @@ export interface RollupQueryDialect extends RollupDialect {
   /** The earliest epoch ms the store's times reach (a range starting before it starts there). */
   readonly minMs: number;
   /**
-   * The table of events not yet added to the aggregates (`rollup-pending.ts`), grouped at query time over the range
-   * the aggregate tables answer, so answers are exact while a roll-up is due; none where the aggregates are always whole.
+   * The relation of events not yet added to the aggregates (`rollup-pending.ts`: a table, or a query over the events),
+   * grouped at query time over the range the aggregate tables answer, so answers are exact while a roll-up is due;
+   * none where the aggregates are always whole.
    */
-  readonly pending?: string;
+  readonly pending?: () => string;
 }
 
 export function rollupSql(d: RollupQueryDialect): RollupSql {
@@ -75,7 +76,7 @@ export function rollupSql(d: RollupQueryDialect): RollupSql {
     const spans = [...days, ...hours];
     if (d.pending && spans.length > 0) {
       const [a, b] = [Math.min(...spans.map((s) => s[0])), Math.max(...spans.map((s) => s[1]))];
-      const pending = `(SELECT * FROM ${d.pending} WHERE "timestamp" >= ${d.time(p(a))} AND "timestamp" < ${d.time(p(b))}) AS q`;
+      const pending = `(SELECT * FROM ${d.pending()} AS p WHERE "timestamp" >= ${d.time(p(a))} AND "timestamp" < ${d.time(p(b))}) AS q`;
       parts.push(table === "rollup" ? rollupOf(d, pending) : elapsedOf(d, pending));
     }
     for (const [a, b] of split.edges) {
