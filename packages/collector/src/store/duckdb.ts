@@ -281,7 +281,7 @@ export class DuckDbStore implements EventStore {
 
   /**
    * The aggregates of the events stored before they existed: `_dlt_collector_rollup` records when they were created
-   * (every event received since is aggregated by its insert) and how far the older events have been added, one UTC
+   * (every event received since is marked pending by its insert, then rolled up) and how far the older events have been added, one UTC
    * day of `received_at` per transaction, so memory is bounded and a killed backfill resumes where it stopped.
    */
   private async backfill(progress: OpenProgress | undefined): Promise<void> {
