@@ -129,8 +129,8 @@ const MARK = "_dlt_rollup_mark";
 const pendingEvents = (hint: number): string => `(SELECT * FROM events WHERE ${SEQ} > ${hint} AND ${SEQ} > (SELECT seq FROM ${MARK}))`;
 /** How far the aggregates of a database made before them have been built from its events. */
 const ROLLUP_STATE = "_dlt_collector_rollup";
-/** A commit in this many merges the aggregates' rows of the hours around now (see `compact`). */
-const COMPACT_EVERY = 200;
+/** A roll-up in this many merges the aggregates' rows of the hours around now (see `compact`): about a minute of traffic. */
+const COMPACT_EVERY = 50;
 // PATHS is whole once SELECT is built (at load).
 const FROM = (file: string): string =>
   `(SELECT json, json_extract_string(json, [${PATHS.map((p) => `'$.${p}'`).join(", ")}]) AS x FROM read_ndjson_objects('${file.replaceAll("'", "''")}'))`;
@@ -231,8 +231,8 @@ export class DuckDbStore implements EventStore {
   private turn: Promise<unknown> = Promise.resolve();
   /** Set by a fatal error: the next write opens a new instance on the file first. */
   private invalidated = false;
-  /** Commits since the aggregates were last compacted. */
-  private commits = 0;
+  /** Roll-ups since the aggregates were last compacted. */
+  private rollUps = 0;
   /** Raw events are kept from here (epoch ms; `--raw-days`), or all of them. */
   private rawFrom: number | undefined;
   /** When the pending events are rolled up: a turn of the writer's, between commits. */
@@ -281,8 +281,9 @@ export class DuckDbStore implements EventStore {
 
   /**
    * The aggregates of the events stored before they existed: `_dlt_collector_rollup` records when they were created
-   * (every event received since is marked pending by its insert, then rolled up) and how far the older events have been added, one UTC
-   * day of `received_at` per transaction, so memory is bounded and a killed backfill resumes where it stopped.
+   * (every event received since is marked pending by its insert, then rolled up) and how far the older events have
+   * been added, one UTC day of `received_at` per transaction, so memory is bounded and a killed backfill resumes where
+   * it stopped.
    */
   private async backfill(progress: OpenProgress | undefined): Promise<void> {
     const { writer } = this.handles;
@@ -420,11 +421,6 @@ export class DuckDbStore implements EventStore {
       }
       // The roll-up, when due, is the writer's next turn: this group's requests are answered first.
       this.trigger.added(n);
-      if (++this.commits >= COMPACT_EVERY) {
-        this.commits = 0;
-        // The buckets live traffic lands in (today's day, the last hours); older ones are merged by the daily housekeeping.
-        await this.compactNow(Math.floor((Date.now() - 6 * 3_600_000) / DAY_MS) * DAY_MS, Date.now() + 3_600_000).catch(() => undefined);
-      }
       return n;
     } finally {
       rmSync(this.scratch, { force: true });
@@ -495,6 +491,12 @@ export class DuckDbStore implements EventStore {
         await writer.run(`UPDATE ${MARK} SET seq = ${to}`);
       });
       this.mark = to;
+      // Rows are appended per roll-up now, not per commit: merged every so many of them, off the commit path too.
+      if (++this.rollUps >= COMPACT_EVERY) {
+        this.rollUps = 0;
+        // The buckets live traffic lands in (today's day, the last hours); older ones are merged by the daily housekeeping.
+        await this.compactNow(Math.floor((Date.now() - 6 * 3_600_000) / DAY_MS) * DAY_MS, Date.now() + 3_600_000).catch(() => undefined);
+      }
     } else this.mark = mark;
     return true;
   }

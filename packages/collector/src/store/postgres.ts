@@ -135,8 +135,8 @@ const POSTGRES_ROLLUP_SQL = rollupSql({
 /** The advisory lock of compacting and rolling up the aggregates (one collector at a time; the others skip). */
 const ROLLUP_LOCK = 0x646c742d726f6c6cn;
 
-/** A commit in this many merges the aggregates' rows of the hours around now (see `compact`). */
-const COMPACT_EVERY = 200;
+/** A roll-up in this many merges the aggregates' rows of the hours around now (see `compact`): about a minute of traffic. */
+const COMPACT_EVERY = 50;
 
 /** The live path's insert: the group as one NDJSON text parameter (JSON text never holds a raw newline). */
 const INSERT = insertFrom(`unnest(string_to_array($1::text, E'\\n')) AS lines(x)`);
@@ -248,8 +248,8 @@ export class PostgresStore implements EventStore {
    * fail after the pool's connect timeout (500s on the page).
    */
   private readonly reads: Turns;
-  /** Commits since this collector last compacted the aggregates. */
-  private commits = 0;
+  /** Roll-ups since this collector last compacted the aggregates. */
+  private rollUps = 0;
   /** Raw events are kept from here (epoch ms; `--raw-days`), or all of them. */
   private rawFrom: number | undefined;
   /** When this collector rolls up the pending events: on a connection of its own, beside the commits. */
@@ -433,11 +433,6 @@ export class PostgresStore implements EventStore {
     }
     // The roll-up, when due, runs on another connection: this group's requests are answered meanwhile.
     this.trigger.added(n);
-    if (++this.commits >= COMPACT_EVERY) {
-      this.commits = 0;
-      // The buckets live traffic lands in (today's day, the last hours); older ones are merged by the daily housekeeping.
-      await this.compact(Math.floor((Date.now() - 6 * 3_600_000) / DAY_MS) * DAY_MS, Date.now() + 3_600_000).catch(() => undefined);
-    }
     return n;
   }
 
@@ -531,7 +526,7 @@ export class PostgresStore implements EventStore {
    * skips (false: the one holding it is rolling up).
    */
   private async rollUpOnce(wait: boolean): Promise<boolean> {
-    return this.transaction(async (c) => {
+    const took = await this.transaction(async (c) => {
       if (wait) await c.query("SELECT pg_advisory_xact_lock($1)", [ROLLUP_LOCK.toString()]);
       else {
         const locked = await c.query<{ ok: boolean }>("SELECT pg_try_advisory_xact_lock($1) AS ok", [ROLLUP_LOCK.toString()]);
@@ -542,6 +537,13 @@ export class PostgresStore implements EventStore {
       await c.query(ROLL_UP);
       return true;
     });
+    // Rows are appended per roll-up now, not per commit: merged every so many of them, off the commit path too.
+    if (took && ++this.rollUps >= COMPACT_EVERY) {
+      this.rollUps = 0;
+      // The buckets live traffic lands in (today's day, the last hours); older ones are merged by the daily housekeeping.
+      await this.compact(Math.floor((Date.now() - 6 * 3_600_000) / DAY_MS) * DAY_MS, Date.now() + 3_600_000).catch(() => undefined);
+    }
+    return took;
   }
 
   /**
