@@ -160,7 +160,7 @@ export interface DuckDbOptions {
   readonly memoryLimit?: string;
   /** WAL size that triggers a checkpoint (default 256MB; see `open`). */
   readonly checkpointThreshold?: string;
-  /** When the pending events are added to the aggregates (default: 5,000 of them, or 1 s after the first). */
+  /** When the pending events are added to the aggregates (default: 20,000 of them, or 1 s after the first). */
   readonly rollUp?: RollUpPolicy;
 }
 

@@ -73,7 +73,7 @@ export interface PostgresOptions {
   readonly connectTimeoutMs?: number;
   /** Days of partitions created ahead of today (default 3). */
   readonly daysAhead?: number;
-  /** When the pending events are added to the aggregates (default: 5,000 of this collector's, or 1 s after the first). */
+  /** When the pending events are added to the aggregates (default: 20,000 of this collector's, or 1 s after the first). */
   readonly rollUp?: RollUpPolicy;
 }
 

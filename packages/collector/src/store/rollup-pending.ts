@@ -40,7 +40,7 @@ export interface RollUpPolicy {
   readonly rows: number;
   readonly ms: number;
 }
-export const DEFAULT_ROLL_UP: RollUpPolicy = { rows: 5_000, ms: 1_000 };
+export const DEFAULT_ROLL_UP: RollUpPolicy = { rows: 20_000, ms: 1_000 };
 
 /**
  * Decides when a store rolls up, from the events its own commits queued: at `rows` of them, or `ms` after the first
