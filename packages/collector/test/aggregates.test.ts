@@ -1,7 +1,8 @@
 // The dashboard's aggregates (issue 24) on every store (DuckDB, PostgreSQL, ClickHouse through chDB): a replayed
 // messageId is counted once, a rolled-back write (the probe's) leaves them as they were, a database made before them
-// gets them when opened (with progress), `migrate` carries them, and `--raw-days` deletes raw events while the
-// aggregates keep answering (an injected clock).
+// gets them when opened (with progress), `migrate` carries them, `--raw-days` deletes raw events while the
+// aggregates keep answering (an injected clock), and answers are exact while events wait for the roll-up (DuckDB and
+// PostgreSQL, whose aggregates are rolled up off the commit path; ClickHouse's views fill them inside the insert).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { DASHBOARD_APIS, type DashboardApi, type Filter, type Rows } from "../src/dashboard/apis.js";
@@ -11,6 +12,7 @@ import { ClickHouseStore } from "../src/store/clickhouse.js";
 import { DuckDbStore } from "../src/store/duckdb.js";
 import { PostgresStore } from "../src/store/postgres.js";
 import { ROLLUP_TABLES } from "../src/store/rollup.js";
+import type { RollUpPolicy } from "../src/store/rollup-pending.js";
 import type { EventStore, OpenProgress } from "../src/store/types.js";
 import { dltEvent, tempDb, tempDir } from "./helpers.js";
 import { testPostgres, type TestPostgres } from "./postgres-server.js";
@@ -38,6 +40,11 @@ const open = async (kind: Kind, db?: string, progress?: OpenProgress): Promise<E
       ? PostgresStore.open(at, options)
       : ClickHouseStore.open(at, options);
 };
+/** A store that rolls its queue up by `rollUp`'s policy (DuckDB and PostgreSQL). */
+const openQueued = async (kind: "duckdb" | "postgres", rollUp: RollUpPolicy): Promise<DuckDbStore | PostgresStore> =>
+  kind === "duckdb" ? DuckDbStore.open(tempDb(), { rollUp }) : PostgresStore.open(await server.database(), { rollUp });
+/** A roll-up that never comes on its own: the test says when. */
+const NEVER: RollUpPolicy = { rows: Number.MAX_SAFE_INTEGER, ms: 3_600_000 };
 
 /** Step `i % 3` of run `i / 3`, received at `at` (its timestamp the same), with an elapsed and a success of its own. */
 function step(at: number, i: number, extra: Record<string, unknown> = {}): StoredMessage {
@@ -58,8 +65,25 @@ function step(at: number, i: number, extra: Record<string, unknown> = {}): Store
 }
 
 const everything: Filter = { from: -8.64e15, to: 8.64e15, bucket: "day" };
-const total = async (s: EventStore, table: string): Promise<number> =>
-  Number((await s.query(table === "events" ? "SELECT count(*) AS n FROM events" : `SELECT coalesce(sum(n), 0) AS n FROM ${table}`))[0]!["n"]);
+const count = async (s: EventStore, sql: string): Promise<number> => Number((await s.query(sql))[0]!["n"]);
+/** The events not yet aggregated: DuckDB's past the roll-up's mark, PostgreSQL's queue; none on ClickHouse. */
+const pendingOf = (s: EventStore): string | undefined =>
+  s instanceof DuckDbStore
+    ? "(SELECT * FROM events WHERE rollup_seq > (SELECT seq FROM _dlt_rollup_mark))"
+    : s instanceof PostgresStore
+      ? "rollup_pending"
+      : undefined;
+/** The events, or the events an aggregate table counts, those still pending for it included. */
+const total = async (s: EventStore, table: string): Promise<number> => {
+  if (table === "events") return count(s, "SELECT count(*) AS n FROM events");
+  const from = pendingOf(s);
+  const pending =
+    from === undefined
+      ? 0
+      : await count(s, `SELECT count(*) AS n FROM ${from} AS p${table.startsWith("rollup_elapsed") ? " WHERE elapsed IS NOT NULL" : ""}`);
+  return (await count(s, `SELECT coalesce(sum(n), 0) AS n FROM ${table}`)) + pending;
+};
+const queued = (s: EventStore): Promise<number> => count(s, `SELECT count(*) AS n FROM ${pendingOf(s)} AS p`);
 
 /** Every API but the live view, from the aggregates, as from the raw events (elapsed: counts; percentiles within 5 %). */
 async function sameBothWays(s: EventStore, f: Filter, what: string): Promise<void> {
@@ -101,6 +125,16 @@ for (const kind of ["duckdb", "postgres", "chdb"] as const) {
       assert.deepEqual(await s.dashboard("summary", everything), before);
       await sameBothWays(s, everything, kind);
       await sameBothWays(s, { from: now - 3 * H - 1234, to: now - H + 99, bucket: "hour" }, `${kind} off the hour`);
+      if (s instanceof DuckDbStore || s instanceof PostgresStore) {
+        // Rolled up, the same: every stored event in the aggregate tables once, the queue empty.
+        await s.rollUp();
+        assert.equal(await queued(s), 0);
+        for (const table of ROLLUP_TABLES) assert.equal(await total(s, table), 35, table);
+        await s.insert(again);
+        await s.rollUp();
+        assert.equal(await total(s, "rollup"), 35, "a replay after the roll-up is not counted again");
+        assert.deepEqual(await s.dashboard("summary", everything), before);
+      }
     } finally {
       await s.close();
     }
@@ -114,7 +148,8 @@ for (const kind of ["duckdb", "postgres", "chdb"] as const) {
     await s.insert(Array.from({ length: 60 }, (_, i) => step(now - Math.floor(i / 21) * DAY - (Math.floor(i / 3) % 4) * H, i)));
     // On ClickHouse the views that fill them go too (dropped first: a view's target must exist while it does).
     const views = kind === "chdb" ? ROLLUP_TABLES.map((t) => `${t}_mv`) : [];
-    for (const table of [...views, ...ROLLUP_TABLES, "_dlt_collector_rollup"]) await s.query(`DROP TABLE ${table}`);
+    const queue = kind === "duckdb" ? ["_dlt_rollup_mark"] : kind === "postgres" ? ["rollup_pending"] : [];
+    for (const table of [...views, ...ROLLUP_TABLES, ...queue, "_dlt_collector_rollup"]) await s.query(`DROP TABLE ${table}`);
     if (kind === "postgres") await s.query("UPDATE _dlt_collector_schema SET version = 2");
     await s.close();
     const seen: [number, number][] = [];
@@ -166,6 +201,54 @@ for (const kind of ["duckdb", "postgres", "chdb"] as const) {
       await reopened.close();
     }
   });
+
+  if (kind !== "chdb") {
+    test(`${kind}: answers are exact while events wait for the roll-up, before and after it`, async () => {
+      const s = await openQueued(kind, NEVER);
+      try {
+        const now = Date.now();
+        const hour = Math.floor(now / H) * H;
+        // Rolled up: events of 3 days ago and of the last hours.
+        await s.insert(Array.from({ length: 30 }, (_, i) => step(now - 3 * DAY - (Math.floor(i / 3) % 4) * H, i)));
+        await s.rollUp();
+        // Queued: more in the same days and hours, so an answer from the aggregate tables alone is short of them.
+        await s.insert(Array.from({ length: 24 }, (_, i) => step(now - 3 * DAY - (Math.floor(i / 3) % 4) * H - 60_000, 102 + i)));
+        await s.insert(Array.from({ length: 12 }, (_, i) => step(hour - (Math.floor(i / 3) % 3) * H - 1_000, 201 + i)));
+        assert.equal(await queued(s), 36, "the last two groups wait for the roll-up");
+        assert.equal(await count(s, "SELECT coalesce(sum(n), 0) AS n FROM rollup"), 30);
+        assert.equal((await s.dashboard("summary", everything))[0]!["events"], 66, "the queued events are counted");
+        const ranges: Filter[] = [
+          everything,
+          { from: now - 30 * DAY, to: now + 60_000, bucket: "day" },
+          { from: now - 4 * DAY, to: now + 60_000, bucket: "hour" },
+          { from: hour - 2 * H - 17_000, to: hour - H + 1, bucket: "hour" },
+          { from: hour - 5 * H, to: hour, bucket: "day" },
+        ];
+        for (const f of ranges) await sameBothWays(s, f, `${kind} queued ${JSON.stringify(f)}`);
+        await s.rollUp();
+        assert.equal(await queued(s), 0);
+        assert.equal(await count(s, "SELECT coalesce(sum(n), 0) AS n FROM rollup"), 66);
+        for (const f of ranges) await sameBothWays(s, f, `${kind} rolled up ${JSON.stringify(f)}`);
+      } finally {
+        await s.close();
+      }
+    });
+
+    test(`${kind}: the queue is rolled up on its own, at the policy's count of events`, async () => {
+      const s = await openQueued(kind, { rows: 20, ms: 3_600_000 });
+      try {
+        await s.insert(Array.from({ length: 12 }, (_, i) => step(Date.now(), i)));
+        assert.equal(await queued(s), 12, "under the count: queued");
+        await s.insert(Array.from({ length: 12 }, (_, i) => step(Date.now(), 100 + i)));
+        const deadline = Date.now() + 10_000;
+        while ((await queued(s)) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+        assert.equal(await queued(s), 0, "past the count: rolled up");
+        assert.equal(await count(s, "SELECT coalesce(sum(n), 0) AS n FROM rollup"), 24);
+      } finally {
+        await s.close();
+      }
+    });
+  }
 
   test(`${kind}: --raw-days deletes raw events past it (injected clock); the aggregates keep answering for --retain-days`, async () => {
     const s = await open(kind);

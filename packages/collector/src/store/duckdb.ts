@@ -31,7 +31,8 @@ import {
 } from "./columns.js";
 import { DUCKDB_DASHBOARD } from "./duckdb-dashboard.js";
 import { addDimensions, createRollup, insertRollups, merged, namesOf, ROLLUP_TABLES, type RollupDialect } from "./rollup.js";
-import { rollupSql, type RollupQuery } from "./rollup-dashboard.js";
+import { DEFAULT_ROLL_UP, rollUpFrom, RollUpTrigger, type RollUpPolicy } from "./rollup-pending.js";
+import { rollupSql, type RollupQuery, type RollupQueryDialect, type RollupSql } from "./rollup-dashboard.js";
 import {
   randomPad,
   retentionCutoff,
@@ -88,8 +89,8 @@ export const DUCKDB_ROLLUP: RollupDialect = {
   finite: (e) => `isfinite(${e})`,
 };
 
-/** The dashboard from the aggregates, in DuckDB's dialect. */
-const DUCKDB_ROLLUP_SQL = rollupSql({
+/** The dashboard from the aggregates, in DuckDB's dialect (the pending tail is the store's: see `DuckDbStore`). */
+const DUCKDB_QUERY_DIALECT: Omit<RollupQueryDialect, "pending"> = {
   ...DUCKDB_ROLLUP,
   placeholder: () => "?",
   time: (p) => `epoch_ms(CAST(${p} AS BIGINT))`,
@@ -99,7 +100,7 @@ const DUCKDB_ROLLUP_SQL = rollupSql({
   unnestList: (e) => `unnest(string_split(${e}, ','))`,
   ratio: (a, b) => `round(CAST(${a} AS DOUBLE) / nullif(${b}, 0), 4)`,
   minMs: -8.64e15,
-});
+};
 
 /** A column as `CREATE TABLE` and `ADD COLUMN` declare it. */
 const definition = (c: Column): string => `"${c.name}" ${typeIn(DUCKDB_KINDS, c)}${c.key ? " PRIMARY KEY" : isNullable(c) ? "" : " NOT NULL"}`;
@@ -112,16 +113,24 @@ const SELECT = COLUMNS.map((c) => valueIn(DUCKDB_KINDS, c)).join(", ");
 const NAMES = COLUMNS.map((c) => `"${c.name}"`).join(", ");
 const INTO = `events (${NAMES})`;
 /**
- * The group being inserted, typed, in a temporary table of the writer's connection: the events and both aggregates
- * are inserted from it in one transaction, so the JSON is extracted once.
+ * The events not yet aggregated (`rollup-pending.ts`), DuckDB's way: every insert gives each new event the next value
+ * of a sequence (`rollup_seq`, a column of `events` beside the stored ones, its default), in the insert's own
+ * statement, and the roll-up adds the events past a mark (`_dlt_rollup_mark`) to the aggregates and moves the mark,
+ * in one transaction. A mark is exact here, where PostgreSQL needs a queue: one connection of one process writes the
+ * file, its commits one at a time, so the sequence's values commit in order. A replay that the primary key skips gets
+ * no row, so no value; older rows (NULL) were aggregated when they were stored, or by the backfill.
  */
-const STAGED = "_dlt_staged";
-const CREATE_STAGED = `CREATE TEMP TABLE IF NOT EXISTS ${STAGED} (${COLUMNS.map((c) => `"${c.name}" ${typeIn(DUCKDB_KINDS, c)}`).join(", ")})`;
-const ROLLUPS_FROM_STAGED = insertRollups(DUCKDB_ROLLUP, STAGED);
+const SEQ = "rollup_seq";
+const MARK = "_dlt_rollup_mark";
+/**
+ * The events past the mark as a relation, read with the mark in one statement (so one snapshot); `hint`, a mark known
+ * to be no later, lets DuckDB's zone maps skip the older row groups.
+ */
+const pendingEvents = (hint: number): string => `(SELECT * FROM events WHERE ${SEQ} > ${hint} AND ${SEQ} > (SELECT seq FROM ${MARK}))`;
 /** How far the aggregates of a database made before them have been built from its events. */
 const ROLLUP_STATE = "_dlt_collector_rollup";
-/** A commit in this many merges the aggregates' rows of the hours around now (see `compact`). */
-const COMPACT_EVERY = 200;
+/** A roll-up in this many merges the aggregates' rows of the hours around now (see `compact`): about a minute of traffic. */
+const COMPACT_EVERY = 50;
 // PATHS is whole once SELECT is built (at load).
 const FROM = (file: string): string =>
   `(SELECT json, json_extract_string(json, [${PATHS.map((p) => `'$.${p}'`).join(", ")}]) AS x FROM read_ndjson_objects('${file.replaceAll("'", "''")}'))`;
@@ -151,6 +160,8 @@ export interface DuckDbOptions {
   readonly memoryLimit?: string;
   /** WAL size that triggers a checkpoint (default 256MB; see `open`). */
   readonly checkpointThreshold?: string;
+  /** When the pending events are added to the aggregates (default: 20,000 of them, or 1 s after the first). */
+  readonly rollUp?: RollUpPolicy;
 }
 
 /** The scratch file of a database: beside it, so raw events never sit in a shared temp dir. */
@@ -177,7 +188,17 @@ async function connect(path: string, options: DuckDbOptions): Promise<Handles> {
     }
     await writer.run(`CREATE TABLE IF NOT EXISTS ${PROBE_TABLE} (id INTEGER PRIMARY KEY, checked_at TIMESTAMP)`);
     await writer.run(createRefused(DUCKDB_COUNT_KINDS));
-    await writer.run(CREATE_STAGED);
+    // The roll-up's sequence (see SEQ); a file made before it gets the column (NULL for the rows it holds). Checkpointed
+    // at once: DuckDB 1.5 fails to replay a WAL that holds this default (an internal error on the next open).
+    const seq = await writer.runAndReadAll(
+      `SELECT column_default FROM information_schema.columns WHERE table_name = 'events' AND column_name = '${SEQ}'`,
+    );
+    if (seq.getRows()[0]?.[0] == null) {
+      await writer.run(`CREATE SEQUENCE IF NOT EXISTS ${SEQ}`);
+      await writer.run(`ALTER TABLE events ADD COLUMN IF NOT EXISTS ${SEQ} BIGINT`);
+      await writer.run(`ALTER TABLE events ALTER COLUMN ${SEQ} SET DEFAULT nextval('${SEQ}')`);
+      await writer.run("CHECKPOINT");
+    }
     // No secondary index: DuckDB's ART indexes do not serve range scans (zone maps do) and cost every insert.
     const reader = await instance.connect();
     // A top-N query reads its other columns only for the rows it keeps ("late materialization") up to this many rows
@@ -200,12 +221,8 @@ function jsCell(v: unknown): Cell {
 
 /** The statements of an insert, each prepared once (planning costs ~2 ms of a commit, measured). */
 const STATEMENTS = {
-  stage: (scratch: string) => `INSERT INTO ${STAGED} (${NAMES}) SELECT ${SELECT} FROM ${FROM(scratch)}`,
-  events: () => `INSERT INTO ${INTO} SELECT ${NAMES} FROM ${STAGED}`,
-  rollup: () => ROLLUPS_FROM_STAGED[0]!,
-  elapsed: () => ROLLUPS_FROM_STAGED[1]!,
-  rollupDay: () => ROLLUPS_FROM_STAGED[2]!,
-  elapsedDay: () => ROLLUPS_FROM_STAGED[3]!,
+  plain: (scratch: string) => `INSERT INTO ${INTO} SELECT ${SELECT} FROM ${FROM(scratch)}`,
+  orIgnore: (scratch: string) => `INSERT OR IGNORE INTO ${INTO} SELECT ${SELECT} FROM ${FROM(scratch)}`,
 } as const;
 type Statement = keyof typeof STATEMENTS;
 
@@ -214,10 +231,16 @@ export class DuckDbStore implements EventStore {
   private turn: Promise<unknown> = Promise.resolve();
   /** Set by a fatal error: the next write opens a new instance on the file first. */
   private invalidated = false;
-  /** Commits since the aggregates were last compacted. */
-  private commits = 0;
+  /** Roll-ups since the aggregates were last compacted. */
+  private rollUps = 0;
   /** Raw events are kept from here (epoch ms; `--raw-days`), or all of them. */
   private rawFrom: number | undefined;
+  /** When the pending events are rolled up: a turn of the writer's, between commits. */
+  private readonly trigger: RollUpTrigger;
+  /** The roll-up's mark as this process last committed it (no later than the file's: see `pendingEvents`). */
+  private mark = 0;
+  /** The dashboard from the aggregates, the events past the mark added. */
+  private readonly rollupSql: RollupSql;
 
   private constructor(
     private handles: Handles,
@@ -227,7 +250,10 @@ export class DuckDbStore implements EventStore {
     private readonly scratch: string,
     /** A private temp dir holding the scratch file of an in-memory database, removed at close. */
     private readonly tempDir: string | undefined,
-  ) {}
+  ) {
+    this.trigger = new RollUpTrigger(() => this.inTurn(() => this.rollUpNow()), options.rollUp ?? DEFAULT_ROLL_UP);
+    this.rollupSql = rollupSql({ ...DUCKDB_QUERY_DIALECT, pending: () => pendingEvents(this.mark) });
+  }
 
   /**
    * Opens (or creates) the database file, removes a scratch file a killed collector left beside it, and builds the
@@ -244,6 +270,8 @@ export class DuckDbStore implements EventStore {
     const store = new DuckDbStore(handles, inMemory ? "an in-memory DuckDB database" : path, options, scratch, tempDir);
     try {
       await store.backfill(options.progress);
+      // What a killed collector left pending.
+      await store.rollUp();
     } catch (e) {
       await store.close().catch(() => undefined);
       throw e;
@@ -253,8 +281,9 @@ export class DuckDbStore implements EventStore {
 
   /**
    * The aggregates of the events stored before they existed: `_dlt_collector_rollup` records when they were created
-   * (every event received since is aggregated by its insert) and how far the older events have been added, one UTC
-   * day of `received_at` per transaction, so memory is bounded and a killed backfill resumes where it stopped.
+   * (every event received since is marked pending by its insert, then rolled up) and how far the older events have
+   * been added, one UTC day of `received_at` per transaction, so memory is bounded and a killed backfill resumes where
+   * it stopped.
    */
   private async backfill(progress: OpenProgress | undefined): Promise<void> {
     const { writer } = this.handles;
@@ -263,6 +292,9 @@ export class DuckDbStore implements EventStore {
       for (const ddl of createRollup(DUCKDB_ROLLUP)) await writer.run(ddl);
       // Aggregates an earlier version made lack the newer dimensions (`first_run_of_version`, issue 26).
       for (const ddl of addDimensions(DUCKDB_ROLLUP)) await writer.run(ddl);
+      await writer.run(`CREATE TABLE IF NOT EXISTS ${MARK} (seq BIGINT NOT NULL)`);
+      // Made with the state above: the events stored until now are the backfill's (an older file's have no value).
+      await writer.run(`INSERT INTO ${MARK} SELECT coalesce((SELECT max(${SEQ}) FROM events), 0) WHERE NOT EXISTS (SELECT 1 FROM ${MARK})`);
       await writer.run(`CREATE TABLE IF NOT EXISTS ${ROLLUP_STATE} (created_at TIMESTAMP NOT NULL, done_until TIMESTAMP NOT NULL)`);
       await writer.run(`INSERT INTO ${ROLLUP_STATE} SELECT now()::TIMESTAMP, coalesce((SELECT min(received_at) FROM events), now()::TIMESTAMP)
         WHERE NOT EXISTS (SELECT 1 FROM ${ROLLUP_STATE})`);
@@ -323,11 +355,13 @@ export class DuckDbStore implements EventStore {
     if (messages.length > 0) this.writeScratch(messages);
     try {
       // Replays skipped at once (a failed statement would abort the transaction the counts share).
-      return await this.transaction(async () => {
-        const n = messages.length > 0 ? await this.insertStaged(true) : 0;
+      const n = await this.transaction(async () => {
+        const n = messages.length > 0 ? await this.run("orIgnore") : 0;
         for (const r of refused) await writer.run(UPSERT_REFUSED, [r.day, r.reason, r.event, r.n]);
         return n;
       });
+      this.trigger.added(n);
+      return n;
     } finally {
       rmSync(this.scratch, { force: true });
     }
@@ -379,19 +413,16 @@ export class DuckDbStore implements EventStore {
     try {
       // Most groups hold no replay: a plain INSERT costs ~13 ms for 800 events where INSERT OR IGNORE costs ~20
       // (measured), so the conflict handling runs only when the primary key refuses the group. The events and their
-      // aggregates commit together, or neither does.
+      // sequence values (what marks them pending) commit together, or neither does: one statement is one transaction.
       let n: number;
       try {
-        n = await this.transaction(() => this.insertStaged(false));
+        n = await this.run("plain");
       } catch (e) {
         if (!/duplicate key/i.test(String((e as Error).message))) throw e;
-        n = await this.transaction(() => this.insertStaged(true));
+        n = await this.run("orIgnore");
       }
-      if (++this.commits >= COMPACT_EVERY) {
-        this.commits = 0;
-        // The buckets live traffic lands in (today's day, the last hours); older ones are merged by the daily housekeeping.
-        await this.compactNow(Math.floor((Date.now() - 6 * 3_600_000) / DAY_MS) * DAY_MS, Date.now() + 3_600_000).catch(() => undefined);
-      }
+      // The roll-up, when due, is the writer's next turn: this group's requests are answered first.
+      this.trigger.added(n);
       return n;
     } finally {
       rmSync(this.scratch, { force: true });
@@ -411,38 +442,16 @@ export class DuckDbStore implements EventStore {
     }
   }
 
-  /**
-   * The scratch file into the staging table, then into the events and the aggregates (within the caller's
-   * transaction). With `replays`, the events already stored are skipped (`INSERT OR IGNORE … RETURNING` names the new
-   * ones) and left out of the aggregates, so a replayed `messageId` is counted once.
-   */
-  private async insertStaged(replays: boolean): Promise<number> {
-    const { writer } = this.handles;
-    await writer.run(`DELETE FROM ${STAGED}`);
-    await this.run("stage");
-    let n: number;
-    if (!replays) n = await this.run("events");
-    else {
-      const fresh = (await writer.runAndReadAll(`INSERT OR IGNORE INTO ${INTO} SELECT ${NAMES} FROM ${STAGED} RETURNING message_id`))
-        .getRows()
-        .map((r) => String(r[0]));
-      await writer.run(`DELETE FROM ${STAGED} WHERE message_id NOT IN (SELECT unnest(CAST(CAST(? AS JSON) AS VARCHAR[])))`, [JSON.stringify(fresh)]);
-      n = fresh.length;
-    }
-    for (const kind of ["rollup", "elapsed", "rollupDay", "elapsedDay"] as const) await this.run(kind);
-    return n;
-  }
-
   private async probeNow(padBytes: number): Promise<void> {
     // A commit of N bytes needs them twice on disk (the scratch file, then the WAL, which holds the message and its
     // typed columns): a rolled-back insert writes no WAL, so the scratch file is made large enough for both.
     writeFileSync(this.scratch, probeLine(padBytes * 3), { mode: 0o600 });
     const { writer } = this.handles;
     try {
-      // The insert path itself (scratch file, JSON extraction, the table's last blocks, the aggregates), then rolled back.
+      // The insert path itself (scratch file, JSON extraction, the table's last blocks, the sequence), then rolled back.
       await writer.run("BEGIN TRANSACTION");
       try {
-        await this.insertStaged(false);
+        await this.run("plain");
       } finally {
         await writer.run("ROLLBACK");
       }
@@ -464,8 +473,39 @@ export class DuckDbStore implements EventStore {
   }
 
   /**
-   * Merges the aggregates' rows of the hours in `[from, to)` (epoch ms) into one per group: each insert appends its
-   * own rows, so an hour of live traffic holds a row per group per commit until merged.
+   * Adds the pending events to the aggregates now (`rollup-pending.ts`); the collector does it on its own when they
+   * are due, before housekeeping and at close.
+   */
+  async rollUp(): Promise<void> {
+    await this.inTurn(() => this.rollUpNow());
+  }
+
+  /** The events past the mark into the aggregates and the mark moved past them, in one transaction. */
+  private async rollUpNow(): Promise<boolean> {
+    const { writer } = this.handles;
+    const mark = Number((await writer.runAndReadAll(`SELECT seq FROM ${MARK}`)).getRows()[0]![0]);
+    const last = (await writer.runAndReadAll(`SELECT max(${SEQ}) FROM events WHERE ${SEQ} > ${mark}`)).getRows()[0]![0];
+    if (last !== null) {
+      const to = Number(last);
+      const source = `(SELECT * FROM events WHERE ${SEQ} > ${mark} AND ${SEQ} <= ${to}) AS e`;
+      await this.transaction(async () => {
+        for (const sql of rollUpFrom(DUCKDB_ROLLUP, source)) await writer.run(sql);
+        await writer.run(`UPDATE ${MARK} SET seq = ${to}`);
+      });
+      this.mark = to;
+      // Rows are appended per roll-up now, not per commit: merged every so many of them, off the commit path too.
+      if (++this.rollUps >= COMPACT_EVERY) {
+        this.rollUps = 0;
+        // The buckets live traffic lands in (today's day, the last hours); older ones are merged by the daily housekeeping.
+        await this.compactNow(Math.floor((Date.now() - 6 * 3_600_000) / DAY_MS) * DAY_MS, Date.now() + 3_600_000).catch(() => undefined);
+      }
+    } else this.mark = mark;
+    return true;
+  }
+
+  /**
+   * Merges the aggregates' rows of the hours in `[from, to)` (epoch ms) into one per group: each roll-up appends its
+   * own rows, so an hour of live traffic holds a row per group per roll-up until merged.
    */
   compact(from: number, to: number): Promise<void> {
     return this.inTurn(() => this.compactNow(from, to));
@@ -489,7 +529,7 @@ export class DuckDbStore implements EventStore {
 
   async dashboard(api: DashboardApi, filter: Filter, source: DashboardSource = "aggregates"): Promise<Rows> {
     const q: RollupQuery =
-      api === "events" || api === "refused" || source === "events" ? DUCKDB_DASHBOARD[api](filter) : DUCKDB_ROLLUP_SQL[api](filter, this.rawFrom);
+      api === "events" || api === "refused" || source === "events" ? DUCKDB_DASHBOARD[api](filter) : this.rollupSql[api](filter, this.rawFrom);
     const r = await this.handles.reader.runAndReadAll(q.sql, q.params);
     const rows = r.getRowObjectsJS().map((row) => {
       const out: Record<string, Cell> = {};
@@ -509,6 +549,8 @@ export class DuckDbStore implements EventStore {
     const rawCutoff = rawDays === undefined ? undefined : Math.max(retentionCutoff(rawDays, now), cutoff ?? -Infinity);
     return this.inTurn(async () => {
       const { writer } = this.handles;
+      // The aggregates whole first: the hours the retention cuts include what was pending.
+      await this.rollUpNow();
       const at = (ms: number): string => `make_timestamp(CAST(${ms} AS BIGINT) * 1000)`;
       let removed = 0;
       if (cutoff !== undefined) {
@@ -546,7 +588,10 @@ export class DuckDbStore implements EventStore {
   }
 
   async close(): Promise<void> {
+    await this.trigger.stop();
     await this.turn;
+    // The queue emptied, so a file closed cleanly holds whole aggregates (an error leaves it for the next open).
+    await this.rollUpNow().catch(() => undefined);
     try {
       await this.handles.writer.run("CHECKPOINT");
     } catch {

@@ -30,6 +30,7 @@ import {
   type StoreKinds,
 } from "./columns.js";
 import { createRollup, ROLLUP_DIMENSIONS, ROLLUP_TABLES, type RollupDialect } from "./rollup.js";
+import { createPending } from "./rollup-pending.js";
 
 /** Dedup ids are kept this long: a replay within it is stored once, across partitions (days). */
 export const DEDUP_DAYS = 7;
@@ -191,6 +192,9 @@ export const MIGRATIONS: readonly string[] = [
   `ALTER TABLE events ADD COLUMN IF NOT EXISTS first_run_of_version boolean;
    ALTER TABLE rollup ADD COLUMN IF NOT EXISTS first_run_of_version boolean;
    ALTER TABLE rollup_day ADD COLUMN IF NOT EXISTS first_run_of_version boolean;`,
+  // 6: the aggregates off the commit path (issue 24, `rollup-pending.ts`): the queue of events not yet aggregated,
+  // with every dimension of then (5's included).
+  `${createPending(POSTGRES_ROLLUP)};`,
 ];
 
 /** The advisory lock every schema change takes (an arbitrary constant: "dlt-coll" in ASCII). */

@@ -27,7 +27,8 @@ import {
   ROLLUP_STATE,
   SCHEMA_LOCK,
 } from "./postgres-schema.js";
-import { insertRollups, merged, namesOf, ROLLUP_DIMENSIONS, ROLLUP_TABLES, ELAPSED_DIMENSIONS } from "./rollup.js";
+import { insertRollups, merged, namesOf, ROLLUP_TABLES } from "./rollup.js";
+import { DEFAULT_ROLL_UP, PENDING_NAMES, PENDING_TABLE, rollUpFrom, RollUpTrigger, type RollUpPolicy } from "./rollup-pending.js";
 import { rollupSql, type RollupQuery } from "./rollup-dashboard.js";
 import {
   randomPad,
@@ -72,6 +73,8 @@ export interface PostgresOptions {
   readonly connectTimeoutMs?: number;
   /** Days of partitions created ahead of today (default 3). */
   readonly daysAhead?: number;
+  /** When the pending events are added to the aggregates (default: 20,000 of this collector's, or 1 s after the first). */
+  readonly rollUp?: RollUpPolicy;
 }
 
 // The stored columns and their values from `j`, the message as jsonb (see POSTGRES_KINDS).
@@ -85,14 +88,9 @@ const VALUES = COLUMNS.map((c) => valueIn(POSTGRES_KINDS, c)).join(", ");
  * and the id are materialized (a CTE of 1,000 parsed `jsonb` values cost 30 ms of a 110 ms statement); each new
  * message is parsed once more for its columns, behind `OFFSET 0` so that the ~40 references to `j` share one parse
  * (without the fence the planner inlines `x::jsonb` into each of them). `event_ids.received_at` is when this
- * database first stored the id: the dedup window runs from there.
+ * database first stored the id: the dedup window runs from there. The new events' columns the aggregates read go to
+ * `rollup_pending` in the same statement (`rollup-pending.ts`: no `GROUP BY` here; the roll-up adds them later).
  */
-// The columns the aggregates read of the inserted rows (RETURNING), and their inserts from those rows.
-const ROLLED = [...new Set<string>(["timestamp", "transaction_id", "elapsed", ...ROLLUP_DIMENSIONS, ...ELAPSED_DIMENSIONS])]
-  .map((n) => `"${n}"`)
-  .join(", ");
-const ROLLUPS_FROM_NEW = insertRollups(POSTGRES_ROLLUP, "new");
-
 export const insertFrom = (source: string): string => `
   WITH batch AS MATERIALIZED (
     SELECT x, (x::json) ->> 'messageId' AS id FROM ${source}
@@ -103,13 +101,20 @@ export const insertFrom = (source: string): string => `
     INSERT INTO events (${NAMES})
     SELECT ${VALUES} FROM (SELECT x::jsonb AS j FROM batch JOIN fresh ON fresh.message_id = batch.id OFFSET 0) AS m
     ON CONFLICT DO NOTHING
-    RETURNING ${ROLLED}
-  ), ${ROLLUPS_FROM_NEW.map(
-    (sql, i) => `rolled${i} AS (
-    ${sql}
-  )`,
-  ).join(", ")}
+    RETURNING ${PENDING_NAMES}
+  ), pending AS (
+    INSERT INTO ${PENDING_TABLE} (${PENDING_NAMES}) SELECT ${PENDING_NAMES} FROM new
+  )
   SELECT count(*) AS n FROM new`;
+
+/**
+ * The roll-up, one statement: takes the pending rows (`DELETE … RETURNING` sees only committed ones, so a concurrent
+ * commit is taken whole or left for the next roll-up) and adds them to the four aggregate tables.
+ */
+const ROLL_UP = `WITH taken AS (DELETE FROM ${PENDING_TABLE} RETURNING *), ${rollUpFrom(POSTGRES_ROLLUP, "taken")
+  .map((sql, i) => `rolled${i} AS (${sql})`)
+  .join(", ")}
+  SELECT count(*) AS n FROM taken`;
 
 /**
  * The dashboard from the aggregates, in PostgreSQL's dialect (as `postgres-dashboard.ts` writes the raw queries).
@@ -124,13 +129,14 @@ const POSTGRES_ROLLUP_SQL = rollupSql({
   unnestList: (e) => `unnest(string_to_array(${e}, ','))`,
   ratio: (a, b) => `round((${a})::numeric / nullif(${b}, 0), 4)`,
   minMs: -210_866_803_200_000,
+  pending: () => PENDING_TABLE,
 });
 
-/** The advisory lock of compacting the aggregates (one collector at a time; the others skip). */
+/** The advisory lock of compacting and rolling up the aggregates (one collector at a time; the others skip). */
 const ROLLUP_LOCK = 0x646c742d726f6c6cn;
 
-/** A commit in this many merges the aggregates' rows of the hours around now (see `compact`). */
-const COMPACT_EVERY = 200;
+/** A roll-up in this many merges the aggregates' rows of the hours around now (see `compact`): about a minute of traffic. */
+const COMPACT_EVERY = 50;
 
 /** The live path's insert: the group as one NDJSON text parameter (JSON text never holds a raw newline). */
 const INSERT = insertFrom(`unnest(string_to_array($1::text, E'\\n')) AS lines(x)`);
@@ -242,10 +248,12 @@ export class PostgresStore implements EventStore {
    * fail after the pool's connect timeout (500s on the page).
    */
   private readonly reads: Turns;
-  /** Commits since this collector last compacted the aggregates. */
-  private commits = 0;
+  /** Roll-ups since this collector last compacted the aggregates. */
+  private rollUps = 0;
   /** Raw events are kept from here (epoch ms; `--raw-days`), or all of them. */
   private rawFrom: number | undefined;
+  /** When this collector rolls up the pending events: on a connection of its own, beside the commits. */
+  private readonly trigger: RollUpTrigger;
 
   private constructor(
     private readonly pool: pg.Pool,
@@ -255,8 +263,10 @@ export class PostgresStore implements EventStore {
     private readonly partitions: Set<number>,
     poolSize: number,
     private readonly dashboardTimeoutMs: number,
+    rollUp: RollUpPolicy,
   ) {
     this.reads = new Turns(Math.max(1, poolSize - 1));
+    this.trigger = new RollUpTrigger(() => this.rollUpOnce(false), rollUp);
   }
 
   /**
@@ -289,12 +299,16 @@ export class PostgresStore implements EventStore {
       new Set(),
       options.poolSize ?? 4,
       options.dashboardTimeoutMs ?? 60_000,
+      options.rollUp ?? DEFAULT_ROLL_UP,
     );
     try {
       await store.migrate();
       await store.ensurePartitions(Date.now() - DAY_MS, Date.now() + store.daysAhead * DAY_MS);
       await store.backfill(options.progress);
+      // What a killed collector left pending (unless another collector is rolling up now).
+      await store.rollUpOnce(false);
     } catch (e) {
+      await store.trigger.stop();
       await pool.end().catch(() => undefined);
       throw e;
     }
@@ -372,13 +386,16 @@ export class PostgresStore implements EventStore {
           await c.query(UPSERT_REFUSED, counts);
           return n;
         });
+      let n: number;
       try {
-        return await both();
+        n = await both();
       } catch (e) {
         if (!isMissingPartition(e)) throw e;
         await this.ensurePartitionsOf(lines);
-        return both();
+        n = await both();
       }
+      this.trigger.added(n);
+      return n;
     }
     if (messages.length === 0) return 0;
     return this.insertLines(this.linesOf(messages));
@@ -414,11 +431,8 @@ export class PostgresStore implements EventStore {
       await this.ensurePartitionsOf(ndjson);
       n = await insert();
     }
-    if (++this.commits >= COMPACT_EVERY) {
-      this.commits = 0;
-      // The buckets live traffic lands in (today's day, the last hours); older ones are merged by the daily housekeeping.
-      await this.compact(Math.floor((Date.now() - 6 * 3_600_000) / DAY_MS) * DAY_MS, Date.now() + 3_600_000).catch(() => undefined);
-    }
+    // The roll-up, when due, runs on another connection: this group's requests are answered meanwhile.
+    this.trigger.added(n);
     return n;
   }
 
@@ -500,6 +514,39 @@ export class PostgresStore implements EventStore {
   }
 
   /**
+   * Adds the pending events to the aggregates now (`rollup-pending.ts`), waiting for a roll-up another collector is
+   * doing; each collector does it on its own when they are due, before housekeeping and at close.
+   */
+  async rollUp(): Promise<void> {
+    await this.rollUpOnce(true);
+  }
+
+  /**
+   * One roll-up in one transaction, under the advisory lock: `wait` waits for it, else a collector that finds it held
+   * skips (false: the one holding it is rolling up).
+   */
+  private async rollUpOnce(wait: boolean): Promise<boolean> {
+    const took = await this.transaction(async (c) => {
+      if (wait) await c.query("SELECT pg_advisory_xact_lock($1)", [ROLLUP_LOCK.toString()]);
+      else {
+        const locked = await c.query<{ ok: boolean }>("SELECT pg_try_advisory_xact_lock($1) AS ok", [ROLLUP_LOCK.toString()]);
+        if (!locked.rows[0]?.ok) return false;
+      }
+      // A queue left by a long outage of the roll-up can be large: no bound but the work.
+      await c.query("SET LOCAL statement_timeout = 0");
+      await c.query(ROLL_UP);
+      return true;
+    });
+    // Rows are appended per roll-up now, not per commit: merged every so many of them, off the commit path too.
+    if (took && ++this.rollUps >= COMPACT_EVERY) {
+      this.rollUps = 0;
+      // The buckets live traffic lands in (today's day, the last hours); older ones are merged by the daily housekeeping.
+      await this.compact(Math.floor((Date.now() - 6 * 3_600_000) / DAY_MS) * DAY_MS, Date.now() + 3_600_000).catch(() => undefined);
+    }
+    return took;
+  }
+
+  /**
    * Merges the aggregates' rows of the hours in `[from, to)` into one per group, in one statement (the rows it
    * deletes are the rows it merges, so a concurrent insert's rows are never lost), by one collector at a time.
    */
@@ -545,6 +592,8 @@ export class PostgresStore implements EventStore {
    */
   async housekeep(retainDays: number | undefined, now = Date.now(), rawDays?: number): Promise<Housekeeping> {
     await this.ensurePartitions(now - DAY_MS, now + this.daysAhead * DAY_MS);
+    // The aggregates whole first: the hours the retention cuts include what was pending.
+    await this.rollUp();
     let removed = 0;
     let rawRemoved = 0;
     const cutoff = retainDays === undefined ? undefined : retentionCutoff(retainDays, now);
@@ -587,6 +636,10 @@ export class PostgresStore implements EventStore {
   }
 
   async close(): Promise<void> {
+    await this.trigger.stop();
+    // This collector's queued events into the aggregates (`migrate` finishes here too); an error leaves them queued
+    // for the next roll-up, still counted by the dashboard.
+    if (this.trigger.queued > 0) await this.rollUp().catch(() => undefined);
     await this.pool.end();
   }
 }

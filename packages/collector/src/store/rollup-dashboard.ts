@@ -38,6 +38,12 @@ export interface RollupQueryDialect extends RollupDialect {
   ratio(numerator: string, denominator: string): string;
   /** The earliest epoch ms the store's times reach (a range starting before it starts there). */
   readonly minMs: number;
+  /**
+   * The relation of events not yet added to the aggregates (`rollup-pending.ts`: a table, or a query over the events),
+   * grouped at query time over the range the aggregate tables answer, so answers are exact while a roll-up is due;
+   * none where the aggregates are always whole.
+   */
+  readonly pending?: () => string;
 }
 
 export function rollupSql(d: RollupQueryDialect): RollupSql {
@@ -65,6 +71,13 @@ export function rollupSql(d: RollupQueryDialect): RollupSql {
     ] as const) {
       for (const [a, b] of spans)
         parts.push(`SELECT ${names} FROM ${tableOf(table, grain)} WHERE bucket_start >= ${d.time(p(a))} AND bucket_start < ${d.time(p(b))}`);
+    }
+    // The pending tail, over what the tables answer (the raw edges hold pending events already): one contiguous span.
+    const spans = [...days, ...hours];
+    if (d.pending && spans.length > 0) {
+      const [a, b] = [Math.min(...spans.map((s) => s[0])), Math.max(...spans.map((s) => s[1]))];
+      const pending = `(SELECT * FROM ${d.pending()} AS p WHERE "timestamp" >= ${d.time(p(a))} AND "timestamp" < ${d.time(p(b))}) AS q`;
+      parts.push(table === "rollup" ? rollupOf(d, pending) : elapsedOf(d, pending));
     }
     for (const [a, b] of split.edges) {
       const events = `(SELECT * FROM events WHERE "timestamp" >= ${d.time(p(a))} AND "timestamp" < ${d.time(p(b))}) AS e`;

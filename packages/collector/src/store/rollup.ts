@@ -1,6 +1,7 @@
 /**
- * The aggregates ("roll-ups") every store keeps beside its events, in the same transaction as each insert, so the
- * dashboard answers from them in time that grows with the number of hours and groups, not of events (issue 24).
+ * The aggregates ("roll-ups") every store keeps beside its events (a commit marks its events pending, a roll-up adds
+ * them: `rollup-pending.ts`), so the dashboard answers from them in time that grows with the number of hours and
+ * groups, not of events (issue 24).
  *
  * Two tables, both derived from the lists below (a new store types them with its `StoreKinds` and a `RollupDialect`):
  * - `rollup`: per hour of `timestamp` and per value of every dimension the dashboard filters or groups by, the count
@@ -14,7 +15,7 @@
  *
  * Each comes at two grains: per hour (`rollup`, `rollup_elapsed`) and per UTC day (`rollup_day`,
  * `rollup_elapsed_day`), so a range reads whole days from the daily tables, the hours of its first and last day from
- * the hourly ones, and what is left at its edges from the raw events. Rows are appended per insert (no index, nothing
+ * the hourly ones, and what is left at its edges from the raw events. Rows are appended per roll-up (no index, nothing
  * to look up: the cheapest write) and merged per group by `compact` (both stores, every few hundred commits and in
  * housekeeping), so the tables stay one row per bucket and group. The bucket's start is `bucket_start`.
  */
