@@ -250,7 +250,7 @@ for (const kind of ["duckdb", "postgres", "chdb"] as const) {
     });
   }
 
-  test(`${kind}: --raw-days deletes raw events past it (injected clock); the aggregates keep answering for --retain-days`, async () => {
+  test(`${kind}: --raw-days deletes raw events past it (injected clock) while the aggregates keep answering for --retain-days`, async () => {
     const s = await open(kind);
     try {
       const now = Date.now();

@@ -269,7 +269,7 @@ test("ClickHouse failing at run time: 503 + Retry-After, one log line, /health 5
   assert.equal(await exited(child), 0);
 });
 
-test("refused counts: added up per day, reason and event; a copy keeps the larger count; retention drops old days", async () => {
+test("refused counts on ClickHouse: added up per day, reason and event, kept at the larger count by a copy, dropped by the retention", async () => {
   const s = await open();
   const day = Date.UTC(2026, 5, 15);
   const r = (d: number, reason: string, event: string, n: number) => ({ day: d, reason, event, n });

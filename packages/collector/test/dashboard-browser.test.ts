@@ -66,7 +66,7 @@ const plotRows = (page: Page, plot: string): Promise<string[][]> => rows(page, `
 const failures = (page: Page, dimension: string): Promise<string[][]> => rows(page, `[data-dimension="${dimension}"]`);
 const searchOf = (page: Page): Record<string, string> => Object.fromEntries(new URL(page.url()).searchParams);
 
-test("every view shows the seeded numbers; the default range fits data younger than 30 days", async () => {
+test("every view shows the seeded numbers, in a default range that fits data younger than 30 days", async () => {
   const { page, errors } = await open(c.dashboardUrl!);
   await loaded(page);
   // The read token leaves the address bar (and the history) once the page's cookie has opened the API.
