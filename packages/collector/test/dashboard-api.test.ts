@@ -5,11 +5,12 @@
 // covers it.
 import { describe, test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { DASHBOARD_APIS, type Filter } from "../src/dashboard/apis.js";
+import { DASHBOARD_APIS } from "../src/dashboard/apis.js";
 import { hashLabel, startCollector, type Collector } from "../src/index.js";
 import { apiAnswer, get, numeric, type Row } from "./dashboard-client.js";
 import { dltEvent, post, tempDb, tempDir } from "./helpers.js";
 import { testPostgres, type TestPostgres } from "./postgres-server.js";
+import { aggregateFilters, assertSameBothWays, withinError } from "./aggregates-compare.js";
 import { PYTHON_DLT, seed, seedMore } from "./seed.js";
 
 const DAY = 86_400_000;
@@ -57,20 +58,6 @@ after(async () => {
   for (const c of Object.values(stores)) await c.close();
   await server.close();
 });
-
-/**
- * An `elapsed` row as the aggregates give it: the count exact, the percentiles within the histogram's stated error
- * (5 %, rounded to 3 decimals as the raw query rounds them).
- */
-function withinError(actual: Row | undefined, expected: Row, what = ""): void {
-  assert.ok(actual, `no row for ${JSON.stringify(expected)} ${what}`);
-  for (const [k, v] of Object.entries(expected)) {
-    if (k !== "p50" && k !== "p95") assert.equal(actual[k], v, `${k} ${what}`);
-    else if (v === null) assert.equal(actual[k], null, `${k} ${what}`);
-    else
-      assert.ok(Math.abs((actual[k] as number) - (v as number)) <= 0.05 * Math.abs(v as number) + 0.0005, `${k}: ${actual[k]} vs exact ${v} ${what}`);
-  }
-}
 
 const last24h = (): Record<string, string> => ({ from: String(Date.now() - DAY), to: String(Date.now() + 60_000) });
 const sum = (rows: Row[], key: string): number => rows.reduce((a, r) => a + (r[key] as number), 0);
@@ -525,28 +512,7 @@ test("every API gives the same JSON on DuckDB, PostgreSQL and ClickHouse (chdb:)
 });
 
 test("every API answers from the aggregates as from the raw events, on each store that keeps them, for every filter and edge", async () => {
-  const now = Date.now();
-  const H = 3_600_000;
-  const hour = Math.floor(now / H) * H;
-  const base = { bucket: "day" as const, from: now - 30 * DAY, to: now + 60_000 };
-  const filters: Filter[] = [
-    base,
-    { ...base, from: 0 },
-    { ...base, from: now - DAY, bucket: "hour" },
-    { ...base, from: now - 11 * DAY, to: now - 9 * DAY },
-    // Edges off the hour on both sides, inside an hour, on the hour exactly, and across one hour boundary.
-    { ...base, from: now - 5 * H - 17_000, to: now - 2 * H + 1 },
-    { ...base, from: now - 2 * H - 1, to: now - 2 * H + 1 },
-    { ...base, from: hour - 5 * H, to: hour - H },
-    { ...base, from: hour - 6 * H + 1, to: hour - 4 * H - 1 },
-    { ...base, event: "command_init" },
-    { ...base, event: "pipeline_load", bucket: "hour", from: 0 },
-    { ...base, event: "no_such_event" },
-    { ...base, version: PYTHON_DLT.library },
-    { ...base, os: "Linux", ci: false },
-    { ...base, ci: true, version: "dlt-ts 0.1.0" },
-    { ...base, from: -8.64e15, to: 8.64e15 },
-  ];
+  const filters = aggregateFilters(Date.now());
   let compared = 0;
   // ClickHouse's comparison is dashboard-aggregates-chdb.test.ts's (this file's time would pass the runner's limit).
   const aggregating = KINDS.filter((k) => k !== "chdb");
@@ -560,17 +526,7 @@ test("every API answers from the aggregates as from the raw events, on each stor
     for (const api of DASHBOARD_APIS) {
       if (api === "events") continue;
       for (const f of filters) {
-        const what: string = `${kind} ${api} ${JSON.stringify(f)}`;
-        const rolled: Row[] = await stores[kind].store.dashboard(api, f);
-        const raw: Row[] = await stores[kind].store.dashboard(api, f, "events");
-        if (api === "elapsed") {
-          assert.deepEqual(
-            rolled.map((r: Row) => [r["event"], r["n"]]),
-            raw.map((r: Row) => [r["event"], r["n"]]),
-            what,
-          );
-          for (const [i, r] of raw.entries()) withinError(rolled[i], r, what);
-        } else assert.deepEqual(rolled, raw, what);
+        await assertSameBothWays(stores[kind].store, api, f, `${kind} ${api} ${JSON.stringify(f)}`);
         compared++;
       }
     }
