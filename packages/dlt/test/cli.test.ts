@@ -94,16 +94,22 @@ describe("opt-outs and opt-ins", () => {
     { name: "an unknown command sends nothing", args: ["no-such-command"], status: /^$/ },
   ];
 
+  /** A fresh user whose global and project config.toml say what the case gives. */
+  const userWith = (endpoint: string, o: { env?: NodeJS.ProcessEnv; global?: string; project?: string }): ReturnType<typeof freshUser> => {
+    const u = freshUser(endpoint, o.env);
+    if (o.global) writeFileSync(join(u.home, ".dlt", "config.toml"), o.global);
+    if (o.project) {
+      mkdirSync(join(u.project, ".dlt"));
+      writeFileSync(join(u.project, ".dlt", "config.toml"), o.project);
+    }
+    return u;
+  };
+
   for (const o of optOuts) {
     test(`opt-out: ${o.name}`, async () => {
       const rx = await startFakeCollector();
       try {
-        const u = freshUser(rx.url, o.env);
-        if (o.global) writeFileSync(join(u.home, ".dlt", "config.toml"), o.global);
-        if (o.project) {
-          mkdirSync(join(u.project, ".dlt"));
-          writeFileSync(join(u.project, ".dlt", "config.toml"), o.project);
-        }
+        const u = userWith(rx.url, o);
         const r = await runDlt(o.args, { env: u.env, cwd: u.project });
         assert.match(r.stdout, o.status);
         assert.equal(rx.connections, 0);
@@ -135,12 +141,7 @@ describe("opt-outs and opt-ins", () => {
     test(`opt-in: ${o.name}`, async () => {
       const rx = await startFakeCollector();
       try {
-        const u = freshUser(rx.url, o.env);
-        if (o.global) writeFileSync(join(u.home, ".dlt", "config.toml"), o.global);
-        if (o.project) {
-          mkdirSync(join(u.project, ".dlt"));
-          writeFileSync(join(u.project, ".dlt", "config.toml"), o.project);
-        }
+        const u = userWith(rx.url, o);
         const r = await runDlt(o.args, { env: u.env, cwd: u.project });
         assert.match(r.stdout, /Telemetry is ENABLED/);
         const [m] = await rx.waitForEvents(1);
