@@ -7,20 +7,7 @@
  * `DateTime64(6, 'UTC')`).
  */
 import { ALL_TIME, pageSize, refusedRange, type DashboardSql, type Filter } from "../dashboard/apis.js";
-import {
-  CI,
-  EVENT,
-  FAILURE_DIMENSION,
-  FAILURE_GROUPS,
-  FAILURE_RATE,
-  filterSql,
-  ONLY,
-  OS,
-  RUNTIME,
-  SOURCE,
-  SUMMARY,
-  VERSION,
-} from "./dashboard-sql.js";
+import { CI, EVENT, FAILURE_RATE, FAILURES, filterSql, ONLY, OS, RUNTIME, SOURCE, SUMMARY, VERSION } from "./dashboard-sql.js";
 
 /** DateTime64(6)'s range: a bound beyond it means the same as its end (no event can be there). */
 const MIN_MS = Date.UTC(1900, 0, 1);
@@ -123,17 +110,7 @@ export const CLICKHOUSE_DASHBOARD: DashboardSql = {
       params: w.params,
     };
   },
-  failures: (f) =>
-    over(
-      f,
-      (w) => `SELECT ${FAILURE_DIMENSION} AS dimension,
-              ${FAILURE_VALUE} AS value,
-              count(*) AS n, count(*) FILTER (WHERE NOT success) AS failed
-       FROM events WHERE ${w}
-       GROUP BY ${FAILURE_GROUPS}
-       ORDER BY dimension, failed DESC, n DESC, value`,
-      ONLY.reported,
-    ),
+  failures: (f) => over(f, FAILURES(FAILURE_VALUE), ONLY.reported),
   failure_rate: (f) => over(f, FAILURE_RATE(bucketExpr(f)), ONLY.reported),
   version_share: (f) =>
     over(

@@ -125,3 +125,16 @@ export const FAILURE_VALUE = `CASE WHEN GROUPING(event) = 0 THEN coalesce(event,
                    ELSE ${RUNTIME} END`;
 /** The groups of `failures`, one set per dimension. */
 export const FAILURE_GROUPS = "GROUPING SETS ((event), (library_name, library_version), (os_name, os_version), (runtime_name, runtime_version))";
+/**
+ * The `failures` query over the events of `w`: per dimension and value, the events and the failed ones. A store
+ * passes its own value expression where it names them otherwise, and a collation for its text (PostgreSQL's byte
+ * order, as DuckDB sorts).
+ */
+export const FAILURES =
+  (value = FAILURE_VALUE, collate = "") =>
+  (w: string): string =>
+    `SELECT ${FAILURE_DIMENSION}${collate} AS dimension, (${value})${collate} AS value,
+       count(*) AS n, count(*) FILTER (WHERE NOT success) AS failed
+     FROM events WHERE ${w}
+     GROUP BY ${FAILURE_GROUPS}
+     ORDER BY dimension, failed DESC, n DESC, value`;

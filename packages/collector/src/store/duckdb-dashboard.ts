@@ -8,10 +8,8 @@ import {
   CI,
   DESTINATION,
   EVENT,
-  FAILURE_DIMENSION,
-  FAILURE_GROUPS,
   FAILURE_RATE,
-  FAILURE_VALUE,
+  FAILURES,
   filterSql,
   ONLY,
   OS,
@@ -93,17 +91,7 @@ export const DUCKDB_DASHBOARD: DashboardSql = {
       params: w.params,
     };
   },
-  failures: (f) =>
-    over(
-      f,
-      (w) => `SELECT ${FAILURE_DIMENSION} AS dimension,
-              ${FAILURE_VALUE} AS value,
-              count(*) AS n, count(*) FILTER (WHERE NOT success) AS failed
-       FROM events WHERE ${w}
-       GROUP BY ${FAILURE_GROUPS}
-       ORDER BY dimension, failed DESC, n DESC, value`,
-      ONLY.reported,
-    ),
+  failures: (f) => over(f, FAILURES(), ONLY.reported),
   failure_rate: (f) => over(f, FAILURE_RATE(bucketExpr(f)), ONLY.reported),
   version_share: (f) =>
     over(f, (w) => `SELECT ${bucketExpr(f)} AS t, ${VERSION} AS version, count(*) AS n FROM events WHERE ${w} GROUP BY 1, 2 ORDER BY 1, 2`),

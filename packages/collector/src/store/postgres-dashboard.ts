@@ -12,9 +12,8 @@ import {
   CI,
   DESTINATION,
   EVENT,
-  FAILURE_DIMENSION,
-  FAILURE_GROUPS,
   FAILURE_RATE,
+  FAILURES,
   FAILURE_VALUE,
   filterSql,
   ONLY,
@@ -119,17 +118,7 @@ export const POSTGRES_DASHBOARD: DashboardSql = {
       params: w.params,
     };
   },
-  failures: (f) =>
-    over(
-      f,
-      (w) => `SELECT ${FAILURE_DIMENSION} ${C} AS dimension,
-              (${FAILURE_VALUE}) ${C} AS value,
-              count(*) AS n, count(*) FILTER (WHERE NOT success) AS failed
-       FROM events WHERE ${w}
-       GROUP BY ${FAILURE_GROUPS}
-       ORDER BY dimension, failed DESC, n DESC, value`,
-      ONLY.reported,
-    ),
+  failures: (f) => over(f, FAILURES(FAILURE_VALUE, ` ${C}`), ONLY.reported),
   failure_rate: (f) => over(f, FAILURE_RATE(bucketExpr(f)), ONLY.reported),
   version_share: (f) =>
     over(f, (w) => `SELECT ${bucketExpr(f)} AS t, (${VERSION}) ${C} AS version, count(*) AS n FROM events WHERE ${w} GROUP BY 1, 2 ORDER BY 1, 2`),
