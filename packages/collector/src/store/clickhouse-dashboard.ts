@@ -7,11 +7,9 @@
  * `DateTime64(6, 'UTC')`).
  */
 import { ALL_TIME, pageSize, refusedRange, type DashboardSql, type Filter } from "../dashboard/apis.js";
+import { MAX_MS, MIN_MS } from "./clickhouse-schema.js";
 import { CI, EVENT, FAILURE_RATE, FAILURES, filterSql, ONLY, OS, RUNTIME, SOURCE, SUMMARY, VERSION } from "./dashboard-sql.js";
 
-/** DateTime64(6)'s range: a bound beyond it means the same as its end (no event can be there). */
-const MIN_MS = Date.UTC(1900, 0, 1);
-const MAX_MS = Date.UTC(2299, 11, 31);
 const clamp = (ms: number): number => Math.min(MAX_MS, Math.max(MIN_MS, ms));
 
 /** `split_part(destination_type, '.', -1)` as ClickHouse writes it. */

@@ -17,14 +17,10 @@
  * `split_part`, so the two shared expressions that use it are written with `splitByChar`.
  */
 import type { Rows } from "../dashboard/apis.js";
-import { CLICKHOUSE_KINDS } from "./clickhouse-schema.js";
+import { CLICKHOUSE_KINDS, MAX_MS, MIN_MS } from "./clickhouse-schema.js";
 import { DESTINATION, RUNTIME_MAJOR } from "./dashboard-sql.js";
 import { rollupSql, type RollupQuery, type RollupQueryDialect, type RollupSql } from "./rollup-dashboard.js";
 import { elapsedOf, rollupColumns, rollupOf, ROLLUP_TABLES, type Grain, type RollupDialect, type RollupTable } from "./rollup.js";
-
-/** DateTime64(6)'s range: a bound beyond it means the same as its end (no event can be there). */
-export const MIN_MS = Date.UTC(1900, 0, 1);
-export const MAX_MS = Date.UTC(2299, 11, 31);
 
 const ms = (e: string): string => `toUnixTimestamp64Milli(${e})`;
 

@@ -38,6 +38,10 @@ import {
  */
 export const CLICKHOUSE_SCHEMA_VERSION = 3;
 
+/** DateTime64(6)'s range: a bound beyond it means the same as its end (no event can be there). */
+export const MIN_MS = Date.UTC(1900, 0, 1);
+export const MAX_MS = Date.UTC(2299, 11, 31);
+
 /** A tree of the JSON paths the columns read: each leaf a `Nullable(String)` of the text there. */
 type PathTree = Map<string, PathTree | null>;
 const TREE: PathTree = new Map();

@@ -34,12 +34,10 @@ import {
   CREATE_ROLLUP_TABLES,
   CREATE_ROLLUP_VIEWS,
   finished,
-  MAX_MS,
-  MIN_MS,
   ROLLUP_STATE,
   selectFor,
 } from "./clickhouse-rollup.js";
-import { CLICKHOUSE_SCHEMA_VERSION, MODIFY_EXTRACT, partitionId, SCHEMA } from "./clickhouse-schema.js";
+import { CLICKHOUSE_SCHEMA_VERSION, MAX_MS, MIN_MS, MODIFY_EXTRACT, partitionId, SCHEMA } from "./clickhouse-schema.js";
 import { DAY_MS, namesOf, ROLLUP_TABLES } from "./rollup.js";
 import {
   randomPad,
