@@ -14,7 +14,7 @@ import { DuckDbStore } from "../src/store/duckdb.js";
 import { migrate } from "../src/migrate.js";
 import { startCollector } from "../src/index.js";
 import type { StoredMessage } from "../src/stamp.js";
-import { dltEvent, exited, pollUntil, post, startChild, tempDb, tempDir } from "./helpers.js";
+import { dltEvent, exited, loadThenKill, pollUntil, post, startChild, tempDb, tempDir } from "./helpers.js";
 import { apiAnswer } from "./dashboard-client.js";
 
 const DAY = 86_400_000;
@@ -177,30 +177,7 @@ test("migrate --to chdb:: every event of a DuckDB file, idempotent", async () =>
 test("kill -9 during a load from 6 concurrent senders on chdb:: every acknowledged event survives the restart, aggregated once", async () => {
   const db = `chdb:${tempDir("chdb-kill-")}`;
   const { child, url } = await startChild(["--port", "0", "--db", db]);
-  const acked: string[] = [];
-  let killed = false;
-  const sender = async (): Promise<void> => {
-    for (let i = 0; i < 400 && !killed; i++) {
-      const batch = Array.from({ length: 20 }, () => dltEvent());
-      try {
-        const r = await post(url, "/v1/batch", { batch });
-        if (r.status === 200) acked.push(...batch.map((e) => e["messageId"] as string));
-      } catch {
-        return;
-      }
-    }
-  };
-  const senders = Array.from({ length: 6 }, sender);
-  const t = setInterval(() => {
-    if (acked.length >= 1000 && !killed) {
-      killed = true;
-      child.kill("SIGKILL");
-    }
-  }, 5);
-  await Promise.all(senders);
-  clearInterval(t);
-  await exited(child);
-  assert.ok(killed, "the collector was killed mid-load");
+  const acked = await loadThenKill(child, url, 1000);
   // Read in a child of its own too: this process's chDB is bound to another directory.
   const again = await startChild(["--port", "0", "--db", db]);
   try {

@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { DuckDbStore } from "../src/store/duckdb.js";
-import { dltEvent, exited, post, startChild, tempDb } from "./helpers.js";
+import { dltEvent, exited, loadThenKill, post, startChild, tempDb } from "./helpers.js";
 
 async function acknowledgedIn(db: string, ids: string[]): Promise<number> {
   const store = await DuckDbStore.open(db);
@@ -23,34 +23,11 @@ async function acknowledgedIn(db: string, ids: string[]): Promise<number> {
 test("kill -9 during a load from 6 concurrent senders: every acknowledged event survives the restart", async () => {
   const db = tempDb();
   const { child, url } = await startChild(["--port", "0", "--db", db]);
-  const acked: string[] = [];
-  let killed = false;
-  const sender = async (): Promise<void> => {
-    for (let i = 0; i < 400 && !killed; i++) {
-      const batch = Array.from({ length: 20 }, () => dltEvent());
-      try {
-        const r = await post(url, "/v1/batch", { batch });
-        if (r.status === 200) acked.push(...batch.map((e) => e["messageId"] as string));
-      } catch {
-        return; // the collector is gone
-      }
-    }
-  };
-  const senders = Array.from({ length: 6 }, sender);
-  // Kill once a good part of the load is in, while requests are in flight.
-  const t = setInterval(() => {
-    if (acked.length >= 2000 && !killed) {
-      killed = true;
-      child.kill("SIGKILL");
-    }
-  }, 5);
-  await Promise.all(senders);
-  clearInterval(t);
-  await exited(child);
-  assert.ok(killed, "the collector was killed mid-load");
+  const acked = await loadThenKill(child, url, 2000);
   assert.ok(acked.length >= 2000);
   assert.equal(await acknowledgedIn(db, acked), acked.length);
-  // The aggregates committed with the events: they count exactly the events stored, neither more nor fewer.
+  // The aggregates, with what the killed collector left queued rolled up at open: they count exactly the events
+  // stored, neither more nor fewer.
   const store = await DuckDbStore.open(db);
   try {
     const [rolled] = await store.query("SELECT sum(n) AS n FROM rollup");

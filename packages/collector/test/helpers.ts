@@ -1,3 +1,4 @@
+import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { request } from "node:http";
 import { connect, type Socket } from "node:net";
@@ -116,6 +117,39 @@ export function exited(child: ChildProcess): Promise<number | null> {
     if (child.exitCode !== null || child.signalCode !== null) resolve(child.exitCode);
     else child.once("exit", (code) => resolve(code));
   });
+}
+
+/**
+ * A load from 6 concurrent senders (batches of 20 events) on a collector started by `startChild`, killed with
+ * SIGKILL once `killAfter` events were answered 200, while requests are in flight. Resolves when the collector has
+ * exited, with the messageIds it acknowledged.
+ */
+export async function loadThenKill(child: ChildProcess, url: string, killAfter: number): Promise<string[]> {
+  const acked: string[] = [];
+  let killed = false;
+  const sender = async (): Promise<void> => {
+    for (let i = 0; i < 400 && !killed; i++) {
+      const batch = Array.from({ length: 20 }, () => dltEvent());
+      try {
+        const r = await post(url, "/v1/batch", { batch });
+        if (r.status === 200) acked.push(...batch.map((e) => e["messageId"] as string));
+      } catch {
+        return; // the collector is gone
+      }
+    }
+  };
+  const senders = Array.from({ length: 6 }, sender);
+  const t = setInterval(() => {
+    if (acked.length >= killAfter && !killed) {
+      killed = true;
+      child.kill("SIGKILL");
+    }
+  }, 5);
+  await Promise.all(senders);
+  clearInterval(t);
+  await exited(child);
+  assert.ok(killed, "the collector was killed mid-load");
+  return acked;
 }
 
 /** A raw TCP client of the collector, for requests a normal client would not send (slow, partial, refused). */
