@@ -31,12 +31,27 @@ export function runCommand(command: string, args: readonly string[], opts: RunOp
   return runInProcessGroup(cmd, argv, { cwd: opts.cwd, env: opts.env, timeoutMs: opts.timeoutMs ?? 120_000 });
 }
 
+/** A `CliIo` that records what is written, its stderr a terminal or not (a fake TTY for the notice). */
+export function recordingIo(errIsTty: boolean): CliIo & { outText: string; errText: string } {
+  const o = {
+    outText: "",
+    errText: "",
+    errIsTty,
+    out(t: string) {
+      o.outText += t;
+    },
+    err(t: string) {
+      o.errText += t;
+    },
+  };
+  return o;
+}
+
 /** Runs `dlt argv…` in this process (`main` with its output captured; stderr is not a terminal). */
 export async function dltInProcess(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const r = { code: 0, out: "", err: "" };
-  const io: CliIo = { out: (t) => void (r.out += t), err: (t) => void (r.err += t), errIsTty: false };
-  r.code = await main(argv, io);
-  return r;
+  const io = recordingIo(false);
+  const code = await main(argv, io);
+  return { code, out: io.outText, err: io.errText };
 }
 
 /** Runs `node args…` as a real child process. */

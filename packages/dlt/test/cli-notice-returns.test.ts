@@ -7,20 +7,9 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { CI_ENV_VARS } from "@dlt-ts/telemetry";
 import { startFakeCollector, tempDir } from "@dlt-ts/telemetry/testing";
-import { main, type CliIo } from "../src/cli/index.js";
+import { main } from "../src/cli/index.js";
+import { recordingIo } from "./cli-helpers.js";
 import { dltCatalogueHash } from "../src/events.js";
-
-function io(tty: boolean): CliIo & { errText: string } {
-  const o = {
-    errText: "",
-    errIsTty: tty,
-    out() {},
-    err(t: string) {
-      o.errText += t;
-    },
-  };
-  return o;
-}
 
 test("the notice returns once when what is collected changes: the marker records the catalogue's hash", async () => {
   const rx = await startFakeCollector();
@@ -32,26 +21,26 @@ test("the notice returns once when what is collected changes: the marker records
     process.chdir(tempDir("notice-cwd-"));
     const marker = join(home, ".dlt", "telemetry-notice-shown");
 
-    const first = io(true);
+    const first = recordingIo(true);
     assert.equal(await main(["telemetry"], first), 0);
     assert.match(first.errText, /anonymous usage data/);
     assert.match(readFileSync(marker, "utf8"), new RegExp(`^catalogue ${dltCatalogueHash()}$`, "m"));
 
     // Told about another catalogue (an older dlt-ts collected something else): shown once more, then not again.
     writeFileSync(marker, `2026-01-01T00:00:00.000Z\ncatalogue ${"0".repeat(64)}\n`);
-    const changed = io(true);
+    const changed = recordingIo(true);
     assert.equal(await main(["telemetry"], changed), 0);
     assert.match(changed.errText, /anonymous usage data/);
-    const after = io(true);
+    const after = recordingIo(true);
     assert.equal(await main(["telemetry"], after), 0);
     assert.equal(after.errText, "");
 
     // A marker of a dlt-ts from before the hash was recorded: that user was told about an older catalogue.
     writeFileSync(marker, "2026-01-01T00:00:00.000Z\n");
-    const old = io(true);
+    const old = recordingIo(true);
     assert.equal(await main(["telemetry"], old), 0);
     assert.match(old.errText, /anonymous usage data/);
-    const once = io(true);
+    const once = recordingIo(true);
     assert.equal(await main(["telemetry"], once), 0);
     assert.equal(once.errText, "");
     assert.match(readFileSync(marker, "utf8"), new RegExp(`^catalogue ${dltCatalogueHash()}$`, "m"));

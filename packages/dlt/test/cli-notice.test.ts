@@ -6,22 +6,8 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { CI_ENV_VARS } from "@dlt-ts/telemetry";
 import { startFakeCollector, tempDir } from "@dlt-ts/telemetry/testing";
-import { main, type CliIo } from "../src/cli/index.js";
-
-function io(tty: boolean): CliIo & { outText: string; errText: string } {
-  const o = {
-    outText: "",
-    errText: "",
-    errIsTty: tty,
-    out(t: string) {
-      o.outText += t;
-    },
-    err(t: string) {
-      o.errText += t;
-    },
-  };
-  return o;
-}
+import { main } from "../src/cli/index.js";
+import { recordingIo } from "./cli-helpers.js";
 
 test("the notice shows once on a TTY outside CI, never again, and never in CI", async () => {
   const rx = await startFakeCollector();
@@ -32,23 +18,23 @@ test("the notice shows once on a TTY outside CI, never again, and never in CI", 
     process.env["RUNTIME__DLTHUB_TELEMETRY_ENDPOINT"] = rx.url;
     process.chdir(tempDir("notice-cwd-"));
 
-    const first = io(true);
+    const first = recordingIo(true);
     assert.equal(await main(["telemetry"], first), 0);
     assert.match(first.errText, /anonymous usage data/);
     assert.match(first.errText, /dlt --disable-telemetry/);
     assert.ok(existsSync(join(home, ".dlt", "telemetry-notice-shown")));
 
-    const second = io(true);
+    const second = recordingIo(true);
     assert.equal(await main(["telemetry"], second), 0);
     assert.equal(second.errText, "");
 
     process.env["HOME"] = tempDir("notice-home-");
     process.env["CI"] = "true";
-    const inCi = io(true);
+    const inCi = recordingIo(true);
     assert.equal(await main(["telemetry"], inCi), 0);
     assert.equal(inCi.errText, "");
     delete process.env["CI"];
-    const notTty = io(false);
+    const notTty = recordingIo(false);
     assert.equal(await main(["telemetry"], notTty), 0);
     assert.equal(notTty.errText, "");
   } finally {
