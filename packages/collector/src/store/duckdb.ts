@@ -31,7 +31,7 @@ import {
 } from "./columns.js";
 import { DUCKDB_DASHBOARD } from "./duckdb-dashboard.js";
 import { addDimensions, createRollup, insertRollups, merged, namesOf, ROLLUP_TABLES, type RollupDialect } from "./rollup.js";
-import { DEFAULT_ROLL_UP, rollUpFrom, RollUpTrigger, type RollUpPolicy } from "./rollup-pending.js";
+import { DEFAULT_ROLL_UP, RollUpTrigger, type RollUpPolicy } from "./rollup-pending.js";
 import { rollupSql, type RollupQuery, type RollupQueryDialect, type RollupSql } from "./rollup-dashboard.js";
 import {
   randomPad,
@@ -489,7 +489,7 @@ export class DuckDbStore implements EventStore {
       const to = Number(last);
       const source = `(SELECT * FROM events WHERE ${SEQ} > ${mark} AND ${SEQ} <= ${to}) AS e`;
       await this.transaction(async () => {
-        for (const sql of rollUpFrom(DUCKDB_ROLLUP, source)) await writer.run(sql);
+        for (const sql of insertRollups(DUCKDB_ROLLUP, source)) await writer.run(sql);
         await writer.run(`UPDATE ${MARK} SET seq = ${to}`);
       });
       this.mark = to;

@@ -28,7 +28,7 @@ import {
   SCHEMA_LOCK,
 } from "./postgres-schema.js";
 import { insertRollups, merged, namesOf, ROLLUP_TABLES } from "./rollup.js";
-import { DEFAULT_ROLL_UP, PENDING_NAMES, PENDING_TABLE, rollUpFrom, RollUpTrigger, type RollUpPolicy } from "./rollup-pending.js";
+import { DEFAULT_ROLL_UP, PENDING_NAMES, PENDING_TABLE, RollUpTrigger, type RollUpPolicy } from "./rollup-pending.js";
 import { rollupSql, type RollupQuery } from "./rollup-dashboard.js";
 import {
   randomPad,
@@ -111,7 +111,7 @@ export const insertFrom = (source: string): string => `
  * The roll-up, one statement: takes the pending rows (`DELETE … RETURNING` sees only committed ones, so a concurrent
  * commit is taken whole or left for the next roll-up) and adds them to the four aggregate tables.
  */
-const ROLL_UP = `WITH taken AS (DELETE FROM ${PENDING_TABLE} RETURNING *), ${rollUpFrom(POSTGRES_ROLLUP, "taken")
+const ROLL_UP = `WITH taken AS (DELETE FROM ${PENDING_TABLE} RETURNING *), ${insertRollups(POSTGRES_ROLLUP, "taken")
   .map((sql, i) => `rolled${i} AS (${sql})`)
   .join(", ")}
   SELECT count(*) AS n FROM taken`;

@@ -2,9 +2,9 @@
  * The aggregates off the commit path (issue 24): a commit writes its events and, in the same transaction, the columns
  * the aggregates need of each new event into `rollup_pending` (a plain append, no `GROUP BY`). A roll-up, in the
  * collector's own process and off the request path, moves the pending rows into the four aggregate tables in one
- * transaction (`rollUpStatements`), thousands of events at a time. The dashboard adds the pending rows at query time
- * (`RollupQueryDialect.pending`), so its answers are exact at every moment; a store whose aggregates are always whole
- * (ClickHouse's materialized views) names no pending table.
+ * transaction (`insertRollups` over the pending rows), thousands of events at a time. The dashboard adds the pending
+ * rows at query time (`RollupQueryDialect.pending`), so its answers are exact at every moment; a store whose
+ * aggregates are always whole (ClickHouse's materialized views) names no pending table.
  *
  * Guarantees: a pending row is written by the transaction that inserts its event (a replay, a refused or rolled-back
  * write leaves none), and leaves the queue in the transaction that adds it to the aggregates, so `kill -9` at any
@@ -14,7 +14,7 @@
  * out of order).
  */
 import { COLUMNS, typeIn, type ColumnName } from "./columns.js";
-import { ELAPSED_DIMENSIONS, insertRollups, ROLLUP_DIMENSIONS, type RollupDialect } from "./rollup.js";
+import { ELAPSED_DIMENSIONS, ROLLUP_DIMENSIONS, type RollupDialect } from "./rollup.js";
 
 /** The queue of events not yet aggregated. */
 export const PENDING_TABLE = "rollup_pending";
@@ -31,9 +31,6 @@ export function createPending(d: RollupDialect): string {
   const column = (name: ColumnName) => COLUMNS.find((c) => c.name === name)!;
   return `CREATE TABLE IF NOT EXISTS ${PENDING_TABLE} (${PENDING_COLUMNS.map((n) => `"${n}" ${typeIn(d.kinds, column(n))}`).join(", ")})`;
 }
-
-/** The inserts that add the pending rows of `source` (the pending table, or a CTE that took its rows) to the aggregates. */
-export const rollUpFrom = (d: RollupDialect, source: string): string[] => insertRollups(d, source);
 
 /** When to roll up: after this many pending events, or this long after the first of them. */
 export interface RollUpPolicy {
